@@ -1,0 +1,2 @@
+#include <cstdio>
+int main() { std::fputs("netlabd: not implemented yet\n", stderr); return 1; }

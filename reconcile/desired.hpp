@@ -1,0 +1,79 @@
+// The desired kernel state, compiled from a Topology (plus the ledger of what
+// netlab adopted), per network namespace. diff() compares it with observed
+// NetnsState. Rollback uses the same types: a snapshot becomes a Desired.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "model/state.hpp"
+#include "model/topology.hpp"
+
+namespace netlab::reconcile {
+
+// Which namespace: "" is the one netlab runs in (the host); a container's is
+// "container:NAME".
+using NsId = std::string;
+inline NsId container_ns(const std::string& name) { return "container:" + name; }
+
+struct LinkSpec {
+    std::string name;
+    std::string kind;                     // "" adopt an existing link; else create: "bridge", "macvlan", "veth"
+    std::optional<std::string> master;    // "" = no master; nullopt = not managed
+    std::optional<bool> up;
+    std::optional<bool> promisc;
+    std::optional<bool> stp;
+    std::optional<std::uint32_t> mtu;
+    std::optional<model::MacAddress> mac;
+    std::optional<std::string> mac_from;  // take the MAC of this link (resolved against observed state)
+    std::optional<std::set<model::Prefix>> addresses;  // exact set when managed
+    // macvlan
+    std::string parent;
+    model::MacvlanMode mode = model::MacvlanMode::Bridge;
+    // veth: the peer is created in peer_ns under peer_name
+    std::string peer_name;
+    NsId peer_ns;
+    bool creates() const { return !kind.empty(); }
+    bool operator==(const LinkSpec&) const = default;
+};
+
+struct RouteSpec {
+    model::Prefix dst;
+    std::optional<model::IpAddress> via;
+    std::string dev;
+    std::uint32_t metric = 0;
+    std::uint32_t table = model::kMainTable;
+    std::uint8_t protocol = model::kRouteProtocol;  // a restored route keeps its original protocol
+    std::uint8_t scope = 0;                          // RT_SCOPE_UNIVERSE; 253 (link) for on-link routes
+    bool operator==(const RouteSpec&) const = default;
+};
+
+struct DesiredNs {
+    std::map<std::string, LinkSpec> links;
+    std::vector<RouteSpec> routes;
+    bool operator==(const DesiredNs&) const = default;
+};
+
+struct Desired {
+    std::map<NsId, DesiredNs> namespaces;
+};
+
+// What netlab changed on objects it does not own, so removing them from the
+// topology can give them back. Persisted in the state directory (ledger.json).
+struct AdoptedOriginal {
+    model::LinkState link;                   // attributes before netlab first changed them
+    std::set<model::Prefix> addresses;       // addresses it had then
+    std::vector<model::RouteState> routes;   // routes through it then (main table, not proto kernel)
+    bool operator==(const AdoptedOriginal&) const = default;
+};
+
+struct Ledger {
+    std::map<NsId, std::map<std::string, AdoptedOriginal>> adopted;
+    bool operator==(const Ledger&) const = default;
+};
+
+}  // namespace netlab::reconcile

@@ -1,0 +1,63 @@
+// The one entry point the CLI and the daemon use: load -> compile -> observe
+// -> diff -> plan -> apply as a transaction.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "model/load.hpp"
+#include "reconcile/kernel.hpp"
+#include "reconcile/plan.hpp"
+
+namespace netlab::reconcile {
+
+struct Options {
+    std::filesystem::path state_dir = "/run/netlab";
+};
+
+struct Outcome {
+    enum class Status {
+        Converged,   // nothing to do; no netlink write was sent
+        Changes,     // plan only: there are changes
+        Applied,     // applied and verified
+        RolledBack,  // a step failed; the snapshot was restored and verified
+        Rejected,    // invalid topology or preflight refusal; nothing touched
+        Failed,      // a step failed and the rollback did not verify: needs attention
+    };
+    Status status = Status::Converged;
+    Plan plan;
+    model::Diagnostics diagnostics;       // validation / preflight findings
+    std::optional<std::size_t> failed_step;  // 0-based index into plan.steps
+    std::string error;                    // the kernel's message for the failed step
+    std::vector<std::string> restored;    // what the rollback put back, one line each
+    std::uint64_t writes = 0;             // netlink write requests this run sent
+    double seconds = 0;
+
+    nlohmann::json to_json() const;
+    bool ok() const { return status == Status::Converged || status == Status::Changes || status == Status::Applied; }
+};
+
+const char* to_string(Outcome::Status s);
+
+class Engine {
+public:
+    Engine(Kernel& kernel, Options opts);
+    // Compute the plan without writing anything.
+    Outcome plan(const model::Loaded& config);
+    // Apply as one transaction (snapshot, journal, execute, verify, roll back on failure).
+    Outcome apply(const model::Loaded& config);
+    // If a journal from an interrupted transaction exists, restore its snapshot.
+    std::optional<Outcome> recover();
+
+private:
+    Kernel& kernel_;
+    Options opts_;
+};
+
+}  // namespace netlab::reconcile

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Installs every Debian package that building, testing, the demo and the
+# benchmarks need. Idempotent: safe to run again; does nothing when all is there.
+set -euo pipefail
+pkgs=(
+  build-essential cmake ninja-build pkg-config git
+  libyaml-cpp-dev libnl-3-dev libnl-route-3-dev
+  libboost-dev libboost-system-dev
+  libspdlog-dev doctest-dev libsystemd-dev nlohmann-json3-dev
+  iproute2 iputils-ping procps util-linux socat python3
+)
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
