@@ -11,4 +11,12 @@ namespace netlab::reconcile {
 // their ledger originals back as desired values.
 Desired compile(const model::Topology& topo, const Ledger& ledger);
 
+// The containers' part (compile_containers.cpp): networks' host shims, each
+// container's namespace, macvlan children and veth pairs (host ends in ""),
+// addresses and routes. Called by compile().
+void compile_containers(const model::Topology& topo, Desired& out);
+
+// Deterministic host-end name of a container's veth (<= 15 chars, unique).
+std::string veth_host_name(const std::string& container, const std::string& ifname);
+
 }  // namespace netlab::reconcile

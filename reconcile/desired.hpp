@@ -31,10 +31,16 @@ struct LinkSpec {
     std::optional<model::MacAddress> mac;
     std::optional<std::string> mac_from;  // take the MAC of this link (resolved against observed state)
     std::optional<std::set<model::Prefix>> addresses;  // exact set when managed
-    // macvlan
+    // macvlan: child of `parent`, which lives in `parent_ns` (a container's
+    // macvlan is created from the host socket straight into the container's
+    // netns with IFLA_NET_NS_FD; nothing is moved afterwards)
     std::string parent;
+    NsId parent_ns;
     model::MacvlanMode mode = model::MacvlanMode::Bridge;
-    // veth: the peer is created in peer_ns under peer_name
+    // veth (kind "veth"): the peer is created by the same request, directly in
+    // peer_ns under peer_name. The peer's own spec (in peer_ns) has kind
+    // "veth-peer": it is created by its partner's step, never by its own, and
+    // its attributes (addresses, mtu, mac, up) are set after the pair exists.
     std::string peer_name;
     NsId peer_ns;
     bool creates() const { return !kind.empty(); }

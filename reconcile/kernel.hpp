@@ -19,6 +19,10 @@ public:
     virtual model::NetnsState observe(const NsId& ns) = 0;
     // Send the one netlink request a step stands for; throws NlError on refusal.
     virtual void execute(const Step& step) = 0;
+    // Make a namespace other than the current one reachable as `ns`; the
+    // kernel object takes ownership of `netns_fd` (an open /proc/PID/ns/net,
+    // /run/netns/NAME, ...).
+    virtual void attach_namespace(const NsId& ns, int netns_fd) = 0;
     // Netlink write requests sent so far (idempotence is measured with it).
     virtual std::uint64_t writes() const = 0;
 };

@@ -8,6 +8,7 @@ pkgs=(
   libboost-dev libboost-system-dev
   libspdlog-dev doctest-dev libsystemd-dev nlohmann-json3-dev
   iproute2 iputils-ping procps util-linux socat python3
+  docker.io busybox-static gnuplot-nox systemd
 )
 missing=()
 for p in "${pkgs[@]}"; do
