@@ -1,0 +1,300 @@
+# shellcheck shell=bash
+# Lab harness for the kernel tests and the demo. Source it; it never touches
+# the machine's own network namespace.
+#
+#   remote (203.0.113.2/24) ── wan0|gw|lan0 (203.0.113.1 / 198.51.100.1, forwarding)
+#                                        │
+#                       sw: bridge "lan" (the LAN switch)
+#                                        │
+#                     host1: veth "ens33" 198.51.100.10/24, default via 198.51.100.1
+#
+# Every namespace is named "nlt<PID>-<generation>-<role>" and deleted by the
+# EXIT trap this file installs, even when the test fails. lab_up can be called
+# again after lab_destroy to get a fresh lab (a new generation, new names).
+
+LAB_ID="nlt$$"
+LAB_GEN=0
+LAB_NAMESPACES=()   # every namespace ever created by this run (for the trap)
+LAB_PIDS=()         # background processes this run started
+LAB_TMP=$(mktemp -d "/tmp/nlt$$.XXXXXX")  # topology files, state dir, probe outputs
+
+NETLAB_SOURCE_DIR=${NETLAB_SOURCE_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+NETLAB_BIN=${NETLAB_BIN:-$NETLAB_SOURCE_DIR/build}
+NETLABCTL="$NETLAB_BIN/netlabctl"
+LABTOOL="$NETLAB_SOURCE_DIR/tests/kernel/labtool.py"
+# The interpreter itself, not a version-manager shim (a shim can take seconds
+# per start, and the probes start many times).
+if [ -z "${PYTHON:-}" ]; then
+    if [ -x /usr/bin/python3 ]; then PYTHON=/usr/bin/python3
+    else PYTHON=$(python3 -c 'import sys; print(sys.executable)' 2>/dev/null || echo python3); fi
+fi
+
+# Lab addresses (documentation ranges only).
+LAN_PREFIX=24
+HOST1_ADDR=198.51.100.10
+GW_LAN_ADDR=198.51.100.1
+GW_WAN_ADDR=203.0.113.1
+REMOTE_ADDR=203.0.113.2
+HOST1_MAC=02:00:c6:33:64:0a   # fixed so outputs are readable and comparable
+
+skip() { echo "SKIP: $*"; exit 77; }
+fail() { echo "FAIL: $*" >&2; exit 1; }
+note() { printf '%s\n' "$*"; }
+heading() { printf '\n== %s\n' "$*"; }
+
+lab_down() {
+    local pid ns
+    for pid in "${LAB_PIDS[@]}"; do
+        kill "$pid" 2>/dev/null || true
+    done
+    for pid in "${LAB_PIDS[@]}"; do
+        wait "$pid" 2>/dev/null || true
+    done
+    LAB_PIDS=()
+    for ns in "${LAB_NAMESPACES[@]}"; do
+        ip netns del "$ns" 2>/dev/null || true
+    done
+    LAB_NAMESPACES=()
+    if [ -n "$LAB_TMP" ]; then rm -rf "$LAB_TMP"; fi
+    LAB_TMP=""
+}
+trap lab_down EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# Exit 77 with the reason when this machine cannot run the lab.
+lab_require() {
+    [ "$(id -u)" = 0 ] || skip "needs root (network namespaces)"
+    command -v ip >/dev/null || skip "needs iproute2 (ip)"
+    "$PYTHON" -c 1 2>/dev/null || skip "needs python3"
+    local probe="$LAB_ID-probe"
+    ip netns add "$probe" 2>/dev/null || skip "cannot create network namespaces (ip netns add)"
+    LAB_NAMESPACES+=("$probe")
+    ip -n "$probe" link add pa type veth peer name pb 2>/dev/null \
+        || skip "kernel has no veth support"
+    ip -n "$probe" link add pbr type bridge 2>/dev/null \
+        || skip "kernel has no bridge support"
+    ip netns del "$probe"
+    LAB_NAMESPACES=("${LAB_NAMESPACES[@]/$probe}")
+}
+
+# Exit 77 when netlabctl is not built (the lab half of a test can still run).
+lab_require_netlabctl() {
+    [ -x "$NETLABCTL" ] || skip "netlabctl not built at $NETLABCTL (set NETLAB_BIN)"
+}
+
+lab_tmp() { printf '%s\n' "$LAB_TMP"; }
+
+in_ns() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
+
+_lab_ns() {
+    ip netns add "$1"
+    LAB_NAMESPACES+=("$1")
+    ip -n "$1" link set lo up
+}
+
+# Builds a fresh lab; sets NS_SW NS_GW NS_REMOTE NS_HOST1.
+lab_up() {
+    LAB_GEN=$((LAB_GEN + 1))
+    local p="$LAB_ID-$LAB_GEN"
+    NS_SW="$p-sw" NS_GW="$p-gw" NS_REMOTE="$p-remote" NS_HOST1="$p-host1"
+    local ns
+    for ns in "$NS_SW" "$NS_GW" "$NS_REMOTE" "$NS_HOST1"; do _lab_ns "$ns"; done
+
+    # The LAN switch. The peers are created directly in their namespaces
+    # (no moves) and brought up afterwards (a veth cannot be created up here).
+    ip -n "$NS_SW" link add lan type bridge stp_state 0 forward_delay 0
+    ip -n "$NS_SW" link set lan up
+    ip -n "$NS_SW" link add p-host1 type veth peer name ens33 netns "$NS_HOST1"
+    ip -n "$NS_SW" link add p-gw type veth peer name lan0 netns "$NS_GW"
+    ip -n "$NS_SW" link set p-host1 master lan up
+    ip -n "$NS_SW" link set p-gw master lan up
+
+    # The gateway between the LAN and the remote subnet.
+    ip -n "$NS_GW" link add wan0 type veth peer name eth0 netns "$NS_REMOTE"
+    ip -n "$NS_GW" addr add "$GW_LAN_ADDR/$LAN_PREFIX" dev lan0
+    ip -n "$NS_GW" addr add "$GW_WAN_ADDR/24" dev wan0
+    ip -n "$NS_GW" link set lan0 up
+    ip -n "$NS_GW" link set wan0 up
+    in_ns "$NS_GW" sysctl -qw net.ipv4.ip_forward=1
+
+    ip -n "$NS_REMOTE" addr add "$REMOTE_ADDR/24" dev eth0
+    ip -n "$NS_REMOTE" link set eth0 up
+    ip -n "$NS_REMOTE" route add default via "$GW_WAN_ADDR" dev eth0
+
+    # host1 as an admin left it: the address and a static default route on the NIC.
+    ip -n "$NS_HOST1" link set ens33 address "$HOST1_MAC"
+    ip -n "$NS_HOST1" addr add "$HOST1_ADDR/$LAN_PREFIX" dev ens33
+    ip -n "$NS_HOST1" link set ens33 up
+    ip -n "$NS_HOST1" route add default via "$GW_LAN_ADDR" dev ens33 proto static
+
+    lab_reach "$NS_REMOTE" "$HOST1_ADDR" 3 >/dev/null \
+        || fail "lab: remote cannot reach host1 through the gateway right after lab_up"
+}
+
+# Deletes the current lab's namespaces (keeps the temp dir and other generations' cleanup).
+lab_destroy() {
+    local ns keep=()
+    for ns in "${LAB_NAMESPACES[@]}"; do
+        case "$ns" in
+            "$LAB_ID-$LAB_GEN-"*) ip netns del "$ns" 2>/dev/null || true ;;
+            *) keep+=("$ns") ;;
+        esac
+    done
+    LAB_NAMESPACES=("${keep[@]}")
+}
+
+# Normalized, sorted dump of links, addresses and main-table routes (v4 + v6).
+ns_dump() { "$PYTHON" "$LABTOOL" dump "$1"; }
+
+# lab_reach FROM_NS DST [COUNT]: succeeds when all COUNT pings are answered.
+lab_reach() {
+    local out count=${3:-3}
+    out=$(in_ns "$1" ping -n -q -c "$count" -i 0.05 -W 2 "$2" 2>&1) || true
+    printf '%s\n' "$out" | grep -E 'packets transmitted' || true
+    printf '%s\n' "$out" | grep -Eq "^$count packets transmitted, $count received"
+}
+
+# pinger_start FROM_NS DST: one echo request every 10 ms until pinger_stop.
+# Returns once the first reply came back.
+pinger_start() {
+    local dir; dir=$(lab_tmp)
+    rm -f "$dir/ping.out" "$dir/ping.ready"
+    ip netns exec "$1" "$PYTHON" "$LABTOOL" ping "$2" "$dir/ping.out" "$dir/ping.ready" &
+    PINGER_PID=$!
+    LAB_PIDS+=("$PINGER_PID")
+    local i
+    for i in $(seq 1 500); do
+        [ -e "$dir/ping.ready" ] && return 0
+        kill -0 "$PINGER_PID" 2>/dev/null || break
+        sleep 0.02
+    done
+    fail "pinger: no reply from $2 in $1"
+}
+
+# pinger_stop: stops sending, waits for the replies in flight; sets PING_TX,
+# PING_RX, PING_LOST, PING_RUN (longest run of lost packets) and PING_LINE.
+pinger_stop() {
+    local dir; dir=$(lab_tmp)
+    kill -TERM "$PINGER_PID" 2>/dev/null || true
+    wait "$PINGER_PID" 2>/dev/null || true
+    LAB_PIDS=("${LAB_PIDS[@]/$PINGER_PID}")
+    [ -s "$dir/ping.out" ] || fail "pinger: no result"
+    PING_LINE=$(cat "$dir/ping.out")
+    PING_TX=$(sed -n 's/.*transmitted=\([0-9]*\).*/\1/p' <<<"$PING_LINE")
+    PING_RX=$(sed -n 's/.*received=\([0-9]*\).*/\1/p' <<<"$PING_LINE")
+    PING_LOST=$(sed -n 's/.*lost=\([0-9]*\).*/\1/p' <<<"$PING_LINE")
+    PING_RUN=$(sed -n 's/.*longest_loss_run=\([0-9]*\).*/\1/p' <<<"$PING_LINE")
+}
+
+# tcp_open SERVER_NS ADDR PORT CLIENT_NS: an echo server in SERVER_NS and a
+# client connection from CLIENT_NS, proven to work before returning.
+tcp_open() {
+    local dir; dir=$(lab_tmp)
+    rm -f "$dir/tcp.ready" "$dir/tcp.go" "$dir/tcp.client"
+    ip netns exec "$1" "$PYTHON" "$LABTOOL" tcp-server "$2" "$3" "$dir/tcp.ready" &
+    TCP_SERVER_PID=$!
+    LAB_PIDS+=("$TCP_SERVER_PID")
+    local i
+    for i in $(seq 1 500); do
+        [ -e "$dir/tcp.ready" ] && break
+        sleep 0.02
+    done
+    [ -e "$dir/tcp.ready" ] || fail "tcp: server did not start in $1"
+    ip netns exec "$4" "$PYTHON" "$LABTOOL" tcp-client "$2" "$3" "$dir/tcp.go" >"$dir/tcp.client" 2>&1 &
+    TCP_CLIENT_PID=$!
+    LAB_PIDS+=("$TCP_CLIENT_PID")
+    for i in $(seq 1 500); do
+        grep -q '^before ok' "$dir/tcp.client" 2>/dev/null && return 0
+        kill -0 "$TCP_CLIENT_PID" 2>/dev/null || break
+        sleep 0.02
+    done
+    fail "tcp: connection $4 -> $2:$3 did not work before the change: $(cat "$dir/tcp.client")"
+}
+
+# tcp_finish: sends data on the connection opened by tcp_open; sets
+# TCP_RESULT; returns non-zero when the data did not come back.
+tcp_finish() {
+    local dir rc=0; dir=$(lab_tmp)
+    touch "$dir/tcp.go"
+    wait "$TCP_CLIENT_PID" || rc=$?
+    LAB_PIDS=("${LAB_PIDS[@]/$TCP_CLIENT_PID}")
+    kill "$TCP_SERVER_PID" 2>/dev/null || true
+    wait "$TCP_SERVER_PID" 2>/dev/null || true
+    LAB_PIDS=("${LAB_PIDS[@]/$TCP_SERVER_PID}")
+    TCP_RESULT=$(tail -n 1 "$dir/tcp.client")
+    return "$rc"
+}
+
+# lab_shell_chain NS [PAUSE_S]: the seed's bridge takeover typed by hand, as
+# one && chain, in NS (PAUSE_S seconds between commands, like a typist).
+# Sets CHAIN_FAILED_AT (the command that failed, empty if none) and
+# CHAIN_ERROR (its stderr); prints each command with its outcome.
+SHELL_CHAIN=(
+    "ip addr add $HOST1_ADDR/$LAN_PREFIX dev br0"
+    "ip addr del $HOST1_ADDR/$LAN_PREFIX dev ens33"
+    "ip link set ens33 master br0"
+    "ip route del default"
+    "ip route add default via $GW_LAN_ADDR dev br0"
+)
+lab_shell_chain() {
+    local ns=$1 pause=${2:-0} mac cmd err
+    mac=$(ip -n "$ns" -j link show ens33 | "$PYTHON" -c 'import json,sys; print(json.load(sys.stdin)[0]["address"])')
+    in_ns "$ns" ip link add br0 type bridge stp_state 0
+    in_ns "$ns" ip link set br0 address "$mac"
+    in_ns "$ns" ip link set br0 up
+    CHAIN_FAILED_AT="" CHAIN_ERROR=""
+    for cmd in "${SHELL_CHAIN[@]}"; do
+        sleep "$pause"
+        # shellcheck disable=SC2086  # the command is a word list on purpose
+        if err=$(in_ns "$ns" $cmd 2>&1); then
+            printf '  ok      %s\n' "$cmd"
+        else
+            printf '  FAILED  %s: %s\n' "$cmd" "$err"
+            CHAIN_FAILED_AT=$cmd CHAIN_ERROR=$err
+            return 1
+        fi
+    done
+    return 0
+}
+
+# The takeover topology the tests apply (the host part of examples/takeover.yaml).
+write_takeover_yaml() {
+    cat >"$1" <<EOF
+version: 1
+
+interfaces:
+  br0:
+    kind: bridge
+    ports: [ens33]
+    mac: ens33
+    stp: false
+    addresses: [$HOST1_ADDR/$LAN_PREFIX]
+
+routes:
+  - to: default
+    via: $GW_LAN_ADDR
+    dev: br0
+EOF
+}
+
+# nlctl NS plan|apply FILE [args...]: netlabctl inside a namespace, with a
+# state directory private to the current lab generation.
+nlctl() {
+    local ns=$1 sub=$2 state="$LAB_TMP/state-$LAB_GEN"; shift 2
+    mkdir -p "$state"
+    in_ns "$ns" "$NETLABCTL" "$sub" "$@" --state-dir "$state"
+}
+
+# json_get FILE EXPR: evaluates a Python expression over the JSON object `j`.
+json_get() {
+    "$PYTHON" -c 'import json,sys; j=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$1" "$2"
+}
+
+# Prints a unified diff of two dumps and fails when they differ.
+assert_same_dump() {
+    local what=$1 before=$2 after=$3
+    if ! diff -u --label before --label after "$before" "$after"; then
+        fail "$what: the namespace changed (diff above)"
+    fi
+}
