@@ -1,4 +1,5 @@
 # shellcheck shell=bash
+# shellcheck disable=SC2034,SC2163  # results are globals read by the sourcing test
 # Lab harness for the kernel tests and the demo. Source it; it never touches
 # the machine's own network namespace.
 #
@@ -297,4 +298,35 @@ assert_same_dump() {
     if ! diff -u --label before --label after "$before" "$after"; then
         fail "$what: the namespace changed (diff above)"
     fi
+}
+
+# nl_apply NS FILE OUT [ENV=VALUE...]: `netlabctl apply FILE --json` in NS, the
+# JSON in OUT and stderr in OUT.err; sets APPLY_RC and APPLY_STATUS.
+nl_apply() {
+    local ns=$1 file=$2 out=$3; shift 3
+    APPLY_RC=0
+    (if [ $# -gt 0 ]; then export "$@"; fi
+     nlctl "$ns" apply "$file" --json) >"$out" 2>"$out.err" || APPLY_RC=$?
+    APPLY_STATUS=$(json_get "$out" 'j.get("status")' 2>/dev/null || echo "(no JSON)")
+}
+
+# Prints OUT and OUT.err of nl_apply, for failure reports.
+show_apply() {
+    note "-- apply exit $APPLY_RC, status $APPLY_STATUS"
+    cat "$1"
+    [ -s "$1.err" ] && { note "-- stderr"; cat "$1.err"; }
+    return 0
+}
+
+# plan_steps NS FILE OUT: `netlabctl plan FILE --json` into OUT; sets PLAN_RC
+# and PLAN_K (number of steps).
+plan_steps() {
+    PLAN_RC=0
+    nlctl "$1" plan "$2" --json >"$3" 2>"$3.err" || PLAN_RC=$?
+    PLAN_K=$(json_get "$3" 'len(j.get("steps", []))' 2>/dev/null || echo 0)
+}
+
+# step_text PLAN_JSON K: the K-th (1-based) step as one line.
+step_text() {
+    json_get "$1" "(lambda s: s.get('text') or s.get('description') or json.dumps(s))(j['steps'][$2 - 1])"
 }

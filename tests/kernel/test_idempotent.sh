@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Applying the takeover a second time sends no netlink write (JSON "writes"
+# is 0), changes nothing, and `netlabctl plan` then exits 0 (converged).
+set -euo pipefail
+# shellcheck source=tests/kernel/lib.sh
+. "$(dirname "$0")/lib.sh"
+lab_require
+lab_require_netlabctl
+
+dir=$(lab_tmp)
+topo="$dir/takeover.yaml"
+write_takeover_yaml "$topo"
+lab_up
+
+heading "first apply"
+nl_apply "$NS_HOST1" "$topo" "$dir/apply1.json"
+[ "$APPLY_RC" -eq 0 ] || { show_apply "$dir/apply1.json"; fail "first apply failed"; }
+writes1=$(json_get "$dir/apply1.json" 'j["writes"]')
+note "  status $APPLY_STATUS, $writes1 netlink writes"
+ns_dump "$NS_HOST1" >"$dir/after1"
+
+heading "second apply of the same file"
+nl_apply "$NS_HOST1" "$topo" "$dir/apply2.json"
+[ "$APPLY_RC" -eq 0 ] || { show_apply "$dir/apply2.json"; fail "second apply failed"; }
+writes2=$(json_get "$dir/apply2.json" 'j["writes"]')
+steps2=$(json_get "$dir/apply2.json" 'len(j.get("steps", []))')
+note "  status $APPLY_STATUS, $writes2 netlink writes, $steps2 steps"
+ns_dump "$NS_HOST1" >"$dir/after2"
+assert_same_dump "second apply" "$dir/after1" "$dir/after2"
+[ "$writes2" -eq 0 ] || { show_apply "$dir/apply2.json"; fail "second apply sent $writes2 netlink writes, expected 0"; }
+
+heading "netlabctl plan on the converged namespace"
+plan_rc=0
+nlctl "$NS_HOST1" plan "$topo" || plan_rc=$?
+[ "$plan_rc" -eq 0 ] || fail "plan exited $plan_rc, expected 0 (converged)"
+
+printf '\n%-14s | %s\n' apply "netlink writes"
+printf '%-14s | %s\n' first "$writes1" second "$writes2"
+note "PASS: second apply sent 0 netlink writes; plan exits 0"
