@@ -4,6 +4,7 @@
 // cannot send the change to the wrong place.
 #pragma once
 
+#include <chrono>
 #include <string>
 #include <variant>
 
@@ -19,6 +20,8 @@ struct ResolvedNs {
 struct ResolverOptions {
     std::string docker_socket = "/var/run/docker.sock";
     std::string netns_dir = "/run/netns";
+    // Bounds each Docker Engine API request (connect + answer).
+    std::chrono::milliseconds docker_timeout = std::chrono::seconds(5);
 };
 
 // Either the open namespace or a message saying why not (missing, stopped,

@@ -1,0 +1,588 @@
+// Resolution of container targets and the Docker Engine API client, without
+// root: a fake Docker daemon on a temporary unix socket answers canned JSON.
+// With NETLAB_DOCKER_SOCK set (tests/kernel/test_docker.sh), the last cases
+// run against a real, private dockerd.
+#include <doctest/doctest.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/local/stream_protocol.hpp>
+#include <boost/asio/read_until.hpp>
+#include <boost/asio/streambuf.hpp>
+#include <boost/asio/write.hpp>
+
+#include "reconcile/docker.hpp"
+#include "reconcile/target.hpp"
+
+namespace fs = std::filesystem;
+namespace asio = boost::asio;
+using local = asio::local::stream_protocol;
+using namespace netlab;
+using namespace netlab::reconcile;
+using namespace std::chrono_literals;
+
+namespace {
+
+struct TempDir {
+    fs::path path;
+    TempDir() {
+        std::string tmpl = (fs::temp_directory_path() / "netlab-target-XXXXXX").string();
+        REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
+        path = tmpl;
+    }
+    ~TempDir() {
+        std::error_code ec;
+        fs::remove_all(path, ec);
+    }
+};
+
+// A fake Docker daemon: accepts connections on a unix socket in a thread,
+// reads one request head each and lets `serve` answer on the socket.
+class FakeDocker {
+public:
+    using Serve = std::function<void(const std::string& request, local::socket& s)>;
+
+    explicit FakeDocker(Serve serve) : serve_(std::move(serve)), acceptor_(ioc_) {
+        socket_path_ = (dir_.path / "docker.sock").string();
+        acceptor_.open(local());
+        acceptor_.bind(local::endpoint(socket_path_));
+        acceptor_.listen();
+        thread_ = std::thread([this] { run(); });
+    }
+    ~FakeDocker() {
+        stop_ = true;
+        release();
+        // Wake a blocked accept().
+        try {
+            asio::io_context ioc;
+            local::socket s(ioc);
+            s.connect(local::endpoint(socket_path_));
+        } catch (...) {
+        }
+        thread_.join();
+    }
+    const std::string& socket() const { return socket_path_; }
+    std::vector<std::string> requests() {
+        std::lock_guard lock(mu_);
+        return requests_;
+    }
+    // A handler that holds its connection open waits for this.
+    void wait_released() {
+        std::unique_lock lock(mu_);
+        cv_.wait(lock, [this] { return released_; });
+    }
+    void release() {
+        std::lock_guard lock(mu_);
+        released_ = true;
+        cv_.notify_all();
+    }
+
+private:
+    void run() {
+        while (!stop_) {
+            local::socket s(ioc_);
+            boost::system::error_code ec;
+            acceptor_.accept(s, ec);
+            if (ec || stop_) break;
+            asio::streambuf buf;
+            asio::read_until(s, buf, "\r\n\r\n", ec);
+            if (ec) continue;
+            std::string req(asio::buffers_begin(buf.data()), asio::buffers_end(buf.data()));
+            {
+                std::lock_guard lock(mu_);
+                requests_.push_back(req);
+            }
+            try {
+                serve_(req, s);
+            } catch (...) {
+            }
+        }
+    }
+
+    TempDir dir_;
+    std::string socket_path_;
+    Serve serve_;
+    asio::io_context ioc_;
+    local::acceptor acceptor_;
+    std::thread thread_;
+    std::atomic<bool> stop_{false};
+    std::mutex mu_;
+    std::condition_variable cv_;
+    bool released_ = false;
+    std::vector<std::string> requests_;
+};
+
+void write_all(local::socket& s, const std::string& data) {
+    boost::system::error_code ec;
+    asio::write(s, asio::buffer(data), ec);
+}
+
+std::string http_response(int status, const std::string& body) {
+    const char* reason = status == 200 ? "OK" : status == 404 ? "Not Found" : "Error";
+    return "HTTP/1.1 " + std::to_string(status) + " " + reason +
+           "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
+           "\r\nConnection: close\r\n\r\n" + body;
+}
+
+std::string inspect_json(int pid, bool running, const std::string& started = "2026-11-28T01:00:00.123456789Z",
+                         const std::string& id = std::string(64, 'a')) {
+    return R"({"Id":")" + id + R"(","Name":"/test1","State":{"Status":")" + (running ? "running" : "exited") +
+           R"(","Running":)" + (running ? "true" : "false") + R"(,"Restarting":false,"Pid":)" +
+           std::to_string(pid) + R"(,"StartedAt":")" + started + R"("}})";
+}
+
+FakeDocker::Serve answer(int status, std::string body) {
+    return [status, body](const std::string&, local::socket& s) { write_all(s, http_response(status, body)); };
+}
+
+model::NetnsTarget target(const char* text) {
+    auto t = model::NetnsTarget::parse(text);
+    REQUIRE(t.has_value());
+    return *t;
+}
+
+std::string error_of(const std::variant<ResolvedNs, std::string>& r) {
+    if (auto* ok = std::get_if<ResolvedNs>(&r)) {
+        ::close(ok->fd);
+        return "resolved: " + ok->identity;
+    }
+    return std::get<std::string>(r);
+}
+
+bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+
+// A child process in a network namespace of its own, when this process may
+// create one (root); tests that need it are skipped otherwise.
+struct NetnsChild {
+    pid_t pid = -1;
+    NetnsChild() {
+        int ready[2];
+        REQUIRE(::pipe2(ready, O_CLOEXEC) == 0);
+        pid = ::fork();
+        REQUIRE(pid >= 0);
+        if (pid == 0) {
+            char ok = ::unshare(CLONE_NEWNET) == 0 ? '1' : '0';
+            [[maybe_unused]] auto n = ::write(ready[1], &ok, 1);
+            if (ok != '1') ::_exit(1);
+            ::pause();
+            ::_exit(0);
+        }
+        ::close(ready[1]);
+        char ok = '0';
+        if (::read(ready[0], &ok, 1) != 1 || ok != '1') {
+            ::waitpid(pid, nullptr, 0);
+            pid = -1;
+        }
+        ::close(ready[0]);
+    }
+    ~NetnsChild() {
+        if (pid > 0) {
+            ::kill(pid, SIGKILL);
+            ::waitpid(pid, nullptr, 0);
+        }
+    }
+    bool ok() const { return pid > 0; }
+};
+
+}  // namespace
+
+TEST_CASE("netns: names that would escape the netns directory are refused") {
+    ResolverOptions opts;
+    opts.netns_dir = "/nonexistent";
+    for (const char* bad : {"netns:a/b", "netns:..", "netns:.", "netns:../etc"}) {
+        CAPTURE(bad);
+        CHECK(contains(error_of(resolve_netns(target(bad), opts)), "not a valid namespace name"));
+    }
+}
+
+TEST_CASE("netns: a missing namespace is reported, not thrown") {
+    TempDir dir;
+    ResolverOptions opts;
+    opts.netns_dir = dir.path.string();
+    auto msg = error_of(resolve_netns(target("netns:ghost"), opts));
+    CHECK(msg == "netns ghost: " + (dir.path / "ghost").string() + ": No such file or directory");
+}
+
+TEST_CASE("netns: a stale file (bind mount gone) is not a namespace") {
+    TempDir dir;
+    { std::ofstream(dir.path / "stale") << ""; }
+    ResolverOptions opts;
+    opts.netns_dir = dir.path.string();
+    CHECK(contains(error_of(resolve_netns(target("netns:stale"), opts)), "is not a namespace"));
+}
+
+TEST_CASE("the host's own network namespace is refused, whatever names it") {
+    TempDir dir;
+    fs::create_symlink("/proc/self/ns/net", dir.path / "host");
+    ResolverOptions opts;
+    opts.netns_dir = dir.path.string();
+    CHECK(contains(error_of(resolve_netns(target("netns:host"), opts)), "is the host's own network namespace"));
+    CHECK(contains(error_of(resolve_netns(target("path:/proc/self/ns/net"), opts)),
+                   "is the host's own network namespace"));
+    auto self = "pid:" + std::to_string(::getpid());
+    CHECK(contains(error_of(resolve_netns(target(self.c_str()), opts)), "is the host's own network namespace"));
+}
+
+TEST_CASE("path: another kind of namespace is refused") {
+    auto msg = error_of(resolve_netns(target("path:/proc/self/ns/uts")));
+    CHECK(contains(msg, "not a network namespace"));
+}
+
+TEST_CASE("pid: a process that does not exist") {
+    CHECK(error_of(resolve_netns(target("pid:999999999"))) == "pid 999999999: no process 999999999");
+}
+
+TEST_CASE("pid and path: a namespace of its own resolves, fd is close-on-exec") {
+    NetnsChild child;
+    if (!child.ok()) {
+        MESSAGE("skipped: cannot create a network namespace here (needs CAP_SYS_ADMIN)");
+        return;
+    }
+    auto text = "pid:" + std::to_string(child.pid);
+    auto r = resolve_netns(target(text.c_str()));
+    REQUIRE(std::holds_alternative<ResolvedNs>(r));
+    auto ns = std::get<ResolvedNs>(r);
+    CHECK(ns.fd >= 0);
+    CHECK((::fcntl(ns.fd, F_GETFD) & FD_CLOEXEC) != 0);
+    CHECK(contains(ns.identity, "pid " + std::to_string(child.pid) + " started "));
+    struct stat a{}, b{};
+    REQUIRE(::fstat(ns.fd, &a) == 0);
+    REQUIRE(::stat(("/proc/" + std::to_string(child.pid) + "/ns/net").c_str(), &b) == 0);
+    CHECK(a.st_ino == b.st_ino);
+    ::close(ns.fd);
+
+    auto path = "path:/proc/" + std::to_string(child.pid) + "/ns/net";
+    auto p = resolve_netns(target(path.c_str()));
+    REQUIRE(std::holds_alternative<ResolvedNs>(p));
+    ::close(std::get<ResolvedNs>(p).fd);
+}
+
+// ---- Docker Engine API client --------------------------------------------
+
+TEST_CASE("docker: inspect a running container") {
+    FakeDocker fake(answer(200, inspect_json(4242, true)));
+    docker::Client client(fake.socket(), 2s);
+    auto r = client.inspect("test1");
+    REQUIRE(std::holds_alternative<docker::ContainerState>(r));
+    auto c = std::get<docker::ContainerState>(r);
+    CHECK(c.pid == 4242);
+    CHECK(c.running);
+    CHECK(c.name == "test1");
+    CHECK(c.id == std::string(64, 'a'));
+    CHECK(c.started_at == "2026-11-28T01:00:00.123456789Z");
+    auto reqs = fake.requests();
+    REQUIRE(reqs.size() == 1);
+    CHECK(reqs[0].rfind("GET /containers/test1/json HTTP/1.1\r\n", 0) == 0);
+    CHECK(contains(reqs[0], "Host: docker\r\n"));
+}
+
+TEST_CASE("docker: a chunked answer is read whole") {
+    std::string body = inspect_json(77, true);
+    FakeDocker fake([body](const std::string&, local::socket& s) {
+        auto half = body.size() / 2;
+        char len1[32], len2[32];
+        std::snprintf(len1, sizeof len1, "%zx", half);
+        std::snprintf(len2, sizeof len2, "%zx", body.size() - half);
+        write_all(s, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n" +
+                         std::string(len1) + "\r\n" + body.substr(0, half) + "\r\n" + len2 + "\r\n" +
+                         body.substr(half) + "\r\n0\r\n\r\n");
+    });
+    auto r = docker::Client(fake.socket(), 2s).inspect("test1");
+    REQUIRE(std::holds_alternative<docker::ContainerState>(r));
+    CHECK(std::get<docker::ContainerState>(r).pid == 77);
+}
+
+TEST_CASE("docker: 404 is NotFound, and resolve says the container is not found") {
+    FakeDocker fake(answer(404, R"({"message":"No such container: ghost"})"));
+    auto r = docker::Client(fake.socket(), 2s).inspect("ghost");
+    REQUIRE(std::holds_alternative<docker::Error>(r));
+    CHECK(std::get<docker::Error>(r).kind == docker::Error::Kind::NotFound);
+    CHECK(std::get<docker::Error>(r).message == "No such container: ghost");
+
+    ResolverOptions opts;
+    opts.docker_socket = fake.socket();
+    CHECK(error_of(resolve_netns(target("docker:ghost"), opts)) == "container ghost not found");
+}
+
+TEST_CASE("docker: a stopped container is reported as stopped") {
+    FakeDocker fake(answer(200, inspect_json(0, false)));
+    ResolverOptions opts;
+    opts.docker_socket = fake.socket();
+    CHECK(error_of(resolve_netns(target("docker:test1"), opts)) == "container test1 is stopped");
+}
+
+TEST_CASE("docker: malformed answers are protocol errors, not exceptions") {
+    for (std::string body : {std::string("{not json"), std::string("[]"), std::string(R"({"Id":"x"})"),
+                             std::string(R"({"Id":"x","State":{"Pid":"12","Running":true,"StartedAt":""}})")}) {
+        CAPTURE(body);
+        FakeDocker fake(answer(200, body));
+        auto r = docker::Client(fake.socket(), 2s).inspect("test1");
+        REQUIRE(std::holds_alternative<docker::Error>(r));
+        CHECK(std::get<docker::Error>(r).kind == docker::Error::Kind::Protocol);
+        ResolverOptions opts;
+        opts.docker_socket = fake.socket();
+        CHECK(contains(error_of(resolve_netns(target("docker:test1"), opts)), "container test1: docker "));
+    }
+    FakeDocker garbage([](const std::string&, local::socket& s) { write_all(s, "SSH-2.0-OpenSSH\r\n\r\n"); });
+    auto r = docker::Client(garbage.socket(), 2s).inspect("test1");
+    REQUIRE(std::holds_alternative<docker::Error>(r));
+    CHECK(std::get<docker::Error>(r).kind == docker::Error::Kind::Protocol);
+}
+
+TEST_CASE("docker: other HTTP errors carry the daemon's message") {
+    FakeDocker fake(answer(500, R"({"message":"something broke"})"));
+    auto r = docker::Client(fake.socket(), 2s).inspect("test1");
+    REQUIRE(std::holds_alternative<docker::Error>(r));
+    auto e = std::get<docker::Error>(r);
+    CHECK(e.kind == docker::Error::Kind::Http);
+    CHECK(e.status == 500);
+    CHECK(contains(e.message, "HTTP 500: something broke"));
+}
+
+TEST_CASE("docker: a server that does not answer times out") {
+    // Holds the connection without answering until the test is over.
+    FakeDocker slow([&slow](const std::string&, local::socket&) { slow.wait_released(); });
+    auto r = docker::Client(slow.socket(), 100ms).inspect("test1");
+    REQUIRE(std::holds_alternative<docker::Error>(r));
+    CHECK(std::get<docker::Error>(r).kind == docker::Error::Kind::Timeout);
+    CHECK(contains(std::get<docker::Error>(r).message, "timed out"));
+    slow.release();
+}
+
+TEST_CASE("docker: no daemon on the socket") {
+    TempDir dir;
+    auto r = docker::Client((dir.path / "none.sock").string(), 1s).inspect("test1");
+    REQUIRE(std::holds_alternative<docker::Error>(r));
+    CHECK(std::get<docker::Error>(r).kind == docker::Error::Kind::Unreachable);
+    ResolverOptions opts;
+    opts.docker_socket = (dir.path / "none.sock").string();
+    CHECK(contains(error_of(resolve_netns(target("docker:test1"), opts)), "container test1: docker "));
+    // A socket path longer than sun_path is an error value too.
+    auto longpath = docker::Client("/" + std::string(200, 'x'), 1s).inspect("test1");
+    CHECK(std::holds_alternative<docker::Error>(longpath));
+}
+
+TEST_CASE("docker: names that are not container names never reach the daemon") {
+    FakeDocker fake(answer(200, inspect_json(1, true)));
+    ResolverOptions opts;
+    opts.docker_socket = fake.socket();
+    for (const char* bad : {"docker:../../info", "docker:a/b", "docker:a?b", "docker:-x"}) {
+        CAPTURE(bad);
+        CHECK(contains(error_of(resolve_netns(target(bad), opts)), "not a valid container name"));
+    }
+    CHECK(fake.requests().empty());
+}
+
+TEST_CASE("docker: a container in the host's namespace (--net=host) is refused") {
+    FakeDocker fake(answer(200, inspect_json(::getpid(), true)));
+    ResolverOptions opts;
+    opts.docker_socket = fake.socket();
+    CHECK(contains(error_of(resolve_netns(target("docker:test1"), opts)), "is the host's own network namespace"));
+}
+
+TEST_CASE("docker: resolve opens the container's namespace and checks it again") {
+    NetnsChild child;
+    if (!child.ok()) {
+        MESSAGE("skipped: cannot create a network namespace here (needs CAP_SYS_ADMIN)");
+        return;
+    }
+    FakeDocker fake(answer(200, inspect_json(child.pid, true)));
+    ResolverOptions opts;
+    opts.docker_socket = fake.socket();
+    auto r = resolve_netns(target("docker:test1"), opts);
+    REQUIRE(std::holds_alternative<ResolvedNs>(r));
+    auto ns = std::get<ResolvedNs>(r);
+    CHECK((::fcntl(ns.fd, F_GETFD) & FD_CLOEXEC) != 0);
+    CHECK(contains(ns.identity, "docker test1 id aaaaaaaaaaaa pid " + std::to_string(child.pid)));
+    ::close(ns.fd);
+    CHECK(fake.requests().size() == 2);  // inspected before and after opening
+}
+
+TEST_CASE("docker: a container that restarts while it is resolved is not trusted") {
+    NetnsChild child;
+    if (!child.ok()) {
+        MESSAGE("skipped: cannot create a network namespace here (needs CAP_SYS_ADMIN)");
+        return;
+    }
+    // Every answer has a new StartedAt: the container keeps restarting.
+    std::atomic<int> n{0};
+    FakeDocker fake([&](const std::string&, local::socket& s) {
+        write_all(s, http_response(200, inspect_json(child.pid, true, "2026-11-28T01:00:0" + std::to_string(n++) + "Z")));
+    });
+    ResolverOptions opts;
+    opts.docker_socket = fake.socket();
+    CHECK(error_of(resolve_netns(target("docker:test1"), opts)) == "container test1 restarted while resolving");
+
+    // Stopped between the two looks.
+    std::atomic<int> m{0};
+    FakeDocker stopping([&](const std::string&, local::socket& s) {
+        write_all(s, http_response(200, inspect_json(m++ == 0 ? child.pid : 0, m == 1)));
+    });
+    opts.docker_socket = stopping.socket();
+    CHECK(error_of(resolve_netns(target("docker:test1"), opts)) == "container test1 is stopped");
+}
+
+// ---- events -----------------------------------------------------------------
+
+TEST_CASE("docker: the events filter is encoded as the Engine API expects") {
+    docker::EventFilter f;
+    CHECK(docker::events_target(f) ==
+          "/events?filters=%7B%22event%22%3A%5B%22start%22%2C%22die%22%5D%2C%22type%22%3A%5B%22container%22%5D%7D");
+    f.since = "1700000000.000000001";
+    f.until = "1700000100";
+    f.containers = {"test1"};
+    CHECK(docker::events_target(f) ==
+          "/events?since=1700000000.000000001&until=1700000100&filters="
+          "%7B%22container%22%3A%5B%22test1%22%5D%2C%22event%22%3A%5B%22start%22%2C%22die%22%5D%2C%22type%22%3A%5B%"
+          "22container%22%5D%7D");
+    docker::Event e;
+    e.time = 1700000000;
+    e.time_nano = 1700000000000000042;
+    CHECK(docker::since_from(e) == "1700000000.000000042");
+    CHECK(docker::url_encode("a b/{}\"") == "a%20b%2F%7B%7D%22");
+}
+
+namespace {
+std::string event_line(const char* action, const char* name, long long t) {
+    return R"({"status":")" + std::string(action) + R"(","id":"abc","Type":"container","Action":")" + action +
+           R"(","Actor":{"ID":"abc","Attributes":{"image":"img","name":")" + name + R"("}},"scope":"local","time":)" +
+           std::to_string(t) + R"(,"timeNano":)" + std::to_string(t) + "000000007}\n";
+}
+std::string chunk(const std::string& data) {
+    char len[32];
+    std::snprintf(len, sizeof len, "%zx", data.size());
+    return std::string(len) + "\r\n" + data + "\r\n";
+}
+}  // namespace
+
+TEST_CASE("docker: events are delivered line by line from a chunked stream") {
+    FakeDocker fake([](const std::string&, local::socket& s) {
+        std::string a = event_line("die", "test1", 100), b = event_line("start", "test1", 101);
+        std::string both = a + b;
+        write_all(s, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n");
+        // Lines split across chunks, two lines in one chunk.
+        write_all(s, chunk(both.substr(0, 10)));
+        write_all(s, chunk(both.substr(10)));
+        write_all(s, chunk(event_line("die", "other", 102)));
+        write_all(s, "0\r\n\r\n");
+    });
+    std::vector<docker::Event> seen;
+    auto e = docker::Client(fake.socket(), 2s).events({}, [&](const docker::Event& ev) {
+        seen.push_back(ev);
+        return true;
+    });
+    CHECK_FALSE(e.has_value());
+    REQUIRE(seen.size() == 3);
+    CHECK(seen[0].action == "die");
+    CHECK(seen[0].name == "test1");
+    CHECK(seen[0].id == "abc");
+    CHECK(seen[1].action == "start");
+    CHECK(docker::since_from(seen[1]) == "101.000000007");
+    CHECK(seen[2].name == "other");
+    auto reqs = fake.requests();
+    REQUIRE(reqs.size() == 1);
+    CHECK(reqs[0].rfind("GET /events?filters=%7B", 0) == 0);
+}
+
+TEST_CASE("docker: the events callback stops the stream; the stop token cancels a quiet one") {
+    // Both fakes send one event and then hold the connection open, quiet.
+    auto quiet_after_one = [](FakeDocker*& self) {
+        return [&self](const std::string&, local::socket& s) {
+            write_all(s, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n");
+            write_all(s, chunk(event_line("start", "test1", 1)));
+            self->wait_released();
+        };
+    };
+    FakeDocker* first_self = nullptr;
+    FakeDocker first(quiet_after_one(first_self));
+    first_self = &first;
+    int n = 0;
+    auto e = docker::Client(first.socket(), 2s).events({}, [&](const docker::Event&) {
+        ++n;
+        return false;
+    });
+    CHECK_FALSE(e.has_value());
+    CHECK(n == 1);
+    first.release();
+
+    FakeDocker* second_self = nullptr;
+    FakeDocker second(quiet_after_one(second_self));
+    second_self = &second;
+    std::stop_source stop;
+    std::thread stopper;
+    n = 0;
+    auto c = docker::Client(second.socket(), 2s).events(
+        {},
+        [&](const docker::Event&) {
+            ++n;
+            stopper = std::thread([&stop] {
+                std::this_thread::sleep_for(50ms);
+                stop.request_stop();
+            });
+            return true;
+        },
+        stop.get_token());
+    REQUIRE(c.has_value());
+    CHECK(c->kind == docker::Error::Kind::Cancelled);
+    CHECK(n == 1);
+    if (stopper.joinable()) stopper.join();
+    second.release();
+}
+
+TEST_CASE("docker: events from a daemon that refuses the filter") {
+    FakeDocker fake(answer(400, R"({"message":"invalid filter 'evnt'"})"));
+    auto e = docker::Client(fake.socket(), 2s).events({}, [](const docker::Event&) { return true; });
+    REQUIRE(e.has_value());
+    CHECK(e->kind == docker::Error::Kind::Http);
+    CHECK(contains(e->message, "invalid filter 'evnt'"));
+}
+
+// ---- a real dockerd (tests/kernel/test_docker.sh sets these) ---------------
+
+TEST_CASE("real dockerd: resolve docker:NAME") {
+    const char* sock = std::getenv("NETLAB_DOCKER_SOCK");
+    if (!sock) return;  // only under tests/kernel/test_docker.sh
+    const char* name = std::getenv("NETLAB_DOCKER_CONTAINER");
+    const char* pid = std::getenv("NETLAB_DOCKER_EXPECT_PID");
+    REQUIRE(name);
+    ResolverOptions opts;
+    opts.docker_socket = sock;
+    auto text = std::string("docker:") + name;
+    auto r = resolve_netns(target(text.c_str()), opts);
+    INFO(error_of(r));
+    REQUIRE(std::holds_alternative<ResolvedNs>(r));
+    auto ns = std::get<ResolvedNs>(r);
+    MESSAGE("resolved " << text << ": " << ns.identity);
+    if (pid) {
+        CHECK(contains(ns.identity, std::string(" pid ") + pid + " "));
+        struct stat a{}, b{};
+        REQUIRE(::fstat(ns.fd, &a) == 0);
+        REQUIRE(::stat((std::string("/proc/") + pid + "/ns/net").c_str(), &b) == 0);
+        CHECK(a.st_ino == b.st_ino);
+    }
+    ::close(ns.fd);
+    CHECK(error_of(resolve_netns(target("docker:netlab-no-such-container"), opts)) ==
+          "container netlab-no-such-container not found");
+    if (const char* stopped = std::getenv("NETLAB_DOCKER_STOPPED")) {
+        auto st = std::string("docker:") + stopped;
+        CHECK(error_of(resolve_netns(target(st.c_str()), opts)) == std::string("container ") + stopped + " is stopped");
+    }
+}
