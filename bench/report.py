@@ -1,0 +1,450 @@
+#!/usr/bin/env python3
+"""Turns the raw results of bench/run.sh into docs/benchmarks.md and the W1 plot.
+
+  report.py --raw RAW.tsv --out benchmarks.md [--notes bench/notes.md]
+
+RAW.tsv, one measurement per line (tab-separated):
+  workload method ipv6 n run wall_ms user_ms sys_ms maxrss_kib exit status extra
+and "# key value" lines describing the machine and the run. The plot is
+written beside the report as benchmarks-w1.svg (gnuplot, when installed).
+"""
+
+import argparse
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+
+METHOD_NAMES = {
+    "a": "`ip` per command (pipework)",
+    "b": "`ip -batch` per netns",
+    "c": "`netlabctl apply`",
+    "d": "floor (bench_floor)",
+}
+W4_NAMES = {
+    "a": "`ip link del` per link",
+    "b": "`ip -batch` of `link del`",
+    "c": "`netlabctl apply` without the containers",
+    "d": "floor: group + one RTM_DELLINK",
+}
+
+
+class Row:
+    def __init__(self, f):
+        self.workload, self.method, self.mode = f[0], f[1], f[2]
+        self.n, self.run = int(f[3]), int(f[4])
+
+        def num(x):
+            try:
+                return float(x)
+            except ValueError:
+                return None
+        self.wall, self.user, self.sys, self.rss = (num(x) for x in f[5:9])
+        self.exit = f[9]
+        self.status = f[10]
+        self.extra = f[11] if len(f) > 11 else ""
+
+    @property
+    def ok(self):
+        return self.status == "ok"
+
+    @property
+    def cpu(self):
+        if self.user is None or self.sys is None:
+            return None
+        return self.user + self.sys
+
+    def json(self):
+        try:
+            return json.loads(self.extra)
+        except ValueError:
+            return {}
+
+    def kv(self, key):
+        m = re.search(r"\b%s=(\S+)" % re.escape(key), self.extra)
+        return m.group(1) if m else None
+
+
+def load(path):
+    rows, meta = [], {}
+    for line in open(path):
+        line = line.rstrip("\n")
+        if not line:
+            continue
+        if line.startswith("#"):
+            k, _, v = line[1:].strip().partition(" ")
+            meta[k] = v
+            continue
+        f = line.split("\t")
+        if len(f) >= 11:
+            rows.append(Row(f))
+    return rows, meta
+
+
+def fmt_ms(ms):
+    if ms is None:
+        return "–"
+    if ms >= 10000:
+        return "%.1f s" % (ms / 1000)
+    if ms >= 1000:
+        return "%.2f s" % (ms / 1000)
+    if ms >= 100:
+        return "%.0f ms" % ms
+    if ms >= 10:
+        return "%.1f ms" % ms
+    return "%.2f ms" % ms
+
+
+def fmt_mib(kib):
+    return "–" if kib is None else "%.1f MiB" % (kib / 1024)
+
+
+def med(xs):
+    xs = [x for x in xs if x is not None]
+    return statistics.median(xs) if xs else None
+
+
+class Cell:
+    """Summary of the runs of one (workload, method, mode, n)."""
+
+    def __init__(self, rows):
+        self.rows = rows
+        self.good = [r for r in rows if r.ok]
+        self.wall = med([r.wall for r in self.good])
+        self.wall_min = min((r.wall for r in self.good), default=None)
+        self.wall_max = max((r.wall for r in self.good), default=None)
+        self.cpu = med([r.cpu for r in self.good])
+        self.rss = max((r.rss for r in self.good if r.rss is not None), default=None)
+        bad = [r.status for r in rows if not r.ok]
+        self.problem = bad[0] if bad else ""
+
+    def runs(self):
+        if len(self.good) == len(self.rows):
+            return str(len(self.rows))
+        return "%d of %d" % (len(self.good), len(self.rows))
+
+
+def cells(rows):
+    out = {}
+    for r in rows:
+        out.setdefault((r.workload, r.method, r.mode, r.n), []).append(r)
+    return {k: Cell(v) for k, v in out.items()}
+
+
+def esc(s):
+    return s.replace("|", "\\|").replace("\n", " ")
+
+
+def table(header, body):
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    for b in body:
+        lines.append("| " + " | ".join(b) + " |")
+    return "\n".join(lines)
+
+
+def ratio(a, b):
+    if a is None or b is None or b == 0:
+        return None
+    return a / b
+
+
+def write_plot(cs, modes, ns, svg):
+    if not shutil.which("gnuplot"):
+        return "gnuplot is not installed (scripts/setup.sh installs gnuplot-nox): no plot."
+    dat = svg + ".dat"
+    series = []
+    with open(dat, "w") as f:
+        for mode in modes:
+            for m in "abcd":
+                pts = [(n, cs[("W1", m, mode, n)].wall) for n in ns
+                       if ("W1", m, mode, n) in cs and cs[("W1", m, mode, n)].wall is not None]
+                if not pts:
+                    continue
+                f.write("# %s %s\n" % (m, mode))
+                for n, w in pts:
+                    f.write("%d %.6f\n" % (n, w / 1000))
+                f.write("\n\n")
+                series.append((m, mode))
+    if not series:
+        os.unlink(dat)
+        return "no W1 data to plot."
+    colors = {"a": "#d62728", "b": "#ff7f0e", "c": "#1f77b4", "d": "#2ca02c"}
+    plots = []
+    for i, (m, mode) in enumerate(series):
+        dash = "1" if mode == "on" else "2"
+        plots.append("'%s' index %d with linespoints lw 2 pt 7 dt %s lc rgb '%s' title '%s, IPv6 %s'"
+                     % (os.path.basename(dat), i, dash, colors[m], METHOD_NAMES[m].replace("`", ""), mode))
+    script = "\n".join([
+        "set terminal svg size 760,480 dynamic font 'sans,11' background '#ffffff'",
+        "set output '%s'" % os.path.basename(svg),
+        "set title 'W1: attach N containers pipework-style (median wall time)'",
+        "set xlabel 'containers (N)'", "set ylabel 'seconds'",
+        "set logscale xy", "set grid", "set key top left",
+        "set xtics (%s)" % ", ".join(str(n) for n in ns),
+        "plot " + ", \\\n     ".join(plots),
+    ])
+    subprocess.run(["gnuplot"], input=script, text=True, check=True, cwd=os.path.dirname(svg) or ".")
+    os.unlink(dat)
+    return None
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--raw", required=True)
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--notes")
+    a = ap.parse_args()
+    rows, meta = load(a.raw)
+    cs = cells(rows)
+    modes = [m for m in ("on", "off") if any(r.mode == m for r in rows)]
+    ns = sorted({r.n for r in rows if r.workload in ("W1", "W4")})
+    nmax = max(ns) if ns else 0
+    out = []
+    w = out.append
+
+    w("# Benchmarks: netlab against `ip`, `ip -batch` and a raw-netlink floor\n")
+    w("Generated by `bench/run.sh` (issue 7) from one run on one machine; do not edit by hand —")
+    w("the hand-written part comes from `bench/notes.md`. Re-render from the raw results with")
+    w("`bench/run.sh --render bench/results/latest.tsv --out docs/benchmarks.md`.\n")
+    w("| | |\n|---|---|")
+    w("| taken | %s → %s |" % (meta.get("start", "?"), meta.get("end", "?")))
+    w("| command | `%s` |" % meta.get("command", "?"))
+    w("| kernel | %s |" % meta.get("kernel", "?"))
+    w("| CPU | %s |" % meta.get("cpus", "?"))
+    w("| memory | %s |" % meta.get("memory", "?"))
+    w("| iproute2 | %s |" % meta.get("iproute2", "?"))
+    w("| netlab | commit %s |" % meta.get("netlab", "?"))
+    w("| load average at the end | %s |" % meta.get("loadavg-at-end", "?"))
+    w("")
+    w("Every figure is the median of the runs, with min–max; wall time by a monotonic clock,")
+    w("CPU = user + system of the process and every child it waited for, peak RSS = the")
+    w("largest single process (`bench/timeit.cpp`). \"IPv6 on/off\" is")
+    w("`net.ipv6.conf.{all,default}.disable_ipv6` in the host netns and every container netns.\n")
+
+    # ---- targets
+    w("## Targets against results\n")
+    tb = []
+
+    def status(ok):
+        return "**met**" if ok else "**missed**"
+
+    for mode in modes:
+        c = cs.get(("W1", "c", mode, nmax))
+        d = cs.get(("W1", "d", mode, nmax))
+        r = ratio(c.wall if c else None, d.wall if d else None)
+        if r is not None:
+            tb.append(["W1 attach, N=%d, IPv6 %s" % (nmax, mode), "≤ 1.25× floor",
+                       "%s vs floor %s = %.2f×" % (fmt_ms(c.wall), fmt_ms(d.wall), r), status(r <= 1.25)])
+        else:
+            tb.append(["W1 attach, N=%d, IPv6 %s" % (nmax, mode), "≤ 1.25× floor",
+                       "netlab: %s; floor %s" % (esc(c.problem if c else "not measured"), fmt_ms(d.wall if d else None)),
+                       "not yet"])
+    for mode in modes:
+        c = cs.get(("W2", "c", mode, nmax))
+        d = cs.get(("W2", "d", mode, nmax))
+        if c and c.wall is not None:
+            wr = [r.kv("writes") for r in c.good]
+            r = ratio(c.wall, d.wall if d else None)
+            ok = r is not None and r <= 2 and all(x == "0" for x in wr)
+            tb.append(["W2 no-op apply, N=%d, IPv6 %s" % (nmax, mode), "≤ 2× raw dump, 0 writes",
+                       "%s vs dump %s = %s×, writes %s" % (fmt_ms(c.wall), fmt_ms(d.wall if d else None),
+                                                          "%.1f" % r if r else "?", ",".join(sorted(set(wr)))),
+                       status(ok)])
+        else:
+            tb.append(["W2 no-op apply, N=%d, IPv6 %s" % (nmax, mode), "≤ 2× raw dump, 0 writes",
+                       "netlab: %s; raw dump %s" % (esc((cs.get(("W1", "c", mode, nmax)) or c or Cell([])).problem or "not measured"),
+                                                   fmt_ms(d.wall if d else None)), "not yet"])
+    rl = [cs[k] for k in cs if k[0] == "W2" and k[1] == "reload"]
+    if rl and rl[0].wall is not None:
+        tb.append(["W2 no-change reload (netlabd)", "≤ 50 ms", fmt_ms(rl[0].wall), status(rl[0].wall <= 50)])
+    else:
+        tb.append(["W2 no-change reload (netlabd)", "≤ 50 ms", esc(rl[0].problem) if rl else "not measured", "not yet"])
+    for mode in modes:
+        c = cs.get(("W3", "c", mode, nmax))
+        if c and c.wall is not None:
+            wr = [int(r.kv("writes")) for r in c.good if (r.kv("writes") or "").isdigit()]
+            ok = c.wall <= 50 and wr and max(wr) <= 20
+            tb.append(["W3 one of %d changed, IPv6 %s" % (nmax, mode), "≤ 20 writes, ≤ 50 ms",
+                       "%s, writes %s" % (fmt_ms(c.wall), ",".join(str(x) for x in sorted(set(wr))) or "?"), status(ok)])
+        else:
+            tb.append(["W3 one of %d changed, IPv6 %s" % (nmax, mode), "≤ 20 writes, ≤ 50 ms",
+                       "netlab: %s" % esc((cs.get(("W1", "c", mode, nmax)) or Cell([])).problem or "not measured"), "not yet"])
+    for mode in modes:
+        a_ = cs.get(("W4", "a", mode, nmax))
+        c = cs.get(("W4", "c", mode, nmax))
+        d = cs.get(("W4", "d", mode, nmax))
+        rd = ratio(a_.wall if a_ else None, d.wall if d else None)
+        if c and c.wall is not None:
+            r = ratio(a_.wall if a_ else None, c.wall)
+            tb.append(["W4 teardown %d, IPv6 %s" % (nmax, mode), "≥ 10× faster than one-by-one",
+                       "netlab %s vs one-by-one %s = %s× (floor %s×)" % (fmt_ms(c.wall), fmt_ms(a_.wall if a_ else None),
+                                                                     "%.1f" % r if r else "?", "%.1f" % rd if rd else "?"),
+                       status(r is not None and r >= 10)])
+        else:
+            tb.append(["W4 teardown %d, IPv6 %s" % (nmax, mode), "≥ 10× faster than one-by-one",
+                       "netlab: %s; floor %s vs one-by-one %s = %s×" % (
+                           esc((cs.get(("W1", "c", mode, nmax)) or Cell([])).problem or "not measured"),
+                           fmt_ms(d.wall if d else None), fmt_ms(a_.wall if a_ else None), "%.1f" % rd if rd else "?"),
+                       "not yet"])
+    w5 = [r for r in rows if r.workload == "W5"]
+    w5n = [r for r in w5 if r.method == "netlab"]
+    if w5n and all(r.ok for r in w5n):
+        lost = [int(r.kv("lost") or -1) for r in w5n]
+        tb.append(["W5 takeover under 10 ms ping", "0 lost", "netlab lost %s (per run)" % ",".join(map(str, lost)),
+                   status(max(lost) == 0)])
+    else:
+        tb.append(["W5 takeover under 10 ms ping", "0 lost",
+                   "netlab: %s" % esc(w5n[0].status if w5n else "not measured"), "not yet"])
+    w6 = [r for r in rows if r.workload == "W6"]
+    if w6 and w6[0].ok:
+        r0 = w6[0]
+        tb.append(["W6 netlabd RSS, N=%d" % r0.n, "≤ 32 MiB, flat over 1000 reconciles",
+                   "%s after start, %s after 1000 reconciles" % (r0.kv("rss_start"), r0.kv("rss_end")),
+                   r0.kv("verdict") or "?"])
+    else:
+        tb.append(["W6 netlabd RSS", "≤ 32 MiB, flat over 1000 reconciles",
+                   esc(w6[0].status if w6 else "not measured"), "not yet"])
+    w(table(["workload", "target", "result", ""], tb))
+    w("")
+
+    # ---- W1
+    w("## W1: attach N containers pipework-style\n")
+    w("veth pair; container end in the container's netns named eth1 with its address and a")
+    w("default route via the gateway; host end enslaved to br0; both up.\n")
+    err = write_plot(cs, modes, ns, os.path.join(os.path.dirname(os.path.abspath(a.out)), "benchmarks-w1.svg"))
+    if err:
+        w("_%s_\n" % err)
+    else:
+        w("![W1: time against N](benchmarks-w1.svg)\n")
+    body = []
+    for mode in modes:
+        for n in ns:
+            floor = cs.get(("W1", "d", mode, n))
+            for m in "abcd":
+                c = cs.get(("W1", m, mode, n))
+                if not c:
+                    continue
+                if c.wall is None:
+                    body.append([mode, str(n), METHOD_NAMES[m], esc(c.problem), "", "", "", "", c.runs()])
+                    continue
+                r = ratio(c.wall, floor.wall if floor else None)
+                body.append([mode, str(n), METHOD_NAMES[m], fmt_ms(c.wall),
+                             "%s – %s" % (fmt_ms(c.wall_min), fmt_ms(c.wall_max)), fmt_ms(c.cpu), fmt_mib(c.rss),
+                             "%.2f×" % r if r else "–", c.runs()])
+    w(table(["IPv6", "N", "method", "wall (median)", "min – max", "CPU", "peak RSS", "× floor", "runs"], body))
+    w("")
+    fl = [(r.mode, r.n, r.json()) for r in rows if r.workload == "W1" and r.method == "d" and r.ok]
+    if fl:
+        w("Floor phases (median): ")
+        ph = []
+        for mode in modes:
+            for n in ns:
+                js = [j for (md, nn, j) in fl if md == mode and nn == n and j]
+                if js:
+                    ph.append("IPv6 %s N=%d: %d writes, open %s, host %s, containers %s" % (
+                        mode, n, js[0].get("writes", 0), fmt_ms(med([j.get("open_ms") for j in js])),
+                        fmt_ms(med([j.get("host_ms") for j in js])), fmt_ms(med([j.get("containers_ms") for j in js]))))
+        w("; ".join(ph) + ".\n")
+
+    # ---- W2 / W3
+    w("## W2: no-op reconcile, W3: one container changed\n")
+    body = []
+    for mode in modes:
+        for n in ns:
+            d = cs.get(("W2", "d", mode, n))
+            if d and d.wall is not None:
+                js = [r.json() for r in d.good]
+                body.append([mode, str(n), "floor: raw dump of links, addresses, routes (all netns)", fmt_ms(d.wall),
+                             "%s – %s" % (fmt_ms(d.wall_min), fmt_ms(d.wall_max)),
+                             "open %s + dump %s; %s objects, %s sockets" % (
+                                 fmt_ms(med([j.get("open_ms") for j in js])), fmt_ms(med([j.get("dump_ms") for j in js])),
+                                 js[0].get("links", 0) + js[0].get("addresses", 0) + js[0].get("routes", 0),
+                                 js[0].get("sockets", "?")) if js else "", "0"])
+            for wl, label in (("W2", "netlab: apply, converged"), ("W3", "netlab: apply, one address changed")):
+                c = cs.get((wl, "c", mode, n))
+                if c is None:
+                    continue
+                if c.wall is None:
+                    body.append([mode, str(n), label, esc(c.problem), "", "", ""])
+                else:
+                    wr = sorted({r.kv("writes") or "?" for r in c.good})
+                    body.append([mode, str(n), label, fmt_ms(c.wall), "%s – %s" % (fmt_ms(c.wall_min), fmt_ms(c.wall_max)),
+                                 "CPU %s, RSS %s" % (fmt_ms(c.cpu), fmt_mib(c.rss)), ",".join(wr)])
+            c1 = cs.get(("W1", "c", mode, n))
+            if c1 and c1.wall is None and not cs.get(("W2", "c", mode, n)):
+                body.append([mode, str(n), "netlab", esc(c1.problem), "", "", ""])
+    for k in sorted(k for k in cs if k[1] == "reload"):
+        c = cs[k]
+        body.append([k[2], str(k[3]), "netlabd: reload that changes nothing",
+                     fmt_ms(c.wall) if c.wall is not None else esc(c.problem),
+                     "%s – %s" % (fmt_ms(c.wall_min), fmt_ms(c.wall_max)) if c.wall is not None else "", "", ""])
+    w(table(["IPv6", "N", "what", "wall (median)", "min – max", "detail", "netlink writes"], body))
+    w("")
+
+    # ---- W4
+    w("## W4: teardown of the N attachments\n")
+    body = []
+    for mode in modes:
+        for n in ns:
+            one = cs.get(("W4", "a", mode, n))
+            for m in "abcd":
+                c = cs.get(("W4", m, mode, n))
+                if not c:
+                    continue
+                if c.wall is None:
+                    body.append([mode, str(n), W4_NAMES[m], esc(c.problem), "", "", "", c.runs()])
+                    continue
+                r = ratio(one.wall if one else None, c.wall)
+                detail = fmt_ms(c.cpu)
+                if m == "d":
+                    js = [r_.json() for r_ in c.good]
+                    detail += " (group %s + delete %s)" % (fmt_ms(med([j.get("group_ms") for j in js])),
+                                                           fmt_ms(med([j.get("delete_ms") for j in js])))
+                body.append([mode, str(n), W4_NAMES[m], fmt_ms(c.wall), "%s – %s" % (fmt_ms(c.wall_min), fmt_ms(c.wall_max)),
+                             detail, "%.1f×" % r if r else "–", c.runs()])
+    w(table(["IPv6", "N", "method", "wall (median)", "min – max", "CPU", "speed-up vs one-by-one", "runs"], body))
+    w("")
+
+    # ---- W5
+    w("## W5: bridge takeover under a 10 ms ping from another subnet\n")
+    if w5:
+        body = []
+        by = {}
+        for r in w5:
+            by.setdefault(r.method, []).append(r)
+        for m, rs in by.items():
+            good = [r for r in rs if r.ok or (r.status.startswith("chain stopped"))]
+            if not good:
+                body.append([m, esc(rs[0].status), "", "", "", ""])
+                continue
+            lost = [int(r.kv("lost") or 0) for r in good]
+            tx = [int(r.kv("tx") or 0) for r in good]
+            runl = [int(r.kv("run") or 0) for r in good]
+            body.append([esc(rs[0].kv("label") or m).replace("_", " "), ",".join(map(str, lost)), ",".join(map(str, tx)),
+                         ",".join(map(str, runl)), fmt_ms(med([r.wall for r in good])),
+                         esc(rs[0].status if not rs[0].ok else "ok")])
+        w(table(["method", "lost (per run)", "sent (per run)", "longest loss run", "change took", "outcome"], body))
+    else:
+        w("_not measured in this run_")
+    w("")
+
+    # ---- W6
+    w("## W6: netlabd memory\n")
+    if w6:
+        for r in w6:
+            w("- IPv6 %s, N=%d: %s %s" % (r.mode, r.n, esc(r.status), esc(r.extra)))
+    else:
+        w("_not measured in this run_")
+    w("")
+
+    if a.notes and os.path.exists(a.notes):
+        w(open(a.notes).read())
+    with open(a.out, "w") as f:
+        f.write("\n".join(out).rstrip("\n") + "\n")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,440 @@
+#!/usr/bin/env bash
+# Benchmarks of issue 7: netlab against `ip`, `ip -batch` and the raw-netlink
+# floor (bench/floor.cpp), side by side in one run, in namespaces this script
+# creates and removes. Writes a Markdown report (docs/benchmarks.md).
+#
+#   bench/run.sh [--n "10 100 1000"] [--runs 5] [--ipv6 "on off"]
+#                [--methods "a b c d"] [--out docs/benchmarks.md]
+#                [--no-w5] [--raw FILE]
+#   bench/run.sh --render RAW --out FILE      (re-render a report from raw results)
+#
+# Binaries: bench_floor and bench_timeit from $BENCH_BIN, netlabctl and netlabd
+# from $NETLAB_BIN (both default to build/).
+#
+# W1 methods, each followed by its natural teardown (W4):
+#   a  one `ip` process per command, as pipework does   -> one `ip link del` per link
+#   b  `ip -batch`: one batch in the host netns, one per container netns
+#                                                        -> one `ip -batch` of `link del`
+#   c  `netlabctl apply` from cold (fresh state dir)     -> apply without the containers
+#   d  bench_floor (one process, raw libnl)             -> one RTM_DELLINK for a link group
+#
+# Safety: every namespace is named "nlb<PID>-..." and is deleted by the EXIT
+# trap, even on failure; nothing runs in the machine's own namespace (every
+# network command is `ip -n NS`, `ip netns exec NS`, or bench_floor, which
+# refuses to run outside a named namespace). Addresses: 198.51.100.0/24 and
+# 203.0.113.0/24 only (see "Address plan" in bench/notes.md).
+set -euo pipefail
+
+SRC=$(cd "$(dirname "$0")/.." && pwd)
+NETLAB_BIN=${NETLAB_BIN:-$SRC/build}
+BENCH_BIN=${BENCH_BIN:-$NETLAB_BIN}
+FLOOR=$BENCH_BIN/bench_floor
+TIMEIT=$BENCH_BIN/bench_timeit
+NETLABCTL=$NETLAB_BIN/netlabctl
+NETLABD=$NETLAB_BIN/netlabd
+PYTHON=${PYTHON:-/usr/bin/python3}
+[ -x "$PYTHON" ] || PYTHON=python3
+
+NS_LIST="10 100 1000"
+RUNS=5
+IPV6_MODES="on off"
+METHODS="a b c d"
+OUT=$SRC/docs/benchmarks.md
+RAW=""
+RENDER=""
+DO_W5=1
+SETTLE_BASE=${SETTLE_BASE:-0.3}   # seconds after every attach/teardown, plus N/1000 s
+
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --n) NS_LIST=$2; shift 2 ;;
+        --runs) RUNS=$2; shift 2 ;;
+        --ipv6) IPV6_MODES=$2; shift 2 ;;
+        --methods) METHODS=$2; shift 2 ;;
+        --out) OUT=$2; shift 2 ;;
+        --raw) RAW=$2; shift 2 ;;
+        --render) RENDER=$2; shift 2 ;;
+        --no-w5) DO_W5=0; shift ;;
+        -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
+        *) echo "run.sh: unknown option $1" >&2; exit 2 ;;
+    esac
+done
+
+if [ -n "$RENDER" ]; then
+    exec "$PYTHON" "$SRC/bench/report.py" --raw "$RENDER" --out "$OUT" --notes "$SRC/bench/notes.md"
+fi
+
+die() { echo "run.sh: $*" >&2; exit 1; }
+log() { printf '[%s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
+
+[ "$(id -u)" = 0 ] || die "needs root (network namespaces)"
+command -v ip >/dev/null || die "needs iproute2"
+[ -x "$FLOOR" ] && [ -x "$TIMEIT" ] \
+    || die "bench_floor/bench_timeit not built in $BENCH_BIN (cmake --build BUILD --target bench_floor bench_timeit)"
+case "$RUNS" in ''|*[!0-9]*) die "--runs wants a number" ;; esac
+for n in $NS_LIST; do
+    case "$n" in ''|*[!0-9]*) die "--n wants numbers" ;; esac
+    [ "$n" -ge 1 ] && [ "$n" -le 1000 ] || die "N must be 1..1000 (address plan)"
+done
+
+PFX="nlb$$"
+HOSTNS="$PFX-host"
+WORK=$(mktemp -d "/tmp/$PFX.XXXXXX")
+[ -n "$RAW" ] || RAW=$WORK/raw.tsv
+: >"$RAW"
+NETLABD_PID=""
+
+cleanup() {
+    local rc=$? ns
+    set +e
+    if [ -n "$NETLABD_PID" ]; then kill "$NETLABD_PID" 2>/dev/null; wait "$NETLABD_PID" 2>/dev/null; fi
+    # Only this run's namespaces, by their unique prefix (never `ip -all`).
+    for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep "^$PFX-"); do
+        echo "netns del $ns"
+    done >"$WORK/cleanup.batch"
+    [ -s "$WORK/cleanup.batch" ] && ip -batch "$WORK/cleanup.batch" >/dev/null 2>&1
+    for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep "^$PFX-"); do ip netns del "$ns"; done
+    rm -rf "$WORK"
+    exit $rc
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+MAXN=0
+for n in $NS_LIST; do [ "$n" -gt "$MAXN" ] && MAXN=$n; done
+
+# ---- the lab ------------------------------------------------------------------
+# Address plan: container k gets the (k mod 506)-th of the 506 host addresses of
+# 198.51.100.0/24 and 203.0.113.0/24 (.2-.254 each), gateway .1 of its /24, held
+# by br0 in the host netns. Unique up to N = 506; above, addresses repeat
+# (harmless: no traffic flows in W1-W4 and IPv4 sends nothing on address add).
+container_line() {  # k -> "NETNS HOST_END IFNAME ADDR/LEN GATEWAY BRIDGE"
+    local k=$1 i=$(( $1 % 506 ))
+    if [ "$i" -lt 253 ]; then
+        echo "$PFX-c$k vh$k eth1 198.51.100.$((i + 2))/24 198.51.100.1 br0"
+    else
+        echo "$PFX-c$k vh$k eth1 203.0.113.$((i - 251))/24 203.0.113.1 br0"
+    fi
+}
+
+setup_lab() {
+    log "lab: host netns $HOSTNS with br0, $MAXN container namespaces"
+    ip netns add "$HOSTNS"
+    ip -n "$HOSTNS" link set lo up
+    ip -n "$HOSTNS" link add br0 type bridge stp_state 0 forward_delay 0
+    ip -n "$HOSTNS" addr add 198.51.100.1/24 dev br0
+    ip -n "$HOSTNS" addr add 203.0.113.1/24 dev br0
+    ip -n "$HOSTNS" link set br0 up
+    local k
+    for ((k = 0; k < MAXN; k++)); do echo "netns add $PFX-c$k"; done >"$WORK/netns.batch"
+    ip -batch "$WORK/netns.batch"
+    for n in $NS_LIST; do
+        for ((k = 0; k < n; k++)); do container_line "$k"; done >"$WORK/plan-$n"
+    done
+    for ((k = 0; k < MAXN; k++)); do container_line "$k"; done >"$WORK/plan-max"
+}
+
+in_host() { ip netns exec "$HOSTNS" "$@"; }
+
+set_ipv6() {  # on|off in the host netns and every container netns
+    local enable=0
+    if [ "$1" = on ]; then enable=1; fi
+    in_host "$FLOOR" sysctl "$WORK/plan-max" --ipv6 "$enable" >/dev/null
+}
+
+settle() { sleep "$(awk -v n="$1" -v b="$SETTLE_BASE" 'BEGIN { printf "%.2f", b + n / 1000 }')"; }
+
+# Counts host ends on br0; the host netns must hold exactly N of them.
+host_ends() { ip -n "$HOSTNS" -o link show master br0 2>/dev/null | grep -c ' vh[0-9]*@' || true; }
+
+# Checks the last container of a plan: eth1 up with its address and the default route.
+check_container() {
+    local plan=$1 line ns addr gw
+    line=$(tail -n 1 "$plan")
+    read -r ns _ _ addr gw _ <<<"$line"
+    ip -n "$ns" -o -4 addr show dev eth1 2>/dev/null | grep -q "inet $addr " || return 1
+    ip -n "$ns" route show default 2>/dev/null | grep -q "via $gw dev eth1" || return 1
+    ip -n "$ns" -o link show eth1 2>/dev/null | grep -q 'state UP\|,UP' || return 1
+}
+
+# Leaves the host netns with br0 only, and (after a failure) every container
+# netns empty, whatever state a failed method left.
+force_clean() {  # [deep]
+    if ip -n "$HOSTNS" -o link | grep -q ' v[hg][0-9]*[@:]'; then
+        in_host "$FLOOR" teardown "$WORK/plan-max" --group 99 >/dev/null 2>&1 || true
+        local l
+        for l in $(ip -n "$HOSTNS" -o link | awk -F': ' '{print $2}' | sed 's/@.*//' | grep '^v[hg][0-9]'); do
+            ip -n "$HOSTNS" link del "$l" 2>/dev/null || true
+        done
+    fi
+    if [ "${1:-}" = deep ]; then
+        local ns
+        for ns in $(ip netns list | awk '{print $1}' | grep "^$PFX-c"); do
+            ip -n "$ns" link del eth1 2>/dev/null || true
+            ip -n "$ns" -o link | grep -o ' vg[0-9]*' | while read -r l; do ip -n "$ns" link del "$l"; done
+        done
+    fi
+}
+
+# record WORKLOAD METHOD MODE N RUN TIMEFILE STATUS EXTRA
+record() {
+    local t
+    t=$(tail -n 1 "$6" 2>/dev/null || true)
+    [ -n "$t" ] || t="- - - - -"
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" "$5" "$(tr ' ' '\t' <<<"$t")" "$7" "$8" >>"$RAW"
+}
+
+# ---- W1/W4 methods --------------------------------------------------------------
+
+gen_a() {  # pipework: one ip process per command
+    local plan=$1 ns he ifn addr gw br k
+    {
+        echo "set -e"
+        while read -r ns he ifn addr gw br; do
+            k=${he#vh}
+            echo "ip link add $he type veth peer name vg$k"
+            echo "ip link set $he master $br"
+            echo "ip link set $he up"
+            echo "ip link set vg$k netns $ns"
+            echo "ip -n $ns link set vg$k name $ifn"
+            echo "ip -n $ns addr add $addr dev $ifn"
+            echo "ip -n $ns route del default >/dev/null 2>&1 || true"
+            echo "ip -n $ns link set $ifn up"
+            echo "ip -n $ns route replace default via $gw"
+        done <"$plan"
+    } >"$WORK/a-attach.sh"
+    while read -r ns he ifn addr gw br; do echo "ip link del $he"; done <"$plan" \
+        | { echo "set -e"; cat; } >"$WORK/a-teardown.sh"
+}
+
+gen_b() {  # ip -batch: host batch (peer born in its netns, no move) + one per container
+    local plan=$1 ns he ifn addr gw br
+    mkdir -p "$WORK/b"
+    : >"$WORK/b/host.batch"
+    : >"$WORK/b/containers.sh"
+    echo "set -e" >"$WORK/b/containers.sh"
+    while read -r ns he ifn addr gw br; do
+        echo "link add $he master $br up type veth peer name $ifn netns $ns" >>"$WORK/b/host.batch"
+        printf 'link set %s up\naddr add %s dev %s\nroute replace default via %s dev %s\n' \
+            "$ifn" "$addr" "$ifn" "$gw" "$ifn" >"$WORK/b/$ns.batch"
+        echo "ip -n $ns -batch $WORK/b/$ns.batch" >>"$WORK/b/containers.sh"
+    done <"$plan"
+    {
+        echo "set -e"
+        echo "ip -batch $WORK/b/host.batch"
+        echo ". $WORK/b/containers.sh"
+    } >"$WORK/b-attach.sh"
+    while read -r ns he ifn addr gw br; do echo "link del $he"; done <"$plan" >"$WORK/b/teardown.batch"
+    echo "ip -batch $WORK/b/teardown.batch" >"$WORK/b-teardown.sh"
+}
+
+gen_c() {  # netlab topology: the same containers; and the same without them
+    local plan=$1 ns he ifn addr gw br
+    {
+        echo "version: 1"
+        echo "containers:"
+        while read -r ns he ifn addr gw br; do
+            echo "  ${ns#"$PFX"-}:"
+            echo "    netns: \"netns:$ns\""
+            echo "    interfaces:"
+            echo "      $ifn: {bridge: $br, address: \"$addr@$gw\"}"
+        done <"$plan"
+    } >"$WORK/c-topology.yaml"
+    printf 'version: 1\n' >"$WORK/c-empty.yaml"
+    # W3: the same with the last container's address changed (.2 -> an unused host number)
+    "$PYTHON" - "$WORK/c-topology.yaml" "$WORK/c-changed.yaml" <<'EOF'
+import re, sys
+text = open(sys.argv[1]).read().rstrip("\n").split("\n")
+last = max(i for i, l in enumerate(text) if "address:" in l)
+m = re.search(r'address: "([0-9.]+)\.(\d+)/(\d+)@', text[last])
+host = int(m.group(2))
+new = host + 1 if host < 254 else 2
+text[last] = text[last].replace(f'{m.group(1)}.{host}/', f'{m.group(1)}.{new}/', 1)
+open(sys.argv[2], "w").write("\n".join(text) + "\n")
+EOF
+}
+
+NETLAB_ERROR=""   # set once netlab fails: the remaining (c) cells say why
+
+netlab_apply() {  # FILE STATE TIMEFILE JSONOUT
+    "$TIMEIT" "$3" -- ip netns exec "$HOSTNS" "$NETLABCTL" apply "$1" --state-dir "$2" --json >"$4" 2>"$4.err"
+}
+
+first_error() {
+    { grep -v '^\s*$' "$1.err" 2>/dev/null; grep -v '^\s*$' "$1" 2>/dev/null; } | head -n 1 | cut -c1-160 || true
+}
+
+# writes_of JSON: netlink write requests reported by `netlabctl apply --json`.
+writes_of() {
+    "$PYTHON" - "$1" <<'EOF' 2>/dev/null || echo "?"
+import json, sys
+j = json.load(open(sys.argv[1]))
+for k in ("netlink_writes", "writes", "netlink_write_requests"):
+    if isinstance(j.get(k), int): print(j[k]); sys.exit()
+for k in ("stats", "counters", "metrics"):
+    v = j.get(k)
+    if isinstance(v, dict):
+        for kk in ("netlink_writes", "writes"):
+            if isinstance(v.get(kk), int): print(v[kk]); sys.exit()
+if isinstance(j.get("steps"), list): print(len(j["steps"])); sys.exit()
+print("?")
+EOF
+}
+
+run_method() {  # METHOD MODE N RUN
+    local m=$1 mode=$2 n=$3 run=$4 plan="$WORK/plan-$3" tf="$WORK/time" st before
+    before=$(wc -l <"$RAW")
+    rm -f "$tf"
+    case "$m" in
+        a)
+            gen_a "$plan"
+            st=ok
+            "$TIMEIT" "$tf" -- ip netns exec "$HOSTNS" bash "$WORK/a-attach.sh" >"$WORK/out" 2>&1 || st="failed: $(head -n 1 "$WORK/out")"
+            [ "$st" = ok ] && { [ "$(host_ends)" -eq "$n" ] && check_container "$plan" || st="failed: wrong result"; }
+            record W1 a "$mode" "$n" "$run" "$tf" "$st" ""
+            settle "$n"
+            rm -f "$tf"; st=ok
+            "$TIMEIT" "$tf" -- ip netns exec "$HOSTNS" bash "$WORK/a-teardown.sh" >"$WORK/out" 2>&1 || st="failed: $(head -n 1 "$WORK/out")"
+            [ "$(host_ends)" -eq 0 ] || st="failed: links left"
+            record W4 a "$mode" "$n" "$run" "$tf" "$st" ""
+            ;;
+        b)
+            gen_b "$plan"
+            st=ok
+            "$TIMEIT" "$tf" -- ip netns exec "$HOSTNS" bash "$WORK/b-attach.sh" >"$WORK/out" 2>&1 || st="failed: $(head -n 1 "$WORK/out")"
+            [ "$st" = ok ] && { [ "$(host_ends)" -eq "$n" ] && check_container "$plan" || st="failed: wrong result"; }
+            record W1 b "$mode" "$n" "$run" "$tf" "$st" ""
+            settle "$n"
+            rm -f "$tf"; st=ok
+            "$TIMEIT" "$tf" -- ip netns exec "$HOSTNS" bash "$WORK/b-teardown.sh" >"$WORK/out" 2>&1 || st="failed: $(head -n 1 "$WORK/out")"
+            [ "$(host_ends)" -eq 0 ] || st="failed: links left"
+            record W4 b "$mode" "$n" "$run" "$tf" "$st" ""
+            ;;
+        c)
+            if [ -n "$NETLAB_ERROR" ]; then
+                record W1 c "$mode" "$n" "$run" /dev/null "not available yet: $NETLAB_ERROR" ""
+                return 0
+            fi
+            if [ ! -x "$NETLABCTL" ]; then
+                NETLAB_ERROR="netlabctl not built at $NETLABCTL"
+                record W1 c "$mode" "$n" "$run" /dev/null "not available yet: $NETLAB_ERROR" ""
+                return 0
+            fi
+            gen_c "$plan"
+            local state="$WORK/state-c" js="$WORK/c.json"
+            rm -rf "$state"; mkdir -p "$state"
+            st=ok
+            netlab_apply "$WORK/c-topology.yaml" "$state" "$tf" "$js" || st="failed"
+            if [ "$st" = ok ]; then
+                [ "$(host_ends)" -eq "$n" ] && check_container "$plan" || st="failed: wrong result"
+            else
+                NETLAB_ERROR=$(first_error "$js")
+                st="not available yet: $NETLAB_ERROR"
+            fi
+            record W1 c "$mode" "$n" "$run" "$tf" "$st" "writes=$(writes_of "$js")"
+            if [ "$st" = ok ]; then
+                settle "$n"
+                # W2: the same topology again, converged: nothing to write.
+                rm -f "$tf"; st=ok
+                netlab_apply "$WORK/c-topology.yaml" "$state" "$tf" "$js" || st="failed: $(first_error "$js")"
+                record W2 c "$mode" "$n" "$run" "$tf" "$st" "writes=$(writes_of "$js")"
+                # W3: one container's address changed.
+                rm -f "$tf"; st=ok
+                netlab_apply "$WORK/c-changed.yaml" "$state" "$tf" "$js" || st="failed: $(first_error "$js")"
+                record W3 c "$mode" "$n" "$run" "$tf" "$st" "writes=$(writes_of "$js")"
+                settle "$n"
+            fi
+            # W4: apply without the containers.
+            if [ -n "$NETLAB_ERROR" ]; then
+                record W4 c "$mode" "$n" "$run" /dev/null "not available yet: $NETLAB_ERROR" ""
+                return 0
+            fi
+            rm -f "$tf"; st=ok
+            netlab_apply "$WORK/c-empty.yaml" "$state" "$tf" "$js" || st="failed: $(first_error "$js")"
+            [ "$(host_ends)" -eq 0 ] || st="failed: links left"
+            record W4 c "$mode" "$n" "$run" "$tf" "$st" "writes=$(writes_of "$js")"
+            ;;
+        d)
+            st=ok
+            "$TIMEIT" "$tf" -- ip netns exec "$HOSTNS" "$FLOOR" attach "$plan" --group 7 >"$WORK/out" 2>&1 || st="failed: $(grep -m1 'bench_floor' "$WORK/out")"
+            [ "$st" = ok ] && { [ "$(host_ends)" -eq "$n" ] && check_container "$plan" || st="failed: wrong result"; }
+            record W1 d "$mode" "$n" "$run" "$tf" "$st" "$(grep -m1 '^{' "$WORK/out" || true)"
+            settle "$n"
+            # W2 floor: a raw dump of the host netns and the N container namespaces.
+            rm -f "$tf"; st=ok
+            "$TIMEIT" "$tf" -- ip netns exec "$HOSTNS" "$FLOOR" dump "$plan" >"$WORK/out" 2>&1 || st="failed"
+            record W2 d "$mode" "$n" "$run" "$tf" "$st" "$(grep -m1 '^{' "$WORK/out" || true)"
+            # W4 floor: host ends into one group (again, as any teardown must), one RTM_DELLINK.
+            rm -f "$tf"; st=ok
+            "$TIMEIT" "$tf" -- ip netns exec "$HOSTNS" "$FLOOR" teardown "$plan" --group 8 >"$WORK/out" 2>&1 || st="failed: $(grep -m1 'bench_floor' "$WORK/out")"
+            [ "$(host_ends)" -eq 0 ] || st="failed: links left"
+            record W4 d "$mode" "$n" "$run" "$tf" "$st" "$(grep -m1 '^{' "$WORK/out" || true)"
+            ;;
+    esac
+    if tail -n +$((before + 1)) "$RAW" | cut -f11 | grep -q '^failed'; then force_clean deep; else force_clean; fi
+    settle "$n"
+}
+
+# ---- W6: netlabd ----------------------------------------------------------------
+# (run once per mode at the largest N, when netlabd and netlab's attachments work)
+run_w6() {  # MODE
+    local mode=$1 n=$MAXN
+    if [ -n "$NETLAB_ERROR" ] || [ ! -x "$NETLABD" ]; then
+        record W6 netlabd "$mode" "$n" 1 /dev/null "not available yet: ${NETLAB_ERROR:-netlabd not built}" ""
+        return 0
+    fi
+    "$PYTHON" "$SRC/bench/w6.py" --netlabd "$NETLABD" --netlabctl "$NETLABCTL" --hostns "$HOSTNS" \
+        --topology "$WORK/c-topology.yaml" --work "$WORK/w6" --reconciles 1000 --mode "$mode" --n "$n" \
+        --raw "$RAW" || record W6 netlabd "$mode" "$n" 1 /dev/null "failed: see the run log" ""
+    force_clean
+}
+
+# ---- main -------------------------------------------------------------------------
+
+START=$(date -u '+%Y-%m-%d %H:%M:%S UTC')
+setup_lab
+for mode in $IPV6_MODES; do
+    set_ipv6 "$mode"
+    log "IPv6 $mode"
+    for n in $NS_LIST; do
+        for ((run = 1; run <= RUNS; run++)); do
+            # Rotate the order of the methods from run to run, so background
+            # noise and leftovers of the previous method fall on each in turn.
+            read -r -a ms <<<"$METHODS"
+            off=$(( (run - 1) % ${#ms[@]} ))
+            order="${ms[*]:off} ${ms[*]:0:off}"
+            for m in $order; do
+                log "N=$n run $run/$RUNS method $m"
+                run_method "$m" "$mode" "$n" "$run"
+            done
+        done
+    done
+    if [[ " $METHODS " == *" c "* ]]; then
+        gen_c "$WORK/plan-max"
+        run_w6 "$mode"
+    fi
+done
+set_ipv6 on
+
+if [ "$DO_W5" = 1 ]; then
+    log "W5: bridge takeover under a 10 ms ping"
+    NETLAB_BIN=$NETLAB_BIN bash "$SRC/bench/w5_takeover.sh" --runs "$RUNS" --raw "$RAW" >&2 \
+        || log "W5 failed (see above)"
+fi
+END=$(date -u '+%Y-%m-%d %H:%M:%S UTC')
+
+{
+    echo "# start $START"
+    echo "# end $END"
+    echo "# command bench/run.sh --n \"$NS_LIST\" --runs $RUNS --ipv6 \"$IPV6_MODES\" --methods \"$METHODS\""
+    echo "# kernel $(uname -r)"
+    echo "# cpus $(nproc) $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')"
+    echo "# memory $(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo)"
+    echo "# iproute2 $(ip -V | sed 's/.*iproute2-//; s/,.*//')"
+    echo "# loadavg-at-end $(cut -d' ' -f1-3 /proc/loadavg)"
+    echo "# netlab $(git -C "$SRC" rev-parse --short HEAD 2>/dev/null || echo '?')"
+} >>"$RAW"
+if [ "$RAW" != "$WORK/raw.tsv" ]; then log "raw results in $RAW"; fi
+"$PYTHON" "$SRC/bench/report.py" --raw "$RAW" --out "$OUT" --notes "$SRC/bench/notes.md"
+log "report written to $OUT"

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# CI-sized smoke run of the benchmarks (issue 7): bench/run.sh with N = 10 and
+# one run, to a temporary report, so the script cannot rot. Fails when the
+# script fails or the report lacks a table; asserts no time.
+set -euo pipefail
+SRC=${NETLAB_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
+BIN=${NETLAB_BIN:-$SRC/build}
+skip() { echo "SKIP: $*"; exit 77; }
+[ "$(id -u)" = 0 ] || skip "needs root (network namespaces)"
+command -v ip >/dev/null || skip "needs iproute2"
+[ -x "$BIN/bench_floor" ] && [ -x "$BIN/bench_timeit" ] || skip "bench_floor/bench_timeit not built in $BIN"
+probe="nlbs$$-probe"
+ip netns add "$probe" 2>/dev/null || skip "cannot create network namespaces"
+ip netns del "$probe"
+
+out=$(mktemp -d "/tmp/nlbs$$.XXXXXX")
+trap 'rm -rf "$out"' EXIT
+rc=0
+NETLAB_BIN=$BIN BENCH_BIN=$BIN bash "$SRC/bench/run.sh" --n 10 --runs 1 --ipv6 on \
+    --out "$out/benchmarks.md" --raw "$out/raw.tsv" || rc=$?
+[ "$rc" -eq 0 ] || { echo "FAIL: bench/run.sh exited $rc"; exit 1; }
+grep -q '^| on | 10 | floor (bench_floor) | ' "$out/benchmarks.md" \
+    || { echo "FAIL: no W1 floor row in the report"; cat "$out/benchmarks.md"; exit 1; }
+# Every method that is not netlab must have worked (netlab's rows may say "not available yet").
+if grep -P '^W[1-4]\t[abd]\t' "$out/raw.tsv" | cut -f11 | grep -v '^ok$'; then
+    echo "FAIL: a baseline method failed (above)"; cat "$out/raw.tsv"; exit 1
+fi
+sed -n '/^## Targets/,/^## W1/p' "$out/benchmarks.md"
+echo "PASS: bench/run.sh --n 10 --runs 1 --ipv6 on"
