@@ -1,6 +1,168 @@
+// netlabctl plan / apply: load the topology, then run the Engine directly on
+// the namespace netlabctl runs in (`ip netns exec LAB netlabctl apply ...`).
+//
+//   plan  exit 0 converged, 2 changes, 1 error or rejected
+//   apply exit 0 applied or converged, 1 rejected, rolled back or failed
 #include <cstdio>
+#include <iostream>
+#include <optional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
 #include "cli/cli.hpp"
+#include "model/load.hpp"
+#include "reconcile/engine.hpp"
+#include "reconcile/nl/kernel.hpp"
+
 namespace netlab::cli {
-int plan(const Args&) { std::fputs("netlabctl plan: not implemented yet\n", stderr); return 1; }
-int apply(const Args&) { std::fputs("netlabctl apply: not implemented yet\n", stderr); return 1; }
+
+namespace {
+
+using reconcile::Outcome;
+
+struct Invocation {
+    std::string path = "/etc/netlab";
+    std::string state_dir = "/run/netlab";
+    bool json = false;
+};
+
+std::optional<Invocation> parse(const char* cmd, const Args& args) {
+    Invocation inv;
+    bool have_path = false;
+    for (std::size_t i = 0; i < args.size(); ++i) {
+        const std::string& a = args[i];
+        auto value = [&]() -> std::optional<std::string> {
+            if (i + 1 >= args.size()) {
+                std::fprintf(stderr, "netlabctl %s: %s needs a value\n", cmd, a.c_str());
+                return std::nullopt;
+            }
+            return args[++i];
+        };
+        if (a == "--json") {
+            inv.json = true;
+        } else if (a == "--state-dir") {
+            auto v = value();
+            if (!v) return std::nullopt;
+            inv.state_dir = *v;
+        } else if (a == "--config-dir") {
+            auto v = value();
+            if (!v) return std::nullopt;
+            inv.path = *v;
+            have_path = true;
+        } else if (!a.empty() && a[0] == '-') {
+            std::fprintf(stderr, "netlabctl %s: unknown option %s\n", cmd, a.c_str());
+            return std::nullopt;
+        } else if (!have_path) {
+            inv.path = a;
+            have_path = true;
+        } else {
+            std::fprintf(stderr, "netlabctl %s: more than one PATH given\n", cmd);
+            return std::nullopt;
+        }
+    }
+    return inv;
 }
+
+void print_diagnostics(const model::Diagnostics& ds) {
+    for (const auto& d : ds) std::fprintf(stderr, "%s\n", d.str().c_str());
+}
+
+std::string ms(double seconds) { return std::to_string(static_cast<long long>(seconds * 1000 + 0.5)) + " ms"; }
+
+std::string step_line(const Outcome& o) {
+    if (!o.failed_step) return "verification";
+    std::size_t k = *o.failed_step;
+    std::string s = "step " + std::to_string(k + 1);
+    if (k < o.plan.steps.size()) s += " (" + o.plan.steps[k].describe() + ")";
+    return s;
+}
+
+std::string joined(const std::vector<std::string>& v) {
+    if (v.empty()) return "nothing";
+    std::string s;
+    for (const auto& x : v) s += (s.empty() ? "" : "; ") + x;
+    return s;
+}
+
+// The human account of a transaction's outcome (apply and recover alike).
+void print_outcome(const Outcome& o, const char* verb) {
+    print_diagnostics(o.diagnostics);
+    using S = Outcome::Status;
+    switch (o.status) {
+        case S::Converged:
+            std::printf("converged: nothing to do (%llu netlink writes, %s)\n",
+                        static_cast<unsigned long long>(o.writes), ms(o.seconds).c_str());
+            break;
+        case S::Changes:
+            for (const auto& s : o.plan.steps) std::printf("%s\n", s.describe().c_str());
+            std::printf("%zu changes to apply\n", o.plan.steps.size());
+            break;
+        case S::Applied:
+            for (const auto& s : o.plan.steps) std::printf("%s\n", s.describe().c_str());
+            std::printf("%s %zu steps, %llu netlink writes, %s\n", verb, o.plan.steps.size(),
+                        static_cast<unsigned long long>(o.writes), ms(o.seconds).c_str());
+            break;
+        case S::Rejected:
+            std::fprintf(stderr, "rejected: %s\n", o.error.c_str());
+            break;
+        case S::RolledBack:
+            std::fprintf(stderr, "rolled back after %s: %s; restored: %s (%llu netlink writes, %s)\n",
+                         step_line(o).c_str(), o.error.c_str(), joined(o.restored).c_str(),
+                         static_cast<unsigned long long>(o.writes), ms(o.seconds).c_str());
+            break;
+        case S::Failed:
+            std::fprintf(stderr,
+                         "FAILED after %s: %s; the rollback did not restore everything: %s "
+                         "(%llu netlink writes, %s)\n",
+                         step_line(o).c_str(), o.error.c_str(), joined(o.restored).c_str(),
+                         static_cast<unsigned long long>(o.writes), ms(o.seconds).c_str());
+            break;
+    }
+}
+
+int run(const char* cmd, const Args& args, bool apply) {
+    auto inv = parse(cmd, args);
+    if (!inv) return 1;
+    model::Loaded config = model::load_config(inv->path);
+    try {
+        reconcile::nl::NlKernel kernel;
+        reconcile::Options opts;
+        opts.state_dir = inv->state_dir;
+        reconcile::Engine engine(kernel, opts);
+
+        std::optional<Outcome> recovered;
+        if (apply) {
+            recovered = engine.recover();
+            if (recovered && !inv->json) {
+                std::fprintf(stderr, "netlabctl apply: found the journal of an interrupted transaction in %s\n",
+                             inv->state_dir.c_str());
+                print_outcome(*recovered, "recovered");
+            }
+        }
+        Outcome out = apply ? engine.apply(config) : engine.plan(config);
+        if (inv->json) {
+            nlohmann::json j = out.to_json();
+            j["recovered"] = recovered ? recovered->to_json() : nlohmann::json(nullptr);
+            std::cout << j.dump(2) << std::endl;
+        } else {
+            print_outcome(out, "applied");
+        }
+        if (!apply) return out.status == Outcome::Status::Converged ? 0 : out.status == Outcome::Status::Changes ? 2 : 1;
+        return out.ok() ? 0 : 1;
+    } catch (const std::exception& e) {
+        if (inv->json) {
+            nlohmann::json j{{"status", "error"}, {"ok", false}, {"error", e.what()}};
+            std::cout << j.dump(2) << std::endl;
+        }
+        std::fprintf(stderr, "netlabctl %s: %s\n", cmd, e.what());
+        return 1;
+    }
+}
+
+}  // namespace
+
+int plan(const Args& args) { return run("plan", args, false); }
+int apply(const Args& args) { return run("apply", args, true); }
+
+}  // namespace netlab::cli

@@ -1,0 +1,457 @@
+// The Engine: plan, and apply as a Transaction.
+//
+//   plan:   validate -> ledger -> compile -> observe -> make_plan
+//   apply:  plan -> snapshot (= what was just observed) -> journal (fsync'd)
+//           -> execute every step -> re-observe -> verify (residual plan empty)
+//           -> ledger -> remove journal
+//   failure anywhere after the journal: roll back = make_plan(restore_target(
+//           snapshot, plan), observe()) executed best effort, then compare the
+//           re-observed objects in play with the snapshot.
+//
+// Rollback is not a second mechanism: it is the same diff with the snapshot
+// as the desired state. See docs/engine.md.
+#include "reconcile/engine.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstdlib>
+#include <ctime>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "reconcile/compile.hpp"
+#include "reconcile/diff.hpp"
+#include "reconcile/nl/error.hpp"
+#include "reconcile/serialize.hpp"
+
+namespace netlab::reconcile {
+
+using nlohmann::json;
+
+const char* to_string(Outcome::Status s) {
+    switch (s) {
+        case Outcome::Status::Converged: return "converged";
+        case Outcome::Status::Changes: return "changes";
+        case Outcome::Status::Applied: return "applied";
+        case Outcome::Status::RolledBack: return "rolled-back";
+        case Outcome::Status::Rejected: return "rejected";
+        case Outcome::Status::Failed: return "failed";
+    }
+    return "?";
+}
+
+json Outcome::to_json() const {
+    json steps = json::array();
+    for (std::size_t i = 0; i < plan.steps.size(); ++i) {
+        json s = serial::step(plan.steps[i]);
+        s["n"] = i + 1;
+        s["describe"] = plan.steps[i].describe();
+        steps.push_back(std::move(s));
+    }
+    json diags = json::array();
+    for (const auto& d : diagnostics) diags.push_back(serial::diagnostic(d));
+    return json{{"status", to_string(status)},
+                {"ok", ok()},
+                {"steps", steps},
+                {"writes", writes},
+                {"seconds", seconds},
+                {"failed_step", failed_step ? json(*failed_step + 1) : json(nullptr)},
+                {"error", error},
+                {"restored", restored},
+                {"diagnostics", diags}};
+}
+
+namespace {
+
+namespace fs = std::filesystem;
+
+struct Clock {
+    std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
+    double seconds() const {
+        return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    }
+};
+
+std::string read_file(const fs::path& p) {
+    std::ifstream in(p, std::ios::binary);
+    if (!in) throw std::system_error(errno, std::generic_category(), "cannot read " + p.string());
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+void remove_durably(const fs::path& p) {
+    std::error_code ec;
+    fs::remove(p, ec);
+    int dfd = ::open(p.parent_path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) {
+        ::fsync(dfd);
+        ::close(dfd);
+    }
+}
+
+std::string now_utc() {
+    std::time_t t = std::time(nullptr);
+    char buf[32];
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return buf;
+}
+
+// Every namespace a desired state or a plan refers to.
+std::set<NsId> namespaces_of(const Desired& d, const Plan& p) {
+    std::set<NsId> out{""};
+    for (const auto& [ns, _] : d.namespaces) out.insert(ns);
+    for (const auto& s : p.steps) {
+        out.insert(s.ns);
+        if (!s.link.parent_ns.empty() || s.link.kind == "macvlan") out.insert(s.link.parent_ns);
+        if (s.link.kind == "veth") out.insert(s.link.peer_ns);
+    }
+    return out;
+}
+
+#ifdef NETLAB_TESTING
+struct FaultInjection {
+    std::size_t fail_at = 0;  // 1-based; 0 = none
+    unsigned delay_ms = 0;
+    static FaultInjection from_env() {
+        FaultInjection f;
+        if (const char* v = std::getenv("NETLAB_FAIL_AT_STEP")) f.fail_at = std::strtoul(v, nullptr, 10);
+        if (const char* v = std::getenv("NETLAB_STEP_DELAY_MS")) f.delay_ms = std::strtoul(v, nullptr, 10);
+        return f;
+    }
+    void before(std::size_t n) const {  // n is 1-based
+        if (delay_ms) std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
+        if (fail_at == n)
+            throw nl::NlError(EPERM, "", "", "injected fault at step " + std::to_string(n));
+    }
+};
+#endif
+
+// A link compared without its ifindex: a link the rollback had to recreate is
+// the same link for the admin.
+bool same_link(model::LinkState a, model::LinkState b) {
+    a.ifindex = b.ifindex = 0;
+    return a == b;
+}
+
+}  // namespace
+
+// ---- the transaction ------------------------------------------------------
+
+class Transaction {
+public:
+    Transaction(Kernel& kernel, const Options& opts) : kernel_(kernel), opts_(opts) {}
+
+    fs::path journal_path() const { return opts_.state_dir / "journal.json"; }
+    fs::path ledger_path() const { return opts_.state_dir / "ledger.json"; }
+
+    Ledger load_ledger() const {
+        if (!fs::exists(ledger_path())) return {};
+        return serial::ledger_from(json::parse(read_file(ledger_path())));
+    }
+
+    void save_ledger(const Ledger& l) const {
+        fs::create_directories(opts_.state_dir);
+        serial::write_file_durably(ledger_path(), serial::ledger(l).dump(2) + "\n");
+    }
+
+    void write_journal(const Observed& snapshot, const Plan& plan) const {
+        fs::create_directories(opts_.state_dir);
+        json j{{"version", 1},
+               {"started", now_utc()},
+               {"pid", ::getpid()},
+               {"snapshot", serial::observed(snapshot)},
+               {"plan", serial::plan(plan)}};
+        serial::write_file_durably(journal_path(), j.dump() + "\n");
+    }
+
+    Observed observe(const std::set<NsId>& spaces) {
+        Observed out;
+        for (const auto& ns : spaces) out.emplace(ns, kernel_.observe(ns));
+        return out;
+    }
+
+    // Restores `snapshot` for everything `plan` could have touched. Fills
+    // out.restored; returns true when the re-observed state matches.
+    bool roll_back(const Observed& snapshot, const Plan& plan, Outcome& out) {
+        Desired target = restore_target(snapshot, plan);
+        std::set<NsId> spaces;
+        for (const auto& [ns, _] : snapshot) spaces.insert(ns);
+        for (const auto& [ns, _] : target.namespaces) spaces.insert(ns);
+        bool clean = true;
+        Observed now;
+        try {
+            now = observe(spaces);
+        } catch (const std::exception& e) {
+            out.restored.push_back(std::string("cannot observe before rollback: ") + e.what());
+            return false;
+        }
+        Plan back = make_plan(target, now);
+        for (const auto& step : back.steps) {
+            // Best effort: one step refused must not stop the others.
+            try {
+                kernel_.execute(step);
+                out.restored.push_back(step.describe());
+            } catch (const std::exception& e) {
+                clean = false;
+                out.restored.push_back(step.describe() + "  FAILED: " + e.what());
+            }
+        }
+        Observed after;
+        try {
+            after = observe(spaces);
+        } catch (const std::exception& e) {
+            out.restored.push_back(std::string("cannot observe after rollback: ") + e.what());
+            return false;
+        }
+        std::string diff = compare_in_play(snapshot, target, after);
+        if (!diff.empty()) {
+            out.restored.push_back("not restored: " + diff);
+            clean = false;
+        }
+        return clean;
+    }
+
+    // "" when every link, address and route in play equals the snapshot;
+    // otherwise what differs first. In play: the links the rollback target
+    // names, the addresses on them, and routes through them or with the key
+    // of a route the target names.
+    static std::string compare_in_play(const Observed& snapshot, const Desired& target, const Observed& after) {
+        for (const auto& [ns, want] : target.namespaces) {
+            static const model::NetnsState kEmpty;
+            auto s_it = snapshot.find(ns);
+            auto a_it = after.find(ns);
+            const model::NetnsState& before = s_it == snapshot.end() ? kEmpty : s_it->second;
+            const model::NetnsState& now = a_it == after.end() ? kEmpty : a_it->second;
+            const std::string where = ns.empty() ? "" : ns + ": ";
+            std::set<std::string> devs;
+            for (const auto& [name, _] : want.links) devs.insert(name);
+            for (const auto& r : want.routes)
+                if (!r.dev.empty()) devs.insert(r.dev);
+            for (const auto& name : devs) {
+                auto b = before.links.find(name);
+                auto n = now.links.find(name);
+                if ((b == before.links.end()) != (n == now.links.end()))
+                    return where + "link " + name + (b == before.links.end() ? " still exists" : " is missing");
+                if (b != before.links.end() && !same_link(b->second, n->second))
+                    return where + "link " + name + " differs";
+            }
+            auto addrs_on = [&](const model::NetnsState& s) {
+                std::set<model::AddressState> out;
+                for (const auto& a : s.addresses)
+                    if (devs.count(a.dev)) out.insert(a);
+                return out;
+            };
+            auto ab = addrs_on(before), an = addrs_on(now);
+            for (const auto& a : ab)
+                if (!an.count(a)) return where + "address " + a.prefix.str() + " on " + a.dev + " is missing";
+            for (const auto& a : an)
+                if (!ab.count(a)) return where + "address " + a.prefix.str() + " on " + a.dev + " is extra";
+            auto in_play = [&](const model::RouteState& r) {
+                if (devs.count(r.dev)) return true;
+                for (const auto& w : want.routes)
+                    if (w.table == r.table && w.dst == r.dst && w.metric == r.metric) return true;
+                return false;
+            };
+            for (const auto& r : before.routes)
+                if (in_play(r) && !now.routes.count(r))
+                    return where + "route " + r.dst.str() + (r.dev.empty() ? "" : " dev " + r.dev) + " is missing";
+            for (const auto& r : now.routes)
+                if (in_play(r) && !before.routes.count(r))
+                    return where + "route " + r.dst.str() + (r.dev.empty() ? "" : " dev " + r.dev) + " is extra";
+        }
+        return {};
+    }
+
+    Kernel& kernel_;
+    const Options& opts_;
+};
+
+// ---- Engine -----------------------------------------------------------------
+
+Engine::Engine(Kernel& kernel, Options opts) : kernel_(kernel), opts_(std::move(opts)) {}
+
+namespace {
+
+struct Prepared {
+    Ledger ledger;
+    Desired desired;
+    Observed observed;
+};
+
+// Validation, compile, observe, plan. Fills `out` (status Rejected /
+// Converged / Changes) and returns what apply needs to go on.
+std::optional<Prepared> prepare(Transaction& tx, const model::Loaded& config, Outcome& out) {
+    out.diagnostics = config.diagnostics;
+    if (!config.ok()) {
+        out.status = Outcome::Status::Rejected;
+        out.error = "the topology has errors; nothing was changed";
+        return std::nullopt;
+    }
+    Prepared p;
+    try {
+        p.ledger = tx.load_ledger();
+    } catch (const std::exception& e) {
+        out.status = Outcome::Status::Rejected;
+        out.error = std::string("cannot read the ledger: ") + e.what();
+        return std::nullopt;
+    }
+    p.desired = compile(config.topology, p.ledger);
+    try {
+        p.observed = tx.observe(namespaces_of(p.desired, {}));
+    } catch (const std::exception& e) {
+        out.status = Outcome::Status::Rejected;
+        out.error = std::string("cannot observe the kernel: ") + e.what();
+        return std::nullopt;
+    }
+    out.plan = make_plan(p.desired, p.observed);
+    if (!out.plan.refusals.empty()) {
+        out.diagnostics.insert(out.diagnostics.end(), out.plan.refusals.begin(), out.plan.refusals.end());
+        out.status = Outcome::Status::Rejected;
+        out.error = "the kernel would refuse this plan; nothing was changed";
+        return std::nullopt;
+    }
+    out.status = out.plan.empty() ? Outcome::Status::Converged : Outcome::Status::Changes;
+    return p;
+}
+
+}  // namespace
+
+Outcome Engine::plan(const model::Loaded& config) {
+    Clock clock;
+    Outcome out;
+    Transaction tx(kernel_, opts_);
+    const auto w0 = kernel_.writes();
+    prepare(tx, config, out);
+    out.writes = kernel_.writes() - w0;
+    out.seconds = clock.seconds();
+    return out;
+}
+
+Outcome Engine::apply(const model::Loaded& config) {
+    Clock clock;
+    Outcome out;
+    Transaction tx(kernel_, opts_);
+    const auto w0 = kernel_.writes();
+    auto finish = [&]() -> Outcome {
+        out.writes = kernel_.writes() - w0;
+        out.seconds = clock.seconds();
+        return out;
+    };
+
+    auto prepared = prepare(tx, config, out);
+    if (!prepared || out.plan.empty()) return finish();
+
+    const std::set<NsId> spaces = namespaces_of(prepared->desired, out.plan);
+    // The snapshot is what was observed to make the plan, plus any namespace
+    // only the plan's steps name.
+    Observed snapshot = prepared->observed;
+    try {
+        for (const auto& ns : spaces)
+            if (!snapshot.count(ns)) snapshot.emplace(ns, kernel_.observe(ns));
+        // Durable before the first write: a crash from here on is repaired by
+        // recover() at the next start.
+        tx.write_journal(snapshot, out.plan);
+    } catch (const std::exception& e) {
+        out.status = Outcome::Status::Rejected;
+        out.error = std::string("cannot write the journal: ") + e.what();
+        return finish();
+    }
+
+#ifdef NETLAB_TESTING
+    const auto faults = FaultInjection::from_env();
+#endif
+    std::string failure;
+    for (std::size_t i = 0; i < out.plan.steps.size(); ++i) {
+        try {
+#ifdef NETLAB_TESTING
+            faults.before(i + 1);
+#endif
+            kernel_.execute(out.plan.steps[i]);
+        } catch (const std::exception& e) {
+            out.failed_step = i;
+            failure = e.what();
+            break;
+        }
+    }
+    if (failure.empty()) {
+        try {
+            Plan residual = make_plan(prepared->desired, tx.observe(spaces));
+            if (!residual.empty())
+                failure = "verification failed: still to do after apply: " + residual.steps.front().describe() +
+                          (residual.steps.size() > 1
+                               ? " (and " + std::to_string(residual.steps.size() - 1) + " more)"
+                               : "");
+        } catch (const std::exception& e) {
+            failure = std::string("verification failed: ") + e.what();
+        }
+    }
+
+    if (failure.empty()) {
+        try {
+            tx.save_ledger(next_ledger(prepared->ledger, config.topology, snapshot, out.plan));
+        } catch (const std::exception& e) {
+            // The kernel is right; only the memory of adopted originals is
+            // stale. Say so, keep the change.
+            out.diagnostics.push_back(model::Diagnostic{model::Severity::Warning, {},
+                                                        std::string("cannot write the ledger: ") + e.what(), ""});
+        }
+        remove_durably(tx.journal_path());
+        out.status = Outcome::Status::Applied;
+        return finish();
+    }
+
+    out.error = failure;
+    const bool restored = tx.roll_back(snapshot, out.plan, out);
+    out.status = restored ? Outcome::Status::RolledBack : Outcome::Status::Failed;
+    // A rollback that did not verify keeps the journal: the next start
+    // tries once more (recover) and then lets it go.
+    if (restored) remove_durably(tx.journal_path());
+    return finish();
+}
+
+std::optional<Outcome> Engine::recover() {
+    Transaction tx(kernel_, opts_);
+    const fs::path path = tx.journal_path();
+    if (!fs::exists(path)) return std::nullopt;
+    Clock clock;
+    Outcome out;
+    const auto w0 = kernel_.writes();
+    Observed snapshot;
+    std::string started;
+    try {
+        json j = json::parse(read_file(path));
+        snapshot = serial::observed_from(j.at("snapshot"));
+        out.plan = serial::plan_from(j.at("plan"));
+        started = j.value("started", "");
+    } catch (const std::exception& e) {
+        // Unreadable (torn before the rename cannot happen; hand-edited or a
+        // foreign file): keep it aside for the admin, do not guess.
+        std::error_code ec;
+        fs::rename(path, fs::path(path).concat(".unreadable"), ec);
+        out.status = Outcome::Status::Failed;
+        out.error = std::string("journal unreadable, moved aside: ") + e.what();
+        out.seconds = clock.seconds();
+        return out;
+    }
+    const bool restored = tx.roll_back(snapshot, out.plan, out);
+    out.status = restored ? Outcome::Status::RolledBack : Outcome::Status::Failed;
+    out.error = "an interrupted transaction" + (started.empty() ? std::string() : " started " + started) +
+                " was rolled back";
+    if (!restored) out.error = "an interrupted transaction could not be fully rolled back";
+    remove_durably(path);
+    out.writes = kernel_.writes() - w0;
+    out.seconds = clock.seconds();
+    return out;
+}
+
+}  // namespace netlab::reconcile

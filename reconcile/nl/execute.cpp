@@ -1,0 +1,280 @@
+// execute(): the netlink request(s) of one Step.
+//
+// Links are built as raw RTM_NEWLINK/RTM_DELLINK messages: libnl's link
+// objects cannot carry IFLA_BR_STP_STATE, nor IFLA_NET_NS_FD on a veth peer,
+// and a request that names the link by IFLA_IFNAME needs no ifindex lookup.
+// Addresses and routes go through libnl's rtnl_addr/rtnl_route builders.
+// Every request is sent and acked through Impl::write(), which counts it and
+// keeps the kernel's own errno.
+#include <linux/if_link.h>
+#include <linux/rtnetlink.h>
+#include <linux/veth.h>
+#include <net/if.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+
+#include <netlink/attr.h>
+
+#include "reconcile/nl/error.hpp"
+#include "reconcile/nl/impl.hpp"
+
+namespace netlab::reconcile::nl {
+
+namespace {
+
+std::string who(const NsId& ns, const std::string& name) {
+    return ns.empty() ? name : ns + "/" + name;
+}
+
+std::uint32_t macvlan_mode(model::MacvlanMode m) {
+    switch (m) {
+        case model::MacvlanMode::Private: return MACVLAN_MODE_PRIVATE;
+        case model::MacvlanMode::Vepa: return MACVLAN_MODE_VEPA;
+        case model::MacvlanMode::Passthru: return MACVLAN_MODE_PASSTHRU;
+        case model::MacvlanMode::Bridge: break;
+    }
+    return MACVLAN_MODE_BRIDGE;
+}
+
+MsgPtr newlink(int flags, const std::string& name, unsigned ifi_flags, unsigned ifi_change) {
+    MsgPtr msg(nlmsg_alloc_simple(RTM_NEWLINK, flags));
+    ifinfomsg ifi{};
+    ifi.ifi_family = AF_UNSPEC;
+    ifi.ifi_flags = ifi_flags;
+    ifi.ifi_change = ifi_change;
+    nlmsg_append(msg.get(), &ifi, sizeof ifi, NLMSG_ALIGNTO);
+    nla_put_string(msg.get(), IFLA_IFNAME, name.c_str());
+    return msg;
+}
+
+NlAddrPtr to_nl(const model::IpAddress& ip, int prefixlen) {
+    NlAddrPtr a(nl_addr_build(ip.is_v4() ? AF_INET : AF_INET6, ip.bytes.data(), ip.size()));
+    if (a) nl_addr_set_prefixlen(a.get(), prefixlen);
+    return a;
+}
+
+void set_ifname_alias(NlKernel::Impl& k, Netns& ns, const std::string& name, const std::string& alias) {
+    MsgPtr msg = newlink(0, name, 0, 0);
+    nla_put_string(msg.get(), IFLA_IFALIAS, alias.c_str());
+    k.write_or_throw(ns, msg.get(), who(ns.id, name), "set alias " + alias);
+}
+
+}  // namespace
+
+void NlKernel::Impl::execute(const Step& step) {
+    const LinkSpec& l = step.link;
+    switch (step.op) {
+        case Step::Op::CreateLink: {
+            // A container's macvlan is created from the socket of its parent's
+            // namespace, straight into the container (IFLA_NET_NS_FD): nothing
+            // is moved afterwards.
+            const bool remote = l.kind == "macvlan" && l.parent_ns != step.ns;
+            Netns& target = get(step.ns);
+            Netns& sender = remote ? get(l.parent_ns) : target;
+            const std::string obj = who(step.ns, l.name);
+            const std::string action = "create " + l.kind;
+            unsigned flags = 0, change = 0;
+            if (l.up) {
+                change |= IFF_UP;
+                if (*l.up) flags |= IFF_UP;
+            }
+            if (l.promisc) {
+                change |= IFF_PROMISC;
+                if (*l.promisc) flags |= IFF_PROMISC;
+            }
+            MsgPtr msg = newlink(NLM_F_CREATE | NLM_F_EXCL, l.name, flags, change);
+            nl_msg* m = msg.get();
+            if (l.mtu) nla_put_u32(m, IFLA_MTU, *l.mtu);
+            std::optional<model::MacAddress> mac = l.mac;
+            if (!mac && l.mac_from) {
+                auto src = get_link(target, *l.mac_from);
+                if (!src) throw NlError(ENODEV, obj, action, "MAC source " + *l.mac_from + " does not exist");
+                mac = src->state.mac;
+            }
+            if (mac) nla_put(m, IFLA_ADDRESS, 6, mac->bytes.data());
+            if (l.master && !l.master->empty())
+                nla_put_u32(m, IFLA_MASTER, ifindex(target, *l.master, obj, action));
+            if (remote) {
+                nla_put_u32(m, IFLA_LINK, ifindex(sender, l.parent, obj, action));
+                nla_put_u32(m, IFLA_NET_NS_FD, ns_fd(step.ns));
+            } else if (l.kind == "macvlan") {
+                nla_put_u32(m, IFLA_LINK, ifindex(target, l.parent, obj, action));
+            }
+            nlattr* info = nla_nest_start(m, IFLA_LINKINFO);
+            nla_put_string(m, IFLA_INFO_KIND, l.kind.c_str());
+            if (l.kind == "bridge" && l.stp) {
+                nlattr* data = nla_nest_start(m, IFLA_INFO_DATA);
+                nla_put_u32(m, IFLA_BR_STP_STATE, *l.stp ? 1 : 0);
+                nla_nest_end(m, data);
+            } else if (l.kind == "macvlan") {
+                nlattr* data = nla_nest_start(m, IFLA_INFO_DATA);
+                nla_put_u32(m, IFLA_MACVLAN_MODE, macvlan_mode(l.mode));
+                nla_nest_end(m, data);
+            } else if (l.kind == "veth") {
+                // The peer goes straight into its namespace (no move, no
+                // rcu_barrier wait). It is never created up: kernel 6.18
+                // answers ENOTCONN; its own SetLink brings it up.
+                nlattr* data = nla_nest_start(m, IFLA_INFO_DATA);
+                nlattr* peer = nla_nest_start(m, VETH_INFO_PEER);
+                ifinfomsg pifi{};
+                pifi.ifi_family = AF_UNSPEC;
+                nlmsg_append(m, &pifi, sizeof pifi, NLMSG_ALIGNTO);
+                nla_put_string(m, IFLA_IFNAME, l.peer_name.c_str());
+                if (l.peer_ns != step.ns) nla_put_u32(m, IFLA_NET_NS_FD, ns_fd(l.peer_ns));
+                nla_nest_end(m, peer);
+                nla_nest_end(m, data);
+            }
+            nla_nest_end(m, info);
+            write_or_throw(sender, m, obj, action);
+            // The kernel ignores IFLA_IFALIAS in a create: mark ownership with
+            // a follow-up change, on both ends of a veth.
+            set_ifname_alias(*this, target, l.name, std::string(model::kOwnedAliasPrefix) + l.kind);
+            if (l.kind == "veth" && !l.peer_name.empty())
+                set_ifname_alias(*this, get(l.peer_ns), l.peer_name,
+                                 std::string(model::kOwnedAliasPrefix) + "veth-peer");
+            return;
+        }
+        case Step::Op::DeleteLink: {
+            Netns& ns = get(step.ns);
+            MsgPtr msg(nlmsg_alloc_simple(RTM_DELLINK, 0));
+            ifinfomsg ifi{};
+            ifi.ifi_family = AF_UNSPEC;
+            nlmsg_append(msg.get(), &ifi, sizeof ifi, NLMSG_ALIGNTO);
+            nla_put_string(msg.get(), IFLA_IFNAME, l.name.c_str());
+            write_or_throw(ns, msg.get(), who(step.ns, l.name), "delete", {ENODEV});
+            return;
+        }
+        case Step::Op::SetLink: {
+            Netns& ns = get(step.ns);
+            const std::string obj = who(step.ns, l.name);
+            std::string action;
+            auto say = [&](const std::string& s) { action += (action.empty() ? "" : ", ") + s; };
+            unsigned flags = 0, change = 0;
+            if (l.up) {
+                change |= IFF_UP;
+                if (*l.up) flags |= IFF_UP;
+                say(*l.up ? "up" : "down");
+            }
+            if (l.promisc) {
+                change |= IFF_PROMISC;
+                if (*l.promisc) flags |= IFF_PROMISC;
+                say(*l.promisc ? "promisc on" : "promisc off");
+            }
+            MsgPtr msg = newlink(0, l.name, flags, change);
+            nl_msg* m = msg.get();
+            if (l.mtu) {
+                nla_put_u32(m, IFLA_MTU, *l.mtu);
+                say("mtu " + std::to_string(*l.mtu));
+            }
+            std::optional<model::MacAddress> mac = l.mac;
+            if (!mac && l.mac_from) {
+                auto src = get_link(ns, *l.mac_from);
+                if (!src) throw NlError(ENODEV, obj, "take MAC of " + *l.mac_from, "no such device");
+                mac = src->state.mac;
+            }
+            if (mac) {
+                nla_put(m, IFLA_ADDRESS, 6, mac->bytes.data());
+                say("address " + mac->str());
+            }
+            if (l.master) {
+                if (l.master->empty()) {
+                    nla_put_u32(m, IFLA_MASTER, 0);
+                    say("nomaster");
+                } else {
+                    say("enslave to " + *l.master);
+                    nla_put_u32(m, IFLA_MASTER, ifindex(ns, *l.master, obj, action));
+                }
+            }
+            if (l.stp) {
+                nlattr* info = nla_nest_start(m, IFLA_LINKINFO);
+                nla_put_string(m, IFLA_INFO_KIND, "bridge");
+                nlattr* data = nla_nest_start(m, IFLA_INFO_DATA);
+                nla_put_u32(m, IFLA_BR_STP_STATE, *l.stp ? 1 : 0);
+                nla_nest_end(m, data);
+                nla_nest_end(m, info);
+                say(*l.stp ? "stp on" : "stp off");
+            }
+            write_or_throw(ns, m, obj, action.empty() ? "set" : action);
+            return;
+        }
+        case Step::Op::AddAddress:
+        case Step::Op::DelAddress: {
+            Netns& ns = get(step.ns);
+            const bool add = step.op == Step::Op::AddAddress;
+            const auto& a = step.address;
+            const std::string obj = who(step.ns, a.dev);
+            const std::string action = (add ? "add address " : "delete address ") + a.prefix.str();
+            auto dev = get_link(ns, a.dev);
+            if (!dev) {
+                if (!add) return;  // the device is gone, and its addresses with it
+                throw NlError(ENODEV, obj, action);
+            }
+            AddrPtr addr(rtnl_addr_alloc());
+            NlAddrPtr local = to_nl(a.prefix.addr, a.prefix.len);
+            rtnl_addr_set_ifindex(addr.get(), dev->state.ifindex);
+            rtnl_addr_set_family(addr.get(), a.prefix.addr.is_v4() ? AF_INET : AF_INET6);
+            rtnl_addr_set_local(addr.get(), local.get());
+            rtnl_addr_set_prefixlen(addr.get(), a.prefix.len);
+            nl_msg* raw = nullptr;
+            int err = add ? rtnl_addr_build_add_request(addr.get(), NLM_F_EXCL, &raw)
+                          : rtnl_addr_build_delete_request(addr.get(), 0, &raw);
+            if (err < 0) throw_libnl(err, obj, action);
+            MsgPtr msg(raw);
+            // "already there" / "already gone" are outcomes, not errors
+            write_or_throw(ns, msg.get(), obj, action, {add ? EEXIST : EADDRNOTAVAIL});
+            return;
+        }
+        case Step::Op::AddRoute:
+        case Step::Op::ReplaceRoute:
+        case Step::Op::DelRoute: {
+            Netns& ns = get(step.ns);
+            const auto& r = step.route;
+            const bool del = step.op == Step::Op::DelRoute;
+            const std::string obj = who(step.ns, r.dev.empty() ? r.dst.str() : r.dev);
+            const std::string action = std::string(del ? "delete" : step.op == Step::Op::AddRoute ? "add" : "replace") +
+                                       " route " + (r.dst.is_default() ? "default" : r.dst.str());
+            const int fam = r.dst.addr.is_v6() ? AF_INET6 : AF_INET;
+            RoutePtr route(rtnl_route_alloc());
+            rtnl_route_set_family(route.get(), fam);
+            rtnl_route_set_table(route.get(), r.table);
+            rtnl_route_set_type(route.get(), r.type);
+            rtnl_route_set_protocol(route.get(), r.protocol);
+            rtnl_route_set_scope(route.get(), r.scope);
+            rtnl_route_set_priority(route.get(), r.metric);
+            NlAddrPtr dst = to_nl(r.dst.addr.family ? r.dst.addr : model::IpAddress::any(fam == AF_INET ? 4 : 6),
+                                  r.dst.len);
+            rtnl_route_set_dst(route.get(), dst.get());
+            if (!r.dev.empty() || r.via) {
+                rtnl_nexthop* nh = rtnl_route_nh_alloc();  // the route takes ownership below
+                if (!r.dev.empty()) {
+                    auto dev = get_link(ns, r.dev);
+                    if (!dev) {
+                        rtnl_route_nh_free(nh);
+                        if (del) return;  // routes die with their device
+                        throw NlError(ENODEV, obj, action);
+                    }
+                    rtnl_route_nh_set_ifindex(nh, dev->state.ifindex);
+                }
+                if (r.via) {
+                    NlAddrPtr gw = to_nl(*r.via, r.via->is_v4() ? 32 : 128);
+                    rtnl_route_nh_set_gateway(nh, gw.get());
+                }
+                rtnl_route_add_nexthop(route.get(), nh);
+            }
+            nl_msg* raw = nullptr;
+            int err = del ? rtnl_route_build_del_request(route.get(), 0, &raw)
+                          : rtnl_route_build_add_request(
+                                route.get(), step.op == Step::Op::AddRoute ? NLM_F_EXCL : NLM_F_REPLACE, &raw);
+            if (err < 0) throw_libnl(err, obj, action);
+            MsgPtr msg(raw);
+            if (del)
+                write_or_throw(ns, msg.get(), obj, action, {ESRCH});
+            else
+                write_or_throw(ns, msg.get(), obj, action);
+            return;
+        }
+    }
+}
+
+}  // namespace netlab::reconcile::nl

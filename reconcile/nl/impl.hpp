@@ -1,0 +1,64 @@
+// NlKernel internals shared by socket.cpp, observe.cpp and execute.cpp.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "model/state.hpp"
+#include "reconcile/nl/kernel.hpp"
+#include "reconcile/nl/libnl.hpp"
+
+namespace netlab::reconcile::nl {
+
+// One network namespace: its fd (for IFLA_NET_NS_FD) and its request socket.
+struct Netns {
+    NsId id;
+    int fd = -1;  // owned; for "" opened on first use
+    SockPtr sock;
+    // Filled by the socket's error callback: the kernel's own errno and
+    // extended-ack text of the last NLMSG_ERROR (libnl would fold the errno).
+    int last_errno = 0;
+    std::string last_extack;
+    ~Netns();
+};
+
+// A link as RTM_NEWLINK describes it, before names are resolved.
+struct RawLink {
+    model::LinkState state;
+    int master_index = 0;
+    int link_index = 0;       // IFLA_LINK: macvlan parent / veth peer
+    bool link_elsewhere = false;  // IFLA_LINK_NETNSID present: IFLA_LINK is in another netns
+};
+
+struct NlKernel::Impl {
+    std::map<NsId, std::unique_ptr<Netns>> spaces;
+    std::uint64_t writes = 0;
+
+    Impl();
+    Netns& get(const NsId& ns);
+    int ns_fd(const NsId& ns);  // an fd usable as IFLA_NET_NS_FD
+    void attach(const NsId& ns, int fd);
+
+    // One write request: sends, waits for the ack, counts it. Returns the
+    // kernel's errno (0 on success); never throws for a kernel refusal.
+    int write(Netns& ns, nl_msg* msg);
+    // write() that throws NlError(object, action) unless the answer is 0 or in `ok`.
+    void write_or_throw(Netns& ns, nl_msg* msg, const std::string& object, const std::string& action,
+                        std::initializer_list<int> ok = {});
+
+    std::vector<RawLink> dump_links(Netns& ns);
+    std::optional<RawLink> get_link(Netns& ns, const std::string& name);
+    int ifindex(Netns& ns, const std::string& name, const std::string& object,
+                const std::string& action);  // throws ENODEV when missing
+
+    model::NetnsState observe(const NsId& ns);
+    void execute(const Step& step);
+};
+
+[[noreturn]] void throw_libnl(int nlerr, const std::string& object, const std::string& action);
+
+}  // namespace netlab::reconcile::nl

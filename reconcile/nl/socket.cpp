@@ -1,0 +1,258 @@
+// Per-namespace sockets, the request/ack cycle with the kernel's real errno,
+// and link dumps parsed straight from RTM_NEWLINK (libnl's link object has no
+// bridge STP attribute, and IFLA_LINK_NETNSID decides whether a veth peer or
+// macvlan parent is in this namespace).
+#include <fcntl.h>
+#include <linux/if_link.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <net/if.h>
+#include <sched.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <thread>
+
+#include <netlink/attr.h>
+
+#include "reconcile/nl/error.hpp"
+#include "reconcile/nl/impl.hpp"
+
+namespace netlab::reconcile::nl {
+
+namespace {
+
+int on_error(sockaddr_nl*, nlmsgerr* e, void* arg) {
+    auto* ns = static_cast<Netns*>(arg);
+    ns->last_errno = -e->error;
+    ns->last_extack.clear();
+    auto* nlh = reinterpret_cast<nlmsghdr*>(reinterpret_cast<char*>(e) - NLMSG_HDRLEN);
+    if (nlh->nlmsg_flags & NLM_F_ACK_TLVS) {
+        std::size_t payload = nlh->nlmsg_len - NLMSG_HDRLEN;
+        std::size_t off = sizeof(nlmsgerr);
+        if (!(nlh->nlmsg_flags & NLM_F_CAPPED)) off += e->msg.nlmsg_len - NLMSG_HDRLEN;
+        off = NLMSG_ALIGN(off);
+        if (off < payload) {
+            nlattr* tb[NLMSGERR_ATTR_MAX + 1] = {};
+            auto* head = reinterpret_cast<nlattr*>(reinterpret_cast<char*>(e) + off);
+            if (nla_parse(tb, NLMSGERR_ATTR_MAX, head, static_cast<int>(payload - off), nullptr) == 0 &&
+                tb[NLMSGERR_ATTR_MSG])
+                ns->last_extack = nla_get_string(tb[NLMSGERR_ATTR_MSG]);
+        }
+    }
+    return NL_STOP;
+}
+
+SockPtr connect_here(Netns& ns) {
+    SockPtr sock(nl_socket_alloc());
+    if (!sock) throw NlError(ENOMEM, ns.id.empty() ? "host" : ns.id, "open netlink socket");
+    int err = nl_connect(sock.get(), NETLINK_ROUTE);
+    if (err < 0) throw_libnl(err, ns.id.empty() ? "host" : ns.id, "open netlink socket");
+    int one = 1;
+    int fd = nl_socket_get_fd(sock.get());
+    setsockopt(fd, SOL_NETLINK, NETLINK_EXT_ACK, &one, sizeof one);
+    setsockopt(fd, SOL_NETLINK, NETLINK_CAP_ACK, &one, sizeof one);
+    nl_socket_set_buffer_size(sock.get(), 1 << 20, 1 << 20);
+    nl_socket_modify_err_cb(sock.get(), NL_CB_CUSTOM, on_error, &ns);
+    return sock;
+}
+
+std::string str_attr(nlattr* a) { return a ? std::string(nla_get_string(a)) : std::string(); }
+
+RawLink parse_link(nlmsghdr* nlh) {
+    RawLink out;
+    auto* ifi = static_cast<ifinfomsg*>(nlmsg_data(nlh));
+    nlattr* tb[IFLA_MAX + 1] = {};
+    nlmsg_parse(nlh, sizeof(ifinfomsg), tb, IFLA_MAX, nullptr);
+    auto& s = out.state;
+    s.ifindex = ifi->ifi_index;
+    s.up = ifi->ifi_flags & IFF_UP;
+    s.promisc = ifi->ifi_flags & IFF_PROMISC;
+    s.name = str_attr(tb[IFLA_IFNAME]);
+    if (tb[IFLA_MTU]) s.mtu = nla_get_u32(tb[IFLA_MTU]);
+    if (tb[IFLA_ADDRESS] && nla_len(tb[IFLA_ADDRESS]) == 6)
+        std::memcpy(s.mac.bytes.data(), nla_data(tb[IFLA_ADDRESS]), 6);
+    s.alias = str_attr(tb[IFLA_IFALIAS]);
+    if (tb[IFLA_GROUP]) s.group = nla_get_u32(tb[IFLA_GROUP]);
+    if (tb[IFLA_MASTER]) out.master_index = static_cast<int>(nla_get_u32(tb[IFLA_MASTER]));
+    if (tb[IFLA_LINK]) out.link_index = static_cast<int>(nla_get_u32(tb[IFLA_LINK]));
+    out.link_elsewhere = tb[IFLA_LINK_NETNSID] != nullptr;
+    if (tb[IFLA_LINKINFO]) {
+        nlattr* li[IFLA_INFO_MAX + 1] = {};
+        if (nla_parse_nested(li, IFLA_INFO_MAX, tb[IFLA_LINKINFO], nullptr) == 0) {
+            s.kind = str_attr(li[IFLA_INFO_KIND]);
+            if (li[IFLA_INFO_DATA] && s.kind == "bridge") {
+                nlattr* br[IFLA_BR_MAX + 1] = {};
+                if (nla_parse_nested(br, IFLA_BR_MAX, li[IFLA_INFO_DATA], nullptr) == 0 &&
+                    br[IFLA_BR_STP_STATE])
+                    s.stp = nla_get_u32(br[IFLA_BR_STP_STATE]) != 0;
+            } else if (li[IFLA_INFO_DATA] && s.kind == "macvlan") {
+                nlattr* mv[IFLA_MACVLAN_MAX + 1] = {};
+                if (nla_parse_nested(mv, IFLA_MACVLAN_MAX, li[IFLA_INFO_DATA], nullptr) == 0 &&
+                    mv[IFLA_MACVLAN_MODE]) {
+                    switch (nla_get_u32(mv[IFLA_MACVLAN_MODE])) {
+                        case MACVLAN_MODE_PRIVATE: s.macvlan_mode = model::MacvlanMode::Private; break;
+                        case MACVLAN_MODE_VEPA: s.macvlan_mode = model::MacvlanMode::Vepa; break;
+                        case MACVLAN_MODE_PASSTHRU: s.macvlan_mode = model::MacvlanMode::Passthru; break;
+                        default: s.macvlan_mode = model::MacvlanMode::Bridge; break;
+                    }
+                }
+            }
+        }
+    }
+    if (s.kind == "bridge" && !s.stp) s.stp = false;
+    return out;
+}
+
+int collect_link(nl_msg* msg, void* arg) {
+    auto* out = static_cast<std::vector<RawLink>*>(arg);
+    nlmsghdr* nlh = nlmsg_hdr(msg);
+    if (nlh->nlmsg_type == RTM_NEWLINK) out->push_back(parse_link(nlh));
+    return NL_OK;
+}
+
+int collect_one_link(nl_msg* msg, void* arg) {
+    collect_link(msg, arg);
+    return NL_STOP;
+}
+
+// A private copy of the socket's callbacks (keeps its error callback).
+CbPtr clone_cb(Netns& ns) {
+    CbPtr shared(nl_socket_get_cb(ns.sock.get()));  // nl_socket_get_cb hands out a reference
+    return CbPtr(nl_cb_clone(shared.get()));
+}
+
+MsgPtr link_request(int type, int flags, const std::string& name) {
+    MsgPtr msg(nlmsg_alloc_simple(type, flags));
+    ifinfomsg ifi{};
+    ifi.ifi_family = AF_UNSPEC;
+    nlmsg_append(msg.get(), &ifi, sizeof ifi, NLMSG_ALIGNTO);
+    if (!name.empty()) nla_put_string(msg.get(), IFLA_IFNAME, name.c_str());
+    nla_put_u32(msg.get(), IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS);
+    return msg;
+}
+
+}  // namespace
+
+void throw_libnl(int nlerr, const std::string& object, const std::string& action) {
+    throw NlError(EIO, object, action, nl_geterror(nlerr));
+}
+
+Netns::~Netns() {
+    sock.reset();
+    if (fd >= 0) close(fd);
+}
+
+NlKernel::Impl::Impl() {
+    auto host = std::make_unique<Netns>();
+    host->sock = connect_here(*host);
+    spaces.emplace("", std::move(host));
+}
+
+Netns& NlKernel::Impl::get(const NsId& ns) {
+    auto it = spaces.find(ns);
+    if (it == spaces.end())
+        throw NlError(ENOENT, ns, "use namespace", "namespace not attached (container not running?)");
+    return *it->second;
+}
+
+int NlKernel::Impl::ns_fd(const NsId& ns) {
+    Netns& n = get(ns);
+    if (n.fd < 0 && ns.empty()) {
+        n.fd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+        if (n.fd < 0) throw NlError(errno, "host", "open /proc/thread-self/ns/net");
+    }
+    return n.fd;
+}
+
+void NlKernel::Impl::attach(const NsId& ns, int fd) {
+    auto n = std::make_unique<Netns>();
+    n->id = ns;
+    n->fd = fd;
+    // setns() moves only the calling thread: do it on a thread of our own that
+    // ends right after nl_connect(); the socket stays in the namespace.
+    std::exception_ptr failure;
+    std::thread opener([&] {
+        try {
+            if (setns(fd, CLONE_NEWNET) != 0) throw NlError(errno, ns, "enter namespace");
+            n->sock = connect_here(*n);
+        } catch (...) {
+            failure = std::current_exception();
+        }
+    });
+    opener.join();
+    if (failure) std::rethrow_exception(failure);
+    spaces[ns] = std::move(n);
+}
+
+int NlKernel::Impl::write(Netns& ns, nl_msg* msg) {
+    ++writes;
+    ns.last_errno = 0;
+    ns.last_extack.clear();
+    int err = nl_send_auto(ns.sock.get(), msg);
+    if (err < 0) return EIO;
+    err = nl_wait_for_ack(ns.sock.get());
+    if (err < 0) return ns.last_errno ? ns.last_errno : EIO;
+    return 0;
+}
+
+void NlKernel::Impl::write_or_throw(Netns& ns, nl_msg* msg, const std::string& object,
+                                    const std::string& action, std::initializer_list<int> ok) {
+    int e = write(ns, msg);
+    if (e == 0) return;
+    for (int o : ok)
+        if (e == o) return;
+    throw NlError(e, object, action, {}, ns.last_extack);
+}
+
+std::vector<RawLink> NlKernel::Impl::dump_links(Netns& ns) {
+    std::vector<RawLink> out;
+    MsgPtr msg = link_request(RTM_GETLINK, NLM_F_DUMP, "");
+    const std::string who = ns.id.empty() ? "host" : ns.id;
+    int err = nl_send_auto(ns.sock.get(), msg.get());
+    if (err < 0) throw_libnl(err, who, "dump links");
+    CbPtr cb = clone_cb(ns);
+    nl_cb_set(cb.get(), NL_CB_VALID, NL_CB_CUSTOM, collect_link, &out);
+    ns.last_errno = 0;
+    err = nl_recvmsgs(ns.sock.get(), cb.get());
+    if (err < 0) throw NlError(ns.last_errno ? ns.last_errno : EIO, who, "dump links");
+    return out;
+}
+
+std::optional<RawLink> NlKernel::Impl::get_link(Netns& ns, const std::string& name) {
+    std::vector<RawLink> out;
+    MsgPtr msg = link_request(RTM_GETLINK, 0, name);
+    int err = nl_send_auto(ns.sock.get(), msg.get());
+    if (err < 0) throw_libnl(err, name, "get link");
+    CbPtr cb = clone_cb(ns);
+    nl_cb_set(cb.get(), NL_CB_VALID, NL_CB_CUSTOM, collect_one_link, &out);
+    ns.last_errno = 0;
+    err = nl_recvmsgs(ns.sock.get(), cb.get());
+    if (err < 0) {
+        if (ns.last_errno == ENODEV) return std::nullopt;
+        throw NlError(ns.last_errno ? ns.last_errno : EIO, name, "get link");
+    }
+    // The reply came first; the ack (auto-ack is on) follows: consume it so
+    // the next request does not read it as its own.
+    nl_wait_for_ack(ns.sock.get());
+    if (out.empty()) return std::nullopt;
+    return out.front();
+}
+
+int NlKernel::Impl::ifindex(Netns& ns, const std::string& name, const std::string& object,
+                            const std::string& action) {
+    auto l = get_link(ns, name);
+    if (!l) throw NlError(ENODEV, object, action, "no such device: " + name);
+    return l->state.ifindex;
+}
+
+NlKernel::NlKernel() : impl_(std::make_unique<Impl>()) {}
+NlKernel::~NlKernel() = default;
+model::NetnsState NlKernel::observe(const NsId& ns) { return impl_->observe(ns); }
+void NlKernel::execute(const Step& step) { impl_->execute(step); }
+void NlKernel::attach_namespace(const NsId& ns, int netns_fd) { impl_->attach(ns, netns_fd); }
+std::uint64_t NlKernel::writes() const { return impl_->writes; }
+
+}  // namespace netlab::reconcile::nl

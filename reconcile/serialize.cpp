@@ -1,0 +1,341 @@
+#include "reconcile/serialize.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <stdexcept>
+#include <system_error>
+
+namespace netlab::reconcile::serial {
+
+namespace {
+
+std::optional<Step::Op> parse_op(const std::string& s) {
+    for (auto op : {Step::Op::CreateLink, Step::Op::DeleteLink, Step::Op::SetLink, Step::Op::AddAddress,
+                    Step::Op::DelAddress, Step::Op::AddRoute, Step::Op::ReplaceRoute, Step::Op::DelRoute})
+        if (s == to_string(op)) return op;
+    return std::nullopt;
+}
+
+model::IpAddress ip_from(const json& j) {
+    auto ip = model::IpAddress::parse(j.get<std::string>());
+    if (!ip) throw std::invalid_argument("bad IP address in JSON: " + j.get<std::string>());
+    return *ip;
+}
+
+model::Prefix prefix_from(const json& j) {
+    auto p = model::Prefix::parse(j.get<std::string>());
+    if (!p) throw std::invalid_argument("bad prefix in JSON: " + j.get<std::string>());
+    return *p;
+}
+
+model::MacAddress mac_from(const json& j) {
+    auto m = model::MacAddress::parse(j.get<std::string>());
+    if (!m) throw std::invalid_argument("bad MAC address in JSON: " + j.get<std::string>());
+    return *m;
+}
+
+model::MacvlanMode mode_from(const json& j) {
+    auto m = model::parse_macvlan_mode(j.get<std::string>());
+    return m ? *m : model::MacvlanMode::Bridge;
+}
+
+template <class T>
+json opt(const std::optional<T>& v) {
+    return v ? json(*v) : json(nullptr);
+}
+
+template <class T>
+std::optional<T> opt_from(const json& j, const char* key) {
+    if (!j.contains(key) || j.at(key).is_null()) return std::nullopt;
+    return j.at(key).get<T>();
+}
+
+}  // namespace
+
+json link_state(const model::LinkState& l) {
+    return json{{"name", l.name},
+                {"ifindex", l.ifindex},
+                {"kind", l.kind},
+                {"master", l.master},
+                {"up", l.up},
+                {"promisc", l.promisc},
+                {"mtu", l.mtu},
+                {"mac", l.mac.str()},
+                {"alias", l.alias},
+                {"parent", l.parent},
+                {"macvlan_mode", model::to_string(l.macvlan_mode)},
+                {"stp", opt(l.stp)},
+                {"group", l.group}};
+}
+
+model::LinkState link_state_from(const json& j) {
+    model::LinkState l;
+    l.name = j.at("name").get<std::string>();
+    l.ifindex = j.value("ifindex", 0);
+    l.kind = j.value("kind", "");
+    l.master = j.value("master", "");
+    l.up = j.value("up", false);
+    l.promisc = j.value("promisc", false);
+    l.mtu = j.value("mtu", 0u);
+    l.mac = mac_from(j.at("mac"));
+    l.alias = j.value("alias", "");
+    l.parent = j.value("parent", "");
+    l.macvlan_mode = mode_from(j.value("macvlan_mode", "bridge"));
+    l.stp = opt_from<bool>(j, "stp");
+    l.group = j.value("group", 0u);
+    return l;
+}
+
+json address(const model::AddressState& a) { return json{{"dev", a.dev}, {"prefix", a.prefix.str()}}; }
+
+model::AddressState address_from(const json& j) {
+    return model::AddressState{j.at("dev").get<std::string>(), prefix_from(j.at("prefix"))};
+}
+
+json route(const model::RouteState& r) {
+    return json{{"table", r.table},       {"dst", r.dst.str()},           {"metric", r.metric},
+                {"via", r.via ? json(r.via->str()) : json(nullptr)},  {"dev", r.dev},
+                {"protocol", r.protocol}, {"scope", r.scope},             {"type", r.type}};
+}
+
+model::RouteState route_from(const json& j) {
+    model::RouteState r;
+    r.table = j.value("table", model::kMainTable);
+    r.dst = prefix_from(j.at("dst"));
+    r.metric = j.value("metric", 0u);
+    if (j.contains("via") && !j.at("via").is_null()) r.via = ip_from(j.at("via"));
+    r.dev = j.value("dev", "");
+    r.protocol = j.value("protocol", std::uint8_t{0});
+    r.scope = j.value("scope", std::uint8_t{0});
+    r.type = j.value("type", std::uint8_t{1});
+    return r;
+}
+
+json netns(const model::NetnsState& s) {
+    json links = json::array(), addrs = json::array(), routes = json::array();
+    for (const auto& [_, l] : s.links) links.push_back(link_state(l));
+    for (const auto& a : s.addresses) addrs.push_back(address(a));
+    for (const auto& r : s.routes) routes.push_back(route(r));
+    return json{{"links", links}, {"addresses", addrs}, {"routes", routes}};
+}
+
+model::NetnsState netns_from(const json& j) {
+    model::NetnsState s;
+    for (const auto& l : j.at("links")) {
+        auto ls = link_state_from(l);
+        s.links.emplace(ls.name, std::move(ls));
+    }
+    for (const auto& a : j.at("addresses")) s.addresses.insert(address_from(a));
+    for (const auto& r : j.at("routes")) s.routes.insert(route_from(r));
+    return s;
+}
+
+json observed(const Observed& o) {
+    json j = json::object();
+    for (const auto& [ns, s] : o) j[ns] = netns(s);
+    return j;
+}
+
+Observed observed_from(const json& j) {
+    Observed o;
+    for (const auto& [ns, s] : j.items()) o.emplace(ns, netns_from(s));
+    return o;
+}
+
+json link_spec(const LinkSpec& l) {
+    json j{{"name", l.name}, {"kind", l.kind}};
+    if (l.master) j["master"] = *l.master;
+    if (l.up) j["up"] = *l.up;
+    if (l.promisc) j["promisc"] = *l.promisc;
+    if (l.stp) j["stp"] = *l.stp;
+    if (l.mtu) j["mtu"] = *l.mtu;
+    if (l.mac) j["mac"] = l.mac->str();
+    if (l.mac_from) j["mac_from"] = *l.mac_from;
+    if (l.addresses) {
+        json a = json::array();
+        for (const auto& p : *l.addresses) a.push_back(p.str());
+        j["addresses"] = a;
+    }
+    if (!l.parent.empty() || !l.parent_ns.empty()) {
+        j["parent"] = l.parent;
+        j["parent_ns"] = l.parent_ns;
+    }
+    if (l.kind == "macvlan") j["mode"] = model::to_string(l.mode);
+    if (!l.peer_name.empty() || !l.peer_ns.empty()) {
+        j["peer_name"] = l.peer_name;
+        j["peer_ns"] = l.peer_ns;
+    }
+    return j;
+}
+
+LinkSpec link_spec_from(const json& j) {
+    LinkSpec l;
+    l.name = j.at("name").get<std::string>();
+    l.kind = j.value("kind", "");
+    l.master = opt_from<std::string>(j, "master");
+    l.up = opt_from<bool>(j, "up");
+    l.promisc = opt_from<bool>(j, "promisc");
+    l.stp = opt_from<bool>(j, "stp");
+    l.mtu = opt_from<std::uint32_t>(j, "mtu");
+    if (j.contains("mac")) l.mac = mac_from(j.at("mac"));
+    l.mac_from = opt_from<std::string>(j, "mac_from");
+    if (j.contains("addresses")) {
+        l.addresses.emplace();
+        for (const auto& p : j.at("addresses")) l.addresses->insert(prefix_from(p));
+    }
+    l.parent = j.value("parent", "");
+    l.parent_ns = j.value("parent_ns", "");
+    l.mode = mode_from(j.value("mode", "bridge"));
+    l.peer_name = j.value("peer_name", "");
+    l.peer_ns = j.value("peer_ns", "");
+    return l;
+}
+
+json step(const Step& s) {
+    json j{{"op", to_string(s.op)}, {"ns", s.ns}};
+    switch (s.op) {
+        case Step::Op::CreateLink:
+        case Step::Op::DeleteLink:
+        case Step::Op::SetLink: j["link"] = link_spec(s.link); break;
+        case Step::Op::AddAddress:
+        case Step::Op::DelAddress: j["address"] = address(s.address); break;
+        case Step::Op::AddRoute:
+        case Step::Op::ReplaceRoute:
+        case Step::Op::DelRoute: j["route"] = route(s.route); break;
+    }
+    j["why"] = s.why;
+    return j;
+}
+
+Step step_from(const json& j) {
+    Step s;
+    auto op = parse_op(j.at("op").get<std::string>());
+    if (!op) throw std::invalid_argument("unknown step op in JSON: " + j.at("op").get<std::string>());
+    s.op = *op;
+    s.ns = j.value("ns", "");
+    if (j.contains("link")) s.link = link_spec_from(j.at("link"));
+    if (j.contains("address")) s.address = address_from(j.at("address"));
+    if (j.contains("route")) s.route = route_from(j.at("route"));
+    s.why = j.value("why", "");
+    return s;
+}
+
+json plan(const Plan& p) {
+    json steps = json::array(), refusals = json::array();
+    for (const auto& s : p.steps) steps.push_back(step(s));
+    for (const auto& d : p.refusals) refusals.push_back(diagnostic(d));
+    return json{{"steps", steps}, {"refusals", refusals}};
+}
+
+Plan plan_from(const json& j) {
+    Plan p;
+    for (const auto& s : j.at("steps")) p.steps.push_back(step_from(s));
+    if (j.contains("refusals"))
+        for (const auto& d : j.at("refusals")) p.refusals.push_back(diagnostic_from(d));
+    return p;
+}
+
+json diagnostic(const model::Diagnostic& d) {
+    return json{{"severity", d.severity == model::Severity::Error ? "error" : "warning"},
+                {"file", d.where.file},
+                {"line", d.where.line},
+                {"col", d.where.col},
+                {"message", d.message},
+                {"hint", d.hint},
+                {"text", d.str()}};
+}
+
+model::Diagnostic diagnostic_from(const json& j) {
+    model::Diagnostic d;
+    d.severity = j.value("severity", "error") == "warning" ? model::Severity::Warning : model::Severity::Error;
+    d.where.file = j.value("file", "");
+    d.where.line = j.value("line", 0);
+    d.where.col = j.value("col", 0);
+    d.message = j.value("message", "");
+    d.hint = j.value("hint", "");
+    return d;
+}
+
+json ledger(const Ledger& l) {
+    json adopted = json::object();
+    for (const auto& [ns, links] : l.adopted) {
+        json per = json::object();
+        for (const auto& [name, orig] : links) {
+            json addrs = json::array(), routes = json::array();
+            for (const auto& p : orig.addresses) addrs.push_back(p.str());
+            for (const auto& r : orig.routes) routes.push_back(route(r));
+            per[name] = json{{"link", link_state(orig.link)},
+                             {"addresses", addrs},
+                             {"routes", routes},
+                             {"attributes", orig.attributes}};
+        }
+        adopted[ns] = per;
+    }
+    return json{{"version", 1}, {"adopted", adopted}};
+}
+
+Ledger ledger_from(const json& j) {
+    Ledger l;
+    if (!j.contains("adopted")) return l;
+    for (const auto& [ns, per] : j.at("adopted").items()) {
+        auto& out = l.adopted[ns];
+        for (const auto& [name, o] : per.items()) {
+            AdoptedOriginal orig;
+            orig.link = link_state_from(o.at("link"));
+            for (const auto& p : o.at("addresses")) orig.addresses.insert(prefix_from(p));
+            for (const auto& r : o.at("routes")) orig.routes.push_back(route_from(r));
+            if (o.contains("attributes")) orig.attributes = o.at("attributes").get<std::set<std::string>>();
+            out.emplace(name, std::move(orig));
+        }
+    }
+    return l;
+}
+
+void write_file_durably(const std::filesystem::path& path, const std::string& text) {
+    auto fail = [&](const std::string& what) {
+        throw std::system_error(errno, std::generic_category(), what + " " + path.string());
+    };
+    const std::filesystem::path dir = path.has_parent_path() ? path.parent_path() : ".";
+    std::filesystem::path tmp = path;
+    tmp += ".tmp." + std::to_string(getpid());
+    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) fail("cannot create temp file for");
+    std::size_t done = 0;
+    while (done < text.size()) {
+        ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            int e = errno;
+            ::close(fd);
+            ::unlink(tmp.c_str());
+            errno = e;
+            fail("cannot write");
+        }
+        done += static_cast<std::size_t>(n);
+    }
+    if (::fsync(fd) != 0) {
+        int e = errno;
+        ::close(fd);
+        ::unlink(tmp.c_str());
+        errno = e;
+        fail("cannot fsync");
+    }
+    ::close(fd);
+    if (::rename(tmp.c_str(), path.c_str()) != 0) {
+        int e = errno;
+        ::unlink(tmp.c_str());
+        errno = e;
+        fail("cannot rename into");
+    }
+    int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0) fail("cannot open directory of");
+    int rc = ::fsync(dfd);
+    int e = errno;
+    ::close(dfd);
+    errno = e;
+    if (rc != 0) fail("cannot fsync directory of");
+}
+
+}  // namespace netlab::reconcile::serial
