@@ -4,6 +4,7 @@
 // run against a real, private dockerd.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -567,7 +568,8 @@ TEST_CASE("real dockerd: resolve docker:NAME") {
     opts.docker_socket = sock;
     auto text = std::string("docker:") + name;
     auto r = resolve_netns(target(text.c_str()), opts);
-    INFO(error_of(r));
+    const std::string why = std::holds_alternative<std::string>(r) ? std::get<std::string>(r) : "";
+    INFO(why);
     REQUIRE(std::holds_alternative<ResolvedNs>(r));
     auto ns = std::get<ResolvedNs>(r);
     MESSAGE("resolved " << text << ": " << ns.identity);
@@ -585,4 +587,25 @@ TEST_CASE("real dockerd: resolve docker:NAME") {
         auto st = std::string("docker:") + stopped;
         CHECK(error_of(resolve_netns(target(st.c_str()), opts)) == std::string("container ") + stopped + " is stopped");
     }
+}
+
+TEST_CASE("real dockerd: the events stream replays die and start of a restart") {
+    const char* sock = std::getenv("NETLAB_DOCKER_SOCK");
+    const char* since = std::getenv("NETLAB_DOCKER_EVENTS_SINCE");
+    const char* until = std::getenv("NETLAB_DOCKER_EVENTS_UNTIL");
+    const char* name = std::getenv("NETLAB_DOCKER_CONTAINER");
+    if (!sock || !since || !until || !name) return;  // only under tests/kernel/test_docker.sh
+    docker::EventFilter f;
+    f.since = since;
+    f.until = until;
+    std::vector<std::string> seen;
+    auto e = docker::Client(sock, 10s).events(f, [&](const docker::Event& ev) {
+        if (ev.name == name) seen.push_back(ev.action);
+        MESSAGE("event " << ev.action << " " << ev.name << " since=" << docker::since_from(ev));
+        return true;
+    });
+    CHECK_FALSE(e.has_value());
+    REQUIRE(seen.size() >= 2);
+    CHECK(std::find(seen.begin(), seen.end(), "die") != seen.end());
+    CHECK(seen.back() == "start");
 }
