@@ -1,9 +1,311 @@
+// netlabctl status | reload | confirm | rollback: clients of netlabd's control
+// socket (daemon/cli/control_protocol.hpp).
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
 #include <cstdio>
+#include <cstring>
+#include <stdexcept>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
 #include "cli/cli.hpp"
-namespace netlab::cli {
-static int notyet(const char* what) { std::fprintf(stderr, "netlabctl %s: netlabd is not implemented yet\n", what); return 1; }
-int status(const Args&) { return notyet("status"); }
-int reload(const Args&) { return notyet("reload"); }
-int confirm(const Args&) { return notyet("confirm"); }
-int rollback(const Args&) { return notyet("rollback"); }
+#include "cli/control_protocol.hpp"
+
+namespace netlab::control {
+
+namespace {
+
+class Fd {
+public:
+    explicit Fd(int fd) : fd_(fd) {}
+    ~Fd() {
+        if (fd_ >= 0) ::close(fd_);
+    }
+    Fd(const Fd&) = delete;
+    Fd& operator=(const Fd&) = delete;
+    int get() const { return fd_; }
+
+private:
+    int fd_;
+};
+
+std::runtime_error sys_error(const std::string& what, int err) {
+    return std::runtime_error(what + ": " + std::strerror(err));
 }
+
+int connect_to(const std::string& path) {
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    if (path.size() >= sizeof(addr.sun_path)) throw std::runtime_error(path + ": socket path too long");
+    std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+    int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) throw sys_error("socket", errno);
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+        int err = errno;
+        ::close(fd);
+        throw sys_error("connect " + path, err);
+    }
+    return fd;
+}
+
+// Wait for `events` on fd until `deadline`; throws on timeout.
+void wait_for(int fd, short events, std::chrono::steady_clock::time_point deadline) {
+    for (;;) {
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            deadline - std::chrono::steady_clock::now());
+        if (left.count() <= 0) throw std::runtime_error("no reply from netlabd before the timeout");
+        pollfd p{fd, events, 0};
+        int n = ::poll(&p, 1, static_cast<int>(std::min<long long>(left.count(), 1 << 30)));
+        if (n > 0) return;
+        if (n < 0 && errno != EINTR) throw sys_error("poll", errno);
+    }
+}
+
+}  // namespace
+
+nlohmann::json request(const std::string& socket_path, const nlohmann::json& req,
+                       std::chrono::milliseconds timeout) {
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    Fd fd(connect_to(socket_path));
+    std::string out = req.dump() + "\n";
+    std::size_t sent = 0;
+    while (sent < out.size()) {
+        wait_for(fd.get(), POLLOUT, deadline);
+        ssize_t n = ::send(fd.get(), out.data() + sent, out.size() - sent, MSG_NOSIGNAL);
+        if (n < 0) {
+            if (errno == EINTR || errno == EAGAIN) continue;
+            throw sys_error("send", errno);
+        }
+        sent += static_cast<std::size_t>(n);
+    }
+    std::string in;
+    char buf[4096];
+    for (;;) {
+        auto nl = in.find('\n');
+        if (nl != std::string::npos) {
+            in.resize(nl);
+            break;
+        }
+        wait_for(fd.get(), POLLIN, deadline);
+        ssize_t n = ::recv(fd.get(), buf, sizeof(buf), 0);
+        if (n < 0) {
+            if (errno == EINTR || errno == EAGAIN) continue;
+            throw sys_error("recv", errno);
+        }
+        if (n == 0) {
+            if (in.empty()) throw std::runtime_error("netlabd closed the connection without a reply");
+            break;
+        }
+        in.append(buf, static_cast<std::size_t>(n));
+    }
+    auto reply = nlohmann::json::parse(in, nullptr, false);
+    if (reply.is_discarded() || !reply.is_object())
+        throw std::runtime_error("netlabd sent a reply that is not a JSON object");
+    return reply;
+}
+
+bool daemon_running(const std::string& socket_path) {
+    try {
+        Fd fd(connect_to(socket_path));
+        return true;
+    } catch (const std::exception&) {
+        return false;
+    }
+}
+
+}  // namespace netlab::control
+
+namespace netlab::cli {
+
+namespace {
+
+struct ClientOptions {
+    std::string socket = control::kDefaultSocket;
+    bool json = false;
+    std::chrono::milliseconds timeout{std::chrono::minutes(5)};
+};
+
+// Parses the options every control command takes; returns false (after
+// printing why) on a bad argument.
+bool parse(const char* cmd, const Args& args, ClientOptions& o) {
+    for (std::size_t i = 0; i < args.size(); ++i) {
+        const std::string& a = args[i];
+        auto value = [&](std::string& into) {
+            if (i + 1 >= args.size()) {
+                std::fprintf(stderr, "netlabctl %s: %s needs a value\n", cmd, a.c_str());
+                return false;
+            }
+            into = args[++i];
+            return true;
+        };
+        std::string ignored;
+        if (a == "--json") {
+            o.json = true;
+        } else if (a == "--socket") {
+            if (!value(o.socket)) return false;
+        } else if (a == "--timeout") {
+            std::string v;
+            if (!value(v)) return false;
+            try {
+                o.timeout = std::chrono::milliseconds(static_cast<long long>(std::stod(v) * 1000));
+            } catch (const std::exception&) {
+                std::fprintf(stderr, "netlabctl %s: --timeout wants seconds, got '%s'\n", cmd, v.c_str());
+                return false;
+            }
+        } else if (a == "--config-dir" || a == "--state-dir") {
+            // Accepted for symmetry with check/plan/apply; the daemon knows its own.
+            if (!value(ignored)) return false;
+        } else {
+            std::fprintf(stderr, "netlabctl %s: unknown argument '%s'\n", cmd, a.c_str());
+            return false;
+        }
+    }
+    return true;
+}
+
+std::string str(const nlohmann::json& j, const char* key, const std::string& dflt = "-") {
+    if (!j.is_object() || !j.contains(key) || j[key].is_null()) return dflt;
+    if (j[key].is_string()) return j[key].get<std::string>();
+    return j[key].dump();
+}
+
+// Sends {"cmd":cmd}; prints transport errors. Returns nullopt when there is no reply.
+std::optional<nlohmann::json> call(const char* cmd, const ClientOptions& o) {
+    try {
+        return control::request(o.socket, {{"version", control::kVersion}, {"cmd", cmd}}, o.timeout);
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "netlabctl %s: %s\n", cmd, e.what());
+        return std::nullopt;
+    }
+}
+
+void print_result(std::FILE* out, const nlohmann::json& r) {
+    std::fprintf(out, "  trigger:   %s\n", str(r, "trigger").c_str());
+    std::fprintf(out, "  finished:  %s\n", str(r, "finished").c_str());
+    std::fprintf(out, "  outcome:   %s", str(r, "status").c_str());
+    if (r.contains("writes")) std::fprintf(out, " (%s netlink writes", str(r, "writes").c_str());
+    if (r.contains("steps")) std::fprintf(out, ", %s steps", str(r, "steps").c_str());
+    if (r.contains("seconds")) std::fprintf(out, ", %.3f s", r.value("seconds", 0.0));
+    if (r.contains("writes")) std::fputs(")", out);
+    std::fputs("\n", out);
+    if (r.contains("error") && !str(r, "error", "").empty())
+        std::fprintf(out, "  error:     %s\n", str(r, "error").c_str());
+    for (const auto& d : r.value("diagnostics", nlohmann::json::array()))
+        std::fprintf(out, "  %s\n", d.get<std::string>().c_str());
+}
+
+}  // namespace
+
+int status(const Args& args) {
+    ClientOptions o;
+    if (!parse("status", args, o)) return 1;
+    auto reply = call("status", o);
+    if (!reply) return 1;
+    if (o.json) {
+        std::printf("%s\n", reply->dump(2).c_str());
+        return reply->value("ok", false) ? 0 : 1;
+    }
+    if (!reply->value("ok", false)) {
+        std::fprintf(stderr, "netlabctl status: %s\n", str(*reply, "error", "refused").c_str());
+        return 1;
+    }
+    const auto& r = *reply;
+    const auto& d = r.value("daemon", nlohmann::json::object());
+    std::printf("netlabd pid %s, config %s, state %s, up since %s\n", str(d, "pid").c_str(),
+                str(d, "config_dir").c_str(), str(d, "state_dir").c_str(), str(d, "started").c_str());
+    std::printf("reconciles: %s%s\n", str(d, "reconciles", "0").c_str(),
+                d.value("busy", false) ? " (one running now)" : "");
+    const auto& f = r.value("in_force", nlohmann::json());
+    if (f.is_object()) {
+        std::printf("in force since %s:\n", str(f, "since").c_str());
+        for (const auto& file : f.value("files", nlohmann::json::array()))
+            std::printf("  %s\n", file.get<std::string>().c_str());
+    } else {
+        std::printf("in force: nothing (no configuration applied yet)\n");
+    }
+    if (r.contains("last") && r["last"].is_object()) {
+        std::printf("last reconcile:\n");
+        print_result(stdout, r["last"]);
+    }
+    if (r.contains("recovery") && r["recovery"].is_object()) {
+        std::printf("crash recovery at start:\n");
+        print_result(stdout, r["recovery"]);
+    }
+    const auto& owned = r.value("owned", nlohmann::json());
+    if (owned.is_object())
+        std::printf("owned: %s links, %s routes; adopted: %s links\n", str(owned, "links", "0").c_str(),
+                    str(owned, "routes", "0").c_str(), str(owned, "adopted", "0").c_str());
+    const auto& containers = r.value("containers", nlohmann::json::array());
+    if (!containers.empty()) {
+        std::printf("containers:\n");
+        for (const auto& c : containers)
+            std::printf("  %-16s %-24s %s%s%s\n", str(c, "name").c_str(), str(c, "netns").c_str(),
+                        str(c, "state").c_str(), c.contains("detail") ? ": " : "",
+                        str(c, "detail", "").c_str());
+    }
+    return 0;
+}
+
+int reload(const Args& args) {
+    ClientOptions o;
+    if (!parse("reload", args, o)) return 1;
+    auto reply = call("reload", o);
+    if (!reply) return 1;
+    bool ok = reply->value("ok", false);
+    if (o.json) {
+        std::printf("%s\n", reply->dump(2).c_str());
+        return ok ? 0 : 1;
+    }
+    const auto& r = reply->value("result", nlohmann::json());
+    if (!r.is_object()) {
+        std::fprintf(stderr, "netlabctl reload: %s\n", str(*reply, "error", "no result").c_str());
+        return 1;
+    }
+    std::string st = str(r, "status");
+    if (ok) {
+        std::printf("netlabctl reload: %s (%s netlink writes)\n", st.c_str(), str(r, "writes", "0").c_str());
+        for (const auto& d : r.value("diagnostics", nlohmann::json::array()))
+            std::printf("%s\n", d.get<std::string>().c_str());
+        return 0;
+    }
+    // Diagnostics go to stderr one per line so `systemctl reload` (and the
+    // journal, through ExecReload=) shows exactly what is wrong.
+    for (const auto& d : r.value("diagnostics", nlohmann::json::array()))
+        std::fprintf(stderr, "%s\n", d.get<std::string>().c_str());
+    if (!str(r, "error", "").empty()) std::fprintf(stderr, "%s\n", str(r, "error").c_str());
+    for (const auto& line : r.value("restored", nlohmann::json::array()))
+        std::fprintf(stderr, "restored: %s\n", line.get<std::string>().c_str());
+    if (st == "rejected")
+        std::fprintf(stderr, "netlabctl reload: rejected; the configuration in force is unchanged\n");
+    else
+        std::fprintf(stderr, "netlabctl reload: %s\n", st.c_str());
+    return 1;
+}
+
+namespace {
+int settle(const char* cmd, const Args& args) {
+    ClientOptions o;
+    if (!parse(cmd, args, o)) return 1;
+    auto reply = call(cmd, o);
+    if (!reply) return 1;
+    if (o.json) {
+        std::printf("%s\n", reply->dump(2).c_str());
+    } else if (!reply->value("ok", false)) {
+        std::fprintf(stderr, "netlabctl %s: %s\n", cmd, str(*reply, "error", "refused").c_str());
+    } else {
+        std::printf("netlabctl %s: %s\n", cmd, str(*reply, "message", "done").c_str());
+    }
+    return reply->value("ok", false) ? 0 : 1;
+}
+}  // namespace
+
+int confirm(const Args& args) { return settle("confirm", args); }
+int rollback(const Args& args) { return settle("rollback", args); }
+
+}  // namespace netlab::cli

@@ -1,0 +1,142 @@
+#include "netlabd/config_watch.hpp"
+
+#include <sys/inotify.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <system_error>
+
+#include <spdlog/spdlog.h>
+
+namespace netlab::daemon {
+
+namespace {
+
+constexpr std::uint32_t kDirMask = IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_CREATE | IN_DELETE |
+                                   IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR;
+constexpr const char* kDropins = "topology.d";
+
+bool is_yaml(const std::string& name) {
+    auto ends = [&](const char* s) {
+        std::size_t n = std::strlen(s);
+        return name.size() > n && name.compare(name.size() - n, n, s) == 0;
+    };
+    return ends(".yaml") || ends(".yml");
+}
+
+int make_inotify() {
+    int fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+    if (fd < 0) throw std::system_error(errno, std::generic_category(), "inotify_init1");
+    return fd;
+}
+
+}  // namespace
+
+ConfigWatch::ConfigWatch(boost::asio::io_context& io, std::filesystem::path dir, Callback on_change)
+    : dir_(std::move(dir)), on_change_(std::move(on_change)), stream_(io, make_inotify()), retry_(io) {}
+
+ConfigWatch::~ConfigWatch() = default;  // closing the inotify fd drops every watch
+
+void ConfigWatch::start() {
+    watch_dir();
+    read();
+}
+
+void ConfigWatch::watch_dir() {
+    int wd = inotify_add_watch(stream_.native_handle(), dir_.c_str(), kDirMask);
+    if (wd < 0) {
+        if (dir_wd_ != -2)  // say it once, not every second
+            spdlog::warn("watch {}: {}; checking again every second", dir_.string(), std::strerror(errno));
+        dir_wd_ = -2;
+        retry_.expires_after(std::chrono::seconds(1));
+        retry_.async_wait([this](const boost::system::error_code& ec) {
+            if (!ec) watch_dir();
+        });
+        return;
+    }
+    bool was_missing = dir_wd_ == -2;
+    dir_wd_ = wd;
+    spdlog::debug("watch {}: watching", dir_.string());
+    watch_dropins();
+    if (was_missing) on_change_(dir_.string() + " appeared");
+}
+
+void ConfigWatch::watch_dropins() {
+    auto path = dir_ / kDropins;
+    int wd = inotify_add_watch(stream_.native_handle(), path.c_str(), kDirMask);
+    if (wd < 0) {
+        dropin_wd_ = -1;  // absent (or not a directory): the parent's watch sees it come
+        return;
+    }
+    dropin_wd_ = wd;
+    spdlog::debug("watch {}: watching", path.string());
+}
+
+void ConfigWatch::forget_dropins() {
+    // A renamed-away topology.d keeps its watch (the watch follows the inode):
+    // drop it so events in the old directory no longer count.
+    if (dropin_wd_ >= 0) inotify_rm_watch(stream_.native_handle(), dropin_wd_);
+    dropin_wd_ = -1;
+}
+
+void ConfigWatch::read() {
+    stream_.async_read_some(boost::asio::buffer(buf_), [this](const boost::system::error_code& ec,
+                                                             std::size_t n) {
+        if (ec == boost::asio::error::operation_aborted) return;
+        if (ec) {
+            spdlog::error("watch {}: read inotify: {}", dir_.string(), ec.message());
+            return;
+        }
+        std::size_t off = 0;
+        while (off + sizeof(inotify_event) <= n) {
+            inotify_event ev;
+            std::memcpy(&ev, buf_.data() + off, sizeof(ev));
+            std::string name;
+            if (ev.len > 0) name = std::string(buf_.data() + off + sizeof(inotify_event));  // NUL-padded
+            handle(ev.wd, ev.mask, name);
+            off += sizeof(inotify_event) + ev.len;
+        }
+        read();
+    });
+}
+
+void ConfigWatch::handle(int wd, std::uint32_t mask, const std::string& name) {
+    if (mask & IN_Q_OVERFLOW) {
+        spdlog::warn("watch {}: inotify queue overflowed; re-reading everything", dir_.string());
+        forget_dropins();
+        watch_dropins();
+        on_change_("inotify queue overflow");
+        return;
+    }
+    if (wd == dir_wd_) {
+        if (mask & (IN_DELETE_SELF | IN_MOVE_SELF | IN_IGNORED)) {
+            spdlog::warn("watch {}: the directory went away", dir_.string());
+            if (!(mask & IN_IGNORED)) inotify_rm_watch(stream_.native_handle(), dir_wd_);
+            forget_dropins();
+            dir_wd_ = -2;
+            watch_dir();  // retries until it is back
+            on_change_(dir_.string() + " went away");
+            return;
+        }
+        if (name == kDropins && (mask & IN_ISDIR)) {
+            forget_dropins();
+            watch_dropins();
+            on_change_(std::string(kDropins) + (mask & (IN_CREATE | IN_MOVED_TO) ? " appeared" : " went away"));
+            return;
+        }
+        if (is_yaml(name)) on_change_(name);
+        return;
+    }
+    if (wd == dropin_wd_ && dropin_wd_ >= 0) {
+        if (mask & (IN_DELETE_SELF | IN_MOVE_SELF | IN_IGNORED)) {
+            if (!(mask & IN_IGNORED)) forget_dropins();
+            dropin_wd_ = -1;
+            watch_dropins();  // a directory already back in place (rename over) is watched again
+            return;  // the parent's watch reports the change itself
+        }
+        if (is_yaml(name)) on_change_(std::string(kDropins) + "/" + name);
+    }
+}
+
+}  // namespace netlab::daemon

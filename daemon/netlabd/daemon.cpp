@@ -1,0 +1,434 @@
+#include "netlabd/daemon.hpp"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <ctime>
+#include <filesystem>
+#include <system_error>
+
+#include <spdlog/spdlog.h>
+
+#include "cli/control_protocol.hpp"
+
+namespace netlab::daemon {
+
+namespace {
+
+// A job running longer than this is taken as stuck: the watchdog keep-alive
+// is withheld so systemd restarts netlabd (and the journal restores the
+// snapshot at the next start).
+constexpr std::chrono::minutes kStuckAfter{10};
+
+std::string iso_time(std::chrono::system_clock::time_point t) {
+    std::time_t secs = std::chrono::system_clock::to_time_t(t);
+    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count() % 1000;
+    std::tm tm{};
+    gmtime_r(&secs, &tm);
+    char buf[40];
+    std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
+    char out[48];
+    std::snprintf(out, sizeof(out), "%s.%03dZ", buf, static_cast<int>(ms));
+    return out;
+}
+
+const char* status_name(reconcile::Outcome::Status s) {
+    using S = reconcile::Outcome::Status;
+    switch (s) {
+    case S::Converged: return "converged";
+    case S::Changes: return "changes";
+    case S::Applied: return "applied";
+    case S::RolledBack: return "rolled-back";
+    case S::Rejected: return "rejected";
+    case S::Failed: return "failed";
+    }
+    return "?";
+}
+
+std::string join(const std::vector<std::string>& v, const char* sep = ", ") {
+    std::string s;
+    for (const auto& x : v) s += (s.empty() ? "" : sep) + x;
+    return s;
+}
+
+std::size_t count_errors(const model::Diagnostics& d) {
+    std::size_t n = 0;
+    for (const auto& x : d)
+        if (x.severity == model::Severity::Error) ++n;
+    return n;
+}
+
+nlohmann::json error_reply(const std::string& message) {
+    return {{"version", control::kVersion}, {"ok", false}, {"error", message}};
+}
+
+}  // namespace
+
+Daemon::Daemon(Options opts)
+    : opts_(std::move(opts)),
+      signals_(io_, SIGHUP, SIGTERM, SIGINT),
+      debounce_(io_),
+      notifier_(io_, [this] { return engine_alive(); }),
+      watch_(io_, opts_.config_dir, [this](const std::string& what) { on_file_event(what); }),
+      control_(io_, opts_.socket, opts_.status_group,
+               [this](const nlohmann::json& req, const Peer& peer, ControlServer::Reply reply) {
+                   on_request(req, peer, std::move(reply));
+               },
+               ControlServer::Limits{control::kMaxRequestBytes, std::chrono::seconds(10), 32}),
+      started_(WallClock::now()),
+      reconciler_(io_, opts_.config_dir, reconcile::Options{opts_.state_dir}) {}
+
+Daemon::~Daemon() = default;
+
+int Daemon::run() {
+    spdlog::info("netlabd {} starting: config {}, state {}, socket {}", getpid(), opts_.config_dir.string(),
+                 opts_.state_dir.string(), opts_.socket.string());
+    std::error_code ec;
+    std::filesystem::create_directories(opts_.state_dir, ec);
+    if (ec) {
+        spdlog::critical("state directory {}: {}", opts_.state_dir.string(), ec.message());
+        return 1;
+    }
+    try {
+        control_.start();
+    } catch (const std::exception& e) {
+        spdlog::critical("{}", e.what());
+        return 1;
+    }
+    wait_signals();
+    watch_.start();
+    notifier_.start_watchdog();
+    // A journal left by an interrupted transaction is restored before anything else.
+    enqueue(JobResult::Mode::Recover, "start", nullptr, false);
+    enqueue(JobResult::Mode::Apply, "start", nullptr, false);
+    io_.run();
+    spdlog::info("netlabd stopped; the network is left as it is");
+    return 0;
+}
+
+// ---- event sources -----------------------------------------------------------
+
+void Daemon::on_file_event(const std::string& what) {
+    if (stopping_) return;
+    spdlog::debug("watch: {}", what);
+    auto now = Clock::now();
+    if (!burst_start_) burst_start_ = now;
+    if (burst_what_.size() < 8 && std::find(burst_what_.begin(), burst_what_.end(), what) == burst_what_.end())
+        burst_what_.push_back(what);
+    // Trailing debounce: a burst of writes gives one reconcile of the final
+    // content; a steady stream still reconciles every max_delay.
+    auto deadline = std::min(now + opts_.debounce, *burst_start_ + opts_.max_delay);
+    debounce_.expires_at(deadline);
+    debounce_.async_wait([this](const boost::system::error_code& ec) {
+        if (!ec) on_debounce_expired();
+    });
+}
+
+void Daemon::on_debounce_expired() {
+    std::string trigger = "files changed: " + join(burst_what_);
+    burst_start_.reset();
+    burst_what_.clear();
+    enqueue(JobResult::Mode::Apply, std::move(trigger), nullptr, false);
+}
+
+void Daemon::wait_signals() {
+    signals_.async_wait([this](const boost::system::error_code& ec, int sig) {
+        if (ec) return;
+        if (sig == SIGHUP) {
+            spdlog::info("SIGHUP: reloading {}", opts_.config_dir.string());
+            if (!stopping_) {
+                notifier_.reloading("reloading (SIGHUP)");
+                enqueue(JobResult::Mode::Apply, "SIGHUP", nullptr, true);
+            }
+        } else if (!stopping_) {
+            begin_stop(sig == SIGTERM ? "SIGTERM" : "SIGINT");
+        } else {
+            spdlog::warn("{} again: still waiting for the running transaction to end",
+                         sig == SIGTERM ? "SIGTERM" : "SIGINT");
+        }
+        wait_signals();
+    });
+}
+
+void Daemon::on_request(const nlohmann::json& req, const Peer& peer, ControlServer::Reply reply) {
+    std::string cmd = req.at("cmd").get<std::string>();
+    if (cmd == "status") {
+        reply(status_json());
+        return;
+    }
+    spdlog::info("control: {}: {}", peer.str(), cmd);
+    if (stopping_) {
+        reply(error_reply("netlabd is stopping"));
+    } else if (cmd == "reload" || cmd == "apply") {
+        notifier_.reloading("reloading (netlabctl " + cmd + ")");
+        enqueue(JobResult::Mode::Apply, "netlabctl " + cmd, std::move(reply), true);
+    } else if (cmd == "plan") {
+        enqueue(JobResult::Mode::Plan, "netlabctl plan", std::move(reply), false);
+    } else if (cmd == "confirm" || cmd == "rollback") {
+        reply(error_reply("no change is pending confirmation (commit-confirmed is not available in this netlabd)"));
+    } else {
+        reply(error_reply("unknown command '" + cmd + "'"));
+    }
+}
+
+// ---- scheduling --------------------------------------------------------------
+
+void Daemon::enqueue(JobResult::Mode mode, std::string trigger, ControlServer::Reply waiter, bool reload) {
+    if (stopping_) {
+        if (waiter) waiter(error_reply("netlabd is stopping"));
+        return;
+    }
+    // An apply that has not started yet reads the files when it starts, so a
+    // later request joins it instead of queueing another.
+    Job* job = nullptr;
+    if (mode == JobResult::Mode::Apply)
+        for (auto& q : queue_)
+            if (q.mode == mode) job = &q;
+    if (!job) {
+        queue_.push_back(Job{mode, {}, {}, false});
+        job = &queue_.back();
+    }
+    job->triggers.push_back(std::move(trigger));
+    if (waiter) job->waiters.push_back(std::move(waiter));
+    job->reload = job->reload || reload;
+    start_next();
+}
+
+void Daemon::start_next() {
+    if (running_ || queue_.empty() || stopping_) return;
+    running_ = std::move(queue_.front());
+    queue_.pop_front();
+    running_since_ = Clock::now();
+    if (running_->mode == JobResult::Mode::Apply) {
+        // This job reads the files now: pending file events are covered.
+        debounce_.cancel();
+        burst_start_.reset();
+        burst_what_.clear();
+    }
+    std::map<std::string, model::Container> containers;
+    if (in_force_) containers = in_force_->topology.containers;
+    reconciler_.run(running_->mode, join(running_->triggers, " + "), std::move(containers),
+                    [this](JobResult r) { on_done(std::move(r)); });
+}
+
+bool Daemon::engine_alive() const { return !running_since_ || Clock::now() - *running_since_ < kStuckAfter; }
+
+void Daemon::on_done(JobResult r) {
+    Job job = std::move(*running_);
+    running_.reset();
+    running_since_.reset();
+    const auto& o = r.outcome;
+
+    switch (r.mode) {
+    case JobResult::Mode::Recover:
+        if (r.journal_found) {
+            recovery_ = result_json(r);
+            if (o.status == reconcile::Outcome::Status::Failed)
+                spdlog::critical("recovery: an interrupted transaction was found; restoring its snapshot failed: {}",
+                                 o.error);
+            else
+                spdlog::warn("recovery: an interrupted transaction was found; its snapshot was restored ({} writes)",
+                             o.writes);
+            for (const auto& line : o.restored) spdlog::warn("recovery: restored {}", line);
+        } else if (o.status == reconcile::Outcome::Status::Failed) {
+            recovery_ = result_json(r);
+            spdlog::error("recovery: {}", o.error);
+        } else {
+            spdlog::debug("recovery: no interrupted transaction");
+        }
+        break;
+    case JobResult::Mode::Plan: {
+        nlohmann::json reply = {{"version", control::kVersion}, {"ok", o.ok()}, {"result", result_json(r)}};
+        try {
+            reply["outcome"] = o.to_json();
+        } catch (const std::exception& e) {
+            spdlog::warn("plan: outcome as JSON: {}", e.what());
+        }
+        for (auto& w : job.waiters) w(reply);
+        job.waiters.clear();
+        break;
+    }
+    case JobResult::Mode::Apply:
+        record_apply(job, r);
+        break;
+    }
+    for (auto& w : job.waiters) w(error_reply("internal error: no reply"));
+    if (stopping_)
+        finish_stop();
+    else
+        start_next();
+}
+
+void Daemon::record_apply(Job& job, JobResult& r) {
+    using S = reconcile::Outcome::Status;
+    const auto& o = r.outcome;
+    ++reconciles_;
+    std::string tag = "reconcile #" + std::to_string(reconciles_) + " (" + r.trigger + ")";
+    std::size_t n = o.plan.steps.size();
+    switch (o.status) {
+    case S::Converged:
+    case S::Changes:
+    case S::Applied:
+        for (const auto& d : o.diagnostics) spdlog::warn("{}", d.str());
+        if (r.loaded)
+            for (const auto& d : r.loaded->diagnostics)
+                if (d.severity == model::Severity::Warning) spdlog::warn("{}", d.str());
+        for (std::size_t i = 0; i < n; ++i)
+            spdlog::info("{}: step {}/{}: {}{}", tag, i + 1, n, o.plan.steps[i].describe(),
+                         o.plan.steps[i].why.empty() ? "" : " (" + o.plan.steps[i].why + ")");
+        if (r.loaded) {
+            bool changed_files = !in_force_ || in_force_->files != r.loaded->files;
+            if (o.status == S::Applied || changed_files) in_force_since_ = r.finished;
+            in_force_ = std::move(r.loaded);
+            r.loaded.reset();
+        }
+        if (o.status == S::Applied)
+            spdlog::info("{}: applied {} steps, {} netlink writes, {:.3f} s; in force: {}", tag, n, o.writes,
+                         o.seconds, files_in_force());
+        else
+            spdlog::info("{}: converged, no netlink write; in force: {}", tag, files_in_force());
+        break;
+    case S::Rejected:
+        ++rejected_;
+        // One diagnostic per line, file:line:col first, so journalctl and
+        // `netlabctl reload` show exactly where.
+        for (const auto& d : o.diagnostics) spdlog::error("{}", d.str());
+        for (const auto& d : o.plan.refusals) spdlog::error("{}", d.str());
+        spdlog::error("{}: rejected ({} errors); nothing was changed; still in force: {}", tag,
+                      count_errors(o.diagnostics) + count_errors(o.plan.refusals), files_in_force());
+        break;
+    case S::RolledBack:
+        spdlog::error("{}: step {}/{} failed: {}{}", tag, o.failed_step ? *o.failed_step + 1 : 0, n,
+                      o.failed_step && *o.failed_step < n ? o.plan.steps[*o.failed_step].describe() + ": " : "",
+                      o.error);
+        for (const auto& line : o.restored) spdlog::error("{}: restored {}", tag, line);
+        spdlog::error("{}: rolled back and verified; still in force: {}", tag, files_in_force());
+        break;
+    case S::Failed:
+        for (const auto& line : o.restored) spdlog::critical("{}: restored {}", tag, line);
+        spdlog::critical("{}: FAILED and the rollback did not verify; the network needs attention: {}", tag,
+                         o.error);
+        break;
+    }
+    last_ = result_json(r);
+    if (r.owned) owned_ = r.owned;
+    containers_ = std::move(r.containers);
+    for (const auto& c : containers_)
+        if (c.state != "attached")
+            spdlog::warn("{}: container {} ({}): {}{}", tag, c.name, c.netns, c.state,
+                         c.detail.empty() ? "" : ": " + c.detail);
+
+    nlohmann::json reply = {{"version", control::kVersion}, {"ok", o.ok()}, {"result", *last_}};
+    for (const auto& w : job.waiters) w(reply);
+    job.waiters.clear();
+
+    if (!ready_sent_) {
+        notifier_.ready(status_line());
+        ready_sent_ = true;
+    } else if (job.reload) {
+        notifier_.ready(status_line());
+    } else {
+        notifier_.status(status_line());
+    }
+}
+
+void Daemon::begin_stop(const std::string& why) {
+    stopping_ = true;
+    spdlog::info("{}: stopping; the network is left as it is", why);
+    notifier_.stopping("stopping");
+    control_.stop();
+    debounce_.cancel();
+    for (auto& job : queue_)
+        for (auto& w : job.waiters) w(error_reply("netlabd is stopping"));
+    queue_.clear();
+    if (running_)
+        spdlog::info("waiting for the running transaction to end");
+    else
+        finish_stop();
+}
+
+void Daemon::finish_stop() { io_.stop(); }
+
+// ---- reports -----------------------------------------------------------------
+
+std::string Daemon::files_in_force() const {
+    if (!in_force_) return "nothing";
+    return in_force_->files.empty() ? "(no files)" : join(in_force_->files);
+}
+
+nlohmann::json Daemon::result_json(const JobResult& r) const {
+    const auto& o = r.outcome;
+    nlohmann::json j = {
+        {"trigger", r.trigger},
+        {"started", iso_time(r.started)},
+        {"finished", iso_time(r.finished)},
+        {"status", status_name(o.status)},
+        {"writes", o.writes},
+        {"steps", o.plan.steps.size()},
+        {"seconds", o.seconds},
+    };
+    if (r.loaded) j["files"] = r.loaded->files;
+    auto diags = nlohmann::json::array();
+    for (const auto& d : o.diagnostics) diags.push_back(d.str());
+    for (const auto& d : o.plan.refusals) diags.push_back(d.str());
+    j["diagnostics"] = diags;
+    if (!o.error.empty()) j["error"] = o.error;
+    if (o.failed_step) j["failed_step"] = *o.failed_step;
+    if (!o.restored.empty()) j["restored"] = o.restored;
+    return j;
+}
+
+nlohmann::json Daemon::status_json() const {
+    nlohmann::json j = {{"version", control::kVersion}, {"ok", true}};
+    j["daemon"] = {
+        {"pid", getpid()},
+        {"config_dir", opts_.config_dir.string()},
+        {"state_dir", opts_.state_dir.string()},
+        {"started", iso_time(started_)},
+        {"busy", running_.has_value()},
+        {"queued", queue_.size()},
+        {"reconciles", reconciles_},
+        {"rejected", rejected_},
+    };
+    if (in_force_) {
+        j["in_force"] = {{"files", in_force_->files}, {"since", iso_time(in_force_since_)}};
+    } else {
+        j["in_force"] = nullptr;
+    }
+    j["last"] = last_ ? *last_ : nlohmann::json();
+    j["recovery"] = recovery_ ? *recovery_ : nlohmann::json();
+    if (owned_) {
+        std::size_t adopted = 0;
+        if (in_force_)
+            for (const auto& [name, iface] : in_force_->topology.interfaces)
+                if (iface.kind == model::InterfaceKind::Adopted) ++adopted;
+        j["owned"] = {{"links", owned_->links}, {"routes", owned_->routes}, {"adopted", adopted}};
+    } else {
+        j["owned"] = nullptr;
+    }
+    auto containers = nlohmann::json::array();
+    for (const auto& c : containers_) {
+        nlohmann::json cj = {{"name", c.name}, {"netns", c.netns}, {"state", c.state}};
+        if (!c.detail.empty()) cj["detail"] = c.detail;
+        containers.push_back(cj);
+    }
+    j["containers"] = containers;
+    return j;
+}
+
+std::string Daemon::status_line() const {
+    if (!last_) return "starting";
+    std::string st = (*last_)["status"].get<std::string>();
+    std::string s;
+    if (st == "applied" || st == "converged")
+        s = st + "; in force: " + files_in_force();
+    else if (st == "rejected")
+        s = "last change rejected (see journal); in force: " + files_in_force();
+    else if (st == "rolled-back")
+        s = "last change failed and was rolled back; in force: " + files_in_force();
+    else
+        s = "FAILED: rollback did not verify; the network needs attention";
+    return s;
+}
+
+}  // namespace netlab::daemon

@@ -1,0 +1,102 @@
+// netlabd's event loop: decides WHEN to reconcile and reports how it went.
+// Event sources (each feeds enqueue()): start-up, inotify on the config
+// directory (debounced), SIGHUP, the control socket. Drift events, container
+// events and commit-confirmed deadlines plug in the same way. Jobs run one at
+// a time on the engine thread (Reconciler); the loop itself never blocks.
+#pragma once
+
+#include <chrono>
+#include <deque>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <nlohmann/json.hpp>
+
+#include "model/load.hpp"
+#include "netlabd/config_watch.hpp"
+#include "netlabd/control_server.hpp"
+#include "netlabd/notify.hpp"
+#include "netlabd/options.hpp"
+#include "netlabd/reconciler.hpp"
+
+namespace netlab::daemon {
+
+class Daemon {
+public:
+    explicit Daemon(Options opts);
+    ~Daemon();
+    Daemon(const Daemon&) = delete;
+    Daemon& operator=(const Daemon&) = delete;
+
+    int run();  // until SIGTERM/SIGINT; returns the exit code
+
+private:
+    using Clock = std::chrono::steady_clock;
+    using WallClock = std::chrono::system_clock;
+
+    struct Job {
+        JobResult::Mode mode = JobResult::Mode::Apply;
+        std::vector<std::string> triggers;          // coalesced requests, in arrival order
+        std::vector<ControlServer::Reply> waiters;  // control clients waiting for the outcome
+        bool reload = false;                        // systemd was told RELOADING=1
+    };
+
+    // event sources
+    void on_file_event(const std::string& what);
+    void on_debounce_expired();
+    void wait_signals();
+    void on_request(const nlohmann::json& req, const Peer& peer, ControlServer::Reply reply);
+
+    // scheduling
+    void enqueue(JobResult::Mode mode, std::string trigger, ControlServer::Reply waiter, bool reload);
+    void start_next();
+    void on_done(JobResult r);
+    void record_apply(Job& job, JobResult& r);
+    bool engine_alive() const;
+
+    void begin_stop(const std::string& why);
+    void finish_stop();
+
+    // reports
+    nlohmann::json status_json() const;
+    nlohmann::json result_json(const JobResult& r) const;
+    std::string status_line() const;
+    std::string files_in_force() const;
+
+    Options opts_;
+    boost::asio::io_context io_;
+    boost::asio::signal_set signals_;
+    boost::asio::steady_timer debounce_;
+    std::optional<Clock::time_point> burst_start_;
+    std::vector<std::string> burst_what_;
+    Notifier notifier_;
+    ConfigWatch watch_;
+    ControlServer control_;
+
+    std::deque<Job> queue_;
+    std::optional<Job> running_;
+    std::optional<Clock::time_point> running_since_;
+    bool ready_sent_ = false;
+    bool stopping_ = false;
+
+    // What is in force and how the last runs went (read by `status`).
+    WallClock::time_point started_;
+    std::optional<model::Loaded> in_force_;
+    WallClock::time_point in_force_since_;
+    std::optional<nlohmann::json> last_;
+    std::optional<nlohmann::json> recovery_;
+    std::optional<OwnedCount> owned_;
+    std::vector<ContainerStatus> containers_;
+    std::uint64_t reconciles_ = 0;
+    std::uint64_t rejected_ = 0;
+
+    // Last: its destructor waits for the engine thread, whose results are
+    // posted to io_.
+    Reconciler reconciler_;
+};
+
+}  // namespace netlab::daemon

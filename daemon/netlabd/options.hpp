@@ -1,0 +1,24 @@
+// netlabd's command line.
+#pragma once
+
+#include <chrono>
+#include <filesystem>
+#include <optional>
+#include <string>
+
+namespace netlab::daemon {
+
+struct Options {
+    std::filesystem::path config_dir = "/etc/netlab";
+    std::filesystem::path state_dir = "/run/netlab";
+    std::filesystem::path socket = "/run/netlab/netlabd.sock";
+    std::string status_group;  // may ask `status` besides root; empty: root only
+    std::chrono::milliseconds debounce{200};   // quiet time after the last file event
+    std::chrono::milliseconds max_delay{3000}; // a steady stream of events still reconciles this often
+    std::string log_level = "info";
+};
+
+// Parses argv. Returns nullopt after printing usage (exit code in `exit_code`).
+std::optional<Options> parse_options(int argc, char** argv, int& exit_code);
+
+}  // namespace netlab::daemon

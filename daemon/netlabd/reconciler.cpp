@@ -1,0 +1,117 @@
+#include "netlabd/reconciler.hpp"
+
+#include <unistd.h>
+
+#include <exception>
+#include <variant>
+
+#include <boost/asio/post.hpp>
+#include <spdlog/spdlog.h>
+
+#include "reconcile/nl/kernel.hpp"
+#include "reconcile/target.hpp"
+
+namespace netlab::daemon {
+
+namespace asio = boost::asio;
+
+Reconciler::Reconciler(asio::io_context& loop, std::filesystem::path config_dir, reconcile::Options opts)
+    : loop_(loop),
+      config_dir_(std::move(config_dir)),
+      opts_(std::move(opts)),
+      work_(asio::make_work_guard(engine_io_)),
+      thread_([this] { engine_io_.run(); }) {}
+
+Reconciler::~Reconciler() {
+    work_.reset();
+    engine_io_.stop();  // queued jobs are dropped; the running one finishes
+    if (thread_.joinable()) thread_.join();
+}
+
+void Reconciler::run(JobResult::Mode mode, std::string trigger, std::map<std::string, model::Container> in_force,
+                     Done done) {
+    asio::post(engine_io_, [this, mode, trigger = std::move(trigger), in_force = std::move(in_force),
+                            done = std::move(done)]() mutable {
+        JobResult r = execute(mode, std::move(trigger), in_force);
+        asio::post(loop_, [done = std::move(done), r = std::move(r)]() mutable { done(std::move(r)); });
+    });
+}
+
+JobResult Reconciler::execute(JobResult::Mode mode, std::string trigger,
+                              const std::map<std::string, model::Container>& in_force) {
+    JobResult r;
+    r.mode = mode;
+    r.trigger = std::move(trigger);
+    r.started = std::chrono::system_clock::now();
+    try {
+        if (!engine_) {
+            kernel_ = std::make_unique<reconcile::nl::NlKernel>();
+            engine_ = std::make_unique<reconcile::Engine>(*kernel_, opts_);
+        }
+        switch (mode) {
+        case JobResult::Mode::Recover:
+            if (auto o = engine_->recover()) {
+                r.journal_found = true;
+                r.outcome = std::move(*o);
+            }
+            break;
+        case JobResult::Mode::Plan:
+        case JobResult::Mode::Apply:
+            r.loaded = model::load_config(config_dir_);
+            if (!r.loaded->ok()) {
+                // Validate before touching: nothing reaches the engine.
+                r.outcome.status = reconcile::Outcome::Status::Rejected;
+                r.outcome.diagnostics = r.loaded->diagnostics;
+            } else if (mode == JobResult::Mode::Plan) {
+                r.outcome = engine_->plan(*r.loaded);
+            } else {
+                r.outcome = engine_->apply(*r.loaded);
+            }
+            break;
+        }
+    } catch (const std::exception& e) {
+        r.outcome.status = reconcile::Outcome::Status::Failed;
+        r.outcome.error = std::string("internal error: ") + e.what();
+        if (!kernel_ || !engine_) {
+            engine_.reset();
+            kernel_.reset();
+        }
+    }
+    r.finished = std::chrono::system_clock::now();
+    if (mode == JobResult::Mode::Apply) {
+        bool replaced = r.loaded && r.outcome.ok();
+        observe_after(r, replaced ? r.loaded->topology.containers : in_force);
+    }
+    return r;
+}
+
+void Reconciler::observe_after(JobResult& r, const std::map<std::string, model::Container>& containers) {
+    if (!kernel_) return;
+    try {
+        auto state = kernel_->observe("");
+        OwnedCount c;
+        for (const auto& [name, link] : state.links)
+            if (link.owned()) ++c.links;
+        for (const auto& route : state.routes)
+            if (route.owned()) ++c.routes;
+        r.owned = c;
+    } catch (const std::exception& e) {
+        spdlog::warn("status: observe: {}", e.what());
+    }
+    bool ok = r.outcome.ok();
+    for (const auto& [name, container] : containers) {
+        ContainerStatus s{name, container.netns.str(), "", ""};
+        auto resolved = reconcile::resolve_netns(container.netns);
+        if (auto* ns = std::get_if<reconcile::ResolvedNs>(&resolved)) {
+            ::close(ns->fd);
+            s.state = ok ? "attached" : "not-attached";
+            s.detail = ns->identity;
+        } else {
+            s.state = "absent";
+            s.detail = std::get<std::string>(resolved);
+        }
+        r.containers.push_back(std::move(s));
+    }
+}
+
+}  // namespace netlab::daemon

@@ -1,0 +1,82 @@
+// The engine's thread. Every call into reconcile::Engine (and so every
+// netlink request and every setns) happens here, one job at a time, so the
+// loop keeps answering the control socket, feeding the watchdog and reading
+// file events while a transaction runs. Results come back to the loop through
+// asio::post; the loop never shares mutable state with this thread.
+#pragma once
+
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+
+#include "model/load.hpp"
+#include "reconcile/engine.hpp"
+
+namespace netlab::daemon {
+
+struct OwnedCount {
+    std::size_t links = 0;   // links carrying the netlab alias mark
+    std::size_t routes = 0;  // routes with netlab's rtm_protocol
+};
+
+struct ContainerStatus {
+    std::string name;
+    std::string netns;   // as written: docker:test1, netns:test2, ...
+    std::string state;   // attached | not-attached | absent
+    std::string detail;  // identity of the namespace, or why it is absent
+};
+
+struct JobResult {
+    enum class Mode { Recover, Plan, Apply };
+    Mode mode = Mode::Apply;
+    std::string trigger;
+    std::chrono::system_clock::time_point started, finished;
+    bool journal_found = false;            // Recover: an interrupted transaction was found
+    std::optional<model::Loaded> loaded;   // Plan/Apply: what was read from the config dir
+    reconcile::Outcome outcome;
+    std::optional<OwnedCount> owned;       // after the job, in the daemon's namespace
+    std::vector<ContainerStatus> containers;
+};
+
+class Reconciler {
+public:
+    using Done = std::function<void(JobResult)>;
+
+    Reconciler(boost::asio::io_context& loop, std::filesystem::path config_dir, reconcile::Options opts);
+    ~Reconciler();  // waits for the running job
+    Reconciler(const Reconciler&) = delete;
+    Reconciler& operator=(const Reconciler&) = delete;
+
+    // Runs the job on the engine thread; `done` runs on the loop. `in_force`
+    // is the topology in force now (for the containers' status when the job
+    // does not replace it).
+    void run(JobResult::Mode mode, std::string trigger, std::map<std::string, model::Container> in_force,
+             Done done);
+
+private:
+    JobResult execute(JobResult::Mode mode, std::string trigger,
+                      const std::map<std::string, model::Container>& in_force);
+    void observe_after(JobResult& r, const std::map<std::string, model::Container>& containers);
+
+    boost::asio::io_context& loop_;
+    std::filesystem::path config_dir_;
+    reconcile::Options opts_;
+    boost::asio::io_context engine_io_;
+    boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_;
+    // Created on the engine thread on first use (and again after a failure to
+    // open the netlink socket).
+    std::unique_ptr<reconcile::Kernel> kernel_;
+    std::unique_ptr<reconcile::Engine> engine_;
+    std::thread thread_;
+};
+
+}  // namespace netlab::daemon
