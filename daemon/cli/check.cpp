@@ -1,5 +1,78 @@
+// netlabctl check [PATH] [--json]: load, merge and validate without touching
+// anything. PATH is a config directory or a single file of any name (Ansible's
+// `validate: netlabctl check %s` hands over a temporary file).
 #include <cstdio>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
 #include "cli/cli.hpp"
+#include "model/load.hpp"
+
 namespace netlab::cli {
-int check(const Args&) { std::fputs("netlabctl check: not implemented yet\n", stderr); return 1; }
+
+namespace {
+
+const char* severity_name(model::Severity s) { return s == model::Severity::Error ? "error" : "warning"; }
+
+std::string plural(std::size_t n, const char* word) {
+    return std::to_string(n) + " " + word + (n == 1 ? "" : "s");
 }
+
+}  // namespace
+
+int check(const Args& args) {
+    std::string path = "/etc/netlab";
+    bool json = false, havePath = false;
+    for (std::size_t i = 0; i < args.size(); ++i) {
+        const std::string& a = args[i];
+        if (a == "--json") json = true;
+        else if (a == "--config-dir" && i + 1 < args.size()) path = args[++i], havePath = true;
+        else if (a == "-h" || a == "--help") {
+            std::puts("usage: netlabctl check [PATH] [--json]\n"
+                      "  PATH: a config directory (topology.yaml + topology.d/*.yaml) or one file; default /etc/netlab\n"
+                      "  exit 0: valid (warnings on stderr); 1: errors");
+            return 0;
+        } else if (!a.empty() && a[0] == '-' && a != "-") {
+            std::fprintf(stderr, "netlabctl check: unknown option '%s'\n", a.c_str());
+            return 1;
+        } else if (havePath) {
+            std::fprintf(stderr, "netlabctl check: more than one PATH given ('%s')\n", a.c_str());
+            return 1;
+        } else
+            path = a, havePath = true;
+    }
+
+    model::Loaded loaded = model::load_config(path);
+    std::size_t errors = 0, warnings = 0;
+    for (const auto& d : loaded.diagnostics) (d.severity == model::Severity::Error ? errors : warnings)++;
+
+    if (json) {
+        nlohmann::json out = nlohmann::json::array();
+        for (const auto& d : loaded.diagnostics)
+            out.push_back({{"severity", severity_name(d.severity)},
+                           {"file", d.where.file},
+                           {"line", d.where.line},
+                           {"col", d.where.col},
+                           {"message", d.message},
+                           {"hint", d.hint}});
+        // Replace rather than throw on bytes that are not UTF-8 in file names.
+        std::puts(out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
+        return errors ? 1 : 0;
+    }
+
+    for (const auto& d : loaded.diagnostics) {
+        std::fprintf(stderr, "%s: %s: %s\n", d.where.str().c_str(), severity_name(d.severity), d.message.c_str());
+        if (!d.hint.empty()) std::fprintf(stderr, "  hint: %s\n", d.hint.c_str());
+    }
+    if (errors || warnings)
+        std::fprintf(stderr, "%s, %s\n", plural(errors, "error").c_str(), plural(warnings, "warning").c_str());
+    if (errors) return 1;
+    const auto& t = loaded.topology;
+    std::printf("%s: valid (%s, %s, %s, %s from %s)\n", path.c_str(), plural(t.interfaces.size(), "interface").c_str(),
+                plural(t.routes.size(), "route").c_str(), plural(t.networks.size(), "network").c_str(),
+                plural(t.containers.size(), "container").c_str(), plural(loaded.files.size(), "file").c_str());
+    return 0;
+}
+
+}  // namespace netlab::cli
