@@ -122,7 +122,7 @@ public:
             return err(Error::Kind::Unreachable, path_ + ": " + e.code().message());
         }
         auto ec = drive([&](auto handler) { socket_.async_connect(ep, handler); }, deadline);
-        if (ec) return failure("connect to " + path_, ec, Error::Kind::Unreachable);
+        if (ec) return failure("connect", ec, Error::Kind::Unreachable);
         return std::nullopt;
     }
 
