@@ -8,7 +8,9 @@
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <algorithm>
 #include <cstring>
+#include <optional>
 #include <stdexcept>
 #include <string>
 
@@ -80,6 +82,8 @@ nlohmann::json request(const std::string& socket_path, const nlohmann::json& req
         ssize_t n = ::send(fd.get(), out.data() + sent, out.size() - sent, MSG_NOSIGNAL);
         if (n < 0) {
             if (errno == EINTR || errno == EAGAIN) continue;
+            // netlabd refuses some peers before reading: its reply is waiting.
+            if (errno == EPIPE || errno == ECONNRESET) break;
             throw sys_error("send", errno);
         }
         sent += static_cast<std::size_t>(n);
