@@ -179,6 +179,18 @@ std::size_t too_deep(std::string_view s, int limit) {
     return std::string_view::npos;
 }
 
+// The 1-based line of the first line indented with a tab, or 0.
+int first_tab_indent(std::string_view s) {
+    int line = 1;
+    bool atStart = true;
+    for (char c : s) {
+        if (c == '\n') ++line, atStart = true;
+        else if (atStart && c == '\t') return line;
+        else if (c != ' ') atStart = false;
+    }
+    return 0;
+}
+
 std::string mib(std::uintmax_t bytes) {
     char buf[32];
     std::snprintf(buf, sizeof buf, "%.1f MiB", static_cast<double>(bytes) / (1024.0 * 1024.0));
@@ -251,8 +263,9 @@ private:
 
     // Walks a map's keys: duplicates and unknown keys are reported here; each
     // known key goes to `on`, with its path already recorded.
+    // `elsewhere` explains keys that are valid only in another context.
     void fields(const YAML::Node& map, const std::string& path, const std::vector<std::string>& allowed,
-                const Handler& on) {
+                const Handler& on, const std::map<std::string, std::string>& elsewhere = {}) {
         std::map<std::string, Location> seen;
         for (auto it = map.begin(); it != map.end(); ++it) {
             if (!tick(it->first)) return;
@@ -270,6 +283,10 @@ private:
                 continue;
             }
             if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
+                if (auto e = elsewhere.find(key); e != elsewhere.end()) {
+                    error(kl, "key " + quote(key) + " " + e->second);
+                    continue;
+                }
                 std::string msg = "unknown key " + quote(key);
                 std::string near = did_you_mean(key, allowed);
                 if (!near.empty()) msg += " (did you mean '" + near + "'?)";
@@ -494,7 +511,7 @@ void Reader::document(const YAML::Node& root) {
                }
            });
     if (!sawVersion && !stopped_)
-        error(top, "missing `version: 1`", "every topology file starts with `version: 1`");
+        error(loc(root), "missing `version: 1`", "every topology file starts with `version: 1`");
 }
 
 void Reader::interface(const std::string& name, const YAML::Node& n, const std::string& path, const Location& kl) {
@@ -559,7 +576,8 @@ void Reader::interface(const std::string& name, const YAML::Node& n, const std::
             if (auto m = parse_macvlan_mode(*s)) itf.mode = *m;
             else error(at, "unknown macvlan mode " + quote(*s), "use bridge, private, vepa or passthru");
         }
-    });
+    }, {{"ports", "is only for `kind: bridge`"}, {"stp", "is only for `kind: bridge`"},
+        {"parent", "is only for `kind: macvlan`"}, {"mode", "is only for `kind: macvlan`"}});
     if (itf.kind == InterfaceKind::Macvlan && !sawParent)
         error(kl, "macvlan interface " + quote(name) + " has no parent", "add `parent: NIC` (the link it sits on)");
     out_.topology.interfaces[name] = itf;
@@ -786,8 +804,10 @@ void parse_into(std::string_view text, const std::string& file, std::size_t rout
         root = YAML::Load(std::string(text));
     } catch (const YAML::Exception& e) {
         Location l{file, e.mark.line >= 0 ? e.mark.line + 1 : 0, e.mark.column >= 0 ? e.mark.column + 1 : 0};
-        out.diagnostics.push_back({Severity::Error, l, "YAML syntax error: " + e.msg,
-                                   "check the indentation and the quoting around this place"});
+        std::string hint = "check the indentation and the quoting around this place";
+        if (int tabLine = first_tab_indent(text); tabLine > 0 && (l.line == 0 || tabLine <= l.line))
+            hint = "line " + std::to_string(tabLine) + " is indented with a tab; YAML indents with spaces only";
+        out.diagnostics.push_back({Severity::Error, l, "YAML syntax error: " + e.msg, hint});
         return;
     }
     if (root.IsNull()) {

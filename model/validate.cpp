@@ -279,7 +279,7 @@ private:
         std::vector<std::pair<Prefix, std::string>> allSubnets;
         for (const auto& [name, net] : t_.networks) {
             std::string p = "networks." + name;
-            if (net.subnets.empty())
+            if (net.subnets.empty() && !src_.has(p + ".subnet"))
                 warn(p, "network '" + name + "' has no subnet, so container addresses on it cannot be checked",
                      "add `subnet: CIDR`");
             for (std::size_t i = 0; i < net.subnets.size(); ++i) {
