@@ -61,6 +61,10 @@ struct RouteSpec {
 struct DesiredNs {
     std::map<std::string, LinkSpec> links;
     std::vector<RouteSpec> routes;
+    // Routes to delete although netlab does not own them (their protocol is
+    // not kRouteProtocol): only restore_target() fills this, with routes the
+    // failed plan added back from the ledger, so a rollback is exact.
+    std::vector<RouteSpec> unwanted_routes;
     bool operator==(const DesiredNs&) const = default;
 };
 
@@ -74,6 +78,10 @@ struct AdoptedOriginal {
     model::LinkState link;                   // attributes before netlab first changed them
     std::set<model::Prefix> addresses;       // addresses it had then
     std::vector<model::RouteState> routes;   // routes through it then (main table, not proto kernel)
+    // Which of its attributes netlab changed: "master", "up", "promisc",
+    // "mtu", "mac", "addresses", "routes". Only these are given back. Empty
+    // (a ledger written without this field) means all of them.
+    std::set<std::string> attributes;
     bool operator==(const AdoptedOriginal&) const = default;
 };
 

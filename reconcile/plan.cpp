@@ -1,5 +1,7 @@
 #include "reconcile/plan.hpp"
 
+#include <nlohmann/json.hpp>
+
 namespace netlab::reconcile {
 
 const char* to_string(Step::Op op) {
@@ -14,6 +16,132 @@ const char* to_string(Step::Op op) {
         case Step::Op::DelRoute: return "del-route";
     }
     return "?";
+}
+
+namespace {
+
+std::string on_off(bool b) { return b ? "on" : "off"; }
+
+std::string route_dst(const model::Prefix& p) { return p.is_default() ? "default" : p.str(); }
+
+// The part of `ip link add/set` after the name that both share.
+std::string link_attributes(const LinkSpec& l) {
+    std::string s;
+    if (l.mtu) s += " mtu " + std::to_string(*l.mtu);
+    if (l.mac) s += " address " + l.mac->str();
+    else if (l.mac_from) s += " address <mac of " + *l.mac_from + ">";
+    if (l.promisc) s += " promisc " + on_off(*l.promisc);
+    if (l.master) s += l.master->empty() ? std::string(" nomaster") : " master " + *l.master;
+    return s;
+}
+
+std::string describe_route(const char* verb, const model::RouteState& r) {
+    std::string s = r.dst.addr.is_v6() ? "ip -6 route " : "ip route ";
+    s += verb;
+    s += " " + route_dst(r.dst);
+    if (r.via) s += " via " + r.via->str();
+    if (!r.dev.empty()) s += " dev " + r.dev;
+    if (r.metric != 0) s += " metric " + std::to_string(r.metric);
+    if (r.table != model::kMainTable) s += " table " + std::to_string(r.table);
+    if (r.scope == 253) s += " scope link";
+    s += " proto " + std::to_string(r.protocol);
+    return s;
+}
+
+}  // namespace
+
+std::string Step::describe() const {
+    std::string s = ns.empty() ? std::string() : "[" + ns + "] ";
+    const LinkSpec& l = link;
+    switch (op) {
+        case Op::CreateLink: {
+            s += "ip link add ";
+            if (l.kind == "macvlan") {
+                s += "link " + l.parent + " name " + l.name;
+                if (l.parent_ns != ns) s += " netns " + ns + " (sent from " + (l.parent_ns.empty() ? std::string("host") : l.parent_ns) + ")";
+            } else {
+                s += l.name;
+            }
+            s += link_attributes(l);
+            s += " type " + l.kind;
+            if (l.kind == "macvlan") s += std::string(" mode ") + model::to_string(l.mode);
+            if (l.kind == "bridge" && l.stp) s += std::string(" stp_state ") + (*l.stp ? "1" : "0");
+            if (l.kind == "veth") {
+                s += " peer name " + l.peer_name;
+                if (l.peer_ns != ns) s += " netns " + (l.peer_ns.empty() ? std::string("host") : l.peer_ns);
+            }
+            s += " (netlab)";
+            break;
+        }
+        case Op::DeleteLink: s += "ip link del " + l.name; break;
+        case Op::SetLink: {
+            s += "ip link set " + l.name + link_attributes(l);
+            if (l.up) s += *l.up ? " up" : " down";
+            if (l.stp) s += std::string(" type bridge stp_state ") + (*l.stp ? "1" : "0");
+            break;
+        }
+        case Op::AddAddress: s += "ip addr add " + address.prefix.str() + " dev " + address.dev; break;
+        case Op::DelAddress: s += "ip addr del " + address.prefix.str() + " dev " + address.dev; break;
+        case Op::AddRoute: s += describe_route("add", route); break;
+        case Op::ReplaceRoute: s += describe_route("replace", route); break;
+        case Op::DelRoute: s += describe_route("del", route); break;
+    }
+    return s;
+}
+
+nlohmann::json Step::to_json() const {
+    nlohmann::json j;
+    j["op"] = to_string(op);
+    j["ns"] = ns;
+    switch (op) {
+        case Op::CreateLink:
+        case Op::DeleteLink:
+        case Op::SetLink: {
+            const LinkSpec& l = link;
+            j["object"] = l.name;
+            if (!l.kind.empty()) j["kind"] = l.kind;
+            if (l.master) j["master"] = *l.master;
+            if (l.up) j["up"] = *l.up;
+            if (l.promisc) j["promisc"] = *l.promisc;
+            if (l.stp) j["stp"] = *l.stp;
+            if (l.mtu) j["mtu"] = *l.mtu;
+            if (l.mac) j["mac"] = l.mac->str();
+            if (l.mac_from) j["mac_from"] = *l.mac_from;
+            if (op == Op::CreateLink) {
+                if (l.kind == "macvlan") {
+                    j["parent"] = l.parent;
+                    j["parent_ns"] = l.parent_ns;
+                    j["mode"] = model::to_string(l.mode);
+                }
+                if (l.kind == "veth") {
+                    j["peer_name"] = l.peer_name;
+                    j["peer_ns"] = l.peer_ns;
+                }
+            }
+            break;
+        }
+        case Op::AddAddress:
+        case Op::DelAddress:
+            j["object"] = address.prefix.str() + " dev " + address.dev;
+            j["dev"] = address.dev;
+            j["address"] = address.prefix.str();
+            break;
+        case Op::AddRoute:
+        case Op::ReplaceRoute:
+        case Op::DelRoute:
+            j["object"] = route_dst(route.dst);
+            j["dst"] = route.dst.str();
+            if (route.via) j["via"] = route.via->str();
+            j["dev"] = route.dev;
+            j["metric"] = route.metric;
+            j["table"] = route.table;
+            j["protocol"] = route.protocol;
+            j["scope"] = route.scope;
+            break;
+    }
+    j["why"] = why;
+    j["text"] = describe();
+    return j;
 }
 
 }  // namespace netlab::reconcile
