@@ -40,7 +40,7 @@ const char* to_string(Outcome::Status s) {
         case Outcome::Status::Converged: return "converged";
         case Outcome::Status::Changes: return "changes";
         case Outcome::Status::Applied: return "applied";
-        case Outcome::Status::RolledBack: return "rolled-back";
+        case Outcome::Status::RolledBack: return "rolled_back";
         case Outcome::Status::Rejected: return "rejected";
         case Outcome::Status::Failed: return "failed";
     }
@@ -52,7 +52,7 @@ json Outcome::to_json() const {
     for (std::size_t i = 0; i < plan.steps.size(); ++i) {
         json s = serial::step(plan.steps[i]);
         s["n"] = i + 1;
-        s["describe"] = plan.steps[i].describe();
+        s["text"] = plan.steps[i].describe();
         steps.push_back(std::move(s));
     }
     json diags = json::array();
@@ -169,6 +169,7 @@ public:
         json j{{"version", 1},
                {"started", now_utc()},
                {"pid", ::getpid()},
+               {"targets", targets_},
                {"snapshot", serial::observed(snapshot)},
                {"plan", serial::plan(plan)}};
         serial::write_file_durably(journal_path(), j.dump() + "\n");
@@ -184,9 +185,11 @@ public:
     // out.restored; returns true when the re-observed state matches.
     bool roll_back(const Observed& snapshot, const Plan& plan, Outcome& out) {
         Desired target = restore_target(snapshot, plan);
+        // Only namespaces with a snapshot can be restored (a container that
+        // died meanwhile took what netlab made in it along).
+        std::erase_if(target.namespaces, [&](const auto& kv) { return !snapshot.count(kv.first); });
         std::set<NsId> spaces;
         for (const auto& [ns, _] : snapshot) spaces.insert(ns);
-        for (const auto& [ns, _] : target.namespaces) spaces.insert(ns);
         bool clean = true;
         Observed now;
         try {
@@ -272,8 +275,59 @@ public:
         return {};
     }
 
+    // Resolves and attaches every container's namespace. A container that
+    // is missing or stopped is reported and left out of this run (with the
+    // links other namespaces would point into it); the rest goes on.
+    void attach_containers(const model::Topology& topo, Desired& desired, model::Diagnostics& diags) {
+        for (const auto& [name, c] : topo.containers) {
+            const NsId ns = container_ns(name);
+            auto r = resolve_netns(c.netns, opts_.resolver);
+            std::string why;
+            if (auto* ok = std::get_if<ResolvedNs>(&r)) {
+                try {
+                    kernel_.attach_namespace(ns, ok->fd);
+                    targets_[ns] = c.netns.str();
+                    continue;
+                } catch (const std::exception& e) {
+                    why = e.what();
+                }
+            } else {
+                why = std::get<std::string>(r);
+            }
+            diags.push_back(model::Diagnostic{model::Severity::Warning, {},
+                                              "container " + name + " (" + c.netns.str() + ") skipped: " + why,
+                                              "it is attached at the next reconcile after it runs"});
+            desired.namespaces.erase(ns);
+            for (auto& [_, d] : desired.namespaces)
+                std::erase_if(d.links, [&](const auto& kv) {
+                    return kv.second.peer_ns == ns || (kv.second.kind == "macvlan" && kv.second.parent_ns == ns);
+                });
+        }
+    }
+
+    // Re-attaches the namespaces a journal names (recover after a restart).
+    void attach_targets(const json& targets, std::vector<std::string>& notes) {
+        for (const auto& [ns, text] : targets.items()) {
+            auto t = model::NetnsTarget::parse(text.get<std::string>());
+            if (!t) continue;
+            auto r = resolve_netns(*t, opts_.resolver);
+            if (auto* ok = std::get_if<ResolvedNs>(&r)) {
+                try {
+                    kernel_.attach_namespace(ns, ok->fd);
+                    targets_[ns] = text.get<std::string>();
+                } catch (const std::exception& e) {
+                    notes.push_back(ns + ": " + e.what());
+                }
+            } else {
+                notes.push_back(ns + " (" + text.get<std::string>() + ") is gone: " + std::get<std::string>(r) +
+                                "; what netlab made in it went with it");
+            }
+        }
+    }
+
     Kernel& kernel_;
     const Options& opts_;
+    std::map<NsId, std::string> targets_;  // attached container namespaces: NsId -> "netns:NAME"
 };
 
 // ---- Engine -----------------------------------------------------------------
@@ -306,6 +360,7 @@ std::optional<Prepared> prepare(Transaction& tx, const model::Loaded& config, Ou
         return std::nullopt;
     }
     p.desired = compile(config.topology, p.ledger);
+    tx.attach_containers(config.topology, p.desired, out.diagnostics);
     try {
         p.observed = tx.observe(namespaces_of(p.desired, {}));
     } catch (const std::exception& e) {
@@ -433,6 +488,13 @@ std::optional<Outcome> Engine::recover() {
         snapshot = serial::observed_from(j.at("snapshot"));
         out.plan = serial::plan_from(j.at("plan"));
         started = j.value("started", "");
+        if (j.contains("targets")) {
+            std::vector<std::string> gone;
+            tx.attach_targets(j.at("targets"), gone);
+            for (const auto& [ns, _] : j.at("targets").items())
+                if (!tx.targets_.count(ns)) snapshot.erase(ns);
+            out.restored.insert(out.restored.end(), gone.begin(), gone.end());
+        }
     } catch (const std::exception& e) {
         // Unreadable (torn before the rename cannot happen; hand-edited or a
         // foreign file): keep it aside for the admin, do not guess.

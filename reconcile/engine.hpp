@@ -14,11 +14,15 @@
 #include "model/load.hpp"
 #include "reconcile/kernel.hpp"
 #include "reconcile/plan.hpp"
+#include "reconcile/target.hpp"
 
 namespace netlab::reconcile {
 
 struct Options {
     std::filesystem::path state_dir = "/run/netlab";
+    // How containers' namespaces are found; the engine resolves and attaches
+    // every container of the topology before it observes.
+    ResolverOptions resolver;
 };
 
 struct Outcome {

@@ -54,9 +54,11 @@ NlAddrPtr to_nl(const model::IpAddress& ip, int prefixlen) {
     return a;
 }
 
-void set_ifname_alias(NlKernel::Impl& k, Netns& ns, const std::string& name, const std::string& alias) {
+void set_ifname_alias(NlKernel::Impl& k, Netns& ns, const std::string& name, const std::string& alias,
+                      std::optional<std::uint32_t> mtu = std::nullopt) {
     MsgPtr msg = newlink(0, name, 0, 0);
     nla_put_string(msg.get(), IFLA_IFALIAS, alias.c_str());
+    if (mtu) nla_put_u32(msg.get(), IFLA_MTU, *mtu);
     k.write_or_throw(ns, msg.get(), who(ns.id, name), "set alias " + alias);
 }
 
@@ -85,7 +87,11 @@ void NlKernel::Impl::execute(const Step& step) {
             }
             MsgPtr msg = newlink(NLM_F_CREATE | NLM_F_EXCL, l.name, flags, change);
             nl_msg* m = msg.get();
-            if (l.mtu) nla_put_u32(m, IFLA_MTU, *l.mtu);
+            // A bridge's MTU given at creation is not "set by the user": the
+            // bridge lowers/raises it to its ports' as they join. Set it with
+            // the follow-up change below, which pins it.
+            const bool pin_mtu = l.mtu && l.kind == "bridge";
+            if (l.mtu && !pin_mtu) nla_put_u32(m, IFLA_MTU, *l.mtu);
             std::optional<model::MacAddress> mac = l.mac;
             if (!mac && l.mac_from) {
                 auto src = get_link(target, *l.mac_from);
@@ -129,7 +135,8 @@ void NlKernel::Impl::execute(const Step& step) {
             write_or_throw(sender, m, obj, action);
             // The kernel ignores IFLA_IFALIAS in a create: mark ownership with
             // a follow-up change, on both ends of a veth.
-            set_ifname_alias(*this, target, l.name, std::string(model::kOwnedAliasPrefix) + l.kind);
+            set_ifname_alias(*this, target, l.name, std::string(model::kOwnedAliasPrefix) + l.kind,
+                             pin_mtu ? l.mtu : std::nullopt);
             if (l.kind == "veth" && !l.peer_name.empty())
                 set_ifname_alias(*this, get(l.peer_ns), l.peer_name,
                                  std::string(model::kOwnedAliasPrefix) + "veth-peer");

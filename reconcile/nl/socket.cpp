@@ -9,6 +9,7 @@
 #include <net/if.h>
 #include <sched.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -168,6 +169,14 @@ int NlKernel::Impl::ns_fd(const NsId& ns) {
 }
 
 void NlKernel::Impl::attach(const NsId& ns, int fd) {
+    // Attached already to this very namespace (same inode): keep the socket.
+    if (auto it = spaces.find(ns); it != spaces.end() && it->second->fd >= 0) {
+        struct stat a{}, b{};
+        if (fstat(fd, &a) == 0 && fstat(it->second->fd, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino) {
+            close(fd);
+            return;
+        }
+    }
     auto n = std::make_unique<Netns>();
     n->id = ns;
     n->fd = fd;
