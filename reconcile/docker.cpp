@@ -1,6 +1,9 @@
 #include "reconcile/docker.hpp"
 
+#include <algorithm>
 #include <array>
+#include <condition_variable>
+#include <mutex>
 #include <cinttypes>
 #include <cstdio>
 #include <limits>
@@ -299,7 +302,7 @@ std::variant<ContainerState, Error> Client::inspect(std::string_view name) const
 }
 
 std::optional<Error> Client::events(const EventFilter& filter, const std::function<bool(const Event&)>& on_event,
-                                    std::stop_token stop) const {
+                                    std::stop_token stop, const std::function<void()>& on_open) const {
     auto deadline = Clock::now() + timeout_;
     Connection conn(socket_path_, stop);
     if (auto e = conn.connect(deadline)) return e;
@@ -309,6 +312,7 @@ std::optional<Error> Client::events(const EventFilter& filter, const std::functi
     parser.body_limit(std::numeric_limits<std::uint64_t>::max());
     if (auto e = conn.read_header(parser, deadline)) return e;
     auto status = parser.get().result_int();
+    if (status == 200 && on_open) on_open();
 
     std::array<char, 8192> chunk{};
     std::string pending;  // bytes after the last complete line
@@ -339,6 +343,67 @@ std::optional<Error> Client::events(const EventFilter& filter, const std::functi
                                           daemon_message(pending),
                    status);
     return std::nullopt;
+}
+
+// ---- EventWatch ----------------------------------------------------------
+
+EventWatch::EventWatch(Client client, EventFilter filter, Callbacks callbacks, Backoff backoff)
+    : client_(std::move(client)),
+      filter_(std::move(filter)),
+      callbacks_(std::move(callbacks)),
+      backoff_(backoff),
+      thread_([this](std::stop_token stop) { run(std::move(stop)); }) {}
+
+EventWatch::~EventWatch() {
+    thread_.request_stop();
+    if (thread_.joinable()) thread_.join();
+}
+
+namespace {
+// Docker's `since` as "SECONDS.NANOS" of the wall clock.
+std::string since_now() {
+    auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                  std::chrono::system_clock::now().time_since_epoch())
+                  .count();
+    Event e;
+    e.time_nano = ns;
+    return since_from(e);
+}
+}  // namespace
+
+void EventWatch::run(std::stop_token stop) {
+    std::optional<Event> last;
+    std::optional<std::string> resume;  // since= for the next connection
+    auto delay = backoff_.first;
+    std::mutex mu;
+    std::condition_variable_any cv;
+    while (!stop.stop_requested()) {
+        EventFilter f = filter_;
+        if (resume) f.since = resume;
+        auto err = client_.events(
+            f,
+            [&](const Event& e) {
+                // since= is inclusive: the event we resumed from comes again.
+                if (last && e.time_nano == last->time_nano && e.id == last->id && e.action == last->action)
+                    return true;
+                last = e;
+                resume = since_from(e);
+                if (callbacks_.on_event) callbacks_.on_event(e);
+                return true;
+            },
+            stop,
+            [&] {
+                delay = backoff_.first;
+                if (!resume) resume = since_now();
+                if (callbacks_.on_connected) callbacks_.on_connected();
+            });
+        if (stop.stop_requested()) break;
+        Error e = err ? *err : Error{Error::Kind::Protocol, 0, "docker " + client_.socket_path() + ": events stream ended"};
+        if (callbacks_.on_error) callbacks_.on_error(e, delay);
+        std::unique_lock lock(mu);
+        cv.wait_for(lock, stop, delay, [] { return false; });
+        delay = std::min(delay * 2, backoff_.max);
+    }
 }
 
 }  // namespace netlab::reconcile::docker

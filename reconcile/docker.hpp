@@ -10,6 +10,7 @@
 #include <optional>
 #include <stop_token>
 #include <string>
+#include <thread>
 #include <string_view>
 #include <variant>
 #include <vector>
@@ -88,9 +89,12 @@ public:
     // nullopt), the stop token is triggered (-> Cancelled) or the connection
     // fails (-> the error; reconnect with since_from(last event)). The timeout
     // bounds connecting and the response header only: a quiet stream is fine.
+    // on_open, when given, is called once the daemon accepted the request
+    // (HTTP 200): from then on no event is missed.
     std::optional<Error> events(const EventFilter& filter,
                                 const std::function<bool(const Event&)>& on_event,
-                                std::stop_token stop = {}) const;
+                                std::stop_token stop = {},
+                                const std::function<void()>& on_open = {}) const;
 
     // Parse the JSON of one inspect answer (exposed for tests).
     static std::variant<ContainerState, Error> parse_inspect(std::string_view body);
@@ -105,5 +109,41 @@ private:
 };
 
 const char* to_string(Error::Kind k);
+
+// Follows GET /events for as long as it lives, on a thread of its own: when
+// the connection fails it reconnects with backoff and replays from the last
+// event it delivered (`since`, the repeated event itself is dropped), so a
+// container that restarted while the daemon was away is still reported.
+// Callbacks run on the watch's thread: post them to your own loop.
+class EventWatch {
+public:
+    struct Callbacks {
+        std::function<void(const Event&)> on_event;
+        // Each (re)connection: reconcile everything then, events before it may be lost
+        // on the first connection (there is nothing to replay from).
+        std::function<void()> on_connected;
+        // A failed connection; the next attempt follows after `delay`.
+        std::function<void(const Error&, std::chrono::milliseconds delay)> on_error;
+    };
+    struct Backoff {
+        std::chrono::milliseconds first{100};
+        std::chrono::milliseconds max{5000};
+    };
+    EventWatch(Client client, EventFilter filter, Callbacks callbacks, Backoff backoff);
+    EventWatch(Client client, EventFilter filter, Callbacks callbacks)
+        : EventWatch(std::move(client), std::move(filter), std::move(callbacks), Backoff{}) {}
+    ~EventWatch();  // stops and joins
+    EventWatch(const EventWatch&) = delete;
+    EventWatch& operator=(const EventWatch&) = delete;
+
+private:
+    void run(std::stop_token stop);
+
+    Client client_;
+    EventFilter filter_;
+    Callbacks callbacks_;
+    Backoff backoff_;
+    std::jthread thread_;  // last: started after everything it uses
+};
 
 }  // namespace netlab::reconcile::docker

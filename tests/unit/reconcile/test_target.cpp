@@ -609,3 +609,61 @@ TEST_CASE("real dockerd: the events stream replays die and start of a restart") 
     CHECK(std::find(seen.begin(), seen.end(), "die") != seen.end());
     CHECK(seen.back() == "start");
 }
+
+TEST_CASE("docker: EventWatch reconnects, replays from the last event and drops the repeat") {
+    std::atomic<int> connection{0};
+    std::string second_request;
+    std::mutex mu;
+    FakeDocker* self = nullptr;
+    FakeDocker fake([&](const std::string& req, local::socket& s) {
+        int n = ++connection;
+        const std::string head =
+            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n";
+        if (n == 1) {  // one event, then the daemon goes away
+            write_all(s, head + chunk(event_line("die", "test1", 100)));
+            return;
+        }
+        if (n == 2) {  // the replay repeats the event resumed from, then a new one, then quiet
+            {
+                std::lock_guard lock(mu);
+                second_request = req;
+            }
+            write_all(s, head + chunk(event_line("die", "test1", 100)) + chunk(event_line("start", "test1", 101)));
+        }
+        self->wait_released();
+    });
+    self = &fake;
+    std::vector<std::string> seen;
+    std::vector<docker::Error::Kind> errors;
+    int connected = 0;
+    std::condition_variable cv;
+    {
+        docker::EventWatch watch(
+            docker::Client(fake.socket(), 2s), {},
+            {.on_event =
+                 [&](const docker::Event& e) {
+                     std::lock_guard lock(mu);
+                     seen.push_back(e.action + "@" + std::to_string(e.time));
+                     cv.notify_all();
+                 },
+             .on_connected =
+                 [&] {
+                     std::lock_guard lock(mu);
+                     ++connected;
+                 },
+             .on_error =
+                 [&](const docker::Error& e, std::chrono::milliseconds) {
+                     std::lock_guard lock(mu);
+                     errors.push_back(e.kind);
+                 }},
+            {.first = 10ms, .max = 50ms});
+        std::unique_lock lock(mu);
+        cv.wait_for(lock, 10s, [&] { return seen.size() >= 2; });
+    }
+    fake.release();
+    std::lock_guard lock(mu);
+    CHECK(seen == std::vector<std::string>{"die@100", "start@101"});
+    CHECK(connected == 2);
+    CHECK(errors.size() == 1);  // the end of the first stream
+    CHECK(contains(second_request, "GET /events?since=100.000000007&filters="));
+}
