@@ -11,7 +11,9 @@
 #     sysctl, no kernel modules;
 #   - it runs in a network namespace of its own (nlcPID-dockerd) and a private
 #     mount namespace, so even what it would do anyway (loopback, netns bind
-#     mounts) stays out of the host;
+#     mounts) stays out of the host; there /run, /opt and /etc/docker are
+#     empty tmpfs, so its default paths (key.json, /run/docker/plugins,
+#     /run/containerd/s, /opt/containerd) are not the machine's;
 #   - its containers' cgroups live under /nlcPID-docker (removed by the trap).
 # Containers run with --net=none get a fresh network namespace each, found as
 # /proc/$(docker inspect -f '{{.State.Pid}}' NAME)/ns/net.
@@ -22,6 +24,7 @@
 #   docker_image                build the busybox image offline -> DOCKER_IMAGE
 #   docker_pid NAME             State.Pid of a container
 #   docker_down                 stop everything and remove every file (the trap does it)
+#   docker_host_untouched       fails if a default Docker path appeared on the machine
 
 DOCKER_RUN_ID="nlc$$"
 DOCKER_DIR="/tmp/$DOCKER_RUN_ID-docker"
@@ -83,7 +86,7 @@ docker_down() {
     fi
     DOCKERD_PID=""
     for pid in $(_docker_our_pids); do
-        [ "$pid" != "$$" ] && kill -KILL "$pid" 2>/dev/null || true
+        if [ "$pid" != "$$" ]; then kill -KILL "$pid" 2>/dev/null || true; fi
     done
     # Container cgroups (cgroup v1: one directory per controller; v2: one).
     local cg
@@ -112,15 +115,50 @@ trap "docker_down; ${_docker_prev_trap:-:}" EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
+# Paths outside its roots that dockerd and its containerd write by default
+# (trust key, plugin and shim-socket directories, containerd's /opt plugin
+# dirs). In dockerd's private mount namespace each gets an empty tmpfs (mounted
+# with -n: libmount would create /run/mount on the real /run first), so
+# the machine's own are never written.
+DOCKER_SHADOWED=(/run /opt /etc/docker)
+
+# Paths under DOCKER_SHADOWED that exist now: docker_host_untouched compares.
+_docker_host_paths() {
+    local p
+    for p in /etc/docker/key.json /opt/containerd /run/docker /run/containerd /run/mount /var/lib/docker /var/lib/containerd; do
+        [ -e "$p" ] && printf '%s\n' "$p"
+    done
+    return 0
+}
+
+# Fails when a default Docker path appeared on the machine since docker_up.
+docker_host_untouched() {
+    local now
+    now=$(_docker_host_paths)
+    if [ "$now" != "$DOCKER_HOST_PATHS_BEFORE" ]; then
+        echo "FAIL: dockerd wrote outside its private directory:" >&2
+        diff <(printf '%s\n' "$DOCKER_HOST_PATHS_BEFORE") <(printf '%s\n' "$now") >&2 || true
+        return 1
+    fi
+}
+
 docker_up() {
     mkdir -p "$DOCKER_DIR"/{data,exec}
     echo '{}' >"$DOCKER_DIR/daemon.json"
+    DOCKER_HOST_PATHS_BEFORE=$(_docker_host_paths)
+    local p shadow=""
+    for p in "${DOCKER_SHADOWED[@]}"; do
+        [ -d "$p" ] || _docker_skip "$p does not exist: dockerd would create it on the machine"
+        shadow+="mount -n -t tmpfs -o mode=755 nlc-shadow $p && "
+    done
     ip netns add "$DOCKER_NETNS" || _docker_skip "cannot create a network namespace for dockerd"
     ip -n "$DOCKER_NETNS" link set lo up
     # nsenter --net: the daemon's netns; unshare --mount --propagation slave:
     # it sees the host's mounts (cgroups, /proc) but its own stay private.
+    # shellcheck disable=SC2016  # $0/$@ expand in the inner shell
     nsenter --net="/run/netns/$DOCKER_NETNS" \
         unshare --mount --propagation slave \
+        sh -c "${shadow}exec \"\$0\" \"\$@\"" \
         dockerd \
         --config-file "$DOCKER_DIR/daemon.json" \
         --data-root "$DOCKER_DIR/data" \

@@ -3,8 +3,9 @@
 #  1. docker:NAME resolves to the container's own netns (reconcile::resolve_netns,
 #     through test_reconcile's "real dockerd" cases), a missing container is
 #     "not found", a stopped one "stopped";
-#  2. `docker restart` gives the container a new PID and a new netns, the old
-#     one is gone, resolution follows it, and GET /events replays die + start;
+#  2. `docker restart` gives the container a new PID and a new, empty netns
+#     (a marker link does not survive), resolution follows it, and GET
+#     /events replays die + start;
 #  3. netlabctl apply attaches test1 by docker:test1 (a macvlan on host1's
 #     ens33), the container pings the lab gateway; after `docker restart` the
 #     next apply attaches it again and the ping works again.
@@ -18,6 +19,13 @@ lab_require
 docker_require
 
 TEST_RECONCILE=${NETLAB_TEST_RECONCILE:-$NETLAB_BIN/test_reconcile}
+
+# Stops dockerd and checks it left nothing on the machine.
+finish_docker() {
+    docker_down
+    docker_host_untouched || fail "the private dockerd wrote to the machine's Docker paths"
+    note "  dockerd stopped; its files removed; no default Docker path was written"
+}
 
 heading "private dockerd"
 docker_up
@@ -59,16 +67,24 @@ else
 fi
 
 heading "2. docker restart test1"
+# A marker in the container's netns, and the old netns held open: nsfs inode
+# numbers are recycled as soon as a namespace is freed, so without the held
+# fd a new netns can show the old inode.
+nsenter --net="/proc/$pid1/ns/net" ip link add nlmark0 type veth peer name nlmark1
+exec {oldns}<"/proc/$pid1/ns/net"
 since=$(date +%s)
 dk restart -t 1 test1 >/dev/null
 until_t=$(( $(date +%s) + 1 ))
 pid2=$(docker_pid test1)
 ino2=$(docker_netns_inode test1)
-note "  test1: pid $pid1 -> $pid2, netns inode $ino1 -> $ino2"
+note "  test1: pid $pid1 -> $pid2, netns inode $ino1 -> $ino2 (old netns held open)"
 [ "$pid2" != "$pid1" ] || fail "restart kept the PID"
 [ "$ino2" != "$ino1" ] || fail "restart kept the network namespace"
-[ ! -e "/proc/$pid1/ns/net" ] || [ "$(stat -L -c %i "/proc/$pid1/ns/net")" != "$ino1" ] \
-    || fail "the old process still holds the old netns"
+exec {oldns}<&-
+if nsenter --net="/proc/$pid2/ns/net" ip link show nlmark0 >/dev/null 2>&1; then
+    fail "the marker link survived the restart: same netns"
+fi
+note "  the marker link put in the old netns is not in the new one: everything in it is gone"
 if [ "$HAVE_RESOLVER" = 1 ]; then
     resolve test1 "$pid2"
     NETLAB_DOCKER_SOCK=$DOCKER_SOCK NETLAB_DOCKER_CONTAINER=test1 \
@@ -83,6 +99,7 @@ fi
 heading "3. netlabctl apply attaches docker:test1"
 if [ ! -x "$NETLABCTL" ]; then
     note "  SKIP part 3: netlabctl not built at $NETLABCTL"
+    finish_docker
     note "PASS (parts 1-2): resolution and restart facts on a real dockerd"
     exit 0
 fi
@@ -153,4 +170,5 @@ apply_docker "$dir/apply3.json"
 w3=$(json_get "$dir/apply3.json" 'j["writes"]')
 [ "$w3" -eq 0 ] || { show_apply "$dir/apply3.json"; fail "third apply sent $w3 writes, expected 0"; }
 
+finish_docker
 note "PASS: docker:test1 resolved, attached, pings $GW_LAN_ADDR; re-attached after docker restart"
