@@ -1,0 +1,216 @@
+#!/usr/bin/env bash
+# netlab under a real systemd (issue 5). A throwaway systemd boots as PID 1 on
+# an overlay of the root (tests/kernel/systemd_lib.sh, the DESIGN.md recipe),
+# netlab is installed into it with `cmake --install`, and a lab lives in the
+# instance's own network namespace: a "NIC" nic0 whose veth peer sits in a
+# named netns `lab` (198.51.100.254, the gateway). Then, with the unit as
+# shipped:
+#   systemctl start     -> the topology is applied, is-active says active
+#   edit the file       -> applied, no command needed
+#   broken file, reload -> `systemctl reload` fails, the journal has the
+#                          diagnostics with file:line:col, the network is unchanged
+#   file in topology.d/ -> applied
+#   systemctl stop      -> the network is left as it is
+# and kill -9 of the instance's PID 1 tears it all down. Every command run
+# inside is printed with its output and exit code (the transcript).
+set -euo pipefail
+
+skip() { echo "SKIP: $*"; exit 77; }
+[ "$(id -u)" = 0 ] || skip "needs root (namespaces, mounts)"
+for tool in unshare nsenter cmake findmnt; do
+    command -v "$tool" >/dev/null || skip "$tool not installed"
+done
+[ -x /lib/systemd/systemd ] || skip "systemd not installed"
+[ -n "$(findmnt -n -t cgroup2 -o TARGET | head -1)" ] || skip "no cgroup2 hierarchy for the instance"
+BIN=${NETLAB_BIN:-$(cd "$(dirname "$0")/../.." && pwd)/build}
+[ -x "$BIN/netlabd" ] && [ -f "$BIN/cmake_install.cmake" ] || skip "no build tree with netlabd in $BIN"
+
+# shellcheck source=systemd_lib.sh
+source "$(dirname "$0")/systemd_lib.sh"
+OUT=$(mktemp /tmp/netlab-sdtest.XXXXXX)
+cleanup() {
+    sd_teardown
+    rm -f "$OUT"
+}
+trap cleanup EXIT
+
+fail() {
+    echo
+    echo "FAIL: $*"
+    if [ -n "$SD_PID" ]; then
+        echo "--- journalctl -u netlab"
+        sd journalctl -u netlab --no-pager -o short-monotonic 2>&1 | tail -60 || true
+    fi
+    exit 1
+}
+# x CMD...: run inside the instance, print the command, its output, its exit code.
+x() {
+    local rc=0
+    printf '\n# %s\n' "$*"
+    sd "$@" >"$OUT" 2>&1 || rc=$?
+    sed 's/^/  /' "$OUT"
+    echo "  [exit $rc]"
+    return $rc
+}
+q() { sd "$@" >/dev/null 2>&1; }  # quiet: for conditions
+put() {  # FILE (inside): stdin -> FILE, written beside it and renamed into place
+    # shellcheck disable=SC2016
+    sd sh -c 'mkdir -p "$(dirname "$1")" && cat > "$1.new" && mv -f "$1.new" "$1"' _ "$1"
+    printf '\n# (wrote %s)\n' "$1"
+}
+wait_for() {  # DESCRIPTION COMMAND...: bounded wait for a condition inside
+    local what=$1
+    shift
+    for _ in $(seq 300); do
+        if q "$@"; then
+            echo "  ok: $what"
+            return 0
+        fi
+        sleep 0.2
+    done
+    fail "never happened: $what"
+}
+net_state() {  # what the test compares before/after: links, addresses, routes
+    sd sh -c 'ip -br link | sed "s/@[^ ]*//" | sort; ip -br addr | sort; ip route | sort'
+}
+step() { printf '\n== %s\n' "$*"; }
+
+step "boot systemd on a throwaway overlay, netlab installed into it"
+sd_boot "$BIN" || fail "systemd did not boot"
+x systemd-analyze verify /usr/lib/systemd/system/netlab.service || fail "systemd-analyze verify"
+x ls -l /usr/sbin/netlabd /usr/sbin/netlabctl /usr/lib/systemd/system/netlab.service
+
+step "the lab: nic0 in the instance's netns, its peer in netns lab as the gateway"
+x ip netns add lab
+x ip link add nic0 type veth peer name nic0p netns lab
+x ip -n lab addr add 198.51.100.254/24 dev nic0p
+x ip -n lab link set nic0p up
+x ip -n lab link set lo up
+x ip -n lab route add 203.0.113.0/24 dev lo   # the gateway "has" 203.0.113.0/24 behind it
+
+put /etc/netlab/topology.yaml <<'YAML'
+version: 1
+interfaces:
+  nic0:
+    up: true
+  br0:
+    kind: bridge
+    ports: [nic0]
+    stp: false
+    addresses: [198.51.100.1/24]
+routes:
+  - to: 203.0.113.0/24
+    via: 198.51.100.254
+    dev: br0
+YAML
+
+step "systemctl start: applied, active"
+x systemctl start netlab || fail "systemctl start netlab"
+x systemctl is-active netlab || fail "netlab is not active"
+x ip -br addr show br0
+x ip route
+q sh -c 'ip -br addr show br0 | grep -q 198.51.100.1/24' || fail "br0 lacks 198.51.100.1/24"
+q sh -c 'ip link show nic0 | grep -q "master br0"' || fail "nic0 is not a port of br0"
+q sh -c 'ip route show 203.0.113.0/24 | grep -q "via 198.51.100.254 dev br0 proto 77"' || fail "the route is missing"
+wait_for "the gateway answers ping on the bridge" ip netns exec lab ping -c1 -W1 198.51.100.1
+x systemctl show -p StatusText -p WatchdogUSec -p NRestarts -p MainPID netlab
+x netlabctl status
+
+step "edit the file: applied without any command"
+put /etc/netlab/topology.yaml <<'YAML'
+version: 1
+interfaces:
+  nic0:
+    up: true
+  br0:
+    kind: bridge
+    ports: [nic0]
+    stp: false
+    addresses: [198.51.100.1/24]
+routes:
+  - to: 203.0.113.64/26
+    via: 198.51.100.254
+    dev: br0
+YAML
+wait_for "route 203.0.113.64/26 in place" sh -c 'ip route show 203.0.113.64/26 | grep -q "via 198.51.100.254"'
+wait_for "route 203.0.113.0/24 gone" sh -c '[ -z "$(ip route show 203.0.113.0/24)" ]'
+x ip route
+
+step "a broken file: systemctl reload fails, the journal says where, the network is unchanged"
+before=$(net_state)
+put /etc/netlab/topology.yaml <<'YAML'
+version: 1
+interfaces:
+  nic0:
+    up: true
+  br0:
+    kind: bridge
+    ports: [nic0]
+    stp: false
+    mtu: lots
+    addresses: [198.51.100.1/24]
+routes:
+  - to: 203.0.113.64/26
+    via: 198.51.100.254
+    dev: br0
+YAML
+if x systemctl reload netlab; then fail "systemctl reload succeeded on a broken file"; fi
+x systemctl is-active netlab || fail "netlab is not active after a rejected reload"
+x sh -c 'journalctl -u netlab --no-pager -o cat | grep -E "topology.yaml:[0-9]+:[0-9]+: error" | tail -3'
+q sh -c 'journalctl -u netlab --no-pager -o cat | grep -qE "/etc/netlab/topology.yaml:9:[0-9]+: error: .*mtu"' \
+    || fail "the journal lacks the diagnostic for line 9 (mtu)"
+q sh -c 'journalctl -u netlab --no-pager -o cat | grep -q "still in force: /etc/netlab/topology.yaml"' \
+    || fail "the journal does not say the configuration in force stays"
+after=$(net_state)
+[ "$before" = "$after" ] || { diff <(echo "$before") <(echo "$after") || true; fail "the network changed"; }
+echo "  ok: network unchanged"
+
+step "the file fixed again; reload succeeds"
+put /etc/netlab/topology.yaml <<'YAML'
+version: 1
+interfaces:
+  nic0:
+    up: true
+  br0:
+    kind: bridge
+    ports: [nic0]
+    stp: false
+    addresses: [198.51.100.1/24]
+routes:
+  - to: 203.0.113.64/26
+    via: 198.51.100.254
+    dev: br0
+YAML
+x systemctl reload netlab || fail "reload of a valid file failed"
+
+step "a valid file dropped into topology.d/: applied"
+put /etc/netlab/topology.d/10-br1.yaml <<'YAML'
+version: 1
+interfaces:
+  br1:
+    kind: bridge
+    addresses: [203.0.113.129/25]
+YAML
+wait_for "br1 with 203.0.113.129/25" sh -c 'ip -br addr show br1 | grep -q 203.0.113.129/25'
+x ip -br addr
+x netlabctl status
+
+step "systemctl stop: the network is left as it is"
+before=$(net_state)
+x systemctl stop netlab || fail "systemctl stop netlab"
+if x systemctl is-active netlab; then fail "netlab still active after stop"; fi
+after=$(net_state)
+[ "$before" = "$after" ] || { diff <(echo "$before") <(echo "$after") || true; fail "stop changed the network"; }
+echo "  ok: network unchanged by stop"
+x ip -br addr
+x ip route
+wait_for "the gateway still answers ping" ip netns exec lab ping -c1 -W1 198.51.100.1
+
+step "the journal of this run"
+x journalctl -u netlab --no-pager -o cat
+
+step "tear down: kill -9 the instance's PID 1"
+sd_teardown
+echo "  done"
+echo
+echo "PASS: test_systemd"
