@@ -969,6 +969,13 @@ Loaded load_config(const fs::path& path) {
     // at once; values that failed to load are left out (routes stay as
     // placeholders of family 0, which validate() skips).
     validate(out.topology, out.sources, out.diagnostics);
+    if (out.diagnostics.size() > kMaxDiagnostics) {
+        std::size_t more = out.diagnostics.size() - kMaxDiagnostics;
+        out.diagnostics.resize(kMaxDiagnostics);
+        out.diagnostics.push_back({Severity::Error, {path.string(), 0, 0},
+                                   std::to_string(more) + " more problems not shown",
+                                   "fix the ones above and run the check again"});
+    }
     return out;
 }
 
