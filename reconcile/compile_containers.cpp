@@ -1,15 +1,159 @@
-// Containers: networks' host shims, macvlan children and veth pairs.
+// Containers: networks' host shims, each container's macvlan children and
+// veth pairs (host ends in ""), their addresses and routes.
+#include <cstdint>
+#include <cstdio>
+
 #include "reconcile/compile.hpp"
 
 namespace netlab::reconcile {
 
-void compile_containers(const model::Topology& topo, Desired& out) {
-    (void)topo;
-    (void)out;
+namespace {
+
+// FNV-1a: stable across builds and platforms (std::hash is not), because
+// names and MACs derived from it must not change when netlab is rebuilt.
+std::uint64_t fnv1a(const std::string& s) {
+    std::uint64_t h = 14695981039346656037ull;
+    for (unsigned char c : s) {
+        h ^= c;
+        h *= 1099511628211ull;
+    }
+    return h;
 }
 
+std::string hex(std::uint64_t v, int digits) {
+    char buf[17];
+    std::snprintf(buf, sizeof buf, "%0*llx", digits, static_cast<unsigned long long>(v & ((1ull << (digits * 4)) - 1)));
+    return buf;
+}
+
+std::string alnum(const std::string& s) {
+    std::string out;
+    for (char c : s)
+        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) out += c;
+    return out;
+}
+
+constexpr std::size_t kIfNameMax = 15;  // IFNAMSIZ - 1
+
+// The host's macvlan on a network's parent that lets host and containers talk
+// (the kernel never passes traffic between a macvlan child and its parent).
+std::string shim_name(const std::string& network) {
+    std::string n = "nl-" + network;
+    if (n.size() <= kIfNameMax) return n;
+    return "nl-" + network.substr(0, 6) + "-" + hex(fnv1a(network), 5);
+}
+
+// Locally administered, unicast, stable for a container's interface.
+model::MacAddress derived_mac(const std::string& container, const std::string& ifname) {
+    const std::uint64_t h = fnv1a("mac:" + container + "/" + ifname);
+    model::MacAddress m;
+    m.bytes[0] = 0x02;
+    for (int i = 1; i < 6; ++i) m.bytes[i] = static_cast<std::uint8_t>(h >> (8 * (i - 1)));
+    return m;
+}
+
+RouteSpec default_via(const model::IpAddress& gw, const std::string& dev) {
+    RouteSpec r;
+    r.dst = model::Prefix::default_route(gw.family);
+    r.via = gw;
+    r.dev = dev;
+    return r;
+}
+
+// One route per (table, dst, metric): a later one with the same key wins.
+void put_route(DesiredNs& ns, const RouteSpec& r) {
+    for (auto& o : ns.routes)
+        if (o.table == r.table && o.dst == r.dst && o.metric == r.metric) {
+            o = r;
+            return;
+        }
+    ns.routes.push_back(r);
+}
+
+}  // namespace
+
 std::string veth_host_name(const std::string& container, const std::string& ifname) {
-    return "nl" + container.substr(0, 6) + ifname.substr(0, 6);
+    std::string name = "nl" + hex(fnv1a(container + "/" + ifname), 8) + alnum(container);
+    return name.substr(0, kIfNameMax);
+}
+
+void compile_containers(const model::Topology& topo, Desired& out) {
+    DesiredNs& host = out.namespaces[""];
+
+    for (const auto& [cname, c] : topo.containers) {
+        const NsId ns = container_ns(cname);
+        DesiredNs& cns = out.namespaces[ns];
+        for (const auto& [ifname, ci] : c.interfaces) {
+            LinkSpec l;
+            l.name = ifname;
+            l.up = true;
+            l.mtu = ci.mtu;
+            l.mac = ci.mac ? *ci.mac : derived_mac(cname, ifname);
+            l.addresses = std::set<model::Prefix>(ci.addresses.begin(), ci.addresses.end());
+            if (ci.network) {
+                auto net = topo.networks.find(*ci.network);
+                if (net == topo.networks.end()) continue;  // the validator reports it
+                l.kind = "macvlan";
+                l.parent = net->second.parent;
+                l.parent_ns = "";
+                l.mode = net->second.mode;
+                if (ci.default_route)
+                    for (const auto& gw : net->second.gateways) put_route(cns, default_via(gw, ifname));
+            } else if (ci.bridge) {
+                l.kind = "veth-peer";
+                LinkSpec h;
+                h.name = veth_host_name(cname, ifname);
+                h.kind = "veth";
+                h.peer_name = ifname;
+                h.peer_ns = ns;
+                h.master = *ci.bridge;
+                h.up = true;
+                h.mtu = ci.mtu;  // both ends alike, or the bridge drops what the container sends
+                h.addresses.emplace();
+                host.links[h.name] = h;
+            } else {
+                continue;
+            }
+            // pipework's @GW: the container's default route goes through here.
+            if (ci.gateway) put_route(cns, default_via(*ci.gateway, ifname));
+            for (const auto& r : ci.routes) {
+                RouteSpec s;
+                s.dst = r.to;
+                s.via = r.via;
+                s.dev = r.dev.empty() ? ifname : r.dev;
+                s.metric = r.metric.value_or(0);
+                if (!r.via) s.scope = 253;
+                put_route(cns, s);
+            }
+            cns.links[ifname] = l;
+        }
+    }
+
+    for (const auto& [nname, n] : topo.networks) {
+        if (!n.host_access) continue;
+        LinkSpec shim;
+        shim.name = shim_name(nname);
+        shim.kind = "macvlan";
+        shim.parent = n.parent;
+        shim.mode = model::MacvlanMode::Bridge;
+        shim.up = true;
+        shim.addresses = std::set<model::Prefix>{*n.host_access};
+        host.links[shim.name] = shim;
+        // Each container address on this network is reached through the shim
+        // (a host route beats the parent's prefix route).
+        for (const auto& [cname, c] : topo.containers)
+            for (const auto& [ifname, ci] : c.interfaces) {
+                if (ci.network != nname) continue;
+                for (const auto& a : ci.addresses) {
+                    if (a.addr.family != n.host_access->addr.family) continue;
+                    RouteSpec r;
+                    r.dst = model::Prefix{a.addr, static_cast<std::uint8_t>(a.addr.is_v4() ? 32 : 128)};
+                    r.dev = shim.name;
+                    r.scope = 253;
+                    put_route(host, r);
+                }
+            }
+    }
 }
 
 }  // namespace netlab::reconcile

@@ -105,6 +105,7 @@ private:
     std::array<std::vector<Step>, kPhases> phases_;
     std::set<LinkRef> creates_;  // links this plan creates (veth peers included)
     std::set<LinkRef> deletes_;  // owned links this plan deletes at the end
+    std::set<LinkRef> dies_;     // those and the veth ends that go with them
 
     bool reachable(const NsId& ns) const { return work_.count(ns) != 0; }
 
@@ -124,7 +125,7 @@ private:
 
     // Will the link exist once the plan ran?
     bool will_exist(const NsId& ns, const std::string& name) const {
-        return creates_.count({ns, name}) || (find(ns, name) && !deletes_.count({ns, name}));
+        return creates_.count({ns, name}) || (find(ns, name) && !dies_.count({ns, name}));
     }
 
     // The host end of a container's veth, when it is there.
@@ -179,7 +180,7 @@ private:
         auto s = work_.find(ns);
         if (s == work_.end()) return "";
         for (const auto& a : s->second.addresses)
-            if (a.prefix.contains(*r.via) && !deletes_.count({ns, a.dev})) return a.dev;
+            if (a.prefix.contains(*r.via) && !dies_.count({ns, a.dev})) return a.dev;
         return "";
     }
 
@@ -195,7 +196,10 @@ private:
                     // A leftover end would make the pair's creation fail.
                     if (spec.kind == "veth")
                         if (const LinkState* p = find(spec.peer_ns, spec.peer_name)) {
-                            if (owned(spec.peer_ns, *p)) drop(spec.peer_ns, spec.peer_name, "leftover end of a veth pair whose other end is gone");
+                            if (owned(spec.peer_ns, *p))
+                                drop(spec.peer_ns, spec.peer_name,
+                                     p->kind == "veth" ? "leftover end of a veth pair whose other end is gone"
+                                                       : "netlab's " + kind_name(p->kind) + " link must become the end of a veth pair");
                             else refuse(spec.peer_name + in_ns(spec.peer_ns) + ": the name is taken by a link netlab does not own; the veth pair for " + name + " cannot be created");
                         }
                     continue;
@@ -252,10 +256,17 @@ private:
         for (const auto& [ns, s] : work_) {
             for (const auto& [name, l] : s.links) {
                 if (wanted(ns, name) || !owned(ns, l)) continue;
-                // Deleting one end of a veth deletes both.
-                if (const LinkState* h = host_end(ns, name); h && deletes_.count({"", h->name})) continue;
-                if (l.kind == "veth" && !l.parent.empty() && deletes_.count({ns, l.parent})) continue;
+                // Deleting one end of a veth deletes both: only one is named.
+                if (const LinkState* h = host_end(ns, name); h && deletes_.count({"", h->name})) {
+                    dies_.insert({ns, name});
+                    continue;
+                }
+                if (l.kind == "veth" && !l.parent.empty() && deletes_.count({ns, l.parent})) {
+                    dies_.insert({ns, name});
+                    continue;
+                }
                 deletes_.insert({ns, name});
+                dies_.insert({ns, name});
             }
         }
     }
@@ -310,7 +321,7 @@ private:
         std::vector<std::string> out;
         if (auto s = work_.find(ns); s != work_.end())
             for (const auto& [n, l] : s->second.links)
-                if (l.kind == "macvlan" && l.parent == name && !deletes_.count({ns, n})) out.push_back(n);
+                if (l.kind == "macvlan" && l.parent == name && !dies_.count({ns, n})) out.push_back(n);
         for (const auto& [cns, dns] : desired_.namespaces)
             for (const auto& [n, spec] : dns.links)
                 if (cns != ns && spec.kind == "macvlan" && spec.parent_ns == ns && spec.parent == name && find(cns, n))
@@ -492,7 +503,7 @@ private:
             }
             for (const auto& o : s.routes) {
                 if (std::any_of(want.begin(), want.end(), [&](const RouteState& w) { return w.same_key(o); })) continue;
-                if (deletes_.count({ns, o.dev})) continue;  // goes with its device
+                if (dies_.count({ns, o.dev})) continue;  // goes with its device
                 const bool unwanted = std::any_of(dns.unwanted_routes.begin(), dns.unwanted_routes.end(), [&](const RouteSpec& u) {
                     return route_state(u, u.dev).same_key(o) && u.dev == o.dev && u.via == o.via && u.protocol == o.protocol;
                 });
