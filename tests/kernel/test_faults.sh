@@ -46,13 +46,13 @@ for k in $(seq 1 "$K"); do
     fi
     lab_reach "$NS_REMOTE" "$HOST1_ADDR" 3 >/dev/null || { ok=no reach=no; }
     [ "$ok" = yes ] || bad=$((bad + 1))
-    rows+=("$(printf '%2d | %-60s | %-4s | %-11s | %-8s | %-13s | %s' \
+    rows+=("$(printf '%2d | %-72s | %-4s | %-11s | %-8s | %-13s | %s' \
         "$k" "$(step_text "$dir/plan.json" "$k")" "$APPLY_RC" "$APPLY_STATUS" \
         "$restored" "$reach" "$PING_LOST/$PING_TX")")
 done
 
 heading "fault injection: $K steps"
-printf '%2s | %-60s | %-4s | %-11s | %-8s | %-13s | %s\n' \
+printf '%2s | %-72s | %-4s | %-11s | %-8s | %-13s | %s\n' \
     k "failing step" exit status restored "remote pings" "lost/sent during apply+rollback"
 printf '%s\n' "${rows[@]}"
 [ "$bad" -eq 0 ] || fail "$bad of $K injected faults were not rolled back to the exact previous state"

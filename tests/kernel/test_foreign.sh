@@ -54,6 +54,7 @@ check() {  # check PHASE EXPECT_FULL_DUMP_EQUAL
 
 heading "1. takeover with a fault injected at the last step (rollback)"
 plan_steps "$h" "$topo" "$dir/plan.json"
+{ [ "$PLAN_RC" -eq 2 ] && [ "$PLAN_K" -gt 0 ]; } || { cat "$dir/plan.json" "$dir/plan.json.err"; fail "plan: expected exit 2 with steps, got $PLAN_RC"; }
 nl_apply "$h" "$topo" "$dir/fault.json" NETLAB_FAIL_AT_STEP="$PLAN_K"
 note "  exit $APPLY_RC, status $APPLY_STATUS (fault at step $PLAN_K of $PLAN_K)"
 check "rollback (k=$PLAN_K)"

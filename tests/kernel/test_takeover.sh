@@ -80,7 +80,7 @@ row "TCP opened before" "$chain_tcp" "$nl_tcp"
 row "default route after" "${chain_default:-none}" "${nl_default:-none}"
 
 [ "$apply_rc" -eq 0 ] || fail "netlabctl apply exited $apply_rc"
-[ "$(json_get "$out" 'j["status"]')" = ok ] || fail "apply: status is not ok"
+[ "$(json_get "$out" 'j["status"]')" = applied ] || fail "apply: status is not applied"
 [ "$nl_rx" -eq "$nl_tx" ] || fail "netlabctl apply: $nl_lost of $nl_tx pings lost"
 [ "$nl_tcp" = "carries data" ] || fail "netlabctl apply: TCP connection broken: $TCP_RESULT"
 ip -n "$NS_HOST1" -j link show ens33 | grep -q '"master":"br0"' || fail "ens33 is not a port of br0"
