@@ -52,11 +52,14 @@ public:
     }
 
 private:
+    // Past the cap, load_config() replaces the rest by a count; stop adding
+    // early so an alias bomb's million identical findings cost nothing.
+    bool full() const { return out_.size() > 2 * kMaxDiagnostics; }
     void error(const std::string& path, std::string msg, std::string hint = {}) {
-        out_.push_back({Severity::Error, src_.at(path), std::move(msg), std::move(hint)});
+        if (!full()) out_.push_back({Severity::Error, src_.at(path), std::move(msg), std::move(hint)});
     }
     void warn(const std::string& path, std::string msg, std::string hint = {}) {
-        out_.push_back({Severity::Warning, src_.at(path), std::move(msg), std::move(hint)});
+        if (!full()) out_.push_back({Severity::Warning, src_.at(path), std::move(msg), std::move(hint)});
     }
     std::string where(const std::string& path) const { return src_.at(path).str(); }
 
