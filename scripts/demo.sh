@@ -26,6 +26,7 @@ note "namespaces: $NS_REMOTE $NS_GW $NS_SW $NS_HOST1"
 # only change made to the example is their names, so that nothing outside
 # the lab is touched.
 example=examples/takeover.yaml
+shown=$example    # the name printed in the headings
 containers=()
 if [ -f "$example" ]; then
     copy="$(lab_tmp)/takeover.yaml"
@@ -41,6 +42,7 @@ if [ -f "$example" ]; then
     example=$copy
 else
     example="$(lab_tmp)/takeover.yaml"
+    shown=takeover.yaml
     write_takeover_yaml "$example"
     note "(examples/takeover.yaml is not there yet: using the same topology from tests/kernel/lib.sh)"
 fi
@@ -58,7 +60,7 @@ show_host1() {
 heading "host1 before"
 show_host1
 
-heading "netlabctl plan $example   (in host1)"
+heading "netlabctl plan $shown   (in host1)"
 plan_rc=0
 nlctl "$NS_HOST1" plan "$example" || plan_rc=$?
 note "(plan exit code $plan_rc: 0 converged, 2 changes, 1 error)"
@@ -72,7 +74,7 @@ if [ "$plan_rc" -eq 1 ]; then
     exit 0
 fi
 
-heading "netlabctl apply $example   (in host1), while the remote pings host1 every 10 ms"
+heading "netlabctl apply $shown   (in host1), while the remote pings host1 every 10 ms"
 pinger_start "$NS_REMOTE" "$HOST1_ADDR"
 apply_rc=0
 nlctl "$NS_HOST1" apply "$example" || apply_rc=$?
