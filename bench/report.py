@@ -210,14 +210,19 @@ def main():
     w("the hand-written part comes from `bench/notes.md`. Re-render from the raw results with")
     w("`bench/run.sh --render bench/results/latest.tsv --out docs/benchmarks.md`.\n")
     w("| | |\n|---|---|")
-    w("| taken | %s → %s |" % (meta.get("start", "?"), meta.get("end", "?")))
+    w("| taken | %s → %s |" % (meta.get("start", "?"), meta.get("end", "(interrupted)")))
     w("| command | `%s` |" % meta.get("command", "?"))
     w("| kernel | %s |" % meta.get("kernel", "?"))
     w("| CPU | %s |" % meta.get("cpus", "?"))
     w("| memory | %s |" % meta.get("memory", "?"))
     w("| iproute2 | %s |" % meta.get("iproute2", "?"))
     w("| netlab | commit %s |" % meta.get("netlab", "?"))
-    w("| load average at the end | %s |" % meta.get("loadavg-at-end", "?"))
+    w("| load average (1/5/15 min) | at the start %s, at the end %s |" % (meta.get("loadavg-at-start", "?"),
+                                                                     meta.get("loadavg-at-end", "?")))
+    la = [r for r in rows if r.workload == "launch" and r.ok]
+    if la:
+        w("| starting one process in the host netns (`ip netns exec NS true`) | median %s, %s – %s over the run |" % (
+            fmt_ms(med([r.wall for r in la])), fmt_ms(min(r.wall for r in la)), fmt_ms(max(r.wall for r in la))))
     w("")
     w("Every figure is the median of the runs, with min–max; wall time by a monotonic clock,")
     w("CPU = user + system of the process and every child it waited for, peak RSS = the")
@@ -257,11 +262,18 @@ def main():
             tb.append(["W2 no-op apply, N=%d, IPv6 %s" % (nmax, mode), "≤ 2× raw dump, 0 writes",
                        "netlab: %s; raw dump %s" % (esc((cs.get(("W1", "c", mode, nmax)) or c or Cell([])).problem or "not measured"),
                                                    fmt_ms(d.wall if d else None)), "not yet"])
-    rl = [cs[k] for k in cs if k[0] == "W2" and k[1] == "reload"]
-    if rl and rl[0].wall is not None:
-        tb.append(["W2 no-change reload (netlabd)", "≤ 50 ms", fmt_ms(rl[0].wall), status(rl[0].wall <= 50)])
-    else:
-        tb.append(["W2 no-change reload (netlabd)", "≤ 50 ms", esc(rl[0].problem) if rl else "not measured", "not yet"])
+    for k in sorted(k for k in cs if k[0] == "W2" and k[1] == "reload"):
+        c = cs[k]
+        label = "W2 no-change reload (netlabd), N=%d, IPv6 %s" % (k[3], k[2])
+        if c.wall is None:
+            tb.append([label, "≤ 50 ms", esc(c.problem), "not yet"])
+            continue
+        dm = med([float(r.kv("daemon_ms")) for r in c.good if re.match(r"^[0-9.]+$", r.kv("daemon_ms") or "")])
+        judged = dm if dm is not None else c.wall
+        tb.append([label, "≤ 50 ms", "%s in netlabd, %s for `netlabctl reload` as a whole (process start included)" % (
+            fmt_ms(dm), fmt_ms(c.wall)), status(judged <= 50)])
+    if not any(k[0] == "W2" and k[1] == "reload" for k in cs):
+        tb.append(["W2 no-change reload (netlabd)", "≤ 50 ms", "not measured", "not yet"])
     for mode in modes:
         c = cs.get(("W3", "c", mode, nmax))
         if c and c.wall is not None:
@@ -378,9 +390,12 @@ def main():
                 body.append([mode, str(n), "netlab", esc(c1.problem), "", "", ""])
     for k in sorted(k for k in cs if k[1] == "reload"):
         c = cs[k]
-        body.append([k[2], str(k[3]), "netlabd: reload that changes nothing",
+        dm = med([float(r.kv("daemon_ms")) for r in c.good if re.match(r"^[0-9.]+$", r.kv("daemon_ms") or "")])
+        body.append([k[2], str(k[3]), "`netlabctl reload` (netlabd running), nothing changed",
                      fmt_ms(c.wall) if c.wall is not None else esc(c.problem),
-                     "%s – %s" % (fmt_ms(c.wall_min), fmt_ms(c.wall_max)) if c.wall is not None else "", "", ""])
+                     "%s – %s" % (fmt_ms(c.wall_min), fmt_ms(c.wall_max)) if c.wall is not None else "",
+                     "inside netlabd %s" % fmt_ms(dm) if c.wall is not None else "",
+                     ",".join(sorted({r.kv("writes") or "?" for r in c.good}))])
     w(table(["IPv6", "N", "what", "wall (median)", "min – max", "detail", "netlink writes"], body))
     w("")
 

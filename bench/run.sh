@@ -172,7 +172,7 @@ force_clean() {  # [deep]
         local ns
         for ns in $(ip netns list | awk '{print $1}' | grep "^$PFX-c"); do
             ip -n "$ns" link del eth1 2>/dev/null || true
-            ip -n "$ns" -o link | grep -o ' vg[0-9]*' | while read -r l; do ip -n "$ns" link del "$l"; done
+            ip -n "$ns" -o link | { grep -o ' vg[0-9]*' || true; } | while read -r l; do ip -n "$ns" link del "$l"; done
         done
     fi
 }
@@ -233,6 +233,8 @@ gen_c() {  # netlab topology: the same containers; and the same without them
     local plan=$1 ns he ifn addr gw br
     {
         echo "version: 1"
+        echo "interfaces:"
+        echo "  br0: {kind: bridge, stp: false, addresses: [198.51.100.1/24, 203.0.113.1/24]}"
         echo "containers:"
         while read -r ns he ifn addr gw br; do
             echo "  ${ns#"$PFX"-}:"
@@ -241,7 +243,8 @@ gen_c() {  # netlab topology: the same containers; and the same without them
             echo "      $ifn: {bridge: $br, address: \"$addr@$gw\"}"
         done <"$plan"
     } >"$WORK/c-topology.yaml"
-    printf 'version: 1\n' >"$WORK/c-empty.yaml"
+    # (br0 stays: it was there before netlab and is only adopted)
+    sed -n '1,3p' "$WORK/c-topology.yaml" >"$WORK/c-empty.yaml"
     # W3: the same with the last container's address changed (.2 -> an unused host number)
     "$PYTHON" - "$WORK/c-topology.yaml" "$WORK/c-changed.yaml" <<'EOF'
 import re, sys
@@ -261,8 +264,16 @@ netlab_apply() {  # FILE STATE TIMEFILE JSONOUT
     "$TIMEIT" "$3" -- ip netns exec "$HOSTNS" "$NETLABCTL" apply "$1" --state-dir "$2" --json >"$4" 2>"$4.err"
 }
 
-first_error() {
-    { grep -v '^\s*$' "$1.err" 2>/dev/null; grep -v '^\s*$' "$1" 2>/dev/null; } | head -n 1 | cut -c1-160 || true
+first_error() {  # the error of `netlabctl ... --json` (JSON in $1, stderr in $1.err), one line
+    "$PYTHON" - "$1" <<'EOF' 2>/dev/null || { cat "$1.err" "$1" 2>/dev/null | grep -v '^\s*$' | head -n 1 | cut -c1-200 || true; }
+import json, sys
+j = json.load(open(sys.argv[1]))
+parts = [j.get("error") or j.get("status") or ""]
+parts += [d.get("text") or d.get("message", "") for d in j.get("diagnostics", [])[:1]]
+if j.get("failed_step"):
+    parts.append("failed step: %s" % (j["failed_step"].get("describe") if isinstance(j["failed_step"], dict) else j["failed_step"]))
+print("; ".join(p for p in parts if p)[:300].replace("\t", " ").replace("\n", " "))
+EOF
 }
 
 # writes_of JSON: netlink write requests reported by `netlabctl apply --json`.
@@ -312,14 +323,12 @@ run_method() {  # METHOD MODE N RUN
             record W4 b "$mode" "$n" "$run" "$tf" "$st" ""
             ;;
         c)
+            [ -x "$NETLABCTL" ] || NETLAB_ERROR="netlabctl not built at $NETLABCTL"
             if [ -n "$NETLAB_ERROR" ]; then
                 record W1 c "$mode" "$n" "$run" /dev/null "not available yet: $NETLAB_ERROR" ""
-                return 0
-            fi
-            if [ ! -x "$NETLABCTL" ]; then
-                NETLAB_ERROR="netlabctl not built at $NETLABCTL"
-                record W1 c "$mode" "$n" "$run" /dev/null "not available yet: $NETLAB_ERROR" ""
-                return 0
+                record W4 c "$mode" "$n" "$run" /dev/null "not available yet: $NETLAB_ERROR" ""
+                settle 0
+                return 0   # nothing was touched
             fi
             gen_c "$plan"
             local state="$WORK/state-c" js="$WORK/c.json"
@@ -327,7 +336,12 @@ run_method() {  # METHOD MODE N RUN
             st=ok
             netlab_apply "$WORK/c-topology.yaml" "$state" "$tf" "$js" || st="failed"
             if [ "$st" = ok ]; then
-                [ "$(host_ends)" -eq "$n" ] && check_container "$plan" || st="failed: wrong result"
+                local got
+                got=$(host_ends)
+                if [ "$got" -ne "$n" ] || ! check_container "$plan"; then
+                    st="failed: apply said '$(first_error "$js")' but $got of $n host ends are on br0"
+                    check_container "$plan" || st="$st and the last container lacks eth1/address/default route"
+                fi
             else
                 NETLAB_ERROR=$(first_error "$js")
                 st="not available yet: $NETLAB_ERROR"
@@ -348,12 +362,15 @@ run_method() {  # METHOD MODE N RUN
             # W4: apply without the containers.
             if [ -n "$NETLAB_ERROR" ]; then
                 record W4 c "$mode" "$n" "$run" /dev/null "not available yet: $NETLAB_ERROR" ""
-                return 0
+            elif [ "$st" != ok ]; then
+                record W4 c "$mode" "$n" "$run" /dev/null "not measured: the attach failed" ""
+                netlab_apply "$WORK/c-empty.yaml" "$state" /dev/null "$js" || true
+            else
+                rm -f "$tf"; st=ok
+                netlab_apply "$WORK/c-empty.yaml" "$state" "$tf" "$js" || st="failed: $(first_error "$js")"
+                [ "$(host_ends)" -eq 0 ] || st="failed: links left"
+                record W4 c "$mode" "$n" "$run" "$tf" "$st" "writes=$(writes_of "$js")"
             fi
-            rm -f "$tf"; st=ok
-            netlab_apply "$WORK/c-empty.yaml" "$state" "$tf" "$js" || st="failed: $(first_error "$js")"
-            [ "$(host_ends)" -eq 0 ] || st="failed: links left"
-            record W4 c "$mode" "$n" "$run" "$tf" "$st" "writes=$(writes_of "$js")"
             ;;
         d)
             st=ok
@@ -376,64 +393,118 @@ run_method() {  # METHOD MODE N RUN
     settle "$n"
 }
 
-# ---- W6: netlabd ----------------------------------------------------------------
-# (run once per mode at the largest N, when netlabd and netlab's attachments work)
+# ---- W2 reload and W6: netlabd ------------------------------------------------------
+# netlabd in the host netns with the N-container topology as its config; once
+# converged: 5 timed no-change reloads (W2), its RSS, then RECONCILES more
+# reloads and its RSS again (W6).
+RECONCILES=${RECONCILES:-1000}
+
+rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
+
 run_w6() {  # MODE
-    local mode=$1 n=$MAXN
+    local mode=$1 n=$MAXN conf="$WORK/w6/conf" state="$WORK/w6/state" sock="$WORK/w6/netlabd.sock" i st
     if [ -n "$NETLAB_ERROR" ] || [ ! -x "$NETLABD" ]; then
-        record W6 netlabd "$mode" "$n" 1 /dev/null "not available yet: ${NETLAB_ERROR:-netlabd not built}" ""
+        local why=${NETLAB_ERROR:-netlabd not built at $NETLABD}
+        record W2 reload "$mode" "$n" 1 /dev/null "not available yet: $why" ""
+        record W6 netlabd "$mode" "$n" 1 /dev/null "not available yet: $why" ""
         return 0
     fi
-    "$PYTHON" "$SRC/bench/w6.py" --netlabd "$NETLABD" --netlabctl "$NETLABCTL" --hostns "$HOSTNS" \
-        --topology "$WORK/c-topology.yaml" --work "$WORK/w6" --reconciles 1000 --mode "$mode" --n "$n" \
-        --raw "$RAW" || record W6 netlabd "$mode" "$n" 1 /dev/null "failed: see the run log" ""
-    force_clean
+    rm -rf "$WORK/w6"; mkdir -p "$conf" "$state"
+    cp "$WORK/c-topology.yaml" "$conf/topology.yaml"
+    ip netns exec "$HOSTNS" "$NETLABD" --config-dir "$conf" --state-dir "$state" --socket "$sock" \
+        --log-level warn >"$WORK/w6/netlabd.log" 2>&1 &
+    NETLABD_PID=$!
+    st=""
+    for ((i = 0; i < 1200; i++)); do   # up to 120 s to start and converge
+        kill -0 "$NETLABD_PID" 2>/dev/null || { st="netlabd exited: $(head -n 1 "$WORK/w6/netlabd.log")"; break; }
+        if [ -S "$sock" ] && [ "$(host_ends)" -eq "$n" ] && check_container "$WORK/plan-max"; then break; fi
+        sleep 0.1
+    done
+    [ "$i" -lt 1200 ] || st="netlabd did not converge in 120 s: $(head -n 1 "$WORK/w6/netlabd.log")"
+    if [ -n "$st" ]; then
+        record W2 reload "$mode" "$n" 1 /dev/null "failed: $st" ""
+        record W6 netlabd "$mode" "$n" 1 /dev/null "failed: $st" ""
+    else
+        settle "$n"
+        local rss0 rss1 t0 t1 js="$WORK/w6/reload.json"
+        rss0=$(rss_kib "$NETLABD_PID")
+        for ((i = 1; i <= 5; i++)); do
+            rm -f "$WORK/time"; st=ok
+            "$TIMEIT" "$WORK/time" -- "$NETLABCTL" reload --socket "$sock" --json >"$js" 2>&1 || st="failed: $(first_error "$js")"
+            record W2 reload "$mode" "$n" "$i" "$WORK/time" "$st" "writes=$(writes_of "$js") daemon_ms=$(
+                "$PYTHON" -c 'import json,sys; r=json.load(open(sys.argv[1])).get("result",{}); print(round(1000*r.get("seconds",-0.001),1))' "$js" 2>/dev/null || echo '?')"
+        done
+        t0=$(date +%s%3N); st=ok
+        for ((i = 1; i <= RECONCILES; i++)); do
+            "$NETLABCTL" reload --socket "$sock" >/dev/null 2>&1 || { st="failed at reload $i"; break; }
+        done
+        t1=$(date +%s%3N)
+        rss1=$(rss_kib "$NETLABD_PID")
+        local verdict="met"
+        [ "$rss1" -le 32768 ] && [ "$rss0" -le 32768 ] && [ $((rss1 - rss0)) -le $((rss0 / 10 + 1024)) ] || verdict="missed"
+        record W6 netlabd "$mode" "$n" 1 /dev/null "$st" "rss_start=$((rss0 / 1024))MiB rss_end=$((rss1 / 1024))MiB reconciles=$((i - 1)) reconcile_ms_avg=$(( (t1 - t0) / (i > 1 ? i - 1 : 1) )) verdict=$verdict"
+    fi
+    kill "$NETLABD_PID" 2>/dev/null || true
+    wait "$NETLABD_PID" 2>/dev/null || true
+    NETLABD_PID=""
+    force_clean deep
 }
 
 # ---- main -------------------------------------------------------------------------
 
 START=$(date -u '+%Y-%m-%d %H:%M:%S UTC')
+{
+    echo "# start $START"
+    echo "# command bench/run.sh --n \"$NS_LIST\" --runs $RUNS --ipv6 \"$IPV6_MODES\" --methods \"$METHODS\""
+    echo "# kernel $(uname -r)"
+    echo "# cpus $(nproc) × $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')"
+    echo "# memory $(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo)"
+    echo "# iproute2 $(ip -V | sed 's/.*iproute2-//; s/,.*//')"
+    echo "# netlab $(git -C "$SRC" rev-parse --short HEAD 2>/dev/null || echo '?')"
+    echo "# loadavg-at-start $(cut -d' ' -f1-3 /proc/loadavg)"
+} >>"$RAW"
 setup_lab
-for mode in $IPV6_MODES; do
-    set_ipv6 "$mode"
-    log "IPv6 $mode"
-    for n in $NS_LIST; do
+if [ "$DO_W5" = 1 ]; then
+    log "W5: bridge takeover under a 10 ms ping"
+    NETLAB_BIN=$NETLAB_BIN bash "$SRC/bench/w5_takeover.sh" --runs "$RUNS" --raw "$RAW" >&2 \
+        || log "W5 failed (see above)"
+fi
+# N outermost, so an interrupted run still has every method and both IPv6
+# settings for the smaller N (bench/run.sh --render renders what is there).
+for n in $NS_LIST; do
+    for mode in $IPV6_MODES; do
+        set_ipv6 "$mode"
         for ((run = 1; run <= RUNS; run++)); do
+            # What starting a process in the host netns costs on this machine
+            # now (every method pays it once; the floor and netlab only once).
+            rm -f "$WORK/time"
+            "$TIMEIT" "$WORK/time" -- ip netns exec "$HOSTNS" true
+            record launch "ip netns exec true" "$mode" "$n" "$run" "$WORK/time" ok ""
             # Rotate the order of the methods from run to run, so background
             # noise and leftovers of the previous method fall on each in turn.
             read -r -a ms <<<"$METHODS"
             off=$(( (run - 1) % ${#ms[@]} ))
             order="${ms[*]:off} ${ms[*]:0:off}"
             for m in $order; do
-                log "N=$n run $run/$RUNS method $m"
+                log "IPv6 $mode N=$n run $run/$RUNS method $m"
                 run_method "$m" "$mode" "$n" "$run"
             done
         done
     done
-    if [[ " $METHODS " == *" c "* ]]; then
+done
+if [[ " $METHODS " == *" c "* ]]; then
+    for mode in $IPV6_MODES; do
+        set_ipv6 "$mode"
         gen_c "$WORK/plan-max"
         run_w6 "$mode"
-    fi
-done
-set_ipv6 on
-
-if [ "$DO_W5" = 1 ]; then
-    log "W5: bridge takeover under a 10 ms ping"
-    NETLAB_BIN=$NETLAB_BIN bash "$SRC/bench/w5_takeover.sh" --runs "$RUNS" --raw "$RAW" >&2 \
-        || log "W5 failed (see above)"
+    done
 fi
+set_ipv6 on
 END=$(date -u '+%Y-%m-%d %H:%M:%S UTC')
 
 {
-    echo "# start $START"
     echo "# end $END"
-    echo "# command bench/run.sh --n \"$NS_LIST\" --runs $RUNS --ipv6 \"$IPV6_MODES\" --methods \"$METHODS\""
-    echo "# kernel $(uname -r)"
-    echo "# cpus $(nproc) $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')"
-    echo "# memory $(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo)"
-    echo "# iproute2 $(ip -V | sed 's/.*iproute2-//; s/,.*//')"
     echo "# loadavg-at-end $(cut -d' ' -f1-3 /proc/loadavg)"
-    echo "# netlab $(git -C "$SRC" rev-parse --short HEAD 2>/dev/null || echo '?')"
 } >>"$RAW"
 if [ "$RAW" != "$WORK/raw.tsv" ]; then log "raw results in $RAW"; fi
 "$PYTHON" "$SRC/bench/report.py" --raw "$RAW" --out "$OUT" --notes "$SRC/bench/notes.md"

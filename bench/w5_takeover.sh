@@ -29,8 +29,8 @@ SRC=$(cd "$(dirname "$0")/.." && pwd)
 LAB_ID="nlb$$-w5"   # the bench's own prefix
 lab_require
 
-BEFORE_S=0.5   # pinging before the change
-AFTER_S=1.0    # and after it: a host left unreachable loses ~100 replies per second
+BEFORE_S=${W5_BEFORE_S:-0.5}   # pinging before the change
+AFTER_S=${W5_AFTER_S:-1.0}    # and after it: a host left unreachable loses ~100 replies per second
 
 now_ms() { date +%s%3N; }
 

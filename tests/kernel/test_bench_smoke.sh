@@ -16,7 +16,8 @@ ip netns del "$probe"
 out=$(mktemp -d "/tmp/nlbs$$.XXXXXX")
 trap 'rm -rf "$out"' EXIT
 rc=0
-NETLAB_BIN=$BIN BENCH_BIN=$BIN bash "$SRC/bench/run.sh" --n 10 --runs 1 --ipv6 on \
+SETTLE_BASE=0.1 W5_BEFORE_S=0.2 W5_AFTER_S=0.5 RECONCILES=20 \
+    NETLAB_BIN=$BIN BENCH_BIN=$BIN bash "$SRC/bench/run.sh" --n 10 --runs 1 --ipv6 on \
     --out "$out/benchmarks.md" --raw "$out/raw.tsv" || rc=$?
 [ "$rc" -eq 0 ] || { echo "FAIL: bench/run.sh exited $rc"; exit 1; }
 grep -q '^| on | 10 | floor (bench_floor) | ' "$out/benchmarks.md" \
