@@ -156,7 +156,11 @@ void Daemon::on_request(const nlohmann::json& req, const Peer& peer, ControlServ
         reply(status_json());
         return;
     }
-    spdlog::info("control: {}: {}", peer.str(), cmd);
+    bool known = cmd == "reload" || cmd == "apply" || cmd == "plan" || cmd == "confirm" || cmd == "rollback";
+    if (known)
+        spdlog::info("control: {}: {}", peer.str(), cmd);
+    else
+        spdlog::warn("control: {}: unknown command", peer.str());
     if (stopping_) {
         reply(error_reply("netlabd is stopping"));
     } else if (cmd == "reload" || cmd == "apply") {
@@ -294,13 +298,18 @@ void Daemon::record_apply(Job& job, JobResult& r) {
         // `netlabctl reload` show exactly where.
         for (const auto& d : o.diagnostics) spdlog::error("{}", d.str());
         for (const auto& d : o.plan.refusals) spdlog::error("{}", d.str());
-        spdlog::error("{}: rejected ({} errors); nothing was changed; still in force: {}", tag,
-                      count_errors(o.diagnostics) + count_errors(o.plan.refusals), files_in_force());
+        {
+            std::size_t errors = count_errors(o.diagnostics) + count_errors(o.plan.refusals);
+            spdlog::error("{}: rejected ({} error{}); nothing was changed; still in force: {}", tag, errors,
+                          errors == 1 ? "" : "s", files_in_force());
+        }
         break;
     case S::RolledBack:
-        spdlog::error("{}: step {}/{} failed: {}{}", tag, o.failed_step ? *o.failed_step + 1 : 0, n,
-                      o.failed_step && *o.failed_step < n ? o.plan.steps[*o.failed_step].describe() + ": " : "",
-                      o.error);
+        if (o.failed_step && *o.failed_step < n)
+            spdlog::error("{}: step {}/{} failed: {}: {}", tag, *o.failed_step + 1, n,
+                          o.plan.steps[*o.failed_step].describe(), o.error);
+        else
+            spdlog::error("{}: failed: {}", tag, o.error);
         for (const auto& line : o.restored) spdlog::error("{}: restored {}", tag, line);
         spdlog::error("{}: rolled back and verified; still in force: {}", tag, files_in_force());
         break;
