@@ -129,9 +129,36 @@ containers:
         default_route: true
 EOF
 
-# apply_docker OUT: netlabctl apply in host1, told where the private dockerd is.
+# How netlabctl learns where the private dockerd is: its --docker-socket
+# option, else the NETLAB_DOCKER_SOCKET variable, else (neither exists yet) a
+# private /run in which /run/docker.sock -> our socket (the machine's /run
+# is not touched: tmpfs in a mount namespace of netlabctl's own, -n for no
+# /run/mount).
+probe=$("$NETLABCTL" plan --docker-socket "$DOCKER_SOCK" /nonexistent 2>&1 || true)
+if grep -q "unknown option --docker-socket" <<<"$probe"; then
+    if grep -q NETLAB_DOCKER_SOCKET "$NETLABCTL"; then SOCKET_BY="env"; else SOCKET_BY=private-run; fi
+else
+    SOCKET_BY=option
+fi
+note "  netlabctl is told the socket by: $SOCKET_BY"
+
+# apply_docker OUT: netlabctl apply in host1, pointed at the private dockerd.
 apply_docker() {
-    nl_apply "$NS_HOST1" "$topo" "$1" NETLAB_DOCKER_SOCKET="$DOCKER_SOCK"
+    local out=$1 state="$LAB_TMP/state-docker"
+    mkdir -p "$state"
+    APPLY_RC=0
+    case $SOCKET_BY in
+        option) in_ns "$NS_HOST1" "$NETLABCTL" apply "$topo" --json --state-dir "$state" \
+                    --docker-socket "$DOCKER_SOCK" ;;
+        env) in_ns "$NS_HOST1" env NETLAB_DOCKER_SOCKET="$DOCKER_SOCK" "$NETLABCTL" apply "$topo" --json \
+                    --state-dir "$state" ;;
+        private-run)
+            # shellcheck disable=SC2016  # expanded by the inner shell
+            in_ns "$NS_HOST1" unshare --mount --propagation slave sh -c \
+                'mount -n -t tmpfs -o mode=755 nlc-run /run && ln -s "$1" /run/docker.sock && shift && exec "$@"' \
+                sh "$DOCKER_SOCK" "$NETLABCTL" apply "$topo" --json --state-dir "$state" ;;
+    esac >"$out" 2>"$out.err" || APPLY_RC=$?
+    APPLY_STATUS=$(json_get "$out" 'j.get("status")' 2>/dev/null || echo "(no JSON)")
 }
 
 # ctr_ping: the container pings the lab gateway (inside the container: its ping).
@@ -151,8 +178,9 @@ if [ "$APPLY_RC" -ne 0 ]; then
     fail "netlabctl apply of docker:test1 failed"
 fi
 note "  apply: $APPLY_STATUS, $(json_get "$dir/apply1.json" 'j["writes"]') netlink writes"
-dk exec test1 ip -o addr show dev eth1 | sed 's/^/  in test1: /'
-dk exec test1 ip route | sed 's/^/  in test1: /'
+json_get "$dir/apply1.json" '"\n".join("  diagnostic: " + d.get("message", str(d)) for d in j.get("diagnostics", []))' || true
+{ dk exec test1 ip -o -4 addr show dev eth1 2>&1 || true; } | sed 's/^/  in test1: /'
+{ dk exec test1 ip route 2>&1 || true; } | sed 's/^/  in test1: /'
 ctr_ping || fail "test1 cannot ping the gateway $GW_LAN_ADDR after the apply"
 
 heading "docker restart test1, then apply again"
