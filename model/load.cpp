@@ -925,7 +925,7 @@ Loaded load_config(const fs::path& path) {
         bool haveMain = fs::exists(main, ec);
         if (!haveMain && drops.empty() && !has_errors(out.diagnostics)) {
             out.diagnostics.push_back({Severity::Error, {path.string(), 0, 0},
-                                       "no topology here: neither topology.yaml nor topology.d/*.yaml",
+                                       "is a directory, but holds neither topology.yaml nor topology.d/*.yaml",
                                        "create " + main.string() + " starting with `version: 1`"});
             return out;
         }

@@ -323,7 +323,7 @@ TEST_CASE("load_config: a directory with only drop-ins, and an empty drop-in") {
 
 TEST_CASE("load_config: nothing to read") {
     TempDir d;
-    CHECK(has_diag(load_config(d.path), "no topology here"));
+    CHECK(has_diag(load_config(d.path), "holds neither topology.yaml nor topology.d/*.yaml"));
     CHECK(has_diag(load_config(d.path / "absent.yaml"), "no such file"));
     fs::create_directories(d.path / "topology.yaml");
     CHECK(has_diag(load_config(d.path), "is a directory"));
