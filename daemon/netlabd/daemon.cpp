@@ -58,6 +58,12 @@ std::size_t count_errors(const model::Diagnostics& d) {
     return n;
 }
 
+reconcile::Options engine_options(const Options& o) {
+    reconcile::Options e;
+    e.state_dir = o.state_dir;
+    return e;
+}
+
 nlohmann::json error_reply(const std::string& message) {
     return {{"version", control::kVersion}, {"ok", false}, {"error", message}};
 }
@@ -76,7 +82,7 @@ Daemon::Daemon(Options opts)
                },
                ControlServer::Limits{control::kMaxRequestBytes, std::chrono::seconds(10), 32}),
       started_(WallClock::now()),
-      reconciler_(io_, opts_.config_dir, reconcile::Options{opts_.state_dir}) {}
+      reconciler_(io_, opts_.config_dir, engine_options(opts_)) {}
 
 Daemon::~Daemon() = default;
 

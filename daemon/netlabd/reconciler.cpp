@@ -101,7 +101,7 @@ void Reconciler::observe_after(JobResult& r, const std::map<std::string, model::
     bool ok = r.outcome.ok();
     for (const auto& [name, container] : containers) {
         ContainerStatus s{name, container.netns.str(), "", ""};
-        auto resolved = reconcile::resolve_netns(container.netns);
+        auto resolved = reconcile::resolve_netns(container.netns, opts_.resolver);
         if (auto* ns = std::get_if<reconcile::ResolvedNs>(&resolved)) {
             ::close(ns->fd);
             s.state = ok ? "attached" : "not-attached";
