@@ -33,6 +33,9 @@
 //                                             every container netns
 //   bench_floor sysctl   PLAN --ipv6 0|1      enable/disable IPv6 in this
 //                                             netns and every container netns
+//   bench_floor sweep    PLAN                 clean-up after a failed method:
+//                                             delete every non-loopback link
+//                                             in the container namespaces
 // Each prints one JSON object with its own phase timings on stdout.
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -322,6 +325,36 @@ public:
         }
     }
 
+    // Every link of this namespace but loopback: (ifindex, name).
+    std::vector<std::pair<int, std::string>> non_loopback_links() {
+        auto m = new_msg(RTM_GETLINK, NLM_F_DUMP);
+        ifinfomsg ifi{};
+        ifi.ifi_family = AF_UNSPEC;
+        check(nlmsg_append(m.get(), &ifi, sizeof ifi, NLMSG_ALIGNTO), "nlmsg_append");
+        nlmsg_hdr(m.get())->nlmsg_flags &= ~NLM_F_ACK;
+        check(nl_send_auto(sk_.get(), m.get()), "dump request");
+        int fd = nl_socket_get_fd(sk_.get());
+        std::vector<std::pair<int, std::string>> out;
+        for (;;) {
+            ssize_t n = ::recv(fd, rx_, sizeof rx_, 0);
+            if (n < 0) {
+                if (errno == EINTR) continue;
+                fail("netlink recv", errno);
+            }
+            int len = static_cast<int>(n);
+            for (auto* h = reinterpret_cast<nlmsghdr*>(rx_); NLMSG_OK(h, len); h = NLMSG_NEXT(h, len)) {
+                if (h->nlmsg_type == NLMSG_DONE) return out;
+                if (h->nlmsg_type == NLMSG_ERROR) fail("dump links", -static_cast<nlmsgerr*>(NLMSG_DATA(h))->error);
+                if (h->nlmsg_type != RTM_NEWLINK) continue;
+                auto* li = static_cast<ifinfomsg*>(NLMSG_DATA(h));
+                if (li->ifi_flags & IFF_LOOPBACK) continue;
+                nlattr* tb[IFLA_MAX + 1];
+                if (nlmsg_parse(h, sizeof(ifinfomsg), tb, IFLA_MAX, nullptr) < 0) continue;
+                out.emplace_back(li->ifi_index, tb[IFLA_IFNAME] ? nla_get_string(tb[IFLA_IFNAME]) : "?");
+            }
+        }
+    }
+
     long writes() const { return writes_; }
     const std::vector<std::string>& errors() const { return errors_; }
 
@@ -545,6 +578,33 @@ int cmd_dump(const std::vector<Attachment>& plan) {
     return 0;
 }
 
+// Not a measurement: puts every container namespace of the plan back to
+// loopback only, whatever a failed method left there (one process, where
+// `ip -n` per namespace would start thousands).
+int cmd_sweep(const std::vector<Attachment>& plan) {
+    Fd home(::open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC));
+    if (home.fd < 0) fail("open /proc/self/ns/net", errno);
+    long deleted = 0;
+    std::vector<std::string> errors;
+    for (const auto& name : namespaces_of(plan)) {
+        Fd ns = open_netns(name);
+        Rtnl sk = open_rtnl_in(home.fd, ns.fd);
+        for (const auto& [index, ifname] : sk.non_loopback_links()) {
+            auto m = new_msg(RTM_DELLINK, 0);
+            ifinfomsg ifi{};
+            ifi.ifi_family = AF_UNSPEC;
+            ifi.ifi_index = index;
+            check(nlmsg_append(m.get(), &ifi, sizeof ifi, NLMSG_ALIGNTO), "nlmsg_append");
+            sk.add(std::move(m), name + "/" + ifname + ": delete");
+            ++deleted;
+        }
+        sk.flush();
+        errors.insert(errors.end(), sk.errors().begin(), sk.errors().end());
+    }
+    std::printf("{\"op\":\"sweep\",\"deleted\":%ld,\"errors\":%zu}\n", deleted, errors.size());
+    return report_errors("sweep", errors);
+}
+
 void write_file(const std::string& path, const char* value) {
     // Opened after setns(): /proc/sys/net is the namespace of the opener.
     Fd f(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
@@ -580,6 +640,7 @@ void usage() {
         "       bench_floor teardown PLAN --group G [--grouped]\n"
         "       bench_floor dump PLAN\n"
         "       bench_floor sysctl PLAN --ipv6 0|1\n"
+        "       bench_floor sweep PLAN                (not timed: every container netns back to lo only)\n"
         "PLAN: one container per line: NETNS HOST_END IFNAME ADDR/LEN GATEWAY BRIDGE\n",
         stderr);
 }
@@ -623,6 +684,7 @@ int main(int argc, char** argv) {
             return cmd_teardown(plan, group, grouped);
         }
         if (cmd == "dump") return cmd_dump(plan);
+        if (cmd == "sweep") return cmd_sweep(plan);
         if (cmd == "sysctl") {
             if (ipv6 != 0 && ipv6 != 1) throw Failure("sysctl needs --ipv6 0|1");
             return cmd_sysctl(plan, ipv6 == 1);

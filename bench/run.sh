@@ -5,7 +5,7 @@
 #
 #   bench/run.sh [--n "10 100 1000"] [--runs 5] [--ipv6 "on off"]
 #                [--methods "a b c d"] [--out docs/benchmarks.md]
-#                [--no-w5] [--raw FILE]
+#                [--no-w5] [--raw FILE] [--slow-runs K] [--slow-n N] [--deadline HH:MM]
 #   bench/run.sh --render RAW --out FILE      (re-render a report from raw results)
 #
 # Binaries: bench_floor and bench_timeit from $BENCH_BIN, netlabctl and netlabd
@@ -43,6 +43,9 @@ OUT=$SRC/docs/benchmarks.md
 RAW=""
 RENDER=""
 DO_W5=1
+SLOW_RUNS=""   # runs of method (a) at N >= SLOW_N (9 processes per container); default --runs
+SLOW_N=500
+DEADLINE=""    # HH:MM UTC: no measurement of (a)/(b) that would end after it is started
 SETTLE_BASE=${SETTLE_BASE:-0.3}   # seconds after every attach/teardown, plus N/1000 s
 
 while [ $# -gt 0 ]; do
@@ -55,6 +58,9 @@ while [ $# -gt 0 ]; do
         --raw) RAW=$2; shift 2 ;;
         --render) RENDER=$2; shift 2 ;;
         --no-w5) DO_W5=0; shift ;;
+        --slow-runs) SLOW_RUNS=$2; shift 2 ;;
+        --slow-n) SLOW_N=$2; shift 2 ;;
+        --deadline) DEADLINE=$2; shift 2 ;;
         -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
         *) echo "run.sh: unknown option $1" >&2; exit 2 ;;
     esac
@@ -153,15 +159,15 @@ check_container() {
     local plan=$1 line ns addr gw
     line=$(tail -n 1 "$plan")
     read -r ns _ _ addr gw _ <<<"$line"
-    ip -n "$ns" -o -4 addr show dev eth1 2>/dev/null | grep -q "inet $addr " || return 1
-    ip -n "$ns" route show default 2>/dev/null | grep -q "via $gw dev eth1" || return 1
-    ip -n "$ns" -o link show eth1 2>/dev/null | grep -q 'state UP\|,UP' || return 1
+    ip -n "$ns" -o -4 addr show dev eth1 2>/dev/null | grep "inet $addr " >/dev/null || return 1
+    ip -n "$ns" route show default 2>/dev/null | grep "via $gw dev eth1" >/dev/null || return 1
+    ip -n "$ns" -o link show eth1 2>/dev/null | grep 'state UP\|,UP' >/dev/null || return 1
 }
 
 # Leaves the host netns with br0 only, and (after a failure) every container
 # netns empty, whatever state a failed method left.
 force_clean() {  # [deep]
-    if ip -n "$HOSTNS" -o link | grep -q ' v[hg][0-9]*[@:]'; then
+    if ip -n "$HOSTNS" -o link | grep ' v[hg][0-9]*[@:]' >/dev/null; then
         in_host "$FLOOR" teardown "$WORK/plan-max" --group 99 >/dev/null 2>&1 || true
         local l
         for l in $(ip -n "$HOSTNS" -o link | awk -F': ' '{print $2}' | sed 's/@.*//' | grep '^v[hg][0-9]'); do
@@ -169,11 +175,7 @@ force_clean() {  # [deep]
         done
     fi
     if [ "${1:-}" = deep ]; then
-        local ns
-        for ns in $(ip netns list | awk '{print $1}' | grep "^$PFX-c"); do
-            ip -n "$ns" link del eth1 2>/dev/null || true
-            ip -n "$ns" -o link | { grep -o ' vg[0-9]*' || true; } | while read -r l; do ip -n "$ns" link del "$l"; done
-        done
+        in_host "$FLOOR" sweep "${2:-$WORK/plan-max}" >/dev/null || true
     fi
 }
 
@@ -389,7 +391,7 @@ run_method() {  # METHOD MODE N RUN
             record W4 d "$mode" "$n" "$run" "$tf" "$st" "$(grep -m1 '^{' "$WORK/out" || true)"
             ;;
     esac
-    if tail -n +$((before + 1)) "$RAW" | cut -f11 | grep -q '^failed'; then force_clean deep; else force_clean; fi
+    if tail -n +$((before + 1)) "$RAW" | cut -f11 | grep '^failed' >/dev/null; then force_clean deep "$plan"; else force_clean; fi
     settle "$n"
 }
 
@@ -452,10 +454,28 @@ run_w6() {  # MODE
 
 # ---- main -------------------------------------------------------------------------
 
+# too_late METHOD N: with --deadline, true when the slow shell methods (a, b)
+# would likely end after it, judged by their slowest attach + teardown at this
+# N so far in this run (x1.2), or by 10x their figure at the previous N.
+too_late() {
+    [ -n "$DEADLINE" ] || return 1
+    case "$1" in a|b) ;; *) return 1 ;; esac
+    local now end est
+    now=$(date -u +%s)
+    end=$(date -u -d "$DEADLINE" +%s)
+    est=$(awk -F'\t' -v m="$1" -v n="$2" '
+        $2 == m && ($1 == "W1" || $1 == "W4") && $6 ~ /^[0-9.]+$/ && $4 <= n {
+            t[$4 SUBSEP $3 "/" $5] += $6; if ($4 < n && $4 > pn) pn = $4 }
+        END { for (k in t) { split(k, f, SUBSEP)
+                  if (f[1] == n && t[k] > c) c = t[k]; if (f[1] == pn && t[k] > p) p = t[k] }
+              if (c > 0) print int(c * 1.2 / 1000); else if (p > 0) print int(p * n / pn * 1.1 / 1000); else print 0 }' "$RAW")
+    [ $((now + est)) -gt "$end" ]
+}
+
 START=$(date -u '+%Y-%m-%d %H:%M:%S UTC')
 {
     echo "# start $START"
-    echo "# command bench/run.sh --n \"$NS_LIST\" --runs $RUNS --ipv6 \"$IPV6_MODES\" --methods \"$METHODS\""
+    echo "# command bench/run.sh --n \"$NS_LIST\" --runs $RUNS --ipv6 \"$IPV6_MODES\" --methods \"$METHODS\"${SLOW_RUNS:+ --slow-runs $SLOW_RUNS}"
     echo "# kernel $(uname -r)"
     echo "# cpus $(nproc) × $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')"
     echo "# memory $(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo)"
@@ -469,14 +489,15 @@ if [ "$DO_W5" = 1 ]; then
     NETLAB_BIN=$NETLAB_BIN bash "$SRC/bench/w5_takeover.sh" --runs "$RUNS" --raw "$RAW" >&2 \
         || log "W5 failed (see above)"
 fi
-# N outermost, so an interrupted run still has every method and both IPv6
-# settings for the smaller N (bench/run.sh --render renders what is there).
+# N outermost, then the run, then the IPv6 setting: an interrupted or
+# time-boxed run still has every method in both settings for the smaller N
+# (bench/run.sh --render renders whatever is there).
 for n in $NS_LIST; do
-    for mode in $IPV6_MODES; do
-        set_ipv6 "$mode"
-        for ((run = 1; run <= RUNS; run++)); do
+    for ((run = 1; run <= RUNS; run++)); do
+        for mode in $IPV6_MODES; do
+            set_ipv6 "$mode"
             # What starting a process in the host netns costs on this machine
-            # now (every method pays it once; the floor and netlab only once).
+            # now (every method pays it at least once).
             rm -f "$WORK/time"
             "$TIMEIT" "$WORK/time" -- ip netns exec "$HOSTNS" true
             record launch "ip netns exec true" "$mode" "$n" "$run" "$WORK/time" ok ""
@@ -486,6 +507,11 @@ for n in $NS_LIST; do
             off=$(( (run - 1) % ${#ms[@]} ))
             order="${ms[*]:off} ${ms[*]:0:off}"
             for m in $order; do
+                if [ "$m" = a ] && [ "$n" -ge "$SLOW_N" ] && [ "$run" -gt "${SLOW_RUNS:-$RUNS}" ]; then continue; fi
+                if too_late "$m" "$n"; then
+                    log "IPv6 $mode N=$n run $run: skipping method $m (it would end after the deadline $DEADLINE)"
+                    continue
+                fi
                 log "IPv6 $mode N=$n run $run/$RUNS method $m"
                 run_method "$m" "$mode" "$n" "$run"
             done
@@ -494,6 +520,10 @@ for n in $NS_LIST; do
 done
 if [[ " $METHODS " == *" c "* ]]; then
     for mode in $IPV6_MODES; do
+        if [ -n "$DEADLINE" ] && [ "$(date -u +%s)" -gt "$(date -u -d "$DEADLINE" +%s)" ]; then
+            record W6 netlabd "$mode" "$MAXN" 1 /dev/null "not measured: past the run's deadline $DEADLINE" ""
+            continue
+        fi
         set_ipv6 "$mode"
         gen_c "$WORK/plan-max"
         run_w6 "$mode"
