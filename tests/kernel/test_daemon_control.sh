@@ -196,6 +196,16 @@ PY
 kill -0 "$PID" || fail "netlabd died"
 "$CTL" status --socket "$SOCK" --timeout 5 >/dev/null || fail "status no longer answers"
 
+step "SIGHUP reloads"
+n=$("$CTL" status --socket "$SOCK" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["daemon"]["reconciles"])')
+kill -HUP "$PID"
+for _ in $(seq 100); do
+    grep -q "reconcile #$((n + 1)) (SIGHUP): converged" "$D/netlabd.log" && break
+    sleep 0.1
+done
+grep "SIGHUP" "$D/netlabd.log" || true
+grep -q "reconcile #$((n + 1)) (SIGHUP): converged" "$D/netlabd.log" || fail "SIGHUP gave no (converged) reconcile"
+
 step "SIGTERM: clean exit, network left as it is"
 before=$(ip -n "$NS" addr show br0; ip -n "$NS" route)
 kill -TERM "$PID"

@@ -195,6 +195,27 @@ wait_for "br1 with 203.0.113.129/25" sh -c 'ip -br addr show br1 | grep -q 203.0
 x ip -br addr
 x netlabctl status
 
+step "restart with a 2 s watchdog: converged without a write, keep-alives hold"
+put /etc/systemd/system/netlab.service.d/watchdog.conf <<'UNIT'
+[Service]
+WatchdogSec=2s
+UNIT
+x systemctl daemon-reload
+before=$(net_state)
+x systemctl restart netlab || fail "systemctl restart netlab"
+pid=$(sd systemctl show -p MainPID --value netlab)
+q sh -c "journalctl -u netlab --no-pager -o cat _PID=$pid | grep -q 'reconcile #1 (start): converged, no netlink write'" \
+    || fail "the restarted netlabd was not converged at once"
+sleep 6  # three watchdog periods: a missing keep-alive would have restarted it
+x systemctl show -p MainPID -p NRestarts -p WatchdogUSec -p StatusText netlab
+[ "$(sd systemctl show -p MainPID --value netlab)" = "$pid" ] || fail "netlabd was restarted (watchdog?)"
+[ "$(sd systemctl show -p NRestarts --value netlab)" = 0 ] || fail "NRestarts is not 0"
+after=$(net_state)
+[ "$before" = "$after" ] || { diff <(echo "$before") <(echo "$after") || true; fail "restart changed the network"; }
+echo "  ok: same MainPID after three watchdog periods; restart changed nothing"
+x rm -r /etc/systemd/system/netlab.service.d
+x systemctl daemon-reload
+
 step "systemctl stop: the network is left as it is"
 before=$(net_state)
 x systemctl stop netlab || fail "systemctl stop netlab"
