@@ -99,7 +99,9 @@ assert s["owned"]["links"] == 1 and s["owned"]["routes"] == 1, s["owned"]
 print("status --json: last", s["last"]["status"], "owned", s["owned"])
 PY
 ip -n "$NS" -br addr show br0 | grep -q 198.51.100.1/24 || fail "br0 lacks its address"
-stat -c '%a %U' "$SOCK" | tee /dev/stderr | grep -qx '600 root' || fail "socket mode is not 0600 root"
+mode=$(stat -c '%a %U' "$SOCK")
+echo "socket: $mode"
+[ "$mode" = "600 root" ] || fail "socket mode is not 0600 root"
 
 step "a non-root peer is refused"
 if out=$(setpriv --reuid=nobody --regid=nogroup --clear-groups "$CTL" status --socket "$SOCK" 2>&1); then
@@ -121,8 +123,9 @@ D2=$T/b
 write_topology "$D2"
 sed -i 's/198.51.100.1/198.51.100.2/' "$D2/etc/topology.yaml"
 start_daemon "$NS2" "$D2" --status-group nogroup
-stat -c '%a %U %G' "$D2/run/netlabd.sock" | tee /dev/stderr | grep -qx '660 root nogroup' \
-    || fail "socket is not 0660 root:nogroup"
+mode=$(stat -c '%a %U %G' "$D2/run/netlabd.sock")
+echo "socket: $mode"
+[ "$mode" = "660 root nogroup" ] || fail "socket is not 0660 root:nogroup"
 setpriv --reuid=nobody --regid=nogroup --clear-groups "$CTL" status --socket "$D2/run/netlabd.sock" \
     | head -2 || fail "nogroup may not read status"
 if out=$(setpriv --reuid=nobody --regid=nogroup --clear-groups "$CTL" reload --socket "$D2/run/netlabd.sock" 2>&1); then
