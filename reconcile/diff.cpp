@@ -40,6 +40,9 @@ std::string in_ns(const NsId& ns) { return ns.empty() ? std::string() : " in " +
 
 std::string kind_name(const std::string& kind) { return kind.empty() ? "plain" : kind; }
 
+// A desired route as the kernel will report it: IPv6 has no route scopes
+// (always universe) and turns metric 0 into 1024 (IP6_RT_PRIO_USER), so the
+// comparison with observed routes must too, or nothing would ever converge.
 RouteState route_state(const RouteSpec& r, const std::string& dev) {
     RouteState s;
     s.table = r.table;
@@ -49,6 +52,10 @@ RouteState route_state(const RouteSpec& r, const std::string& dev) {
     s.dev = dev;
     s.protocol = r.protocol;
     s.scope = r.scope;
+    if (r.dst.addr.is_v6()) {
+        s.scope = 0;
+        if (s.metric == 0) s.metric = 1024;
+    }
     return s;
 }
 

@@ -340,3 +340,31 @@ TEST_CASE("a namespace that was not observed is left alone") {
     const Plan p = reconcile::make_plan(d, {{"", host1()}});
     CHECK(lines(p) == kTakeover);
 }
+
+TEST_CASE("IPv6 routes are compared as the kernel reports them (metric 0 is 1024, no scopes)") {
+    Observed obs{{"", host1()}};
+    obs.at("").addresses.insert({"ens33", pfx("2001:db8::10/64")});
+    obs.at("").routes.insert(prefix_route("2001:db8::/64", "ens33"));
+    model::Topology t;
+    model::Route r;
+    r.to = model::Prefix::default_route(6);
+    r.via = ip("2001:db8::1");
+    r.dev = "ens33";
+    t.routes.push_back(r);
+    model::Route onlink;
+    onlink.to = pfx("2001:db8:5::/64");
+    onlink.dev = "ens33";
+    t.routes.push_back(onlink);
+    const Desired d = reconcile::compile(t, {});
+    const Plan p = reconcile::make_plan(d, obs);
+    CHECK(lines(p) == std::vector<std::string>{
+                          "ip -6 route add default via 2001:db8::1 dev ens33 metric 1024 proto 77",
+                          "ip -6 route add 2001:db8:5::/64 dev ens33 metric 1024 proto 77",
+                      });
+    // what the kernel then reports converges
+    obs.at("").routes.insert(route("::/0", "2001:db8::1", "ens33", 77, 1024));
+    auto on = route("2001:db8:5::/64", nullptr, "ens33", 77, 1024);
+    on.scope = 0;
+    obs.at("").routes.insert(on);
+    CHECK(reconcile::make_plan(d, obs).empty());
+}
