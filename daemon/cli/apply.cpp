@@ -4,6 +4,7 @@
 //   plan  exit 0 converged, 2 changes, 1 error or rejected
 //   apply exit 0 applied or converged, 1 rejected, rolled back or failed
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 #include <optional>
 #include <string>
@@ -137,8 +138,16 @@ int run(const char* cmd, const Args& args, bool apply) {
             if (recovered && !inv->json) {
                 std::fprintf(stderr, "netlabctl apply: found the journal of an interrupted transaction in %s\n",
                              inv->state_dir.c_str());
-                print_outcome(*recovered, "recovered");
+                std::fprintf(stderr, "%s: %s; restored: %s (%llu netlink writes, %s)\n",
+                             recovered->status == Outcome::Status::RolledBack ? "recovered" : "RECOVERY FAILED",
+                             recovered->error.c_str(), joined(recovered->restored).c_str(),
+                             static_cast<unsigned long long>(recovered->writes), ms(recovered->seconds).c_str());
             }
+        } else if (std::filesystem::exists(std::filesystem::path(inv->state_dir) / "journal.json")) {
+            std::fprintf(stderr,
+                         "netlabctl plan: warning: %s/journal.json is the journal of an interrupted transaction; "
+                         "apply restores its snapshot first, so this plan may change\n",
+                         inv->state_dir.c_str());
         }
         Outcome out = apply ? engine.apply(config) : engine.plan(config);
         if (inv->json) {
