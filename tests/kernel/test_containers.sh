@@ -184,6 +184,7 @@ expect a1 a2 ok "macvlan bridge mode: siblings talk"
 expect hostA b1 ok "a host reaches the other host's containers"
 for d in a1 a2; do expect hostA "$d" no "macvlan: the parent never talks to its own children"; done
 for d in b1 b2; do expect hostB "$d" no "macvlan: the parent never talks to its own children"; done
+expect a1 hostA no "macvlan: a container never reaches its own host"
 
 must_apply "$NS_A" "$dir/r1-a-access.yaml" "$dir/r1-a-access.json"
 must_apply "$NS_B" "$dir/r1-b-access.yaml" "$dir/r1-b-access.json"
@@ -193,6 +194,7 @@ ping_matrix "${NODES[@]}"
 for d in a1 a2; do expect hostA "$d" ok "host_access: the host reaches its own containers"; done
 for d in b1 b2; do expect hostB "$d" ok "host_access: the host reaches its own containers"; done
 for s in a1 a2; do for d in b1 b2 gw; do expect "$s" "$d" ok "still"; done; done
+expect a1 hostA ok "host_access: the shim answers for the host's addresses"
 lab_destroy
 
 # ---------------------------------------------------------------------------
@@ -264,6 +266,7 @@ expect p1 p2 ok "macvlan container <-> veth-on-bridge container"
 expect hostB p2 ok "bridge: the host and its veth containers talk"
 expect p1 gw ok "gateway answers"
 expect p2 gw ok "gateway answers"
+expect hostA p1 no "pipework's macvlan on a plain NIC has the macvlan limit (use a network with host_access)"
 lab_destroy
 
 # ---------------------------------------------------------------------------

@@ -178,7 +178,8 @@ if [ "$APPLY_RC" -ne 0 ]; then
     fail "netlabctl apply of docker:test1 failed"
 fi
 note "  apply: $APPLY_STATUS, $(json_get "$dir/apply1.json" 'j["writes"]') netlink writes"
-json_get "$dir/apply1.json" '"\n".join("  diagnostic: " + d.get("message", str(d)) for d in j.get("diagnostics", []))' || true
+diags=$(json_get "$dir/apply1.json" '"\n".join("  diagnostic: " + d.get("message", str(d)) for d in j.get("diagnostics", []))' || true)
+[ -z "$diags" ] || note "$diags"
 { dk exec test1 ip -o -4 addr show dev eth1 2>&1 || true; } | sed 's/^/  in test1: /'
 { dk exec test1 ip route 2>&1 || true; } | sed 's/^/  in test1: /'
 ctr_ping || fail "test1 cannot ping the gateway $GW_LAN_ADDR after the apply"
