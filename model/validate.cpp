@@ -506,9 +506,10 @@ private:
         std::set<int> defaultFamilies;
         if (ci.gateway) {
             if (!reachable(*ci.gateway)) unreachable(p + ".gateway", *ci.gateway, "gateway");
-            if (net)
-                for (const auto& a : ci.addresses)
-                    if (a.addr == *ci.gateway) error(p + ".gateway", who + ": the gateway is the interface's own address");
+            for (const auto& a : ci.addresses)
+                if (a.addr == *ci.gateway)
+                    error(p + ".gateway", who + ": the gateway " + a.addr.str() + " is the interface's own address",
+                          "use the router's address");
             route_key(seen, Prefix::default_route(ci.gateway->family), 0, p + ".gateway", "namespace " + ns);
             defaultFamilies.insert(ci.gateway->family);
         }

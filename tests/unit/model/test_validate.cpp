@@ -84,6 +84,7 @@ TEST_CASE("validate: one row per rule") {
         {"via own address", "interfaces:\n  e1:\n    addresses: [198.51.100.10/24]\nroutes:\n  - to: default\n    via: 198.51.100.10\n", "own address"},
         {"container gateway outside", (br + c1 + "        bridge: br0\n        address: 198.51.100.11/24@203.0.113.1\n"), "outside every subnet"},
         {"container gateway in network subnet", with_net(c1 + "        network: mynet\n        addresses: []\n        gateway: 198.51.100.1\n"), nullptr},
+        {"container gateway is its own address", (br + c1 + "        bridge: br0\n        address: 198.51.100.11/24@198.51.100.11\n"), "own address"},
         {"container route via outside", (br + c1 + "        bridge: br0\n        address: 198.51.100.11/24\n        routes:\n          - to: 192.0.2.0/24\n            via: 203.0.113.1\n"), "route via 203.0.113.1 is outside"},
         {"network gateway outside", "networks:\n  n:\n    parent: e\n    subnet: 198.51.100.0/24\n    gateway: 203.0.113.1\n", "outside network 'n'"},
         {"network gateway is broadcast", "networks:\n  n:\n    parent: e\n    subnet: 198.51.100.0/24\n    gateway: 198.51.100.255\n", "broadcast"},
