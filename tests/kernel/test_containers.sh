@@ -11,6 +11,8 @@
 #     on a bridge (host B, after the bridge takeover), each ADDR/LEN@GW. Each
 #     container already had a default route (a Docker-like eth0): afterwards
 #     its default route is via the given gateway, and the gateway answers.
+#  2b. The bridge takeover (lib.sh's lab, with the remote behind the gateway)
+#     with two containers on br0: host, containers and remote all ping.
 #  3. 100 containers in one apply, a fault injected in the 50th container's
 #     steps: the host and all 100 containers equal their snapshots. Then the
 #     same apply without the fault attaches all 100.
@@ -267,6 +269,40 @@ expect hostB p2 ok "bridge: the host and its veth containers talk"
 expect p1 gw ok "gateway answers"
 expect p2 gw ok "gateway answers"
 expect hostA p1 no "pipework's macvlan on a plain NIC has the macvlan limit (use a network with host_access)"
+lab_destroy
+
+# ---------------------------------------------------------------------------
+heading "2b. the bridge takeover with containers on br0 (host, containers, remote)"
+lab_up   # lib.sh's lab: remote -- gw -- sw -- host1 (ens33 198.51.100.10)
+P="$LAB_ID-$LAB_GEN"
+for c in t1 t2; do ct_ns_add "$P-$c"; done
+write_takeover_yaml "$dir/r2b.yaml"
+cat >>"$dir/r2b.yaml" <<EOF
+
+containers:
+  t1:
+    netns: netns:$P-t1
+    interfaces:
+      eth1:
+        bridge: br0
+        address: 198.51.100.61/24@$GW_LAN_ADDR
+  t2:
+    netns: netns:$P-t2
+    interfaces:
+      eth1:
+        bridge: br0
+        address: 198.51.100.62/24
+        gateway: $GW_LAN_ADDR
+EOF
+must_apply "$NS_HOST1" "$dir/r2b.yaml" "$dir/r2b.json"
+NODES=("host1=$NS_HOST1=$HOST1_ADDR" "remote=$NS_REMOTE=$REMOTE_ADDR" "gw=$NS_GW=$GW_LAN_ADDR"
+       "t1=$P-t1=198.51.100.61" "t2=$P-t2=198.51.100.62")
+ping_matrix "${NODES[@]}"
+for s in host1 remote gw t1 t2; do
+    for d in host1 remote gw t1 t2; do
+        [ "$s" = "$d" ] || expect "$s" "$d" ok "takeover with containers on br0: everyone talks"
+    done
+done
 lab_destroy
 
 # ---------------------------------------------------------------------------
