@@ -285,19 +285,24 @@ def main():
             tb.append(["W3 one of %d changed, IPv6 %s" % (nmax, mode), "≤ 20 writes, ≤ 50 ms",
                        "netlab: %s" % esc((cs.get(("W1", "c", mode, nmax)) or Cell([])).problem or "not measured"), "not yet"])
     for mode in modes:
-        a_ = cs.get(("W4", "a", mode, nmax))
+        # "One-by-one" is one request per link: `ip -batch` of `link del` (the
+        # kernel's per-request cost without process starts); one `ip` process
+        # per link where that was not measured.
+        a_ = cs.get(("W4", "b", mode, nmax))
+        if not a_ or a_.wall is None:
+            a_ = cs.get(("W4", "a", mode, nmax))
         c = cs.get(("W4", "c", mode, nmax))
         d = cs.get(("W4", "d", mode, nmax))
         rd = ratio(a_.wall if a_ else None, d.wall if d else None)
         if c and c.wall is not None:
             r = ratio(a_.wall if a_ else None, c.wall)
             tb.append(["W4 teardown %d, IPv6 %s" % (nmax, mode), "≥ 10× faster than one-by-one",
-                       "netlab %s vs one-by-one %s = %s× (floor %s×)" % (fmt_ms(c.wall), fmt_ms(a_.wall if a_ else None),
+                       "netlab %s vs one request per link %s = %s× (floor %s×)" % (fmt_ms(c.wall), fmt_ms(a_.wall if a_ else None),
                                                                      "%.1f" % r if r else "?", "%.1f" % rd if rd else "?"),
                        status(r is not None and r >= 10)])
         else:
             tb.append(["W4 teardown %d, IPv6 %s" % (nmax, mode), "≥ 10× faster than one-by-one",
-                       "netlab: %s; floor %s vs one-by-one %s = %s×" % (
+                       "netlab: %s; floor %s vs one request per link %s = %s×" % (
                            esc((cs.get(("W1", "c", mode, nmax)) or Cell([])).problem or "not measured"),
                            fmt_ms(d.wall if d else None), fmt_ms(a_.wall if a_ else None), "%.1f" % rd if rd else "?"),
                        "not yet"])
@@ -404,7 +409,9 @@ def main():
     body = []
     for mode in modes:
         for n in ns:
-            one = cs.get(("W4", "a", mode, n))
+            one = cs.get(("W4", "b", mode, n))
+            if not one or one.wall is None:
+                one = cs.get(("W4", "a", mode, n))
             for m in "abcd":
                 c = cs.get(("W4", m, mode, n))
                 if not c:
@@ -420,7 +427,10 @@ def main():
                                                            fmt_ms(med([j.get("delete_ms") for j in js])))
                 body.append([mode, str(n), W4_NAMES[m], fmt_ms(c.wall), "%s – %s" % (fmt_ms(c.wall_min), fmt_ms(c.wall_max)),
                              detail, "%.1f×" % r if r else "–", c.runs()])
-    w(table(["IPv6", "N", "method", "wall (median)", "min – max", "CPU", "speed-up vs one-by-one", "runs"], body))
+    w(table(["IPv6", "N", "method", "wall (median)", "min – max", "CPU", "speed-up vs one request per link", "runs"], body))
+    w("")
+    w("\"One request per link\" is the `ip -batch` of `link del` (one process); the one `ip` process per")
+    w("link row adds a process start per link to the same kernel work.")
     w("")
 
     # ---- W5

@@ -5,7 +5,8 @@
 #
 #   bench/run.sh [--n "10 100 1000"] [--runs 5] [--ipv6 "on off"]
 #                [--methods "a b c d"] [--out docs/benchmarks.md]
-#                [--no-w5] [--raw FILE] [--slow-runs K] [--slow-n N] [--deadline HH:MM]
+#                [--no-w5] [--raw FILE] [--slow-runs K] [--slow-n N] [--slow-max-n N]
+#                [--deadline HH:MM]
 #   bench/run.sh --render RAW --out FILE      (re-render a report from raw results)
 #
 # Binaries: bench_floor and bench_timeit from $BENCH_BIN, netlabctl and netlabd
@@ -45,6 +46,7 @@ RENDER=""
 DO_W5=1
 SLOW_RUNS=""   # runs of method (a) at N >= SLOW_N (9 processes per container); default --runs
 SLOW_N=500
+SLOW_MAX_N=1000  # method (a) is not run above this N
 DEADLINE=""    # HH:MM UTC: no measurement of (a)/(b) that would end after it is started
 SETTLE_BASE=${SETTLE_BASE:-0.3}   # seconds after every attach/teardown, plus N/1000 s
 
@@ -60,6 +62,7 @@ while [ $# -gt 0 ]; do
         --no-w5) DO_W5=0; shift ;;
         --slow-runs) SLOW_RUNS=$2; shift 2 ;;
         --slow-n) SLOW_N=$2; shift 2 ;;
+        --slow-max-n) SLOW_MAX_N=$2; shift 2 ;;
         --deadline) DEADLINE=$2; shift 2 ;;
         -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
         *) echo "run.sh: unknown option $1" >&2; exit 2 ;;
@@ -481,7 +484,7 @@ too_late() {
 START=$(date -u '+%Y-%m-%d %H:%M:%S UTC')
 {
     echo "# start $START"
-    echo "# command bench/run.sh --n \"$NS_LIST\" --runs $RUNS --ipv6 \"$IPV6_MODES\" --methods \"$METHODS\"${SLOW_RUNS:+ --slow-runs $SLOW_RUNS}"
+    echo "# command bench/run.sh --n \"$NS_LIST\" --runs $RUNS --ipv6 \"$IPV6_MODES\" --methods \"$METHODS\"${SLOW_RUNS:+ --slow-runs $SLOW_RUNS} --slow-n $SLOW_N --slow-max-n $SLOW_MAX_N${DEADLINE:+ --deadline $DEADLINE}"
     echo "# kernel $(uname -r)"
     echo "# cpus $(nproc) × $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')"
     echo "# memory $(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo)"
@@ -514,6 +517,10 @@ for n in $NS_LIST; do
             order="${ms[*]:off} ${ms[*]:0:off}"
             for m in $order; do
                 if [ "$m" = a ] && [ "$n" -ge "$SLOW_N" ] && [ "$run" -gt "${SLOW_RUNS:-$RUNS}" ]; then continue; fi
+                if [ "$m" = a ] && [ "$n" -gt "$SLOW_MAX_N" ]; then
+                    [ "$run" -gt 1 ] || record W1 a "$mode" "$n" 1 /dev/null "not run: --slow-max-n $SLOW_MAX_N (too slow for this run's time box)" ""
+                    continue
+                fi
                 if too_late "$m" "$n"; then
                     log "IPv6 $mode N=$n run $run: skipping method $m (it would end after the deadline $DEADLINE)"
                     continue
