@@ -819,7 +819,12 @@ void parse_into(std::string_view text, const std::string& file, std::size_t rout
                                        "start the topology with `version: 1`"});
         return;
     }
-    Reader(file, out, routeBase).document(root);
+    try {
+        Reader(file, out, routeBase).document(root);
+    } catch (const std::exception& e) {  // yaml-cpp's own, or out of memory: never escape as a crash
+        out.diagnostics.push_back({Severity::Error, {file, 0, 0}, std::string("cannot read the document: ") + e.what(),
+                                   "report this file to the netlab developers"});
+    }
 }
 
 // Reads a file, refusing what is not a readable regular file of sane size.
