@@ -76,7 +76,7 @@ def checksum(data):
     return ~s & 0xFFFF
 
 
-def ping(dst, out_path, ready_path, interval=0.01, drain=2.0):
+def ping(dst, out_path, ready_path, interval=0.01, drain=5.0):
     """Sends one echo request every `interval` until SIGTERM/SIGINT, then stops
     sending and waits up to `drain` seconds for the replies still in flight,
     so that stopping never counts a packet on the wire as lost (ping(8) does
@@ -205,10 +205,13 @@ def tcp_server(addr, port, ready_path):
             conn.sendall(data)
 
 
-def tcp_client(addr, port, go_path, after_lines=100, timeout=5.0):
+def tcp_client(addr, port, go_path, timeout="30"):
     """Opens the connection and proves it works ("before ok"), then waits for
     GO (the test creates it after the apply) and sends more lines over the
-    same connection; exits 0 only if every line comes back intact."""
+    same connection; exits 0 only if every line comes back intact. `timeout`
+    (seconds per receive) only bounds a dead connection; it is not a check."""
+    after_lines = 100
+    timeout = float(timeout)
     conn = socket.create_connection((addr, int(port)), timeout=timeout)
     conn.settimeout(timeout)
     buf = b""

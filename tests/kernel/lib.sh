@@ -165,7 +165,7 @@ pinger_start() {
     PINGER_PID=$!
     LAB_PIDS+=("$PINGER_PID")
     local i
-    for i in $(seq 1 500); do
+    for i in $(seq 1 1500); do
         [ -e "$dir/ping.ready" ] && return 0
         kill -0 "$PINGER_PID" 2>/dev/null || break
         sleep 0.02
@@ -173,7 +173,7 @@ pinger_start() {
     fail "pinger: no reply from $2 in $1"
 }
 
-# pinger_stop: stops sending, waits for the replies in flight; sets PING_TX,
+# pinger_stop: stops sending, waits (up to 5 s) for the replies in flight; sets PING_TX,
 # PING_RX, PING_LOST, PING_RUN (longest run of lost packets) and PING_LINE.
 pinger_stop() {
     local dir; dir=$(lab_tmp)
@@ -188,8 +188,10 @@ pinger_stop() {
     PING_RUN=$(sed -n 's/.*longest_loss_run=\([0-9]*\).*/\1/p' <<<"$PING_LINE")
 }
 
-# tcp_open SERVER_NS ADDR PORT CLIENT_NS: an echo server in SERVER_NS and a
-# client connection from CLIENT_NS, proven to work before returning.
+# tcp_open SERVER_NS ADDR PORT CLIENT_NS [TIMEOUT_S]: an echo server in
+# SERVER_NS and a client connection from CLIENT_NS, proven to work before
+# returning. TIMEOUT_S (default 30) is how long a receive may wait before the
+# connection counts as broken: generous, so a loaded machine does not fail.
 tcp_open() {
     local dir; dir=$(lab_tmp)
     rm -f "$dir/tcp.ready" "$dir/tcp.go" "$dir/tcp.client"
@@ -202,7 +204,7 @@ tcp_open() {
         sleep 0.02
     done
     [ -e "$dir/tcp.ready" ] || fail "tcp: server did not start in $1"
-    ip netns exec "$4" "$PYTHON" "$LABTOOL" tcp-client "$2" "$3" "$dir/tcp.go" >"$dir/tcp.client" 2>&1 &
+    ip netns exec "$4" "$PYTHON" "$LABTOOL" tcp-client "$2" "$3" "$dir/tcp.go" "${5:-30}" >"$dir/tcp.client" 2>&1 &
     TCP_CLIENT_PID=$!
     LAB_PIDS+=("$TCP_CLIENT_PID")
     for i in $(seq 1 500); do

@@ -19,7 +19,8 @@ TCP_PORT=5001
 heading "1. the seed's shell chain, typed with && (fresh lab)"
 lab_up
 pinger_start "$NS_REMOTE" "$HOST1_ADDR"
-tcp_open "$NS_HOST1" "$HOST1_ADDR" "$TCP_PORT" "$NS_REMOTE"
+# 3 s: this connection is expected to break; waiting longer proves nothing.
+tcp_open "$NS_HOST1" "$HOST1_ADDR" "$TCP_PORT" "$NS_REMOTE" 3
 chain_rc=0
 STEP_DELAY_S=$(awk "BEGIN { print $STEP_DELAY_MS / 1000 }")
 lab_shell_chain "$NS_HOST1" "$STEP_DELAY_S" || chain_rc=$?
