@@ -20,11 +20,20 @@ note "  status $APPLY_STATUS, $writes1 netlink writes"
 ns_dump "$NS_HOST1" >"$dir/after1"
 
 heading "second apply of the same file"
+# Independent of netlab's own count: the kernel must announce no change.
+ip -n "$NS_HOST1" monitor link address route >"$dir/events" 2>&1 &
+monitor_pid=$!
+LAB_PIDS+=("$monitor_pid")
+sleep 0.5   # let the monitor subscribe; events it might miss would only hide a failure of a weaker check
 nl_apply "$NS_HOST1" "$topo" "$dir/apply2.json"
+sleep 0.5
+kill "$monitor_pid"; wait "$monitor_pid" 2>/dev/null || true
+events=$(grep -c . "$dir/events" || true)
 [ "$APPLY_RC" -eq 0 ] || { show_apply "$dir/apply2.json"; fail "second apply failed"; }
 writes2=$(json_get "$dir/apply2.json" 'j["writes"]')
 steps2=$(json_get "$dir/apply2.json" 'len(j.get("steps", []))')
-note "  status $APPLY_STATUS, $writes2 netlink writes, $steps2 steps"
+note "  status $APPLY_STATUS, $writes2 netlink writes, $steps2 steps, $events kernel change events (ip monitor)"
+[ "$events" -eq 0 ] || { cat "$dir/events"; fail "the kernel reported changes during the second apply"; }
 ns_dump "$NS_HOST1" >"$dir/after2"
 assert_same_dump "second apply" "$dir/after1" "$dir/after2"
 [ "$writes2" -eq 0 ] || { show_apply "$dir/apply2.json"; fail "second apply sent $writes2 netlink writes, expected 0"; }
@@ -34,6 +43,6 @@ plan_rc=0
 nlctl "$NS_HOST1" plan "$topo" || plan_rc=$?
 [ "$plan_rc" -eq 0 ] || fail "plan exited $plan_rc, expected 0 (converged)"
 
-printf '\n%-14s | %s\n' apply "netlink writes"
-printf '%-14s | %s\n' first "$writes1" second "$writes2"
+printf '\n%-14s | %-14s | %s\n' apply "netlink writes" "kernel events"
+printf '%-14s | %-14s | %s\n' first "$writes1" - second "$writes2" "$events"
 note "PASS: second apply sent 0 netlink writes; plan exits 0"
