@@ -320,3 +320,21 @@ TEST_CASE("100 containers in one plan: a failure in the 50th rolls back all of t
         CHECK(k.state == before);
     }
 }
+
+TEST_CASE("a host end whose container end is gone: the pair is deleted and made again") {
+    const Desired d = reconcile::compile(lab_topology(), {});
+    Observed state = lab_state();
+    REQUIRE(converges(d, state));
+    state[container_ns("test2")] = {};  // the container restarted: a new, empty namespace
+    const std::string hostEnd = reconcile::veth_host_name("test2", "eth1");
+    REQUIRE(state.at("").links.count(hostEnd));
+    const Plan p = reconcile::make_plan(d, state);
+    const auto text = lines(p);
+    REQUIRE(text.size() >= 2);
+    CHECK(text[0] == "ip link del " + hostEnd);
+    CHECK(text[1].rfind("ip link add " + hostEnd + " master br0 type veth peer name eth1", 0) == 0);
+    for (const auto& s : p.steps) CHECK_FALSE((s.op == Step::Op::CreateLink && s.link.kind == "veth-peer"));
+    std::string error;
+    CHECK(converges(d, state, &error));
+    CAPTURE(error);
+}
