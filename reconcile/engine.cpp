@@ -13,6 +13,7 @@
 #include "reconcile/engine.hpp"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -144,6 +145,36 @@ bool same_link(model::LinkState a, model::LinkState b) {
 }
 
 }  // namespace
+
+namespace {
+
+// One transaction at a time per state directory (netlabd and a netlabctl
+// apply side by side would otherwise share one journal): flock on
+// STATE_DIR/lock, held for the whole apply or recover.
+class StateLock {
+public:
+    explicit StateLock(const fs::path& dir) {
+        fs::create_directories(dir);
+        fd_ = ::open((dir / "lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+        if (fd_ < 0) throw std::system_error(errno, std::generic_category(), "cannot open " + (dir / "lock").string());
+        if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+            int e = errno;
+            ::close(fd_);
+            fd_ = -1;
+            if (e == EWOULDBLOCK)
+                throw std::runtime_error("another netlab transaction is running on " + dir.string());
+            throw std::system_error(e, std::generic_category(), "cannot lock " + (dir / "lock").string());
+        }
+    }
+    ~StateLock() {
+        if (fd_ >= 0) ::close(fd_);
+    }
+    StateLock(const StateLock&) = delete;
+    StateLock& operator=(const StateLock&) = delete;
+
+private:
+    int fd_ = -1;
+};
 
 // ---- the transaction ------------------------------------------------------
 
@@ -330,6 +361,8 @@ public:
     std::map<NsId, std::string> targets_;  // attached container namespaces: NsId -> "netns:NAME"
 };
 
+}  // namespace
+
 // ---- Engine -----------------------------------------------------------------
 
 Engine::Engine(Kernel& kernel, Options opts) : kernel_(kernel), opts_(std::move(opts)) {}
@@ -403,6 +436,15 @@ Outcome Engine::apply(const model::Loaded& config) {
         return out;
     };
 
+    std::optional<StateLock> lock;
+    try {
+        lock.emplace(opts_.state_dir);
+    } catch (const std::exception& e) {
+        out.diagnostics = config.diagnostics;
+        out.status = Outcome::Status::Rejected;
+        out.error = e.what();
+        return finish();
+    }
     auto prepared = prepare(tx, config, out);
     if (!prepared || out.plan.empty()) return finish();
 
@@ -480,6 +522,15 @@ std::optional<Outcome> Engine::recover() {
     if (!fs::exists(path)) return std::nullopt;
     Clock clock;
     Outcome out;
+    std::optional<StateLock> lock;
+    try {
+        lock.emplace(opts_.state_dir);
+    } catch (const std::exception& e) {
+        out.status = Outcome::Status::Failed;
+        out.error = std::string("cannot recover now: ") + e.what();
+        return out;
+    }
+    if (!fs::exists(path)) return std::nullopt;  // the holder of the lock finished it
     const auto w0 = kernel_.writes();
     Observed snapshot;
     std::string started;

@@ -4,6 +4,8 @@
 // at the state directory at the moment of the first write.
 #include <doctest/doctest.h>
 
+#include <fcntl.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -242,6 +244,21 @@ TEST_CASE("engine: recover() restores the snapshot of a transaction killed mid-w
     check_same(k.state[""], before.at(""));
     CHECK_FALSE(fs::exists(dir.journal()));
     CHECK_FALSE(restarted.recover());  // nothing left to recover
+}
+
+TEST_CASE("engine: a second transaction on the same state directory is refused, untouched") {
+    StateDir dir;
+    int fd = ::open((dir.path / "lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    REQUIRE(fd >= 0);
+    REQUIRE(::flock(fd, LOCK_EX) == 0);  // another process holds it (flock is per open file)
+    FakeKernel k(host1());
+    Engine engine(k, Options{dir.path, {}});
+    Outcome o = engine.apply(takeover_config());
+    CHECK(o.status == Status::Rejected);
+    CHECK(o.error.find("another netlab transaction") != std::string::npos);
+    CHECK(k.executed == 0);
+    ::close(fd);
+    CHECK(engine.apply(takeover_config()).status == Status::Applied);
 }
 
 TEST_CASE("engine: an unreadable journal is moved aside, not guessed at") {
