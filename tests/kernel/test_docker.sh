@@ -7,8 +7,9 @@
 #     (a marker link does not survive), resolution follows it, and GET
 #     /events replays die + start;
 #  3. netlabctl apply attaches test1 by docker:test1 (a macvlan on host1's
-#     ens33), the container pings the lab gateway; after `docker restart` the
-#     next apply attaches it again and the ping works again.
+#     ens33), the container pings the lab gateway; a missing and a stopped
+#     container in the same file are reported and do not block it; after
+#     `docker restart` the next apply attaches it again and the ping works.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=tests/kernel/lib.sh
@@ -127,6 +128,19 @@ containers:
         network: lan
         address: $CTR_ADDR/$LAN_PREFIX
         default_route: true
+  # Neither of these can be attached; each is reported and the rest is applied.
+  ghost:
+    netns: docker:netlab-ghost
+    interfaces:
+      eth1:
+        network: lan
+        address: 198.51.100.21/$LAN_PREFIX
+  stopped1:
+    netns: docker:stopped1
+    interfaces:
+      eth1:
+        network: lan
+        address: 198.51.100.22/$LAN_PREFIX
 EOF
 
 # How netlabctl learns where the private dockerd is: its --docker-socket
@@ -180,6 +194,8 @@ fi
 note "  apply: $APPLY_STATUS, $(json_get "$dir/apply1.json" 'j["writes"]') netlink writes"
 diags=$(json_get "$dir/apply1.json" '"\n".join("  diagnostic: " + d.get("message", str(d)) for d in j.get("diagnostics", []))' || true)
 [ -z "$diags" ] || note "$diags"
+grep -q "ghost.*container netlab-ghost not found" <<<"$diags" || fail "the missing container is not reported"
+grep -q "stopped1.*container stopped1 is stopped" <<<"$diags" || fail "the stopped container is not reported"
 { dk exec test1 ip -o -4 addr show dev eth1 2>&1 || true; } | sed 's/^/  in test1: /'
 { dk exec test1 ip route 2>&1 || true; } | sed 's/^/  in test1: /'
 ctr_ping || fail "test1 cannot ping the gateway $GW_LAN_ADDR after the apply"
