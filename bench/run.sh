@@ -154,8 +154,9 @@ set_ipv6() {  # on|off in the host netns and every container netns
 
 settle() { sleep "$(awk -v n="$1" -v b="$SETTLE_BASE" 'BEGIN { printf "%.2f", b + n / 1000 }')"; }
 
-# Counts host ends on br0; the host netns must hold exactly N of them.
-host_ends() { ip -n "$HOSTNS" -o link show master br0 2>/dev/null | grep -c ' vh[0-9]*@' || true; }
+# Counts the ports of br0 (the host ends, whoever named them); the host netns
+# must hold exactly N of them.
+host_ends() { ip -n "$HOSTNS" -o link show master br0 2>/dev/null | wc -l; }
 
 # Checks the last container of a plan: eth1 up with its address and the default route.
 check_container() {
@@ -169,11 +170,11 @@ check_container() {
 
 # Leaves the host netns with br0 only, and (after a failure) every container
 # netns empty, whatever state a failed method left.
-force_clean() {  # [deep]
-    if ip -n "$HOSTNS" -o link | grep ' v[hg][0-9]*[@:]' >/dev/null; then
+force_clean() {  # [deep [PLAN]]
+    if [ "$(ip -n "$HOSTNS" -o link | wc -l)" -gt 2 ]; then
         in_host "$FLOOR" teardown "$WORK/plan-max" --group 99 >/dev/null 2>&1 || true
         local l
-        for l in $(ip -n "$HOSTNS" -o link | awk -F': ' '{print $2}' | sed 's/@.*//' | grep '^v[hg][0-9]'); do
+        for l in $(ip -n "$HOSTNS" -o link | awk -F': ' '{print $2}' | sed 's/@.*//' | grep -v -x -e lo -e br0); do
             ip -n "$HOSTNS" link del "$l" 2>/dev/null || true
         done
     fi
@@ -286,6 +287,7 @@ writes_of() {
     "$PYTHON" - "$1" <<'EOF' 2>/dev/null || echo "?"
 import json, sys
 j = json.load(open(sys.argv[1]))
+if isinstance(j.get("result"), dict) and "writes" not in j: j = j["result"]
 for k in ("netlink_writes", "writes", "netlink_write_requests"):
     if isinstance(j.get(k), int): print(j[k]); sys.exit()
 for k in ("stats", "counters", "metrics"):
@@ -352,6 +354,7 @@ run_method() {  # METHOD MODE N RUN
                 st="not available yet: $NETLAB_ERROR"
             fi
             record W1 c "$mode" "$n" "$run" "$tf" "$st" "writes=$(writes_of "$js")"
+            local attached=$st
             if [ "$st" = ok ]; then
                 settle "$n"
                 # W2: the same topology again, converged: nothing to write.
@@ -367,7 +370,7 @@ run_method() {  # METHOD MODE N RUN
             # W4: apply without the containers.
             if [ -n "$NETLAB_ERROR" ]; then
                 record W4 c "$mode" "$n" "$run" /dev/null "not available yet: $NETLAB_ERROR" ""
-            elif [ "$st" != ok ]; then
+            elif [ "$attached" != ok ]; then
                 record W4 c "$mode" "$n" "$run" /dev/null "not measured: the attach failed" ""
                 netlab_apply "$WORK/c-empty.yaml" "$state" /dev/null "$js" || true
             else
