@@ -10,8 +10,10 @@
 #include "model/load.hpp"
 
 // GCC 12 flags yaml-cpp 0.7's Node::Mark()/Type() (node/impl.h) with a false
-// -Wdangling-pointer once inlined here; the warning is about the header.
+// -Wdangling-pointer once inlined here, and with a false -Wmaybe-uninitialized
+// on its map iterators under -fsanitize; both are about the header.
 #pragma GCC diagnostic ignored "-Wdangling-pointer"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
