@@ -9,11 +9,6 @@
 // them could, so the walk counts every node it visits against a budget.
 #include "model/load.hpp"
 
-// GCC 12 flags yaml-cpp 0.7's Node::Mark()/Type() (node/impl.h) with a false
-// -Wdangling-pointer once inlined here, and with a false -Wmaybe-uninitialized
-// on its map iterators under -fsanitize; both are about the header.
-#pragma GCC diagnostic ignored "-Wdangling-pointer"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -270,9 +265,10 @@ private:
                 const Handler& on, const std::map<std::string, std::string>& elsewhere = {}) {
         std::map<std::string, Location> seen;
         for (auto it = map.begin(); it != map.end(); ++it) {
-            if (!tick(it->first)) return;
-            const YAML::Node& k = it->first;
-            const YAML::Node& v = it->second;
+            // Copies: `it->` hands out a proxy that dies with the expression.
+            const YAML::Node k = it->first;
+            const YAML::Node v = it->second;
+            if (!tick(k)) return;
             if (!k.IsScalar()) {
                 error(loc(k), "a key must be a plain word, not " + kind_of(k));
                 continue;
@@ -308,8 +304,8 @@ private:
     void named_entries(const YAML::Node& map, const std::string& path, const std::string& what, F&& each) {
         std::map<std::string, Location> seen;
         for (auto it = map.begin(); it != map.end(); ++it) {
-            if (!tick(it->first)) return;
-            const YAML::Node& k = it->first;
+            const YAML::Node k = it->first;  // a copy: `it->` hands out a temporary proxy
+            if (!tick(k)) return;
             if (!k.IsScalar() || k.Scalar().empty()) {
                 error(loc(k), what + " name must be a non-empty plain word, not " + kind_of(k));
                 continue;
@@ -323,7 +319,8 @@ private:
             }
             std::string child = path + "." + name;
             record(child, kl);
-            each(name, it->second, child, kl);
+            const YAML::Node v = it->second;
+            each(name, v, child, kl);
         }
     }
 
@@ -525,8 +522,8 @@ void Reader::interface(const std::string& name, const YAML::Node& n, const std::
     }
     // kind first: which other keys are allowed depends on it
     std::optional<std::string> kind;
-    for (auto it = n.begin(); it != n.end(); ++it)
-        if (it->first.IsScalar() && it->first.Scalar() == "kind" && it->second.IsScalar()) kind = it->second.Scalar();
+    for (const auto& kv : n)
+        if (kv.first.IsScalar() && kv.first.Scalar() == "kind" && kv.second.IsScalar()) kind = kv.second.Scalar();
     std::vector<std::string> allowed{"kind", "up", "promisc", "mtu", "mac", "addresses"};
     if (kind == "bridge") allowed.insert(allowed.end(), {"ports", "stp"});
     if (kind == "macvlan") allowed.insert(allowed.end(), {"parent", "mode"});
