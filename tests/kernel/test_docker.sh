@@ -179,8 +179,11 @@ apply_docker() {
 ctr_ping() {
     local out
     out=$(dk exec test1 ping -c 3 -W 2 "$GW_LAN_ADDR" 2>&1) || true
-    printf '%s\n' "$out" | grep -E 'packets transmitted' | sed 's/^/  /' || true
-    printf '%s\n' "$out" | grep -Eq '3 packets transmitted, 3 (packets )?received'
+    # Here-strings, not printf | grep -q: bash's printf writes line by line,
+    # grep -q exits at the match and, under pipefail, the SIGPIPE of a later
+    # line fails the pipeline.
+    grep -E 'packets transmitted' <<<"$out" | sed 's/^/  /' || true
+    grep -Eq '3 packets transmitted, 3 (packets )?received' <<<"$out"
 }
 
 apply_docker "$dir/apply1.json"
