@@ -47,6 +47,7 @@ DO_W5=1
 SLOW_RUNS=""   # runs of method (a) at N >= SLOW_N (9 processes per container); default --runs
 SLOW_N=500
 SLOW_MAX_N=1000  # method (a) is not run above this N
+V6_ABOVE=""      # containers k >= this get 2001:db8::/64 addresses instead (unique at any N; needs --ipv6 on)
 DEADLINE=""    # HH:MM UTC: no measurement of (a)/(b) that would end after it is started
 SETTLE_BASE=${SETTLE_BASE:-0.3}   # seconds after every attach/teardown, plus N/1000 s
 
@@ -63,6 +64,7 @@ while [ $# -gt 0 ]; do
         --slow-runs) SLOW_RUNS=$2; shift 2 ;;
         --slow-n) SLOW_N=$2; shift 2 ;;
         --slow-max-n) SLOW_MAX_N=$2; shift 2 ;;
+        --v6-above) V6_ABOVE=$2; shift 2 ;;
         --deadline) DEADLINE=$2; shift 2 ;;
         -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
         *) echo "run.sh: unknown option $1" >&2; exit 2 ;;
@@ -120,7 +122,9 @@ for n in $NS_LIST; do [ "$n" -gt "$MAXN" ] && MAXN=$n; done
 # (harmless: no traffic flows in W1-W4 and IPv4 sends nothing on address add).
 container_line() {  # k -> "NETNS HOST_END IFNAME ADDR/LEN GATEWAY BRIDGE"
     local k=$1 i=$(( $1 % 506 ))
-    if [ "$i" -lt 253 ]; then
+    if [ -n "$V6_ABOVE" ] && [ "$k" -ge "$V6_ABOVE" ]; then
+        printf '%s-c%d vh%d eth1 2001:db8::%x/64 2001:db8::1 br0\n' "$PFX" "$k" "$k" $((k + 2))
+    elif [ "$i" -lt 253 ]; then
         echo "$PFX-c$k vh$k eth1 198.51.100.$((i + 2))/24 198.51.100.1 br0"
     else
         echo "$PFX-c$k vh$k eth1 203.0.113.$((i - 251))/24 203.0.113.1 br0"
@@ -134,6 +138,7 @@ setup_lab() {
     ip -n "$HOSTNS" link add br0 type bridge stp_state 0 forward_delay 0
     ip -n "$HOSTNS" addr add 198.51.100.1/24 dev br0
     ip -n "$HOSTNS" addr add 203.0.113.1/24 dev br0
+    [ -z "$V6_ABOVE" ] || ip -n "$HOSTNS" addr add 2001:db8::1/64 dev br0 nodad
     ip -n "$HOSTNS" link set br0 up
     local k
     for ((k = 0; k < MAXN; k++)); do echo "netns add $PFX-c$k"; done >"$WORK/netns.batch"
@@ -163,8 +168,10 @@ check_container() {
     local plan=$1 line ns addr gw
     line=$(tail -n 1 "$plan")
     read -r ns _ _ addr gw _ <<<"$line"
-    ip -n "$ns" -o -4 addr show dev eth1 2>/dev/null | grep "inet $addr " >/dev/null || return 1
-    ip -n "$ns" route show default 2>/dev/null | grep "via $gw dev eth1" >/dev/null || return 1
+    local fam=-4
+    case "$addr" in *:*) fam=-6 ;; esac
+    ip -n "$ns" -o "$fam" addr show dev eth1 2>/dev/null | grep -E "inet6? $addr " >/dev/null || return 1
+    ip -n "$ns" "$fam" route show default 2>/dev/null | grep "via $gw dev eth1" >/dev/null || return 1
     ip -n "$ns" -o link show eth1 2>/dev/null | grep 'state UP\|,UP' >/dev/null || return 1
 }
 
@@ -240,7 +247,7 @@ gen_c() {  # netlab topology: the same containers; and the same without them
     {
         echo "version: 1"
         echo "interfaces:"
-        echo "  br0: {kind: bridge, stp: false, addresses: [198.51.100.1/24, 203.0.113.1/24]}"
+        echo "  br0: {kind: bridge, stp: false, addresses: [198.51.100.1/24, 203.0.113.1/24${V6_ABOVE:+, 2001:db8::1/64}]}"
         echo "containers:"
         while read -r ns he ifn addr gw br; do
             echo "  ${ns#"$PFX"-}:"
@@ -257,9 +264,14 @@ import re, sys
 text = open(sys.argv[1]).read().rstrip("\n").split("\n")
 last = max(i for i, l in enumerate(text) if "address:" in l)
 m = re.search(r'address: "([0-9.]+)\.(\d+)/(\d+)@', text[last])
-host = int(m.group(2))
-new = host + 1 if host < 254 else 2
-text[last] = text[last].replace(f'{m.group(1)}.{host}/', f'{m.group(1)}.{new}/', 1)
+if m:
+    host = int(m.group(2))
+    new = host + 1 if host < 254 else 2
+    text[last] = text[last].replace(f'{m.group(1)}.{host}/', f'{m.group(1)}.{new}/', 1)
+else:  # 2001:db8::HEX/64
+    m = re.search(r'address: "2001:db8::([0-9a-f]+)/64@', text[last])
+    host = int(m.group(1), 16)
+    text[last] = text[last].replace(f'2001:db8::{m.group(1)}/', f'2001:db8::{host + 0x1000:x}/', 1)
 open(sys.argv[2], "w").write("\n".join(text) + "\n")
 EOF
 }
@@ -492,7 +504,7 @@ too_late() {
 START=$(date -u '+%Y-%m-%d %H:%M:%S UTC')
 {
     echo "# start $START"
-    echo "# command bench/run.sh --n \"$NS_LIST\" --runs $RUNS --ipv6 \"$IPV6_MODES\" --methods \"$METHODS\"${SLOW_RUNS:+ --slow-runs $SLOW_RUNS} --slow-n $SLOW_N --slow-max-n $SLOW_MAX_N${DEADLINE:+ --deadline $DEADLINE}"
+    echo "# command${V6_ABOVE:+-v6} bench/run.sh${V6_ABOVE:+ --v6-above $V6_ABOVE} --n \"$NS_LIST\" --runs $RUNS --ipv6 \"$IPV6_MODES\" --methods \"$METHODS\"${SLOW_RUNS:+ --slow-runs $SLOW_RUNS} --slow-n $SLOW_N --slow-max-n $SLOW_MAX_N${DEADLINE:+ --deadline $DEADLINE}"
     echo "# kernel $(uname -r)"
     echo "# cpus $(nproc) × $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')"
     echo "# memory $(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo)"
