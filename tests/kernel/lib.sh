@@ -152,8 +152,10 @@ ns_dump() { "$PYTHON" "$LABTOOL" dump "$1"; }
 lab_reach() {
     local out count=${3:-3}
     out=$(in_ns "$1" ping -n -q -c "$count" -i 0.05 -W 2 "$2" 2>&1) || true
-    printf '%s\n' "$out" | grep -E 'packets transmitted' || true
-    printf '%s\n' "$out" | grep -Eq "^$count packets transmitted, $count received"
+    # Here-strings, not printf | grep -q: under pipefail grep -q exiting at
+    # the match can SIGPIPE printf and fail the check now and then.
+    grep -E 'packets transmitted' <<<"$out" || true
+    grep -Eq "^$count packets transmitted, $count received" <<<"$out"
 }
 
 # pinger_start FROM_NS DST: one echo request every 10 ms until pinger_stop.

@@ -30,17 +30,6 @@ set -euo pipefail
 lab_require
 lab_require_netlabctl
 
-# lib.sh's lab_reach pipes printf into grep -q; under pipefail that fails
-# now and then (bash's printf writes line by line, grep -q exits at the
-# match, the next line gets SIGPIPE). The same check with a here-string,
-# until lib.sh has it.
-lab_reach() {
-    local out count=${3:-3}
-    out=$(in_ns "$1" ping -n -q -c "$count" -i 0.05 -W 2 "$2" 2>&1) || true
-    grep -E 'packets transmitted' <<<"$out" || true
-    grep -Eq "^$count packets transmitted, $count received" <<<"$out"
-}
-
 dir=$(lab_tmp)
 GW=198.51.100.1
 HOSTA=198.51.100.10
