@@ -114,7 +114,10 @@ void delete_address(NetnsState& s, const AddressState& a) {
 
 }  // namespace
 
-void remove_link(Observed& state, const NsId& ns, const std::string& name) {
+void remove_link(Observed& state, const NsId& ns, const std::string& name_ref) {
+    // A copy: callers pass names that live inside the link erased below
+    // (recursion over children, peers), which ASan caught as use-after-free.
+    const std::string name = name_ref;
     auto nsIt = state.find(ns);
     if (nsIt == state.end()) return;
     NetnsState& s = nsIt->second;
