@@ -3,6 +3,7 @@
 // desired state compiled from the Topology.
 #pragma once
 
+#include <compare>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -34,6 +35,9 @@ struct LinkState {
     MacvlanMode macvlan_mode = MacvlanMode::Bridge;
     std::optional<bool> stp; // bridges only
     std::uint32_t group = 0;
+    // net.ipv4.conf.NAME.promote_secondaries (IFLA_AF_SPEC/AF_INET); nullopt
+    // when the kernel reports no IPv4 configuration for the link.
+    std::optional<bool> promote_secondaries;
     bool owned() const { return alias.rfind(kOwnedAliasPrefix, 0) == 0; }
     bool operator==(const LinkState&) const = default;
 };
@@ -41,7 +45,16 @@ struct LinkState {
 struct AddressState {
     std::string dev;
     Prefix prefix;  // address with its prefix length
-    auto operator<=>(const AddressState&) const = default;
+    // IFA_F_SECONDARY: an IPv4 address added to a link that already had one
+    // in the same subnet. The kernel's bookkeeping, not the address's
+    // identity: comparisons ignore it. Deleting the subnet's primary deletes
+    // its secondaries too, unless the link has promote_secondaries.
+    bool secondary = false;
+    std::weak_ordering operator<=>(const AddressState& o) const {
+        if (auto c = dev <=> o.dev; c != 0) return c;
+        return prefix <=> o.prefix;
+    }
+    bool operator==(const AddressState& o) const { return dev == o.dev && prefix == o.prefix; }
 };
 
 struct RouteState {

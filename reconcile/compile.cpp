@@ -59,6 +59,17 @@ bool restores(const AdoptedOriginal& o, const char* attribute) {
     return o.attributes.empty() || o.attributes.count(attribute) != 0;
 }
 
+// Can route `r` go through a link that has `addresses`? The kernel keeps no
+// IPv4 route on a link without an IPv4 address, and wants a gateway on-link.
+// (A ledger route that does not fit stays where netlab re-homed it, e.g. on
+// the bridge that took the link's address, until the address comes back.)
+bool fits(const RouteSpec& r, const std::set<model::Prefix>& addresses) {
+    if (!r.dst.addr.is_v4()) return true;
+    return std::any_of(addresses.begin(), addresses.end(), [&](const model::Prefix& p) {
+        return p.addr.is_v4() && (!r.via || p.contains(*r.via));
+    });
+}
+
 // Give an adopted link back what netlab changed and no longer manages.
 void restore_originals(const Ledger& ledger, Desired& out) {
     for (const auto& [ns, entries] : ledger.adopted) {
@@ -93,6 +104,7 @@ void restore_originals(const Ledger& ledger, Desired& out) {
             if (!named || addressesBack || restores(orig, "routes")) {
                 for (const auto& r : orig.routes) {
                     RouteSpec s{r.dst, r.via, r.dev, r.metric, r.table, r.protocol, r.scope};
+                    if (!fits(s, l.addresses ? *l.addresses : orig.addresses)) continue;
                     auto clash = [&](const RouteSpec& o) { return same_key(o, s); };
                     if (std::any_of(topologyRoutes.begin(), topologyRoutes.end(), clash)) continue;
                     if (std::any_of(dns.routes.begin(), dns.routes.end(), clash)) continue;

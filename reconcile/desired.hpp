@@ -30,6 +30,10 @@ struct LinkSpec {
     std::optional<std::uint32_t> mtu;
     std::optional<model::MacAddress> mac;
     std::optional<std::string> mac_from;  // take the MAC of this link (resolved against observed state)
+    // net.ipv4.conf.NAME.promote_secondaries. The topology never sets it: the
+    // planner turns it on for the moment an address is replaced by another
+    // in the same subnet, and only a rollback target asks for a value.
+    std::optional<bool> promote_secondaries;
     std::optional<std::set<model::Prefix>> addresses;  // exact set when managed
     // macvlan: child of `parent`, which lives in `parent_ns` (a container's
     // macvlan is created from the host socket straight into the container's

@@ -81,6 +81,7 @@ enum Phase {
     kRoutes,         // AddRoute / ReplaceRoute (NLM_F_REPLACE: no gap)
     kDropRoutes,     // owned routes no longer desired, before the kernel could flush them
     kDropAddresses,  // last of the moves: removing an address flushes routes
+    kSettle,         // promote_secondaries back to the link's own setting
     kRelease,        // ports leaving a bridge that carry nothing themselves
     kDelete,         // owned links no longer desired, children and ports first
     kPhases
@@ -468,6 +469,7 @@ private:
                     st.why = why;
                     phases_[kAddAddresses].push_back(st);
                 }
+                bool replaced = false;  // an IPv4 address goes while another in its subnet stays or comes
                 for (const auto& p : have) {
                     if (spec.addresses->count(p)) continue;
                     Step st;
@@ -475,10 +477,43 @@ private:
                     st.ns = ns;
                     st.address = {name, p};
                     st.why = "removed last: the kernel flushes routes through it";
+                    for (const auto& q : *spec.addresses)
+                        if (p.addr.is_v4() && q.addr.is_v4() && q.network() == p.network()) {
+                            replaced = true;
+                            st.why = "removed last; " + q.str() + " is promoted to primary and keeps the routes";
+                        }
                     phases_[kDropAddresses].push_back(st);
                 }
+                promote_secondaries(ns, name, spec, replaced);
             }
         }
+    }
+
+    // The kernel keeps one primary IPv4 address per subnet on a link; one
+    // added later in the same subnet is a secondary, and deleting the primary
+    // deletes its secondaries with it (and, with the link's last address, the
+    // routes through it). So when an address is replaced by another in its
+    // subnet (198.51.100.10/24 -> .11/24), promote_secondaries is turned on
+    // before the old one goes, which makes the new one the primary instead,
+    // and set back to the link's own value afterwards.
+    void promote_secondaries(const NsId& ns, const std::string& name, const LinkSpec& spec, bool replaced) {
+        const LinkState* o = creates_.count({ns, name}) ? nullptr : find(ns, name);
+        if (!o) return;
+        const bool now = o->promote_secondaries.value_or(false);
+        bool current = now;
+        LinkSpec c;
+        c.name = name;
+        if (replaced && !now) {
+            c.promote_secondaries = true;
+            emit(kConfigure, Step::Op::SetLink, ns, c,
+                 "an address is replaced in its subnet: the new one must become primary, not go with the old one");
+            current = true;
+        }
+        const bool want = spec.promote_secondaries.value_or(now);
+        if (want == current) return;
+        c.promote_secondaries = want;
+        emit(replaced ? kSettle : kConfigure, Step::Op::SetLink, ns, c,
+             replaced ? "back to the link's own setting" : "promote_secondaries as before");
     }
 
     // ---- routes ---------------------------------------------------------------
@@ -522,6 +557,71 @@ private:
                 st.why = unwanted ? "added by the failed plan" : "netlab's route, no longer desired";
                 phases_[kDropRoutes].push_back(st);
             }
+            rehome(ns, s, dns, want);
+        }
+    }
+
+    // The IPv4 addresses a link has once the plan ran.
+    std::set<Prefix> v4_after(const NsId& ns, const std::string& name) const {
+        std::set<Prefix> out;
+        if (!will_exist(ns, name)) return out;
+        const LinkSpec* w = wanted(ns, name);
+        const std::set<Prefix> all = w && w->addresses ? *w->addresses
+                                     : creates_.count({ns, name}) ? std::set<Prefix>{}
+                                                                  : addresses_of(work_.at(ns), name);
+        for (const auto& p : all)
+            if (p.addr.is_v4()) out.insert(p);
+        return out;
+    }
+
+    // A link that loses its last IPv4 address takes every IPv4 route through
+    // it along: the kernel flushes them (fib_disable_ip), foreign ones too.
+    // Before that happens (kRoutes runs before kDropAddresses), a foreign
+    // route moves, unchanged but for its device, to the link that takes over
+    // the subnet: the one whose addresses after the plan hold its gateway,
+    // or, for an on-link route, the one the departing address moves to.
+    // NLM_F_REPLACE swaps it in place, so it never disappears. Routes the
+    // desired state names (or netlab owns) are not foreign: routes() above
+    // decides about them. A route with nowhere to go is left to the kernel.
+    void rehome(const NsId& ns, const NetnsState& s, const DesiredNs& dns, const std::vector<RouteState>& want) {
+        std::map<std::string, std::set<Prefix>> losing;  // link -> the IPv4 addresses it gives up
+        for (const auto& [name, spec] : dns.links) {
+            if (!spec.addresses || creates_.count({ns, name}) || dies_.count({ns, name})) continue;
+            std::set<Prefix> had;
+            for (const auto& p : addresses_of(s, name))
+                if (p.addr.is_v4()) had.insert(p);
+            if (!had.empty() && v4_after(ns, name).empty()) losing[name] = had;
+        }
+        if (losing.empty()) return;
+        for (const auto& o : s.routes) {
+            auto lost = losing.find(o.dev);
+            if (lost == losing.end() || !o.dst.addr.is_v4() || o.protocol == model::kProtoKernel || o.owned()) continue;
+            if (std::any_of(want.begin(), want.end(), [&](const RouteState& w) { return w.same_key(o); })) continue;
+            if (std::any_of(dns.unwanted_routes.begin(), dns.unwanted_routes.end(),
+                            [&](const RouteSpec& u) { return u.dst == o.dst && u.metric == o.metric && u.table == o.table; }))
+                continue;
+            std::string home;
+            for (const auto& [name, spec] : dns.links) {
+                if (name == o.dev || losing.count(name) || !master_after(ns, name).empty()) continue;
+                const LinkState* now = find(ns, name);
+                if (!(spec.up ? *spec.up : now && now->up)) continue;  // ENETDOWN
+                const std::set<Prefix> after = v4_after(ns, name);
+                const bool fits = o.via ? std::any_of(after.begin(), after.end(), [&](const Prefix& p) { return p.contains(*o.via); })
+                                        : std::any_of(lost->second.begin(), lost->second.end(), [&](const Prefix& p) { return after.count(p) != 0; });
+                if (fits) {
+                    home = name;
+                    break;
+                }
+            }
+            if (home.empty()) continue;
+            Step st;
+            st.op = Step::Op::ReplaceRoute;
+            st.ns = ns;
+            st.route = o;
+            st.route.dev = home;
+            st.why = "foreign route moves with the subnet before " + o.dev +
+                     " loses its last IPv4 address (the kernel would flush it)";
+            phases_[kRoutes].push_back(st);
         }
     }
 
@@ -596,6 +696,7 @@ Desired restore_target(const Observed& snapshot, const Plan& plan) {
             if (l.mtu) spec.mtu = l.mtu;
             spec.mac = l.mac;
             if (l.kind == "bridge") spec.stp = l.stp;
+            spec.promote_secondaries = l.promote_secondaries;
             spec.addresses = addresses_of(s, name);
             if (l.kind == "macvlan") {
                 spec.parent = l.parent;
@@ -685,9 +786,17 @@ Ledger next_ledger(const Ledger& ledger, const model::Topology& topo, const Obse
                 // A route netlab took over: remembered with the link it went through.
                 auto s = before.find(st.ns);
                 if (s == before.end()) break;
-                for (const auto& r : s->second.routes)
-                    if (r.same_key(st.route) && !r.owned() && r.protocol != model::kProtoKernel && !r.dev.empty())
-                        record(st.ns, r.dev, "routes");
+                for (const auto& r : s->second.routes) {
+                    if (!r.same_key(st.route) || r.owned() || r.protocol == model::kProtoKernel || r.dev.empty()) continue;
+                    record(st.ns, r.dev, "routes");
+                    // A foreign route re-homed off the link: the link's entry
+                    // must hold it exactly, even when it is older than the route.
+                    auto e = out.adopted.find(st.ns);
+                    if (e == out.adopted.end() || !e->second.count(r.dev)) continue;
+                    auto& routes = e->second.at(r.dev).routes;
+                    if (std::none_of(routes.begin(), routes.end(), [&](const RouteState& x) { return x.same_key(r); }))
+                        routes.push_back(r);
+                }
                 break;
             }
             default: break;

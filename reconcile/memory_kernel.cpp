@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <vector>
 
 #include "reconcile/compile.hpp"
 
@@ -92,8 +93,28 @@ void check_route(const NetnsState& s, const NsId& ns, const RouteState& r) {
     if (r.via && !on_link(s, r.dev, *r.via)) refuse(ENETUNREACH, ns, "route via " + r.via->str() + " dev " + r.dev + ": network is unreachable");
 }
 
+bool same_subnet(const AddressState& a, const AddressState& b) {
+    return a.dev == b.dev && a.prefix.addr.is_v4() && b.prefix.addr.is_v4() && a.prefix.network() == b.prefix.network();
+}
+
 void delete_address(NetnsState& s, const AddressState& a) {
+    auto stored = s.addresses.find(a);
+    const bool primary = stored != s.addresses.end() && a.prefix.addr.is_v4() && !stored->secondary;
     s.addresses.erase(a);
+    if (primary) {
+        std::vector<AddressState> secondaries;
+        for (const auto& o : s.addresses)
+            if (o.secondary && same_subnet(o, a)) secondaries.push_back(o);
+        auto l = s.links.find(a.dev);
+        const bool promote = l != s.links.end() && l->second.promote_secondaries.value_or(false);
+        for (std::size_t i = 0; i < secondaries.size(); ++i) {
+            s.addresses.erase(secondaries[i]);
+            if (!promote) continue;
+            AddressState kept = secondaries[i];
+            kept.secondary = i != 0;
+            s.addresses.insert(kept);
+        }
+    }
     auto covered = [&](const model::IpAddress& ip) {
         return std::any_of(s.addresses.begin(), s.addresses.end(), [&](const AddressState& o) {
             return o.dev == a.dev && o.prefix.contains(ip);
@@ -176,6 +197,7 @@ void apply_step(Observed& state, const Step& step) {
             n.promisc = l.promisc.value_or(false);
             n.mtu = l.mtu.value_or(1500);
             n.mac = l.mac ? *l.mac : generated_mac(n.ifindex);
+            n.promote_secondaries = false;
             if (!l.mac && l.mac_from) n.mac = link_of(s, ns, *l.mac_from).mac;
             if (l.kind == "bridge") n.stp = l.stp.value_or(false);
             if (l.kind == "macvlan") {
@@ -201,6 +223,7 @@ void apply_step(Observed& state, const Step& step) {
                 p.alias = std::string(model::kOwnedAliasPrefix) + "veth-peer";
                 p.mtu = n.mtu;
                 p.mac = generated_mac(p.ifindex);
+                p.promote_secondaries = false;
                 if (l.peer_ns == ns) {
                     p.parent = n.name;
                     n.parent = p.name;
@@ -232,6 +255,7 @@ void apply_step(Observed& state, const Step& step) {
                 x.stp = *l.stp;
             }
             if (l.promisc) x.promisc = *l.promisc;
+            if (l.promote_secondaries) x.promote_secondaries = *l.promote_secondaries;
             if (l.mtu) x.mtu = *l.mtu;
             if (l.mac) x.mac = *l.mac;
             else if (l.mac_from) x.mac = link_of(s, ns, *l.mac_from).mac;
@@ -245,7 +269,10 @@ void apply_step(Observed& state, const Step& step) {
         case Step::Op::AddAddress: {
             const LinkState& x = link_of(s, ns, step.address.dev);
             if (s.addresses.count(step.address)) refuse(EEXIST, ns, step.address.prefix.str() + ": file exists");
-            s.addresses.insert(step.address);
+            AddressState added = step.address;
+            added.secondary = std::any_of(s.addresses.begin(), s.addresses.end(),
+                                          [&](const AddressState& o) { return same_subnet(o, added); });
+            s.addresses.insert(added);
             if (x.up && has_prefix_route(step.address)) s.routes.insert(prefix_route(step.address));
             return;
         }

@@ -10,6 +10,10 @@
 // - deleting an address removes its prefix route and routes via that link
 //   whose gateway it covered; the last IPv4 address takes all routes via the
 //   link with it;
+// - an IPv4 address added to a link that has one in the same subnet (same
+//   prefix length and network) is a secondary; deleting the primary deletes
+//   its secondaries too, unless the link has promote_secondaries, which
+//   makes one of them the primary (new links start with it off);
 // - a route through a gateway needs an on-link route on that device covering
 //   the gateway (ENETUNREACH) and an up device (ENETDOWN);
 // - deleting a link takes its addresses and routes, releases its ports, and

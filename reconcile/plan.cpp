@@ -75,9 +75,17 @@ std::string Step::describe() const {
         }
         case Op::DeleteLink: s += "ip link del " + l.name; break;
         case Op::SetLink: {
-            s += "ip link set " + l.name + link_attributes(l);
-            if (l.up) s += *l.up ? " up" : " down";
-            if (l.stp) s += std::string(" type bridge stp_state ") + (*l.stp ? "1" : "0");
+            std::string ip = "ip link set " + l.name + link_attributes(l);
+            if (l.up) ip += *l.up ? " up" : " down";
+            if (l.stp) ip += std::string(" type bridge stp_state ") + (*l.stp ? "1" : "0");
+            if (!l.promote_secondaries) {
+                s += ip;
+                break;
+            }
+            // Sent as IFLA_AF_SPEC/AF_INET/IFLA_INET_CONF in the same
+            // RTM_NEWLINK; an admin would type the sysctl.
+            if (ip != "ip link set " + l.name) s += ip + "; ";
+            s += "sysctl -w net.ipv4.conf." + l.name + ".promote_secondaries=" + (*l.promote_secondaries ? "1" : "0");
             break;
         }
         case Op::AddAddress: s += "ip addr add " + address.prefix.str() + " dev " + address.dev; break;
@@ -104,6 +112,7 @@ nlohmann::json Step::to_json() const {
             if (l.up) j["up"] = *l.up;
             if (l.promisc) j["promisc"] = *l.promisc;
             if (l.stp) j["stp"] = *l.stp;
+            if (l.promote_secondaries) j["promote_secondaries"] = *l.promote_secondaries;
             if (l.mtu) j["mtu"] = *l.mtu;
             if (l.mac) j["mac"] = l.mac->str();
             if (l.mac_from) j["mac_from"] = *l.mac_from;

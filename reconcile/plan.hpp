@@ -15,7 +15,7 @@ struct Step {
     enum class Op {
         CreateLink,    // link: full spec (kind, parent/peer, mac, mtu...), alias = netlab mark
         DeleteLink,    // link.name
-        SetLink,       // link.name + only the fields that change (master, up, promisc, stp, mtu, mac)
+        SetLink,       // link.name + only the fields that change (master, up, promisc, stp, mtu, mac, promote_secondaries)
         AddAddress,    // address
         DelAddress,    // address
         AddRoute,      // route (NLM_F_EXCL)

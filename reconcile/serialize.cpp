@@ -67,7 +67,8 @@ json link_state(const model::LinkState& l) {
                 {"parent", l.parent},
                 {"macvlan_mode", model::to_string(l.macvlan_mode)},
                 {"stp", opt(l.stp)},
-                {"group", l.group}};
+                {"group", l.group},
+                {"promote_secondaries", opt(l.promote_secondaries)}};
 }
 
 model::LinkState link_state_from(const json& j) {
@@ -85,6 +86,7 @@ model::LinkState link_state_from(const json& j) {
     l.macvlan_mode = mode_from(j.value("macvlan_mode", "bridge"));
     l.stp = opt_from<bool>(j, "stp");
     l.group = j.value("group", 0u);
+    l.promote_secondaries = opt_from<bool>(j, "promote_secondaries");
     return l;
 }
 
@@ -150,6 +152,7 @@ json link_spec(const LinkSpec& l) {
     if (l.up) j["up"] = *l.up;
     if (l.promisc) j["promisc"] = *l.promisc;
     if (l.stp) j["stp"] = *l.stp;
+    if (l.promote_secondaries) j["promote_secondaries"] = *l.promote_secondaries;
     if (l.mtu) j["mtu"] = *l.mtu;
     if (l.mac) j["mac"] = l.mac->str();
     if (l.mac_from) j["mac_from"] = *l.mac_from;
@@ -178,6 +181,7 @@ LinkSpec link_spec_from(const json& j) {
     l.up = opt_from<bool>(j, "up");
     l.promisc = opt_from<bool>(j, "promisc");
     l.stp = opt_from<bool>(j, "stp");
+    l.promote_secondaries = opt_from<bool>(j, "promote_secondaries");
     l.mtu = opt_from<std::uint32_t>(j, "mtu");
     if (j.contains("mac")) l.mac = mac_from(j.at("mac"));
     l.mac_from = opt_from<std::string>(j, "mac_from");

@@ -7,6 +7,7 @@
 // Every request is sent and acked through Impl::write(), which counts it and
 // keeps the kernel's own errno.
 #include <linux/if_link.h>
+#include <linux/ip.h>
 #include <linux/rtnetlink.h>
 #include <linux/veth.h>
 #include <net/if.h>
@@ -192,6 +193,18 @@ void NlKernel::Impl::execute(const Step& step) {
                     say("enslave to " + *l.master);
                     nla_put_u32(m, IFLA_MASTER, ifindex(ns, *l.master, obj, action));
                 }
+            }
+            if (l.promote_secondaries) {
+                // sysctl net.ipv4.conf.NAME.promote_secondaries, by netlink:
+                // IFLA_AF_SPEC { AF_INET { IFLA_INET_CONF { [id] = u32 } } }.
+                nlattr* af = nla_nest_start(m, IFLA_AF_SPEC);
+                nlattr* inet = nla_nest_start(m, AF_INET);
+                nlattr* conf = nla_nest_start(m, IFLA_INET_CONF);
+                nla_put_u32(m, IPV4_DEVCONF_PROMOTE_SECONDARIES, *l.promote_secondaries ? 1 : 0);
+                nla_nest_end(m, conf);
+                nla_nest_end(m, inet);
+                nla_nest_end(m, af);
+                say(*l.promote_secondaries ? "promote_secondaries on" : "promote_secondaries off");
             }
             if (l.stp) {
                 nlattr* info = nla_nest_start(m, IFLA_LINKINFO);

@@ -1,5 +1,6 @@
 // observe(): links (raw RTM_NEWLINK dump, see socket.cpp), addresses and
 // routes (libnl caches) of one namespace, as model values.
+#include <linux/if_addr.h>
 #include <linux/rtnetlink.h>
 #include <sys/socket.h>
 
@@ -63,7 +64,8 @@ model::NetnsState NlKernel::Impl::observe(const NsId& id) {
         auto ip = to_ip(local.get());
         if (!ip) continue;
         out.addresses.insert(model::AddressState{
-            it->second, model::Prefix{*ip, static_cast<std::uint8_t>(rtnl_addr_get_prefixlen(a))}});
+            it->second, model::Prefix{*ip, static_cast<std::uint8_t>(rtnl_addr_get_prefixlen(a))},
+            (rtnl_addr_get_flags(a) & IFA_F_SECONDARY) != 0});
     }
 
     raw_cache = nullptr;

@@ -4,6 +4,7 @@
 // macvlan parent is in this namespace).
 #include <fcntl.h>
 #include <linux/if_link.h>
+#include <linux/ip.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <net/if.h>
@@ -104,6 +105,22 @@ RawLink parse_link(nlmsghdr* nlh) {
         }
     }
     if (s.kind == "bridge" && !s.stp) s.stp = false;
+    if (tb[IFLA_AF_SPEC]) {
+        nlattr* af = nullptr;
+        int rem = 0;
+        nla_for_each_nested(af, tb[IFLA_AF_SPEC], rem) {
+            if (nla_type(af) != AF_INET) continue;
+            nlattr* inet[IFLA_INET_MAX + 1] = {};
+            if (nla_parse_nested(inet, IFLA_INET_MAX, af, nullptr) < 0 || !inet[IFLA_INET_CONF]) continue;
+            // An array of u32, entry i-1 holding devconf value i.
+            const int at = (IPV4_DEVCONF_PROMOTE_SECONDARIES - 1) * 4;
+            if (nla_len(inet[IFLA_INET_CONF]) >= at + 4) {
+                std::uint32_t v = 0;
+                std::memcpy(&v, static_cast<const char*>(nla_data(inet[IFLA_INET_CONF])) + at, 4);
+                s.promote_secondaries = v != 0;
+            }
+        }
+    }
     return out;
 }
 

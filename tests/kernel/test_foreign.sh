@@ -6,9 +6,10 @@
 #   - a route 203.0.113.128/25 dev fv0 proto static,
 #   - a route 2001:db8:f01::/64 via 2001:db8:f00::2 dev fv0 proto static,
 #   - a route 203.0.113.64/26 via 198.51.100.1 (dev ens33) proto static.
-# The last one is flushed by the kernel itself when ens33 loses its last IPv4
-# address; netlab must put it back wherever it restores the previous state
-# (rollback, removal). After a successful takeover it must still exist.
+# The kernel itself would flush the last one when ens33 loses its last IPv4
+# address. netlab re-homes it onto br0 (NLM_F_REPLACE, same gateway, metric
+# and protocol) before that address goes, and gives it back to ens33 exactly
+# wherever it restores the previous state (rollback, removal).
 set -euo pipefail
 # shellcheck source=tests/kernel/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -75,6 +76,11 @@ grep -v '203\.0\.113\.64/26' "$dir/foreign.before" >"$dir/foreign.before.strict"
 grep -v '203\.0\.113\.64/26' "$dir/foreign.takeover" >"$dir/foreign.takeover.strict" || true
 cmp -s "$dir/foreign.before.strict" "$dir/foreign.takeover.strict" && takeover_same=yes || takeover_same=no
 
+heading "2b. plan again after the takeover: converged, the re-homed route stays on br0"
+plan_steps "$h" "$topo" "$dir/plan2.json"
+note "  plan exit $PLAN_RC, $PLAN_K steps"
+again_rc=$PLAN_RC
+
 heading "3. removal (version: 1 alone)"
 nl_apply "$h" "$empty" "$dir/remove.json"
 note "  exit $APPLY_RC, status $APPLY_STATUS"
@@ -90,10 +96,10 @@ printf '%s\n' "${rows[@]}"
 { [ "$rollback_same" = yes ] && [ "$rollback_all" = yes ]; } || fail "rollback did not restore host1 exactly (foreign objects included)"
 [ "$takeover_rc" -eq 0 ] || fail "takeover apply failed"
 [ "$takeover_same" = yes ] || fail "takeover changed foreign objects"
-# KNOWN GAP (issue 3, open): the kernel flushes a foreign route via ens33 when
-# ens33 loses its address; the engine records it in the ledger and restores it
-# on removal (checked above), but does not re-home it onto br0 meanwhile.
-[ -n "$takeover_gw" ] || note "KNOWN GAP: takeover lost the foreign route 203.0.113.64/26 (flushed by the kernel with ens33's address; restored on removal, not re-homed to br0)"
+[ -n "$takeover_gw" ] || fail "takeover lost the foreign route 203.0.113.64/26 (flushed by the kernel with ens33's address, not re-homed to br0)"
+want_gw="203.0.113.64/26 via $GW_LAN_ADDR dev br0 proto static"
+[ "$(echo "$takeover_gw" | sed 's/ *$//')" = "$want_gw" ] || fail "re-homed route is '$takeover_gw', expected '$want_gw'"
+[ "$again_rc" -eq 0 ] || { cat "$dir/plan2.json"; fail "plan after the takeover: expected exit 0 (converged), got $again_rc"; }
 [ "$removal_rc" -eq 0 ] || fail "removal apply failed"
 [ "$removal_same" = yes ] || fail "removal changed foreign objects"
-note "PASS: foreign veth, address and routes survived rollback, takeover and removal"
+note "PASS: foreign veth, address and routes survived rollback, takeover (route re-homed to br0) and removal"

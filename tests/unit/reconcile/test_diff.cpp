@@ -2,6 +2,7 @@
 // kernel (reconcile/memory_kernel.hpp), which has the kernel's side effects.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <functional>
 
@@ -191,6 +192,90 @@ TEST_CASE("routes the kernel flushed come back on rollback with their own protoc
     Plan back = reconcile::make_plan(reconcile::restore_target(lab.before, lab.plan), state);
     CHECK(run(state, back) == -1);
     CHECK(state == lab.before);
+}
+
+namespace {
+
+// host1 with two foreign routes through ens33 that the kernel flushes when
+// ens33 loses its last IPv4 address: one via a gateway, one on-link.
+Lab foreign_lab() {
+    Lab lab;
+    lab.before.at("").routes.insert(route("203.0.113.64/26", "198.51.100.1", "ens33", 4));
+    lab.before.at("").routes.insert(route("203.0.113.128/26", nullptr, "ens33", 4));
+    lab.plan = reconcile::make_plan(lab.desired, lab.before);
+    return lab;
+}
+
+bool has_key(const model::NetnsState& s, const char* dst) {
+    return std::any_of(s.routes.begin(), s.routes.end(), [&](const model::RouteState& r) { return r.dst == pfx(dst); });
+}
+
+}  // namespace
+
+TEST_CASE("foreign routes through the uplink are re-homed onto br0 before its address goes, never missing") {
+    Lab lab = foreign_lab();
+    std::vector<std::string> want = kTakeover;
+    want.insert(want.end() - 1, {"ip route replace 203.0.113.64/26 via 198.51.100.1 dev br0 proto 4",
+                                 "ip route replace 203.0.113.128/26 dev br0 scope link proto 4"});
+    CHECK(lines(lab.plan) == want);
+    Observed state = lab.before;
+    for (const auto& st : lab.plan.steps) {
+        CAPTURE(st.describe());
+        REQUIRE_NOTHROW(reconcile::apply_step(state, st));
+        CHECK(has_key(state.at(""), "203.0.113.64/26"));
+        CHECK(has_key(state.at(""), "203.0.113.128/26"));
+    }
+    CHECK(state.at("").routes.count(route("203.0.113.64/26", "198.51.100.1", "br0", 4)));
+    CHECK(state.at("").routes.count(route("203.0.113.128/26", nullptr, "br0", 4)));
+
+    // The ledger holds them as they were; applying again changes nothing
+    // (they stay foreign routes on br0, not wanted back on the emptied port).
+    const Ledger ledger = reconcile::next_ledger({}, takeover(), lab.before, lab.plan);
+    const auto& e = ledger.adopted.at("").at("ens33");
+    CHECK(std::count(e.routes.begin(), e.routes.end(), route("203.0.113.64/26", "198.51.100.1", "ens33", 4)) == 1);
+    CHECK(std::count(e.routes.begin(), e.routes.end(), route("203.0.113.128/26", nullptr, "ens33", 4)) == 1);
+    CHECK(reconcile::make_plan(reconcile::compile(takeover(), ledger), state).empty());
+
+    // Removing br0 gives them back to ens33 exactly.
+    const Plan reverse = reconcile::make_plan(reconcile::compile({}, ledger), state);
+    CHECK(reverse.refusals.empty());
+    Observed back = state;
+    std::string error;
+    CHECK(run(back, reverse, &error) == -1);
+    CAPTURE(error);
+    CHECK(back == lab.before);
+}
+
+TEST_CASE("re-homed foreign routes: rollback after every prefix restores them on ens33") {
+    Lab lab = foreign_lab();
+    const Desired target = reconcile::restore_target(lab.before, lab.plan);
+    for (std::size_t k = 0; k <= lab.plan.steps.size(); ++k) {
+        CAPTURE(k);
+        Observed state = prefix_of(lab.before, lab.plan, k);
+        Plan back = reconcile::make_plan(target, state);
+        CHECK(back.refusals.empty());
+        std::string error;
+        CHECK(run(state, back, &error) == -1);
+        CAPTURE(error);
+        CHECK(state == lab.before);
+    }
+}
+
+TEST_CASE("re-homing: a ledger entry older than the route still records it; nowhere to go, nothing moves") {
+    Lab lab = foreign_lab();
+    Ledger old;
+    old.adopted[""]["ens33"].link = lab.before.at("").links.at("ens33");
+    old.adopted[""]["ens33"].attributes = {"mtu"};
+    const Ledger ledger = reconcile::next_ledger(old, takeover(), lab.before, lab.plan);
+    const auto& e = ledger.adopted.at("").at("ens33");
+    CHECK(std::count(e.routes.begin(), e.routes.end(), route("203.0.113.64/26", "198.51.100.1", "ens33", 4)) == 1);
+
+    // A gateway no address after the plan reaches: the route cannot move.
+    lab.before.at("").routes.insert(route("203.0.113.0/27", "198.51.100.200", "ens33", 4));
+    model::Topology t = takeover();
+    t.interfaces["br0"].addresses = std::vector<model::Prefix>{pfx("198.51.100.10/25")};
+    const Plan p = reconcile::make_plan(reconcile::compile(t, {}), lab.before);
+    for (const auto& l : lines(p)) CHECK(l.find("203.0.113.0/27") == std::string::npos);
 }
 
 TEST_CASE("route identity is (table, dst, metric)") {

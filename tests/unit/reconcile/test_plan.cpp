@@ -55,6 +55,15 @@ TEST_CASE("describe() reads like ip(8)") {
     enslave.link.up = true;
     table.push_back({enslave, "ip link set ens33 master br0 up"});
 
+    Step promote = link_step(Step::Op::SetLink, "eth1", "container:c9");
+    promote.link.promote_secondaries = true;
+    table.push_back({promote, "[container:c9] sysctl -w net.ipv4.conf.eth1.promote_secondaries=1"});
+
+    Step upAndBack = link_step(Step::Op::SetLink, "br0");
+    upAndBack.link.up = true;
+    upAndBack.link.promote_secondaries = false;
+    table.push_back({upAndBack, "ip link set br0 up; sysctl -w net.ipv4.conf.br0.promote_secondaries=0"});
+
     Step release = link_step(Step::Op::SetLink, "ens33");
     release.link.master = "";
     release.link.promisc = false;

@@ -13,6 +13,8 @@ TEST_CASE("serialize: observed state round-trips") {
     br = test::nic("br0", 9, "02:00:00:00:00:01", "bridge");
     br.stp = false;
     br.alias = "netlab:bridge";
+    br.promote_secondaries = true;
+    o[""].links["ens33"].promote_secondaries = false;
     o[""].routes.insert(test::route("2001:db8::/32", "2001:db8::1", "br0", 77, 1024));
     auto j = serial::observed(o);
     CHECK(serial::observed_from(nlohmann::json::parse(j.dump())) == o);
@@ -49,6 +51,7 @@ TEST_CASE("serialize: plans round-trip, every op") {
     s.link.up = false;
     s.link.stp = true;
     s.link.mac_from = "ens34";
+    s.link.promote_secondaries = false;
     p.steps.push_back(s);
     Step a;
     a.op = Step::Op::DelAddress;
