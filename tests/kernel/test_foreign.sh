@@ -53,15 +53,24 @@ check() {  # check PHASE EXPECT_FULL_DUMP_EQUAL
     FOREIGN_SAME=$same
 }
 
-heading "1. takeover with a fault injected at the last step (rollback)"
+heading "1. takeover with a fault injected at the re-home step and at the last step (rollback)"
 plan_steps "$h" "$topo" "$dir/plan.json"
 { [ "$PLAN_RC" -eq 2 ] && [ "$PLAN_K" -gt 0 ]; } || { cat "$dir/plan.json" "$dir/plan.json.err"; fail "plan: expected exit 2 with steps, got $PLAN_RC"; }
-nl_apply "$h" "$topo" "$dir/fault.json" NETLAB_FAIL_AT_STEP="$PLAN_K"
-note "  exit $APPLY_RC, status $APPLY_STATUS (fault at step $PLAN_K of $PLAN_K)"
-check "rollback (k=$PLAN_K)"
-rollback_same=$FOREIGN_SAME
-ns_dump "$h" >"$dir/all.rollback"
-diff -u --label before --label rollback "$dir/all.before" "$dir/all.rollback" && rollback_all=yes || rollback_all=no
+rehome_k=0
+for k in $(seq 1 "$PLAN_K"); do
+    note "  $k. $(step_text "$dir/plan.json" "$k")"
+    case "$(step_text "$dir/plan.json" "$k")" in *"203.0.113.64/26"*"dev br0"*) rehome_k=$k ;; esac
+done
+[ "$rehome_k" -gt 0 ] || fail "the plan does not re-home 203.0.113.64/26 onto br0"
+rollback_same=yes rollback_all=yes
+for k in "$rehome_k" "$PLAN_K"; do
+    nl_apply "$h" "$topo" "$dir/fault.$k.json" NETLAB_FAIL_AT_STEP="$k"
+    note "  exit $APPLY_RC, status $APPLY_STATUS (fault at step $k of $PLAN_K)"
+    check "rollback (k=$k)"
+    [ "$FOREIGN_SAME" = yes ] || rollback_same=no
+    ns_dump "$h" >"$dir/all.rollback.$k"
+    diff -u --label before --label "rollback k=$k" "$dir/all.before" "$dir/all.rollback.$k" || rollback_all=no
+done
 
 heading "2. takeover"
 nl_apply "$h" "$topo" "$dir/apply.json"
@@ -98,7 +107,7 @@ printf '%s\n' "${rows[@]}"
 [ "$takeover_same" = yes ] || fail "takeover changed foreign objects"
 [ -n "$takeover_gw" ] || fail "takeover lost the foreign route 203.0.113.64/26 (flushed by the kernel with ens33's address, not re-homed to br0)"
 want_gw="203.0.113.64/26 via $GW_LAN_ADDR dev br0 proto static"
-[ "$(echo "$takeover_gw" | sed 's/ *$//')" = "$want_gw" ] || fail "re-homed route is '$takeover_gw', expected '$want_gw'"
+[ "${takeover_gw%% }" = "$want_gw" ] || fail "re-homed route is '$takeover_gw', expected '$want_gw'"
 [ "$again_rc" -eq 0 ] || { cat "$dir/plan2.json"; fail "plan after the takeover: expected exit 0 (converged), got $again_rc"; }
 [ "$removal_rc" -eq 0 ] || fail "removal apply failed"
 [ "$removal_same" = yes ] || fail "removal changed foreign objects"

@@ -57,7 +57,7 @@ EOF
 
 must_apply() {  # must_apply FILE OUT [ENV=VALUE...]
     nl_apply "$h" "$@"
-    [ "$APPLY_RC" -eq 0 ] && [ "$APPLY_STATUS" = applied ] || { show_apply "$2"; fail "apply $1: expected applied"; }
+    if [ "$APPLY_RC" -ne 0 ] || [ "$APPLY_STATUS" != applied ]; then show_apply "$2"; fail "apply $1: expected applied"; fi
 }
 
 promote() { in_ns "$1" sysctl -n "net.ipv4.conf.$2.promote_secondaries"; }
