@@ -16,7 +16,9 @@ void usage(std::FILE* out) {
         "  status [--json]                ask netlabd what is in force\n"
         "  reload                         ask netlabd to reload; fails with the diagnostics if rejected\n"
         "  confirm | rollback             settle a pending commit-confirmed change\n"
-        "common options: --config-dir DIR --state-dir DIR --socket PATH\n",
+        "common options: --config-dir DIR --state-dir DIR --socket PATH\n"
+        "plan/apply: --docker-socket PATH  Docker Engine API socket for docker: containers\n"
+        "            (default $NETLAB_DOCKER_SOCKET, else /var/run/docker.sock)\n",
         out);
 }
 }  // namespace

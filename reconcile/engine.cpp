@@ -180,7 +180,20 @@ private:
 
 class Transaction {
 public:
-    Transaction(Kernel& kernel, const Options& opts) : kernel_(kernel), opts_(opts) {}
+    Transaction(Kernel& kernel, const Options& opts, const Engine::Resolver& resolve)
+        : kernel_(kernel), opts_(opts), resolve_(resolve) {}
+    // Container namespaces are attached for one run only (see
+    // Kernel::detach_namespace).
+    ~Transaction() {
+        for (const auto& ns : attached_) {
+            try {
+                kernel_.detach_namespace(ns);
+            } catch (...) {
+            }
+        }
+    }
+    Transaction(const Transaction&) = delete;
+    Transaction& operator=(const Transaction&) = delete;
 
     fs::path journal_path() const { return opts_.state_dir / "journal.json"; }
     fs::path ledger_path() const { return opts_.state_dir / "ledger.json"; }
@@ -200,7 +213,7 @@ public:
         json j{{"version", 1},
                {"started", now_utc()},
                {"pid", ::getpid()},
-               {"targets", targets_},
+               {"targets", targets_json()},
                {"snapshot", serial::observed(snapshot)},
                {"plan", serial::plan(plan)}};
         serial::write_file_durably(journal_path(), j.dump() + "\n");
@@ -312,12 +325,11 @@ public:
     void attach_containers(const model::Topology& topo, Desired& desired, model::Diagnostics& diags) {
         for (const auto& [name, c] : topo.containers) {
             const NsId ns = container_ns(name);
-            auto r = resolve_netns(c.netns, opts_.resolver);
             std::string why;
+            auto r = resolve(c.netns);
             if (auto* ok = std::get_if<ResolvedNs>(&r)) {
                 try {
-                    kernel_.attach_namespace(ns, ok->fd);
-                    targets_[ns] = c.netns.str();
+                    targets_[ns] = Target{c.netns.str(), attach(ns, *ok)};
                     continue;
                 } catch (const std::exception& e) {
                     why = e.what();
@@ -336,29 +348,81 @@ public:
         }
     }
 
-    // Re-attaches the namespaces a journal names (recover after a restart).
+    // Re-attaches the namespaces a journal names (recover after a restart),
+    // each only if it is still the namespace the snapshot was taken in: a
+    // container that restarted (or vanished) meanwhile has a fresh namespace,
+    // and what netlab made in the old one went with it. Says why for every
+    // namespace it leaves out.
     void attach_targets(const json& targets, std::vector<std::string>& notes) {
-        for (const auto& [ns, text] : targets.items()) {
-            auto t = model::NetnsTarget::parse(text.get<std::string>());
-            if (!t) continue;
-            auto r = resolve_netns(*t, opts_.resolver);
-            if (auto* ok = std::get_if<ResolvedNs>(&r)) {
-                try {
-                    kernel_.attach_namespace(ns, ok->fd);
-                    targets_[ns] = text.get<std::string>();
-                } catch (const std::exception& e) {
-                    notes.push_back(ns + ": " + e.what());
+        for (const auto& [ns, entry] : targets.items()) {
+            if (!entry.is_object() || !entry.contains("identity")) {
+                notes.push_back(ns + ": not restored: the journal does not record which namespace it was");
+                continue;
+            }
+            const std::string text = entry.at("target").get<std::string>();
+            auto t = model::NetnsTarget::parse(text);
+            if (!t) {
+                notes.push_back(ns + ": not restored: the journal's target '" + text + "' does not parse");
+                continue;
+            }
+            const NsIdentity then = serial::identity_from(entry.at("identity"));
+            auto r = resolve(*t);
+            auto* ok = std::get_if<ResolvedNs>(&r);
+            if (!ok) {
+                notes.push_back(ns + " (" + text + ") is gone: " + std::get<std::string>(r) +
+                                "; not restored: what netlab made in it went with it");
+                continue;
+            }
+            try {
+                NsIdentity now = attach(ns, *ok);
+                if (std::string why = identity_mismatch(then, now); !why.empty()) {
+                    detach(ns);
+                    notes.push_back(ns + " (" + text + ") is not the namespace of the interrupted transaction: " +
+                                    why + "; not restored: its namespace is a new one");
+                    continue;
                 }
-            } else {
-                notes.push_back(ns + " (" + text.get<std::string>() + ") is gone: " + std::get<std::string>(r) +
-                                "; what netlab made in it went with it");
+                targets_[ns] = Target{text, now};
+            } catch (const std::exception& e) {
+                notes.push_back(ns + ": " + e.what());
             }
         }
     }
 
+    std::variant<ResolvedNs, std::string> resolve(const model::NetnsTarget& t) const {
+        return resolve_ ? resolve_(t) : resolve_netns(t, opts_.resolver);
+    }
+
+    // Attaches the resolved namespace (the kernel takes the fd) and returns
+    // its identity with the cookie the kernel reads from its socket there.
+    NsIdentity attach(const NsId& ns, const ResolvedNs& r) {
+        kernel_.attach_namespace(ns, r.fd);
+        attached_.insert(ns);
+        NsIdentity id = r.id;
+        id.cookie = kernel_.namespace_cookie(ns);
+        return id;
+    }
+
+    void detach(const NsId& ns) {
+        kernel_.detach_namespace(ns);
+        attached_.erase(ns);
+    }
+
+    json targets_json() const {
+        json j = json::object();
+        for (const auto& [ns, t] : targets_) j[ns] = serial::ns_target(t.text, t.id);
+        return j;
+    }
+
+    struct Target {
+        std::string text;  // as written: "docker:test1"
+        NsIdentity id;
+    };
+
     Kernel& kernel_;
     const Options& opts_;
-    std::map<NsId, std::string> targets_;  // attached container namespaces: NsId -> "netns:NAME"
+    const Engine::Resolver& resolve_;
+    std::map<NsId, Target> targets_;  // attached container namespaces in play
+    std::set<NsId> attached_;         // what the destructor detaches
 };
 
 }  // namespace
@@ -417,7 +481,7 @@ std::optional<Prepared> prepare(Transaction& tx, const model::Loaded& config, Ou
 Outcome Engine::plan(const model::Loaded& config) {
     Clock clock;
     Outcome out;
-    Transaction tx(kernel_, opts_);
+    Transaction tx(kernel_, opts_, resolve_);
     const auto w0 = kernel_.writes();
     prepare(tx, config, out);
     out.writes = kernel_.writes() - w0;
@@ -428,7 +492,7 @@ Outcome Engine::plan(const model::Loaded& config) {
 Outcome Engine::apply(const model::Loaded& config) {
     Clock clock;
     Outcome out;
-    Transaction tx(kernel_, opts_);
+    Transaction tx(kernel_, opts_, resolve_);
     const auto w0 = kernel_.writes();
     auto finish = [&]() -> Outcome {
         out.writes = kernel_.writes() - w0;
@@ -517,7 +581,7 @@ Outcome Engine::apply(const model::Loaded& config) {
 }
 
 std::optional<Outcome> Engine::recover() {
-    Transaction tx(kernel_, opts_);
+    Transaction tx(kernel_, opts_, resolve_);
     const fs::path path = tx.journal_path();
     if (!fs::exists(path)) return std::nullopt;
     Clock clock;
@@ -539,13 +603,12 @@ std::optional<Outcome> Engine::recover() {
         snapshot = serial::observed_from(j.at("snapshot"));
         out.plan = serial::plan_from(j.at("plan"));
         started = j.value("started", "");
-        if (j.contains("targets")) {
-            std::vector<std::string> gone;
-            tx.attach_targets(j.at("targets"), gone);
-            for (const auto& [ns, _] : j.at("targets").items())
-                if (!tx.targets_.count(ns)) snapshot.erase(ns);
-            out.restored.insert(out.restored.end(), gone.begin(), gone.end());
-        }
+        std::vector<std::string> skipped;
+        if (j.contains("targets")) tx.attach_targets(j.at("targets"), skipped);
+        // Only the host and the container namespaces proven to be the same
+        // ones are restored.
+        std::erase_if(snapshot, [&](const auto& kv) { return !kv.first.empty() && !tx.targets_.count(kv.first); });
+        out.restored.insert(out.restored.end(), skipped.begin(), skipped.end());
     } catch (const std::exception& e) {
         // Unreadable (torn before the rename cannot happen; hand-edited or a
         // foreign file): keep it aside for the admin, do not guess.

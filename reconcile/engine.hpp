@@ -5,8 +5,10 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include <nlohmann/json_fwd.hpp>
@@ -52,6 +54,10 @@ const char* to_string(Outcome::Status s);
 class Engine {
 public:
     Engine(Kernel& kernel, Options opts);
+    using Resolver = std::function<std::variant<ResolvedNs, std::string>(const model::NetnsTarget&)>;
+    // Resolves containers' targets instead of resolve_netns(target,
+    // opts.resolver) (unit tests play restarts with it, without namespaces).
+    void set_resolver(Resolver resolve) { resolve_ = std::move(resolve); }
     // Compute the plan without writing anything.
     Outcome plan(const model::Loaded& config);
     // Apply as one transaction (snapshot, journal, execute, verify, roll back on failure).
@@ -62,6 +68,7 @@ public:
 private:
     Kernel& kernel_;
     Options opts_;
+    Resolver resolve_;
 };
 
 }  // namespace netlab::reconcile

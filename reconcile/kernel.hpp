@@ -23,6 +23,16 @@ public:
     // kernel object takes ownership of `netns_fd` (an open /proc/PID/ns/net,
     // /run/netns/NAME, ...).
     virtual void attach_namespace(const NsId& ns, int netns_fd) = 0;
+    // Let go of a namespace attach_namespace made reachable: close its fd
+    // and socket; nothing in it changes. The engine detaches every container
+    // namespace at the end of each run, so a long-lived kernel object (the
+    // daemon's) never pins a stopped container's namespace alive, and a
+    // restarted container is never confused with its old namespace. A kernel
+    // that holds nothing per namespace has nothing to do.
+    virtual void detach_namespace(const NsId& /*ns*/) {}
+    // The attached namespace's cookie (SO_NETNS_COOKIE: unique per boot);
+    // 0 when unknown. Part of the namespace's identity in the journal.
+    virtual std::uint64_t namespace_cookie(const NsId& /*ns*/) const { return 0; }
     // Netlink write requests sent so far (idempotence is measured with it).
     virtual std::uint64_t writes() const = 0;
 };

@@ -297,6 +297,29 @@ Ledger ledger_from(const json& j) {
     return l;
 }
 
+json ns_target(const std::string& target, const NsIdentity& id) {
+    json ident{{"boot_id", id.boot_id}, {"inode", id.inode}, {"cookie", id.cookie}};
+    if (!id.container_id.empty()) ident["container_id"] = id.container_id;
+    if (!id.started_at.empty()) ident["started_at"] = id.started_at;
+    if (id.pid) {
+        ident["pid"] = id.pid;
+        ident["pid_start"] = id.pid_start;
+    }
+    return json{{"target", target}, {"identity", ident}};
+}
+
+NsIdentity identity_from(const json& j) {
+    NsIdentity id;
+    id.boot_id = j.value("boot_id", "");
+    id.container_id = j.value("container_id", "");
+    id.started_at = j.value("started_at", "");
+    id.pid = j.value("pid", 0);
+    id.pid_start = j.value("pid_start", 0ULL);
+    id.inode = j.value("inode", 0ULL);
+    id.cookie = j.value("cookie", std::uint64_t{0});
+    return id;
+}
+
 void write_file_durably(const std::filesystem::path& path, const std::string& text) {
     auto fail = [&](const std::string& what) {
         throw std::system_error(errno, std::generic_category(), what + " " + path.string());

@@ -14,6 +14,7 @@
 #include "reconcile/desired.hpp"
 #include "reconcile/diff.hpp"
 #include "reconcile/plan.hpp"
+#include "reconcile/target.hpp"
 
 namespace netlab::reconcile::serial {
 
@@ -42,6 +43,11 @@ model::Diagnostic diagnostic_from(const json& j);
 
 json ledger(const Ledger& l);
 Ledger ledger_from(const json& j);
+
+// A container namespace as the journal records it: its target as written
+// and its identity ({"target": "docker:test1", "identity": {...}}).
+json ns_target(const std::string& target, const NsIdentity& id);
+NsIdentity identity_from(const json& j);
 
 // Write `text` to `path` atomically and durably: temp file in the same
 // directory, fsync, rename over `path`, fsync the directory. Throws

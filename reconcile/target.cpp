@@ -1,6 +1,7 @@
 #include "reconcile/target.hpp"
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <optional>
@@ -81,6 +82,23 @@ std::variant<UniqueFd, std::string> open_netns(const std::string& path, const st
 
 std::string ns_inode(const struct stat& st) { return std::to_string(st.st_ino); }
 
+const std::string& boot_id() {
+    static const std::string id = [] {
+        std::ifstream in("/proc/sys/kernel/random/boot_id");
+        std::string line;
+        std::getline(in, line);
+        return line;
+    }();
+    return id;
+}
+
+NsIdentity identity_of(const struct stat& st) {
+    NsIdentity id;
+    id.boot_id = boot_id();
+    id.inode = st.st_ino;
+    return id;
+}
+
 // Field 22 of /proc/PID/stat: the process's start time in clock ticks since
 // boot. With the PID it names one process for the lifetime of the machine.
 std::optional<unsigned long long> proc_start_time(int pid) {
@@ -120,6 +138,9 @@ Result resolve_pid(int pid, const std::string& what) {
     if (!after || *after != *before) return what + ": process " + std::to_string(pid) + " exited while resolving";
     ResolvedNs r;
     r.identity = "pid " + std::to_string(pid) + " started " + std::to_string(*after) + " netns inode " + ns_inode(st);
+    r.id = identity_of(st);
+    r.id.pid = pid;
+    r.id.pid_start = *after;
     r.fd = std::get<UniqueFd>(opened).release();
     return r;
 }
@@ -168,6 +189,11 @@ Result resolve_docker(const std::string& name, const ResolverOptions& opts) {
         ResolvedNs r;
         r.identity = "docker " + name + " id " + c.id.substr(0, 12) + " pid " + std::to_string(c.pid) +
                      " started " + c.started_at + " netns inode " + ns_inode(st);
+        r.id = identity_of(st);
+        r.id.container_id = c.id;
+        r.id.started_at = c.started_at;
+        r.id.pid = c.pid;
+        r.id.pid_start = *start_after;
         r.fd = std::get<UniqueFd>(opened).release();
         return r;
     }
@@ -175,6 +201,28 @@ Result resolve_docker(const std::string& name, const ResolverOptions& opts) {
 }
 
 }  // namespace
+
+std::string identity_mismatch(const NsIdentity& then, const NsIdentity& now) {
+    if (!then.boot_id.empty() && !now.boot_id.empty() && then.boot_id != now.boot_id)
+        return "the machine has restarted since";
+    if (then.container_id != now.container_id)
+        return "the container was replaced (id " + then.container_id.substr(0, 12) + " -> " +
+               now.container_id.substr(0, 12) + ")";
+    if (then.pid != now.pid || then.pid_start != now.pid_start || then.started_at != now.started_at)
+        return "restarted (pid " + std::to_string(then.pid) + " started " + std::to_string(then.pid_start) +
+               " -> pid " + std::to_string(now.pid) + " started " + std::to_string(now.pid_start) + ")";
+    if (then.cookie && now.cookie && then.cookie != now.cookie)
+        return "a new namespace (netns cookie " + std::to_string(then.cookie) + " -> " + std::to_string(now.cookie) +
+               ")";
+    if (then.inode != now.inode)
+        return "a new namespace (inode " + std::to_string(then.inode) + " -> " + std::to_string(now.inode) + ")";
+    return {};
+}
+
+std::string docker_socket_from_env() {
+    const char* v = std::getenv("NETLAB_DOCKER_SOCKET");
+    return v && *v ? v : kDefaultDockerSocket;
+}
 
 std::variant<ResolvedNs, std::string> resolve_netns(const model::NetnsTarget& target, const ResolverOptions& opts) {
     using Kind = model::NetnsTarget::Kind;
@@ -188,6 +236,7 @@ std::variant<ResolvedNs, std::string> resolve_netns(const model::NetnsTarget& ta
             if (auto* msg = std::get_if<std::string>(&opened)) return *msg;
             ResolvedNs r;
             r.identity = "netns " + target.value + " inode " + ns_inode(st);
+            r.id = identity_of(st);
             r.fd = std::get<UniqueFd>(opened).release();
             return r;
         }
@@ -212,6 +261,7 @@ std::variant<ResolvedNs, std::string> resolve_netns(const model::NetnsTarget& ta
             if (auto* msg = std::get_if<std::string>(&opened)) return *msg;
             ResolvedNs r;
             r.identity = "path " + target.value + " inode " + ns_inode(st);
+            r.id = identity_of(st);
             r.fd = std::get<UniqueFd>(opened).release();
             return r;
         }

@@ -33,8 +33,8 @@ if [ -f "$example" ]; then
     cp "$example" "$copy"
     # shellcheck disable=SC2013  # names are single words
     for name in $(grep -o 'netns:[A-Za-z0-9_.-]*' "$example" | cut -d: -f2 | sort -u); do
-        ns="$LAB_ID-$LAB_GEN-$name"
-        _lab_ns "$ns"
+        ns="$LAB_PREFIX-$name"
+        lab_ns_add "$ns"
         containers+=("$ns")
         sed -i "s/netns:$name\b/netns:$ns/" "$copy"
         note "container $name: namespace $ns (netns:$name -> netns:$ns in a copy of the example)"

@@ -15,6 +15,7 @@
 #include "model/load.hpp"
 #include "reconcile/engine.hpp"
 #include "reconcile/nl/kernel.hpp"
+#include "reconcile/target.hpp"
 
 namespace netlab::cli {
 
@@ -25,7 +26,9 @@ using reconcile::Outcome;
 struct Invocation {
     std::string path = "/etc/netlab";
     std::string state_dir = "/run/netlab";
+    std::string docker_socket = reconcile::docker_socket_from_env();
     bool json = false;
+    bool help = false;
 };
 
 std::optional<Invocation> parse(const char* cmd, const Args& args) {
@@ -42,10 +45,16 @@ std::optional<Invocation> parse(const char* cmd, const Args& args) {
         };
         if (a == "--json") {
             inv.json = true;
+        } else if (a == "-h" || a == "--help") {
+            inv.help = true;
         } else if (a == "--state-dir") {
             auto v = value();
             if (!v) return std::nullopt;
             inv.state_dir = *v;
+        } else if (a == "--docker-socket") {
+            auto v = value();
+            if (!v) return std::nullopt;
+            inv.docker_socket = *v;
         } else if (a == "--config-dir") {
             auto v = value();
             if (!v) return std::nullopt;
@@ -125,11 +134,27 @@ void print_outcome(const Outcome& o, const char* verb) {
 int run(const char* cmd, const Args& args, bool apply) {
     auto inv = parse(cmd, args);
     if (!inv) return 1;
+    if (inv->help) {
+        std::printf(
+            "usage: netlabctl %s [PATH] [--json] [--state-dir DIR] [--docker-socket PATH]\n"
+            "  PATH              config directory (topology.yaml + topology.d/*.yaml) or one file;\n"
+            "                    default /etc/netlab (also --config-dir DIR)\n"
+            "  --state-dir DIR   journal and ledger (default /run/netlab)\n"
+            "  --docker-socket PATH\n"
+            "                    Docker Engine API socket that docker:NAME containers are resolved\n"
+            "                    through (default $NETLAB_DOCKER_SOCKET, else %s)\n"
+            "  acts on the network namespace netlabctl runs in; %s\n",
+            cmd, reconcile::kDefaultDockerSocket,
+            apply ? "exit 0 applied or converged, 1 rejected, rolled back or failed"
+                  : "exit 0 converged, 2 changes, 1 error");
+        return 0;
+    }
     model::Loaded config = model::load_config(inv->path);
     try {
         reconcile::nl::NlKernel kernel;
         reconcile::Options opts;
         opts.state_dir = inv->state_dir;
+        opts.resolver.docker_socket = inv->docker_socket;
         reconcile::Engine engine(kernel, opts);
 
         std::optional<Outcome> recovered;

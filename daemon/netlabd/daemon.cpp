@@ -61,6 +61,7 @@ std::size_t count_errors(const model::Diagnostics& d) {
 reconcile::Options engine_options(const Options& o) {
     reconcile::Options e;
     e.state_dir = o.state_dir;
+    e.resolver.docker_socket = o.docker_socket;
     return e;
 }
 
@@ -87,8 +88,8 @@ Daemon::Daemon(Options opts)
 Daemon::~Daemon() = default;
 
 int Daemon::run() {
-    spdlog::info("netlabd {} starting: config {}, state {}, socket {}", getpid(), opts_.config_dir.string(),
-                 opts_.state_dir.string(), opts_.socket.string());
+    spdlog::info("netlabd {} starting: config {}, state {}, socket {}, docker {}", getpid(),
+                 opts_.config_dir.string(), opts_.state_dir.string(), opts_.socket.string(), opts_.docker_socket);
     std::error_code ec;
     std::filesystem::create_directories(opts_.state_dir, ec);
     if (ec) {
@@ -399,6 +400,7 @@ nlohmann::json Daemon::status_json() const {
         {"pid", getpid()},
         {"config_dir", opts_.config_dir.string()},
         {"state_dir", opts_.state_dir.string()},
+        {"docker_socket", opts_.docker_socket},
         {"started", iso_time(started_)},
         {"busy", running_.has_value()},
         {"queued", queue_.size()},

@@ -4,6 +4,8 @@
 #include <cstdlib>
 #include <string_view>
 
+#include "reconcile/target.hpp"
+
 namespace netlab::daemon {
 
 namespace {
@@ -14,6 +16,8 @@ void usage(std::FILE* out) {
         "  --state-dir DIR      journal, ledger (default /run/netlab)\n"
         "  --socket PATH        control socket (default /run/netlab/netlabd.sock)\n"
         "  --status-group GROUP let GROUP ask `netlabctl status` (socket mode 0660)\n"
+        "  --docker-socket PATH Docker Engine API socket for docker: containers\n"
+        "                       (default $NETLAB_DOCKER_SOCKET, else /var/run/docker.sock)\n"
         "  --debounce MS        wait this long after the last file event (default 200)\n"
         "  --log-level LEVEL    trace|debug|info|warn|error (default info)\n",
         out);
@@ -22,6 +26,7 @@ void usage(std::FILE* out) {
 
 std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
     Options o;
+    o.docker_socket = reconcile::docker_socket_from_env();
     for (int i = 1; i < argc; ++i) {
         std::string_view a = argv[i];
         auto value = [&]() -> const char* {
@@ -38,6 +43,8 @@ std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
             o.state_dir = v;
         } else if (a == "--socket" && (v = value())) {
             o.socket = v;
+        } else if (a == "--docker-socket" && (v = value())) {
+            o.docker_socket = v;
         } else if (a == "--status-group" && (v = value())) {
             o.status_group = v;
         } else if (a == "--debounce" && (v = value())) {

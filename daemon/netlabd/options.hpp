@@ -12,6 +12,9 @@ struct Options {
     std::filesystem::path config_dir = "/etc/netlab";
     std::filesystem::path state_dir = "/run/netlab";
     std::filesystem::path socket = "/run/netlab/netlabd.sock";
+    // Docker Engine API socket for docker: containers (--docker-socket, else
+    // $NETLAB_DOCKER_SOCKET, else /var/run/docker.sock).
+    std::string docker_socket;
     std::string status_group;  // may ask `status` besides root; empty: root only
     std::chrono::milliseconds debounce{200};   // quiet time after the last file event
     std::chrono::milliseconds max_delay{3000}; // a steady stream of events still reconciles this often

@@ -22,6 +22,11 @@
 #include "reconcile/nl/error.hpp"
 #include "reconcile/nl/impl.hpp"
 
+// SO_NETNS_COOKIE (Linux 5.14) in headers that predate it.
+#ifndef SO_NETNS_COOKIE
+#define SO_NETNS_COOKIE 71
+#endif
+
 namespace netlab::reconcile::nl {
 
 namespace {
@@ -186,7 +191,12 @@ int NlKernel::Impl::ns_fd(const NsId& ns) {
 }
 
 void NlKernel::Impl::attach(const NsId& ns, int fd) {
-    // Attached already to this very namespace (same inode): keep the socket.
+    if (ns.empty()) {
+        close(fd);
+        throw NlError(EINVAL, "host", "attach namespace", "the host's namespace is always attached");
+    }
+    // Attached already to this very namespace (same inode, fd still open, so
+    // the inode cannot have been handed to another one): keep the socket.
     if (auto it = spaces.find(ns); it != spaces.end() && it->second->fd >= 0) {
         struct stat a{}, b{};
         if (fstat(fd, &a) == 0 && fstat(it->second->fd, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino) {
@@ -279,6 +289,18 @@ NlKernel::~NlKernel() = default;
 model::NetnsState NlKernel::observe(const NsId& ns) { return impl_->observe(ns); }
 void NlKernel::execute(const Step& step) { impl_->execute(step); }
 void NlKernel::attach_namespace(const NsId& ns, int netns_fd) { impl_->attach(ns, netns_fd); }
+void NlKernel::detach_namespace(const NsId& ns) {
+    if (!ns.empty()) impl_->spaces.erase(ns);  // ~Netns closes the socket and the fd
+}
+std::uint64_t NlKernel::namespace_cookie(const NsId& ns) const {
+    auto it = impl_->spaces.find(ns);
+    if (it == impl_->spaces.end() || !it->second->sock) return 0;
+    std::uint64_t cookie = 0;
+    socklen_t len = sizeof cookie;
+    if (getsockopt(nl_socket_get_fd(it->second->sock.get()), SOL_SOCKET, SO_NETNS_COOKIE, &cookie, &len) != 0)
+        return 0;  // a kernel before 5.14
+    return cookie;
+}
 std::uint64_t NlKernel::writes() const { return impl_->writes; }
 
 }  // namespace netlab::reconcile::nl

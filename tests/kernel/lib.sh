@@ -8,6 +8,7 @@
 #                       sw: bridge "lan" (the LAN switch)
 #                                        │
 #                     host1: veth "ens33" 198.51.100.10/24, default via 198.51.100.1
+#                     (host2: .11, ... with `lab_up N`)
 #
 # Every namespace is named "nlt<PID>-<generation>-<role>" and deleted by the
 # EXIT trap this file installs, even when the test fails. lab_up can be called
@@ -88,27 +89,32 @@ lab_tmp() { printf '%s\n' "$LAB_TMP"; }
 
 in_ns() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
 
-_lab_ns() {
+# lab_ns_add NAME: a namespace with lo up, deleted by the trap (and by
+# lab_destroy when NAME starts with $LAB_PREFIX).
+lab_ns_add() {
     ip netns add "$1"
     LAB_NAMESPACES+=("$1")
     ip -n "$1" link set lo up
 }
 
-# Builds a fresh lab; sets NS_SW NS_GW NS_REMOTE NS_HOST1.
+# lab_up [N]: builds a fresh lab with N managed hosts (default 1) on the LAN
+# switch: host1 (ens33 198.51.100.10, MAC 02:00:c6:33:64:0a), host2 (.11,
+# ...:0b), ... Sets NS_SW NS_GW NS_REMOTE NS_HOST1..NS_HOSTN, HOST1_ADDR..
+# HOSTN_ADDR, and LAB_PREFIX ("nlt<PID>-<generation>"): name further
+# namespaces of this lab (containers) "$LAB_PREFIX-NAME".
 lab_up() {
+    local hosts=${1:-1} i ns
     LAB_GEN=$((LAB_GEN + 1))
-    local p="$LAB_ID-$LAB_GEN"
-    NS_SW="$p-sw" NS_GW="$p-gw" NS_REMOTE="$p-remote" NS_HOST1="$p-host1"
-    local ns
-    for ns in "$NS_SW" "$NS_GW" "$NS_REMOTE" "$NS_HOST1"; do _lab_ns "$ns"; done
+    LAB_PREFIX="$LAB_ID-$LAB_GEN"
+    local p=$LAB_PREFIX
+    NS_SW="$p-sw" NS_GW="$p-gw" NS_REMOTE="$p-remote"
+    for ns in "$NS_SW" "$NS_GW" "$NS_REMOTE"; do lab_ns_add "$ns"; done
 
     # The LAN switch. The peers are created directly in their namespaces
     # (no moves) and brought up afterwards (a veth cannot be created up here).
     ip -n "$NS_SW" link add lan type bridge stp_state 0 forward_delay 0
     ip -n "$NS_SW" link set lan up
-    ip -n "$NS_SW" link add p-host1 type veth peer name ens33 netns "$NS_HOST1"
     ip -n "$NS_SW" link add p-gw type veth peer name lan0 netns "$NS_GW"
-    ip -n "$NS_SW" link set p-host1 master lan up
     ip -n "$NS_SW" link set p-gw master lan up
 
     # The gateway between the LAN and the remote subnet.
@@ -123,14 +129,26 @@ lab_up() {
     ip -n "$NS_REMOTE" link set eth0 up
     ip -n "$NS_REMOTE" route add default via "$GW_WAN_ADDR" dev eth0
 
-    # host1 as an admin left it: the address and a static default route on the NIC.
-    ip -n "$NS_HOST1" link set ens33 address "$HOST1_MAC"
-    ip -n "$NS_HOST1" addr add "$HOST1_ADDR/$LAN_PREFIX" dev ens33
-    ip -n "$NS_HOST1" link set ens33 up
-    ip -n "$NS_HOST1" route add default via "$GW_LAN_ADDR" dev ens33 proto static
-
-    lab_reach "$NS_REMOTE" "$HOST1_ADDR" 3 >/dev/null \
-        || fail "lab: remote cannot reach host1 through the gateway right after lab_up"
+    # Each host as an admin left it: the address and a static default route
+    # on the NIC.
+    for i in $(seq 1 "$hosts"); do
+        ns="$p-host$i"
+        local addr="198.51.100.$((9 + i))" mac
+        mac=$(printf '02:00:c6:33:64:%02x' $((9 + i)))
+        printf -v "NS_HOST$i" '%s' "$ns"
+        printf -v "HOST${i}_ADDR" '%s' "$addr"
+        lab_ns_add "$ns"
+        ip -n "$NS_SW" link add "p-host$i" type veth peer name ens33 netns "$ns"
+        ip -n "$NS_SW" link set "p-host$i" master lan up
+        ip -n "$ns" link set ens33 address "$mac"
+        ip -n "$ns" addr add "$addr/$LAN_PREFIX" dev ens33
+        ip -n "$ns" link set ens33 up
+        ip -n "$ns" route add default via "$GW_LAN_ADDR" dev ens33 proto static
+    done
+    for i in $(seq 1 "$hosts"); do
+        lab_reach "$NS_REMOTE" "198.51.100.$((9 + i))" 3 >/dev/null \
+            || fail "lab: remote cannot reach host$i through the gateway right after lab_up"
+    done
 }
 
 # Deletes the current lab's namespaces (keeps the temp dir and other generations' cleanup).
@@ -284,9 +302,9 @@ EOF
 }
 
 # nlctl NS plan|apply FILE [args...]: netlabctl inside a namespace, with a
-# state directory private to the current lab generation.
+# state directory private to that namespace (so to the lab generation).
 nlctl() {
-    local ns=$1 sub=$2 state="$LAB_TMP/state-$LAB_GEN"; shift 2
+    local ns=$1 sub=$2 state="$LAB_TMP/state-$1"; shift 2
     mkdir -p "$state"
     in_ns "$ns" "$NETLABCTL" "$sub" "$@" --state-dir "$state"
 }
@@ -333,4 +351,65 @@ plan_steps() {
 # step_text PLAN_JSON K: the K-th (1-based) step as one line.
 step_text() {
     json_get "$1" "(lambda s: s.get('text') or s.get('description') or json.dumps(s))(j['steps'][$2 - 1])"
+}
+
+# netns_fds PID: the inode of every network namespace PID holds an fd of
+# (readlink of /proc/PID/fd/N says net:[INODE]), one a line.
+netns_fds() {
+    local f l
+    for f in /proc/"$1"/fd/*; do
+        l=$(readlink "$f" 2>/dev/null) || continue
+        case $l in net:\[*\]) l=${l#net:[}; printf '%s\n' "${l%]}" ;; esac
+    done
+}
+
+# netlabd_start NS CONFIG_DIR [ARGS...]: netlabd in NS with a state directory
+# and control socket of its own under the run's temp dir; sets NLD_PID,
+# NLD_SOCK, NLD_LOG. `ip netns exec` execs the command: the PID is netlabd's.
+netlabd_start() {
+    local ns=$1 conf=$2; shift 2
+    local d="$LAB_TMP/netlabd-$ns"
+    mkdir -p "$d"
+    NLD_SOCK="$d/netlabd.sock" NLD_LOG="$d/netlabd.log"
+    in_ns "$ns" "$NETLAB_BIN/netlabd" --config-dir "$conf" --state-dir "$LAB_TMP/state-$ns" \
+        --socket "$NLD_SOCK" "$@" 2>"$NLD_LOG" &
+    NLD_PID=$!
+    LAB_PIDS+=("$NLD_PID")
+}
+
+# netlabd_fail MESSAGE: fails with netlabd's log.
+netlabd_fail() { note "-- netlabd log"; cat "$NLD_LOG" 2>/dev/null || true; fail "$@"; }
+
+# netlabd_status OUT: waits (30 s at most) until netlabd has reported a
+# reconcile and is idle; its status JSON in OUT.
+netlabd_status() {
+    local i
+    for i in $(seq 1 300); do
+        if "$NETLABCTL" status --socket "$NLD_SOCK" --json --timeout 5 >"$1" 2>/dev/null \
+            && [ "$(json_get "$1" 'j["last"] is not None and not j["daemon"]["busy"] and not j["daemon"]["queued"]')" = True ]; then
+            return 0
+        fi
+        kill -0 "$NLD_PID" 2>/dev/null || netlabd_fail "netlabd exited"
+        sleep 0.1
+    done
+    netlabd_fail "netlabd did not report a reconcile"
+}
+
+# netlabd_stop: SIGTERM, and it must exit 0.
+netlabd_stop() {
+    kill -TERM "$NLD_PID"
+    wait "$NLD_PID" || netlabd_fail "netlabd did not exit cleanly on SIGTERM"
+    LAB_PIDS=("${LAB_PIDS[@]/$NLD_PID}")
+}
+
+# netlabd_holds_only NS WHEN: netlabd holds no network namespace open but its
+# own (NS): every container's is let go after each run.
+netlabd_holds_only() {
+    local own held ino
+    own=$(stat -L -c %i "/run/netns/$1")
+    held=$(netns_fds "$NLD_PID" | sort -u | tr '\n' ' ')
+    note "  $2: netlabd (pid $NLD_PID) holds netns fds: ${held:-none} (its own: $own)"
+    for ino in $held; do
+        [ "$ino" = "$own" ] || netlabd_fail "netlabd holds a network namespace that is not its own (inode $ino) $2"
+    done
 }

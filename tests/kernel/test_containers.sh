@@ -2,6 +2,9 @@
 # Container attachments in namespaces (no Docker needed: containers are named
 # netns). Three labs:
 #
+# The labs are lib.sh's (lab_up 2: two hosts on the LAN switch, the gateway
+# and the remote behind it); containers are namespaces "$LAB_PREFIX-NAME".
+#
 #  1. The seed's macvlan recipe: two hosts on one LAN switch, each with a
 #     macvlan network on its "ens33" and two containers at fixed addresses.
 #     Containers ping each other across hosts and ping the gateway; without
@@ -13,15 +16,19 @@
 #     its default route is via the given gateway, and the gateway answers.
 #  2b. The bridge takeover (lib.sh's lab, with the remote behind the gateway)
 #     with two containers on br0: host, containers and remote all ping.
+#     Two containers whose target is host1's own namespace (path: and pid:)
+#     are refused by name; the rest is applied.
 #  3. 100 containers in one apply, a fault injected in the 50th container's
 #     steps: the host and all 100 containers equal their snapshots. Then the
 #     same apply without the fault attaches all 100.
+#  4. netlabd applies the same 100 and, after the start-up reconcile and a
+#     reload, holds no container's network namespace open (/proc/PID/fd).
 #
-#          gw (lan0 198.51.100.1)
+#          gw (lan0 198.51.100.1) ── remote
 #                 │
 #        sw: bridge "lan" ──────────────┐
 #           │                           │
-#   hostA ens33 .10                hostB ens33 .11
+#   hostA = host1 ens33 .10        hostB = host2 ens33 .11
 #    ├ a1 .21 (macvlan)             ├ b1 .31
 #    └ a2 .22                       └ b2 .32
 set -euo pipefail
@@ -31,62 +38,17 @@ lab_require
 lab_require_netlabctl
 
 dir=$(lab_tmp)
-GW=198.51.100.1
-HOSTA=198.51.100.10
-HOSTB=198.51.100.11
+GW=$GW_LAN_ADDR
 
-ct_ns_add() {
-    ip netns add "$1"
-    LAB_NAMESPACES+=("$1")
-    ip -n "$1" link set lo up
-}
-
-# ct_lab_up: sets NS_SW NS_GW NS_A NS_B and P (prefix for container netns).
+# ct_lab_up: lib.sh's lab with two hosts; sets NS_A NS_B (host1, host2),
+# HOSTA HOSTB (their addresses) and P (prefix for container namespaces).
 ct_lab_up() {
-    LAB_GEN=$((LAB_GEN + 1))
-    P="$LAB_ID-$LAB_GEN"
-    NS_SW="$P-sw" NS_GW="$P-gw" NS_A="$P-hostA" NS_B="$P-hostB"
-    local ns
-    for ns in "$NS_SW" "$NS_GW" "$NS_A" "$NS_B"; do ct_ns_add "$ns"; done
-    ip -n "$NS_SW" link add lan type bridge stp_state 0 forward_delay 0
-    ip -n "$NS_SW" link set lan up
-    ip -n "$NS_SW" link add p-gw type veth peer name lan0 netns "$NS_GW"
-    ip -n "$NS_SW" link add p-a type veth peer name ens33 netns "$NS_A"
-    ip -n "$NS_SW" link add p-b type veth peer name ens33 netns "$NS_B"
-    for ns in p-gw p-a p-b; do ip -n "$NS_SW" link set "$ns" master lan up; done
-    ip -n "$NS_GW" addr add "$GW/24" dev lan0
-    ip -n "$NS_GW" link set lan0 up
-    ip -n "$NS_A" link set ens33 address 02:00:c6:33:64:0a
-    ip -n "$NS_B" link set ens33 address 02:00:c6:33:64:0b
-    ip -n "$NS_A" addr add "$HOSTA/24" dev ens33
-    ip -n "$NS_B" addr add "$HOSTB/24" dev ens33
-    for ns in "$NS_A" "$NS_B"; do
-        ip -n "$ns" link set ens33 up
-        ip -n "$ns" route add default via "$GW" dev ens33 proto static
-    done
-    lab_reach "$NS_A" "$GW" 3 >/dev/null || fail "lab: hostA cannot reach the gateway"
-    lab_reach "$NS_B" "$GW" 3 >/dev/null || fail "lab: hostB cannot reach the gateway"
+    lab_up 2
+    NS_A=$NS_HOST1 NS_B=$NS_HOST2 HOSTA=$HOST1_ADDR HOSTB=$HOST2_ADDR P=$LAB_PREFIX
 }
 
-# ct_apply NS FILE OUT [ENV=VALUE...]: netlabctl apply FILE --json in NS with a
-# state directory private to that host; sets APPLY_RC, APPLY_STATUS.
-ct_apply() {
-    local ns=$1 file=$2 out=$3; shift 3
-    local state="$LAB_TMP/state-$ns"
-    mkdir -p "$state"
-    APPLY_RC=0
-    # shellcheck disable=SC2163  # exports the NAME=VALUE words given
-    (if [ $# -gt 0 ]; then export "$@"; fi
-     in_ns "$ns" "$NETLABCTL" apply "$file" --json --state-dir "$state") >"$out" 2>"$out.err" || APPLY_RC=$?
-    APPLY_STATUS=$(json_get "$out" 'j.get("status")' 2>/dev/null || echo "(no JSON)")
-}
-ct_plan() {
-    local ns=$1 file=$2 out=$3 state="$LAB_TMP/state-$1"
-    mkdir -p "$state"
-    in_ns "$ns" "$NETLABCTL" plan "$file" --json --state-dir "$state" >"$out" 2>"$out.err" || true
-}
 must_apply() {
-    ct_apply "$@"
+    nl_apply "$@"
     [ "$APPLY_RC" -eq 0 ] || { show_apply "$3"; fail "apply of $2 in $1 failed"; }
     note "  $1: $APPLY_STATUS, $(json_get "$3" 'j.get("writes")') netlink writes"
 }
@@ -127,7 +89,7 @@ expect() {  # expect SRC DST ok|no WHY
 # ---------------------------------------------------------------------------
 heading "1. macvlan networks on two hosts (the seed's recipe 1)"
 ct_lab_up
-for c in a1 a2 b1 b2; do ct_ns_add "$P-$c"; done
+for c in a1 a2 b1 b2; do lab_ns_add "$P-$c"; done
 
 # recipe1_yaml HOST HOST_ACCESS_ADDR|"" C1 ADDR1 C2 ADDR2
 recipe1_yaml() {
@@ -203,7 +165,7 @@ lab_destroy
 heading "2. pipework-style attachments, ADDR/LEN@GW (the seed's recipe 2)"
 ct_lab_up
 for c in p1 p2; do
-    ct_ns_add "$P-$c"
+    lab_ns_add "$P-$c"
     # What Docker's default network leaves behind: an eth0 and a default route.
     ip -n "$P-$c" link add eth0 type veth peer name peer0
     ip -n "$P-$c" addr add 203.0.113.50/24 dev eth0
@@ -274,8 +236,8 @@ lab_destroy
 # ---------------------------------------------------------------------------
 heading "2b. the bridge takeover with containers on br0 (host, containers, remote)"
 lab_up   # lib.sh's lab: remote -- gw -- sw -- host1 (ens33 198.51.100.10)
-P="$LAB_ID-$LAB_GEN"
-for c in t1 t2; do ct_ns_add "$P-$c"; done
+P=$LAB_PREFIX
+for c in t1 t2; do lab_ns_add "$P-$c"; done
 write_takeover_yaml "$dir/r2b.yaml"
 cat >>"$dir/r2b.yaml" <<EOF
 
@@ -294,7 +256,38 @@ containers:
         address: 198.51.100.62/24
         gateway: $GW_LAN_ADDR
 EOF
+# Two more containers whose namespace is host1's own (netlabctl runs there):
+# refused by name, the rest is applied. Never the machine's own namespace:
+# the host of this test is host1.
+in_ns "$NS_HOST1" sleep 600 &
+SELF_PID=$!
+LAB_PIDS+=("$SELF_PID")
+cat >>"$dir/r2b.yaml" <<EOF
+  self1:
+    netns: path:/run/netns/$NS_HOST1
+    interfaces:
+      eth1:
+        bridge: br0
+        address: 198.51.100.63/24
+  self2:
+    netns: pid:$SELF_PID
+    interfaces:
+      eth1:
+        bridge: br0
+        address: 198.51.100.64/24
+EOF
 must_apply "$NS_HOST1" "$dir/r2b.yaml" "$dir/r2b.json"
+diags=$(json_get "$dir/r2b.json" '"\n".join(d.get("message", "") for d in j.get("diagnostics", []))')
+for c in self1 self2; do
+    line=$(grep "container $c " <<<"$diags" || true)
+    note "  $line"
+    grep -q "skipped: .*is the host's own network namespace" <<<"$line" \
+        || fail "container $c (host1's own namespace) was not refused as such"
+done
+if ip -n "$NS_HOST1" -o link | grep -Eq 'self[12]'; then fail "a host end was made for a refused container"; fi
+kill "$SELF_PID" 2>/dev/null || true
+wait "$SELF_PID" 2>/dev/null || true
+LAB_PIDS=("${LAB_PIDS[@]/$SELF_PID}")
 NODES=("host1=$NS_HOST1=$HOST1_ADDR" "remote=$NS_REMOTE=$REMOTE_ADDR" "gw=$NS_GW=$GW_LAN_ADDR"
        "t1=$P-t1=198.51.100.61" "t2=$P-t2=198.51.100.62")
 ping_matrix "${NODES[@]}"
@@ -336,7 +329,7 @@ EOF
 EOF
     done
 } >"$dir/r3.yaml"
-for i in $(seq 1 "$N"); do names[i - 1]=$(printf 'c%03d' "$i"); ct_ns_add "$P-${names[i - 1]}"; done
+for i in $(seq 1 "$N"); do names[i - 1]=$(printf 'c%03d' "$i"); lab_ns_add "$P-${names[i - 1]}"; done
 
 snapshot() {  # snapshot DIR
     mkdir -p "$1"
@@ -346,7 +339,7 @@ snapshot() {  # snapshot DIR
 }
 snapshot "$dir/r3-before"
 
-ct_plan "$NS_A" "$dir/r3.yaml" "$dir/r3-plan.json"
+plan_steps "$NS_A" "$dir/r3.yaml" "$dir/r3-plan.json"
 target=$(printf 'c%03d' "$FAULT_IN")
 k=$("$PYTHON" - "$dir/r3-plan.json" "container:$target" <<'EOF'
 import json, sys
@@ -363,7 +356,7 @@ K=$(json_get "$dir/r3-plan.json" 'len(j.get("steps", []))' 2>/dev/null || echo 0
 [ "$k" -gt 0 ] || { cat "$dir/r3-plan.json.err" "$dir/r3-plan.json" | head -40; fail "no step of container:$target in the plan ($K steps)"; }
 note "  plan: $K steps; the fault is injected at step $k: $(step_text "$dir/r3-plan.json" "$k")"
 
-ct_apply "$NS_A" "$dir/r3.yaml" "$dir/r3-fault.json" NETLAB_FAIL_AT_STEP="$k"
+nl_apply "$NS_A" "$dir/r3.yaml" "$dir/r3-fault.json" NETLAB_FAIL_AT_STEP="$k"
 note "  apply with NETLAB_FAIL_AT_STEP=$k: exit $APPLY_RC, status $APPLY_STATUS, $(json_get "$dir/r3-fault.json" 'j.get("writes")') writes"
 [ "$APPLY_RC" -ne 0 ] || { show_apply "$dir/r3-fault.json"; fail "apply with a fault succeeded"; }
 [ "$APPLY_STATUS" = rolled_back ] || { show_apply "$dir/r3-fault.json"; fail "expected status rolled_back"; }
@@ -377,7 +370,7 @@ done
 note "  after the rollback: $same of $((N + 1)) namespaces (host + $N containers) equal their snapshots"
 [ "$same" -eq $((N + 1)) ] || fail "the rollback left $((N + 1 - same)) namespaces changed (diffs above)"
 
-ct_apply "$NS_A" "$dir/r3.yaml" "$dir/r3-ok.json"
+nl_apply "$NS_A" "$dir/r3.yaml" "$dir/r3-ok.json"
 [ "$APPLY_RC" -eq 0 ] || { show_apply "$dir/r3-ok.json"; fail "apply of $N containers failed"; }
 note "  apply without the fault: $APPLY_STATUS, $(json_get "$dir/r3-ok.json" 'j.get("writes")') writes"
 lab_reach "$P-c001" 203.0.113.1 3 >/dev/null || fail "c001 cannot reach the bridge address"
@@ -388,10 +381,31 @@ for c in "${names[@]}"; do
 done
 note "  $attached of $N containers have eth1 and their default route via 203.0.113.1"
 [ "$attached" -eq "$N" ] || fail "only $attached of $N containers attached"
-ct_apply "$NS_A" "$dir/r3.yaml" "$dir/r3-again.json"
+nl_apply "$NS_A" "$dir/r3.yaml" "$dir/r3-again.json"
 w=$(json_get "$dir/r3-again.json" 'j.get("writes")')
 note "  apply again: $APPLY_STATUS, $w writes"
 [ "$w" = 0 ] || fail "a converged apply of $N containers sent $w writes"
+
+
+# ---------------------------------------------------------------------------
+heading "4. netlabd attaches the $N containers and holds none of their namespaces afterwards"
+if [ -x "$NETLAB_BIN/netlabd" ]; then
+    mkdir -p "$dir/etc"
+    cp "$dir/r3.yaml" "$dir/etc/topology.yaml"
+    netlabd_start "$NS_A" "$dir/etc"
+    netlabd_status "$dir/d-status.json"
+    attached=$(json_get "$dir/d-status.json" 'sum(c["state"] == "attached" for c in j["containers"])')
+    note "  start-up reconcile: $(json_get "$dir/d-status.json" 'j["last"]["status"]'), $(json_get "$dir/d-status.json" 'j["last"]["writes"]') writes; $attached of $N containers attached"
+    [ "$attached" = "$N" ] || netlabd_fail "netlabd does not show all $N containers attached"
+    netlabd_holds_only "$NS_A" "after the start-up reconcile"
+    "$NETLABCTL" reload --socket "$NLD_SOCK" >"$dir/d-reload.out" 2>&1 || { cat "$dir/d-reload.out"; netlabd_fail "reload failed"; }
+    netlabd_status "$dir/d-status2.json"
+    note "  reload: $(json_get "$dir/d-status2.json" 'j["last"]["status"]'), $(json_get "$dir/d-status2.json" 'j["last"]["writes"]') writes"
+    netlabd_holds_only "$NS_A" "after a reload"
+    netlabd_stop
+else
+    note "  SKIP part 4: netlabd not built in $NETLAB_BIN"
+fi
 
 note ""
 note "PASS: recipe 1 (matrix above, host_access makes host -> own containers work), recipe 2 (default via the gateway), $N containers roll back exactly and then attach"

@@ -9,7 +9,11 @@
 #  3. netlabctl apply attaches test1 by docker:test1 (a macvlan on host1's
 #     ens33), the container pings the lab gateway; a missing and a stopped
 #     container in the same file are reported and do not block it; after
-#     `docker restart` the next apply attaches it again and the ping works.
+#     `docker restart` the next apply attaches it again and the ping works;
+#     NETLAB_DOCKER_SOCKET works as well as --docker-socket;
+#  4. netlabd --docker-socket attaches test1 (its status names test1's current
+#     PID), re-attaches it after `docker restart` on reload, and holds no
+#     container's network namespace open between runs (/proc/PID/fd).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=tests/kernel/lib.sh
@@ -18,17 +22,6 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/docker_lib.sh"
 lab_require
 docker_require
-
-# lib.sh's lab_reach pipes printf into grep -q; under pipefail that fails
-# now and then (bash's printf writes line by line, grep -q exits at the
-# match, the next line gets SIGPIPE). The same check with a here-string,
-# until lib.sh has it.
-lab_reach() {
-    local out count=${3:-3}
-    out=$(in_ns "$1" ping -n -q -c "$count" -i 0.05 -W 2 "$2" 2>&1) || true
-    grep -E 'packets transmitted' <<<"$out" || true
-    grep -Eq "^$count packets transmitted, $count received" <<<"$out"
-}
 
 TEST_RECONCILE=${NETLAB_TEST_RECONCILE:-$NETLAB_BIN/test_reconcile}
 
@@ -154,35 +147,14 @@ containers:
         address: 198.51.100.22/$LAN_PREFIX
 EOF
 
-# How netlabctl learns where the private dockerd is: its --docker-socket
-# option, else the NETLAB_DOCKER_SOCKET variable, else (neither exists yet) a
-# private /run in which /run/docker.sock -> our socket (the machine's /run
-# is not touched: tmpfs in a mount namespace of netlabctl's own, -n for no
-# /run/mount).
-probe=$("$NETLABCTL" plan --docker-socket "$DOCKER_SOCK" /nonexistent 2>&1 || true)
-if grep -q "unknown option --docker-socket" <<<"$probe"; then
-    if grep -q NETLAB_DOCKER_SOCKET "$NETLABCTL"; then SOCKET_BY="env"; else SOCKET_BY=private-run; fi
-else
-    SOCKET_BY=option
-fi
-note "  netlabctl is told the socket by: $SOCKET_BY"
-
-# apply_docker OUT: netlabctl apply in host1, pointed at the private dockerd.
+# apply_docker OUT: netlabctl apply in host1, pointed at the private dockerd
+# by --docker-socket (the machine's /var/run/docker.sock is never asked).
 apply_docker() {
-    local out=$1 state="$LAB_TMP/state-docker"
+    local out=$1 state="$LAB_TMP/state-$NS_HOST1"
     mkdir -p "$state"
     APPLY_RC=0
-    case $SOCKET_BY in
-        option) in_ns "$NS_HOST1" "$NETLABCTL" apply "$topo" --json --state-dir "$state" \
-                    --docker-socket "$DOCKER_SOCK" ;;
-        env) in_ns "$NS_HOST1" env NETLAB_DOCKER_SOCKET="$DOCKER_SOCK" "$NETLABCTL" apply "$topo" --json \
-                    --state-dir "$state" ;;
-        private-run)
-            # shellcheck disable=SC2016  # expanded by the inner shell
-            in_ns "$NS_HOST1" unshare --mount --propagation slave sh -c \
-                'mount -n -t tmpfs -o mode=755 nlc-run /run && ln -s "$1" /run/docker.sock && shift && exec "$@"' \
-                sh "$DOCKER_SOCK" "$NETLABCTL" apply "$topo" --json --state-dir "$state" ;;
-    esac >"$out" 2>"$out.err" || APPLY_RC=$?
+    in_ns "$NS_HOST1" "$NETLABCTL" apply "$topo" --json --state-dir "$state" --docker-socket "$DOCKER_SOCK" \
+        >"$out" 2>"$out.err" || APPLY_RC=$?
     APPLY_STATUS=$(json_get "$out" 'j.get("status")' 2>/dev/null || echo "(no JSON)")
 }
 
@@ -229,5 +201,43 @@ apply_docker "$dir/apply3.json"
 w3=$(json_get "$dir/apply3.json" 'j["writes"]')
 [ "$w3" -eq 0 ] || { show_apply "$dir/apply3.json"; fail "third apply sent $w3 writes, expected 0"; }
 
+heading "NETLAB_DOCKER_SOCKET instead of --docker-socket"
+plan_rc=0
+in_ns "$NS_HOST1" env NETLAB_DOCKER_SOCKET="$DOCKER_SOCK" "$NETLABCTL" plan "$topo" --json \
+    --state-dir "$LAB_TMP/state-$NS_HOST1" >"$dir/plan-env.json" 2>"$dir/plan-env.json.err" || plan_rc=$?
+plan_diags=$(json_get "$dir/plan-env.json" '"\n".join(d.get("message", "") for d in j.get("diagnostics", []))' || true)
+if [ "$plan_rc" -ne 0 ] || grep -q "test1 (" <<<"$plan_diags"; then
+    cat "$dir/plan-env.json" "$dir/plan-env.json.err"
+    fail "plan with NETLAB_DOCKER_SOCKET did not resolve docker:test1 (exit $plan_rc)"
+fi
+note "  plan: exit 0 (converged), docker:test1 resolved through the variable"
+
+heading "netlabd --docker-socket: attaches test1, holds no container namespace between runs"
+[ -x "$NETLAB_BIN/netlabd" ] || fail "netlabd not built in $NETLAB_BIN"
+mkdir -p "$dir/etc"
+cp "$topo" "$dir/etc/topology.yaml"
+netlabd_start "$NS_HOST1" "$dir/etc" --docker-socket "$DOCKER_SOCK"
+# test1_status STATUS_JSON: "state detail" of test1 in netlabd's status.
+test1_status() { json_get "$1" '[c["state"] + " " + c.get("detail", "") for c in j["containers"] if c["name"] == "test1"][0]'; }
+netlabd_status "$dir/status1.json"
+[ "$(json_get "$dir/status1.json" 'j["daemon"]["docker_socket"]')" = "$DOCKER_SOCK" ] \
+    || netlabd_fail "status shows another Docker socket"
+st=$(test1_status "$dir/status1.json")
+note "  status: last $(json_get "$dir/status1.json" 'j["last"]["status"]'); test1: $st"
+grep -q "^attached docker test1 id .* pid $(docker_pid test1) " <<<"$st" \
+    || netlabd_fail "netlabd's status does not show test1 attached in its current namespace: $st"
+netlabd_holds_only "$NS_HOST1" "after the start-up reconcile (test1's netns: $(docker_netns_inode test1))"
+
+dk restart -t 1 test1 >/dev/null
+note "  docker restart test1: pid $(docker_pid test1), netns inode $(docker_netns_inode test1)"
+"$NETLABCTL" reload --socket "$NLD_SOCK" >"$dir/reload.out" 2>&1 || { cat "$dir/reload.out"; netlabd_fail "netlabctl reload failed"; }
+netlabd_status "$dir/status2.json"
+st=$(test1_status "$dir/status2.json")
+note "  reload: $(json_get "$dir/status2.json" 'j["last"]["status"]'), $(json_get "$dir/status2.json" 'j["last"]["writes"]') writes; test1: $st"
+grep -q "^attached docker test1 id .* pid $(docker_pid test1) " <<<"$st" || netlabd_fail "test1 not attached after the restart: $st"
+ctr_ping || netlabd_fail "test1 cannot ping the gateway after netlabd re-attached it"
+netlabd_holds_only "$NS_HOST1" "after the reload (test1's netns: $(docker_netns_inode test1))"
+netlabd_stop
+
 finish_docker
-note "PASS: docker:test1 resolved, attached, pings $GW_LAN_ADDR; re-attached after docker restart"
+note "PASS: docker:test1 resolved, attached, pings $GW_LAN_ADDR; re-attached after docker restart (netlabctl and netlabd)"

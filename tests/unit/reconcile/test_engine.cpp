@@ -8,10 +8,14 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <map>
+#include <memory>
+#include <set>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
@@ -50,8 +54,17 @@ public:
     void attach_namespace(const NsId& ns, int fd) override {
         if (fd >= 0) ::close(fd);
         state[ns];
+        attached.insert(ns);
+    }
+    void detach_namespace(const NsId& ns) override { attached.erase(ns); }
+    std::uint64_t namespace_cookie(const NsId& ns) const override {
+        auto it = cookies.find(ns);
+        return it == cookies.end() ? 0 : it->second;
     }
     std::uint64_t writes() const override { return writes_; }
+
+    std::set<NsId> attached;                // attached and not detached yet
+    std::map<NsId, std::uint64_t> cookies;  // what namespace_cookie answers
 
     Observed state;
     std::size_t executed = 0;  // 1-based count of execute() calls
@@ -292,3 +305,205 @@ TEST_CASE("engine: NETLAB_FAIL_AT_STEP injects a refusal in forward execution on
     check_same(k.state[""], before.at(""));
 }
 #endif
+
+// ---- containers across a crash ---------------------------------------------
+
+namespace {
+
+// Four containers with a macvlan on host1's ens33 each; every container had
+// a Docker-like eth0 and a default route through it, which the apply
+// replaces.
+model::Loaded containers_config() {
+    std::string yaml = R"(version: 1
+networks:
+  lan:
+    driver: macvlan
+    parent: ens33
+    subnet: 198.51.100.0/24
+    gateway: 198.51.100.1
+containers:
+)";
+    int n = 21;
+    for (const char* c : {"same", "restarted", "recreated", "vanished"}) {
+        yaml += std::string("  ") + c + ":\n    netns: netns:" + c +
+                "\n    interfaces:\n      eth1:\n        network: lan\n        address: 198.51.100." +
+                std::to_string(n++) + "/24\n        default_route: true\n";
+    }
+    model::Loaded l = model::load_string(yaml, "containers.yaml");
+    REQUIRE_MESSAGE(l.ok(), (l.diagnostics.empty() ? "" : l.diagnostics.front().str()));
+    return l;
+}
+
+model::NetnsState docker_like() {
+    model::NetnsState s;
+    s.links["eth0"] = test::nic("eth0", 2, "02:42:ac:11:00:02", "veth");
+    s.addresses.insert({"eth0", test::pfx("203.0.113.50/24")});
+    s.routes.insert(test::prefix_route("203.0.113.0/24", "eth0"));
+    s.routes.insert(test::route("0.0.0.0/0", "203.0.113.1", "eth0", 3));
+    return s;
+}
+
+// A resolver over a table: target text -> identity, or the message of a
+// target that does not resolve.
+struct FakeResolver {
+    std::map<std::string, NsIdentity> ids;
+    std::map<std::string, std::string> errors;
+    std::variant<ResolvedNs, std::string> operator()(const model::NetnsTarget& t) const {
+        if (auto e = errors.find(t.str()); e != errors.end()) return e->second;
+        ResolvedNs r;
+        r.id = ids.at(t.str());
+        r.identity = t.str();
+        return r;
+    }
+};
+
+NsIdentity ident(int pid, unsigned long long start, unsigned long long inode) {
+    NsIdentity id;
+    id.boot_id = "boot-1";
+    id.pid = pid;
+    id.pid_start = start;
+    id.inode = inode;
+    return id;
+}
+
+}  // namespace
+
+TEST_CASE("engine: recover() restores a container only into the namespace the snapshot was taken in") {
+    StateDir dir;
+    const std::vector<std::string> names = {"same", "restarted", "recreated", "vanished"};
+    Observed world = host1();
+    for (const auto& c : names) world[container_ns(c)] = docker_like();
+    FakeKernel k(world);
+    for (const auto& c : names) k.cookies[container_ns(c)] = 100 + k.cookies.size();
+    auto resolver = std::make_shared<FakeResolver>();
+    resolver->ids = {{"netns:same", ident(11, 1100, 4026531001)},
+                     {"netns:restarted", ident(12, 1200, 4026531002)},
+                     {"netns:recreated", ident(0, 0, 4026531003)},
+                     {"netns:vanished", ident(0, 0, 4026531004)}};
+    const Options opts{dir.path, {}};
+    auto resolve = [resolver](const model::NetnsTarget& t) { return (*resolver)(t); };
+    const auto config = containers_config();
+
+    // Crash before the last step: every container has been changed by then.
+    Engine planner(k, opts);
+    planner.set_resolver(resolve);
+    const std::size_t steps = planner.plan(config).plan.steps.size();
+    REQUIRE(steps > 8);
+    CHECK(k.attached.empty());  // plan let go of every namespace it attached
+    k.crash_at = steps;
+    {
+        Engine engine(k, opts);
+        engine.set_resolver(resolve);
+        CHECK_THROWS_AS(engine.apply(config), Crash);
+    }
+    CHECK(k.attached.empty());  // even a run that died half-way
+    REQUIRE(fs::exists(dir.journal()));
+    {
+        auto j = nlohmann::json::parse(slurp(dir.journal()));
+        const auto& t = j.at("targets").at("container:restarted");
+        CHECK(t.at("target") == "netns:restarted");
+        CHECK(t.at("identity").at("pid") == 12);
+        CHECK(t.at("identity").at("pid_start") == 1200);
+        CHECK(t.at("identity").at("inode") == 4026531002ULL);
+        CHECK(t.at("identity").at("cookie") == 101);
+        CHECK(t.at("identity").at("boot_id") == "boot-1");
+    }
+    for (const auto& c : {"same", "restarted"}) {
+        CAPTURE(c);
+        CHECK(k.state[container_ns(c)] != world.at(container_ns(c)));  // half-applied
+    }
+
+    // Meanwhile: "restarted" came back with a new process and a new, empty
+    // namespace; "recreated" is a named netns deleted and added again, which
+    // got the freed inode number back (the kernel recycles them) but not the
+    // cookie; "vanished" is gone.
+    resolver->ids["netns:restarted"] = ident(13, 1300, 4026531002);
+    k.state[container_ns("restarted")] = model::NetnsState{};
+    k.cookies[container_ns("recreated")] = 999;
+    k.state[container_ns("recreated")] = model::NetnsState{};
+    resolver->errors["netns:vanished"] = "netns vanished: /run/netns/vanished: No such file or directory";
+    const auto vanished_then = k.state[container_ns("vanished")];
+
+    k.crash_at = 0;
+    const std::size_t before_recover = k.executed;
+    Engine restarted(k, opts);
+    restarted.set_resolver(resolve);
+    auto o = restarted.recover();
+    REQUIRE(o);
+    INFO(o->error);
+    for (const auto& line : o->restored) MESSAGE(line);
+    CHECK(o->status == Status::RolledBack);
+    CHECK(k.executed > before_recover);
+    check_same(k.state[""], world.at(""));
+    check_same(k.state[container_ns("same")], world.at(container_ns("same")));
+    // Nothing was written into the namespaces that are not the same ones.
+    CHECK(k.state[container_ns("restarted")] == model::NetnsState{});
+    CHECK(k.state[container_ns("recreated")] == model::NetnsState{});
+    CHECK(k.state[container_ns("vanished")] == vanished_then);
+    auto said = [&](const std::string& what) {
+        return std::any_of(o->restored.begin(), o->restored.end(),
+                           [&](const std::string& l) { return l.find(what) != std::string::npos; });
+    };
+    CHECK(said("container:restarted (netns:restarted) is not the namespace of the interrupted transaction: "
+               "restarted (pid 12 started 1200 -> pid 13 started 1300)"));
+    CHECK(said("container:recreated (netns:recreated) is not the namespace of the interrupted transaction: "
+               "a new namespace (netns cookie 102 -> 999)"));
+    CHECK(said("container:vanished (netns:vanished) is gone"));
+    for (const auto& step_line : o->restored) {
+        CHECK(step_line.find("FAILED") == std::string::npos);
+        CHECK(step_line.find("not restored: container:") == std::string::npos);
+    }
+    CHECK(k.attached.empty());
+    CHECK_FALSE(fs::exists(dir.journal()));
+}
+
+TEST_CASE("engine: a journal that does not say which namespace a container was restores only the host") {
+    StateDir dir;
+    Observed world = host1();
+    world[container_ns("old")] = docker_like();
+    FakeKernel k(world);
+    // A journal in the earlier form: the target without an identity.
+    nlohmann::json j{{"version", 1},
+                     {"targets", {{container_ns("old"), "netns:old"}}},
+                     {"snapshot", serial::observed(world)},
+                     {"plan", serial::plan(Plan{})}};
+    {
+        std::ofstream(dir.journal()) << j.dump();
+    }
+    k.state[container_ns("old")].routes.clear();  // what a half-applied run could leave
+    const auto now = k.state[container_ns("old")];
+    auto resolver = [](const model::NetnsTarget&) -> std::variant<ResolvedNs, std::string> {
+        return ResolvedNs{-1, "x", ident(1, 1, 1)};
+    };
+    Engine engine(k, Options{dir.path, {}});
+    engine.set_resolver(resolver);
+    auto o = engine.recover();
+    REQUIRE(o);
+    CHECK(k.state[container_ns("old")] == now);
+    CHECK(std::any_of(o->restored.begin(), o->restored.end(), [](const std::string& l) {
+        return l.find("container:old: not restored: the journal does not record which namespace it was") !=
+               std::string::npos;
+    }));
+}
+
+TEST_CASE("identity_mismatch: what tells two namespaces apart") {
+    NsIdentity a = ident(10, 500, 4026532000);
+    CHECK(identity_mismatch(a, a).empty());
+    NsIdentity b = a;
+    b.boot_id = "boot-2";
+    CHECK(identity_mismatch(a, b) == "the machine has restarted since");
+    b = a;
+    b.container_id = "bbbbbbbbbbbbbbbb";
+    CHECK(identity_mismatch(a, b).find("the container was replaced") == 0);
+    b = a;
+    b.pid_start = 501;  // the PID was reused by another process
+    CHECK(identity_mismatch(a, b).find("restarted (pid 10 started 500 -> pid 10 started 501)") == 0);
+    b = a;
+    a.cookie = 7;
+    b.cookie = 8;
+    CHECK(identity_mismatch(a, b) == "a new namespace (netns cookie 7 -> 8)");
+    b.cookie = 0;  // unknown on one side: the inode decides
+    CHECK(identity_mismatch(a, b).empty());
+    b.inode = 4026532001;
+    CHECK(identity_mismatch(a, b) == "a new namespace (inode 4026532000 -> 4026532001)");
+}
