@@ -76,6 +76,12 @@ std::variant<UniqueFd, std::string> open_netns(const std::string& path, const st
     if (::stat("/proc/self/ns/net", &self) != 0) return "cannot stat /proc/self/ns/net: " + errno_text(errno);
     if (st.st_dev == self.st_dev && st.st_ino == self.st_ino)
         return what + ": " + path + " is the host's own network namespace";
+    // netlab running in a lab namespace must not reach the machine's own
+    // either (a test's PID that is not where the test meant it to be): no
+    // container lives in PID 1's network namespace.
+    struct stat init{};
+    if (::stat("/proc/1/ns/net", &init) == 0 && st.st_dev == init.st_dev && st.st_ino == init.st_ino)
+        return what + ": " + path + " is the machine's own network namespace (that of PID 1)";
     if (st_out) *st_out = st;
     return fd;
 }

@@ -363,18 +363,35 @@ netns_fds() {
     done
 }
 
+# bg_pid_in NS PID: fails unless PID runs in NS. (`in_ns … &` would give the
+# PID of a subshell in the machine's own namespace: start background
+# processes with `ip netns exec NS … &`, which execs the command.)
+bg_pid_in() {
+    local want got
+    want=$(stat -L -c %i "/run/netns/$1")
+    got=$(stat -L -c %i "/proc/$2/ns/net" 2>/dev/null || echo gone)
+    [ "$got" = "$want" ] || fail "process $2 is not in namespace $1 (netns inode $got, not $want)"
+}
+
 # netlabd_start NS CONFIG_DIR [ARGS...]: netlabd in NS with a state directory
-# and control socket of its own under the run's temp dir; sets NLD_PID,
-# NLD_SOCK, NLD_LOG. `ip netns exec` execs the command: the PID is netlabd's.
+# and control socket of its own under the run's temp dir; sets NLD_PID (of
+# netlabd itself: `ip netns exec` execs it), NLD_SOCK, NLD_LOG.
 netlabd_start() {
     local ns=$1 conf=$2; shift 2
-    local d="$LAB_TMP/netlabd-$ns"
+    local d="$LAB_TMP/netlabd-$ns" i
     mkdir -p "$d"
     NLD_SOCK="$d/netlabd.sock" NLD_LOG="$d/netlabd.log"
-    in_ns "$ns" "$NETLAB_BIN/netlabd" --config-dir "$conf" --state-dir "$LAB_TMP/state-$ns" \
+    ip netns exec "$ns" "$NETLAB_BIN/netlabd" --config-dir "$conf" --state-dir "$LAB_TMP/state-$ns" \
         --socket "$NLD_SOCK" "$@" 2>"$NLD_LOG" &
     NLD_PID=$!
     LAB_PIDS+=("$NLD_PID")
+    for i in $(seq 1 100); do
+        [ "$(readlink "/proc/$NLD_PID/exe" 2>/dev/null)" = "$(readlink -f "$NETLAB_BIN/netlabd")" ] && break
+        sleep 0.05
+    done
+    [ "$(readlink "/proc/$NLD_PID/exe" 2>/dev/null)" = "$(readlink -f "$NETLAB_BIN/netlabd")" ] \
+        || netlabd_fail "process $NLD_PID is not netlabd"
+    bg_pid_in "$ns" "$NLD_PID"
 }
 
 # netlabd_fail MESSAGE: fails with netlabd's log.

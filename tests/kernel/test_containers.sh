@@ -259,9 +259,10 @@ EOF
 # Two more containers whose namespace is host1's own (netlabctl runs there):
 # refused by name, the rest is applied. Never the machine's own namespace:
 # the host of this test is host1.
-in_ns "$NS_HOST1" sleep 600 &
+ip netns exec "$NS_HOST1" sleep 600 &
 SELF_PID=$!
 LAB_PIDS+=("$SELF_PID")
+bg_pid_in "$NS_HOST1" "$SELF_PID"   # never a process of the machine's own namespace
 cat >>"$dir/r2b.yaml" <<EOF
   self1:
     netns: path:/run/netns/$NS_HOST1
