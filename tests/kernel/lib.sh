@@ -8,7 +8,7 @@
 #                       sw: bridge "lan" (the LAN switch)
 #                                        │
 #                     host1: veth "ens33" 198.51.100.10/24, default via 198.51.100.1
-#                     (host2: .11, ... with `lab_up N`)
+#                     (host2: .11, ... with `lab_up_hosts N`)
 #
 # Every namespace is named "nlt<PID>-<generation>-<role>" and deleted by the
 # EXIT trap this file installs, even when the test fails. lab_up can be called
@@ -34,6 +34,7 @@ fi
 # Lab addresses (documentation ranges only).
 LAN_PREFIX=24
 HOST1_ADDR=198.51.100.10
+HOST2_ADDR=198.51.100.11      # with lab_up_hosts 2 (host<i>: 198.51.100.<9+i>)
 GW_LAN_ADDR=198.51.100.1
 GW_WAN_ADDR=203.0.113.1
 REMOTE_ADDR=203.0.113.2
@@ -97,13 +98,16 @@ lab_ns_add() {
     ip -n "$1" link set lo up
 }
 
-# lab_up [N]: builds a fresh lab with N managed hosts (default 1) on the LAN
-# switch: host1 (ens33 198.51.100.10, MAC 02:00:c6:33:64:0a), host2 (.11,
-# ...:0b), ... Sets NS_SW NS_GW NS_REMOTE NS_HOST1..NS_HOSTN, HOST1_ADDR..
-# HOSTN_ADDR, and LAB_PREFIX ("nlt<PID>-<generation>"): name further
-# namespaces of this lab (containers) "$LAB_PREFIX-NAME".
-lab_up() {
-    local hosts=${1:-1} i ns
+# lab_up: builds a fresh lab with one managed host, host1.
+lab_up() { lab_up_hosts 1; }
+
+# lab_up_hosts N: builds a fresh lab with N managed hosts on the LAN switch:
+# host1 (ens33 198.51.100.10, MAC 02:00:c6:33:64:0a), host2 (.11, ...:0b),
+# ... Sets NS_SW NS_GW NS_REMOTE NS_HOST1..NS_HOSTN, HOST1_ADDR..HOSTN_ADDR,
+# and LAB_PREFIX ("nlt<PID>-<generation>"): name further namespaces of this
+# lab (containers) "$LAB_PREFIX-NAME".
+lab_up_hosts() {
+    local hosts=$1 i ns
     LAB_GEN=$((LAB_GEN + 1))
     LAB_PREFIX="$LAB_ID-$LAB_GEN"
     local p=$LAB_PREFIX

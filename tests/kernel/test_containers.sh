@@ -2,7 +2,7 @@
 # Container attachments in namespaces (no Docker needed: containers are named
 # netns). Three labs:
 #
-# The labs are lib.sh's (lab_up 2: two hosts on the LAN switch, the gateway
+# The labs are lib.sh's (lab_up_hosts 2: two hosts on the LAN switch, the gateway
 # and the remote behind it); containers are namespaces "$LAB_PREFIX-NAME".
 #
 #  1. The seed's macvlan recipe: two hosts on one LAN switch, each with a
@@ -40,10 +40,10 @@ lab_require_netlabctl
 dir=$(lab_tmp)
 GW=$GW_LAN_ADDR
 
-# ct_lab_up: lib.sh's lab with two hosts; sets NS_A NS_B (host1, host2),
+# ct_lab_up: lib.sh's lab with two hosts (lab_up_hosts 2); sets NS_A NS_B (host1, host2),
 # HOSTA HOSTB (their addresses) and P (prefix for container namespaces).
 ct_lab_up() {
-    lab_up 2
+    lab_up_hosts 2
     NS_A=$NS_HOST1 NS_B=$NS_HOST2 HOSTA=$HOST1_ADDR HOSTB=$HOST2_ADDR P=$LAB_PREFIX
 }
 
