@@ -204,6 +204,26 @@ void print_result(std::FILE* out, const nlohmann::json& r) {
         std::fprintf(out, "  %s\n", d.get<std::string>().c_str());
 }
 
+// What re-attaches containers after a restart, and the last time it did.
+void print_reattach(const nlohmann::json& ra) {
+    if (!ra.is_object()) return;
+    std::string watching;
+    if (const auto& dk = ra.value("docker", nlohmann::json()); dk.is_object())
+        watching += "docker events on " + str(dk, "socket") + " (" + str(dk, "events") + ")";
+    if (const auto& ns = ra.value("netns", nlohmann::json()); ns.is_object())
+        watching += std::string(watching.empty() ? "" : "; ") + str(ns, "dir") +
+                    (ns.value("watching", false) ? " (watched)" : " (missing: checked every second)");
+    const auto& last = ra.value("last", nlohmann::json());
+    if (watching.empty() && !last.is_object()) return;
+    std::printf("re-attach: %s\n", watching.empty() ? "nothing to watch" : watching.c_str());
+    if (last.is_object())
+        std::printf("  last: %s (%s) attached %s ms after its %s at %s (%s)\n", str(last, "container").c_str(),
+                    str(last, "netns").c_str(), str(last, "latency_ms").c_str(), str(last, "event").c_str(),
+                    str(last, "event_at").c_str(), str(last, "reconcile").c_str());
+    for (const auto& p : ra.value("pending", nlohmann::json::array()))
+        std::printf("  waiting to attach: %s\n", p.get<std::string>().c_str());
+}
+
 }  // namespace
 
 int status(const Args& args) {
@@ -253,6 +273,7 @@ int status(const Args& args) {
                         str(c, "state").c_str(), c.contains("detail") ? ": " : "",
                         str(c, "detail", "").c_str());
     }
+    print_reattach(r.value("reattach", nlohmann::json()));
     return 0;
 }
 

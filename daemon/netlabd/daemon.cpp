@@ -82,6 +82,10 @@ Daemon::Daemon(Options opts)
                    on_request(req, peer, std::move(reply));
                },
                ControlServer::Limits{control::kMaxRequestBytes, std::chrono::seconds(10), 32}),
+      container_watch_(io_, engine_options(opts_).resolver, opts_.debounce,
+                       [this](std::string trigger) {
+                           enqueue(JobResult::Mode::Apply, std::move(trigger), nullptr, false);
+                       }),
       started_(WallClock::now()),
       reconciler_(io_, opts_.config_dir, engine_options(opts_)) {}
 
@@ -329,6 +333,8 @@ void Daemon::record_apply(Job& job, JobResult& r) {
     last_ = result_json(r);
     if (r.owned) owned_ = r.owned;
     containers_ = std::move(r.containers);
+    container_watch_.reconciled(tag, r.started, r.finished, containers_);
+    if (in_force_) container_watch_.follow(in_force_->topology.containers, r.started);
     for (const auto& c : containers_)
         if (c.state != "attached")
             spdlog::warn("{}: container {} ({}): {}{}", tag, c.name, c.netns, c.state,
@@ -354,6 +360,7 @@ void Daemon::begin_stop(const std::string& why) {
     notifier_.stopping("stopping");
     control_.stop();
     debounce_.cancel();
+    container_watch_.stop();
     for (auto& job : queue_)
         for (auto& w : job.waiters) w(error_reply("netlabd is stopping"));
     queue_.clear();
@@ -430,6 +437,7 @@ nlohmann::json Daemon::status_json() const {
         containers.push_back(cj);
     }
     j["containers"] = containers;
+    j["reattach"] = container_watch_.status_json();
     return j;
 }
 

@@ -1,7 +1,8 @@
 // netlabd's event loop: decides WHEN to reconcile and reports how it went.
 // Event sources (each feeds enqueue()): start-up, inotify on the config
-// directory (debounced), SIGHUP, the control socket. Drift events, container
-// events and commit-confirmed deadlines plug in the same way. Jobs run one at
+// directory (debounced), SIGHUP, the control socket, container events
+// (ContainerWatch). Drift events and commit-confirmed deadlines plug in the
+// same way. Jobs run one at
 // a time on the engine thread (Reconciler); the loop itself never blocks.
 #pragma once
 
@@ -18,6 +19,7 @@
 
 #include "model/load.hpp"
 #include "netlabd/config_watch.hpp"
+#include "netlabd/container_watch.hpp"
 #include "netlabd/control_server.hpp"
 #include "netlabd/notify.hpp"
 #include "netlabd/options.hpp"
@@ -76,6 +78,7 @@ private:
     Notifier notifier_;
     ConfigWatch watch_;
     ControlServer control_;
+    ContainerWatch container_watch_;  // re-attach on container restarts
 
     std::deque<Job> queue_;
     std::optional<Job> running_;
