@@ -28,54 +28,27 @@ NETLABD="$NETLAB_BIN/netlabd"
 RUNS=${NETLAB_REATTACH_RUNS:-3}
 
 lab_up
-C1="$LAB_ID-c1"
-C2="$LAB_ID-c2"
-_lab_ns "$C1"
-_lab_ns "$C2"
+C1="$LAB_PREFIX-c1"
+C2="$LAB_PREFIX-c2"
+lab_ns_add "$C1"
+lab_ns_add "$C2"
 C1_ADDR=198.51.100.31
 C2_ADDR=198.51.100.32
 CTR_ADDR=198.51.100.20
 
-D=$(lab_tmp)/netlabd
-ETC=$D/etc
-SOCK=$D/run/netlabd.sock
-mkdir -p "$ETC" "$D/run"
-NETLABD_PID=""
-LOG=""
-
-fail() {
-    echo "FAIL: $*" >&2
-    if [ -n "$LOG" ] && [ -f "$LOG" ]; then echo "--- $LOG" >&2; cat "$LOG" >&2; fi
-    exit 1
+ETC=$(lab_tmp)/etc
+STATUS=$(lab_tmp)/status.json
+mkdir -p "$ETC"
+# netlabd in host1 (lib.sh: private state dir and socket), until its first
+# reconcile is reported.
+reattach_netlabd() {
+    netlabd_start "$NS_HOST1" "$ETC" --debounce 100 "$@"
+    netlabd_status "$STATUS"
 }
 
-# netlabd_start LOG [ARGS...]: netlabd in host1 on the lab's private paths.
-netlabd_start() {
-    LOG=$1
-    shift
-    ip netns exec "$NS_HOST1" "$NETLABD" --config-dir "$ETC" --state-dir "$D/run" --socket "$SOCK" \
-        --debounce 100 "$@" 2>"$LOG" &
-    NETLABD_PID=$!
-    LAB_PIDS+=("$NETLABD_PID")
-    local i
-    for i in $(seq 1 300); do
-        status_json >/dev/null 2>&1 && grep -q '"last": {' "$D/status.json" && return 0
-        kill -0 "$NETLABD_PID" 2>/dev/null || fail "netlabd exited at start"
-        sleep 0.1
-    done
-    fail "netlabd never finished its start-up reconcile"
-}
-
-netlabd_stop() {
-    kill -TERM "$NETLABD_PID"
-    wait "$NETLABD_PID" || fail "netlabd exited non-zero"
-    LAB_PIDS=("${LAB_PIDS[@]/$NETLABD_PID}")
-    NETLABD_PID=""
-}
-
-status_json() { "$NETLABCTL" status --socket "$SOCK" --json --timeout 10 >"$D/status.json"; }
+status_json() { "$NETLABCTL" status --socket "$NLD_SOCK" --json --timeout 10 >"$STATUS"; }
 # st EXPR: a Python expression over the last status reply `j`.
-st() { json_get "$D/status.json" "$1"; }
+st() { json_get "$STATUS" "$1"; }
 ctr_state() { st "next((c['state'] for c in j['containers'] if c['name'] == '$1'), 'none')"; }
 last_field() { st "(j.get('reattach') or {}).get('last') and j['reattach']['last']['$1']"; }
 
@@ -86,15 +59,15 @@ wait_until() {
     local what=$1 i
     shift
     for i in $(seq 1 600); do
-        kill -0 "$NETLABD_PID" 2>/dev/null || fail "netlabd died while waiting for: $what"
+        kill -0 "$NLD_PID" 2>/dev/null || netlabd_fail "netlabd died while waiting for: $what"
         if status_json 2>/dev/null && [ "$(st 'j["daemon"]["busy"] or j["daemon"]["queued"] > 0')" = False ] \
             && "$@" >/dev/null 2>&1; then
             return 0
         fi
         sleep 0.1
     done
-    "$NETLABCTL" status --socket "$SOCK" --timeout 10 >&2 || true
-    fail "never happened: $what"
+    "$NETLABCTL" status --socket "$NLD_SOCK" --timeout 10 >&2 || true
+    netlabd_fail "never happened: $what"
 }
 
 has_addr() { ip -n "$1" -o -4 addr show dev eth1 2>/dev/null | grep -q " $2/"; }
@@ -115,8 +88,8 @@ record_latency() {  # KIND
 
 # No step of the reconciles since log line FROM names container NAME.
 untouched_in_log() {  # NAME FROM_LINE
-    if tail -n +"$2" "$LOG" | grep -E "step [0-9]+/[0-9]+: .*container:$1\b"; then
-        fail "a re-attach reconcile touched container $1 (steps above)"
+    if tail -n +"$2" "$NLD_LOG" | grep -E "step [0-9]+/[0-9]+: .*container:$1\b"; then
+        netlabd_fail "a re-attach reconcile touched container $1 (steps above)"
     fi
 }
 
@@ -162,62 +135,52 @@ EOF
 
 heading "1. named netns: deleted and created again"
 write_netns_topology
-netlabd_start "$D/netlabd-netns.log"
+reattach_netlabd
 wait_until "c1 and c2 attached at start" eval 'attached c1 && attached c2 && has_addr "$C1" "$C1_ADDR" && has_addr "$C2" "$C2_ADDR"'
-lab_reach "$C1" "$GW_LAN_ADDR" | sed 's/^/  c1: /' || fail "c1 cannot ping the gateway after the start-up reconcile"
+lab_reach "$C1" "$GW_LAN_ADDR" | sed 's/^/  c1: /' || netlabd_fail "c1 cannot ping the gateway after the start-up reconcile"
 C2_IFINDEX=$(ifindex "$C2")
 note "  c1, c2 attached; c2's eth1 is ifindex $C2_IFINDEX"
-from=$(($(wc -l <"$LOG") + 1))
+from=$(($(wc -l <"$NLD_LOG") + 1))
 prev=""
 
 ip netns del "$C1"
 note "  ip netns del $C1"
 wait_until "c1 reported absent" absent c1
 note "  status: c1 $(ctr_state c1): $(st "next(c.get('detail', '') for c in j['containers'] if c['name'] == 'c1')")"
-_lab_ns "$C1"
+lab_ns_add "$C1"
 note "  ip netns add $C1"
 wait_until "c1 attached again" eval 'reattached c1 "$prev" && attached c1 && has_addr "$C1" "$C1_ADDR"'
 record_latency netns
 prev=$(last_field event_at)
-lab_reach "$C1" "$GW_LAN_ADDR" | sed 's/^/  c1: /' || fail "c1 cannot ping the gateway after the re-attach"
+lab_reach "$C1" "$GW_LAN_ADDR" | sed 's/^/  c1: /' || netlabd_fail "c1 cannot ping the gateway after the re-attach"
 
 for run in $(seq 2 "$RUNS"); do
     ip netns del "$C1"
-    _lab_ns "$C1"
+    lab_ns_add "$C1"
     note "  run $run: ip netns del + add $C1"
     wait_until "c1 attached again (run $run)" eval 'reattached c1 "$prev" && attached c1 && has_addr "$C1" "$C1_ADDR"'
     record_latency netns
     prev=$(last_field event_at)
-    lab_reach "$C1" "$GW_LAN_ADDR" >/dev/null || fail "c1 cannot ping the gateway after re-attach run $run"
+    lab_reach "$C1" "$GW_LAN_ADDR" >/dev/null || netlabd_fail "c1 cannot ping the gateway after re-attach run $run"
 done
 
-[ "$(ifindex "$C2")" = "$C2_IFINDEX" ] || fail "c2's eth1 was recreated (ifindex $C2_IFINDEX -> $(ifindex "$C2"))"
-has_addr "$C2" "$C2_ADDR" || fail "c2 lost its address"
+[ "$(ifindex "$C2")" = "$C2_IFINDEX" ] || netlabd_fail "c2's eth1 was recreated (ifindex $C2_IFINDEX -> $(ifindex "$C2"))"
+has_addr "$C2" "$C2_ADDR" || netlabd_fail "c2 lost its address"
+netlabd_holds_only "$NS_HOST1" "after the re-attaches"
 untouched_in_log c2 "$from"
-lab_reach "$C2" "$GW_LAN_ADDR" >/dev/null || fail "c2 cannot ping the gateway any more"
+lab_reach "$C2" "$GW_LAN_ADDR" >/dev/null || netlabd_fail "c2 cannot ping the gateway any more"
 note "  c2 undisturbed: eth1 still ifindex $C2_IFINDEX, no step named it, it pings the gateway"
-grep -E "re-attach:|netns: " "$LOG" | sed 's/^/  log: /'
-"$NETLABCTL" status --socket "$SOCK" --timeout 10 | sed -n '/^re-attach:/,$p' | sed 's/^/  status: /'
-grep -qiE "critical|internal error" "$LOG" && fail "errors in netlabd's log"
+grep -E "re-attach:|netns: " "$NLD_LOG" | sed 's/^/  log: /'
+"$NETLABCTL" status --socket "$NLD_SOCK" --timeout 10 | sed -n '/^re-attach:/,$p' | sed 's/^/  status: /'
+grep -qiE "critical|internal error" "$NLD_LOG" && netlabd_fail "errors in netlabd's log"
 netlabd_stop
 note "PASS part 1: a recreated named netns is attached again without any command ($RUNS runs)"
 
 heading "2. docker restart"
 docker_require
-# How netlabd learns the private dockerd's socket.
-if "$NETLABD" --help 2>&1 | grep -q -- --docker-socket; then
-    DOCKER_ARGS=(--docker-socket "$DOCKER_SOCK")
-    SOCKET_ENV=()
-elif grep -q NETLAB_DOCKER_SOCKET "$NETLABD"; then
-    DOCKER_ARGS=()
-    SOCKET_ENV=(NETLAB_DOCKER_SOCKET="$DOCKER_SOCK")
-else
-    skip "netlabd has neither --docker-socket nor NETLAB_DOCKER_SOCKET: it cannot be pointed at a private dockerd"
-fi
 write_netns_topology docker
 # netlabd first: the socket does not exist yet, the events stream retries.
-if [ ${#SOCKET_ENV[@]} -gt 0 ]; then export "${SOCKET_ENV[@]}"; fi
-netlabd_start "$D/netlabd-docker.log" "${DOCKER_ARGS[@]}"
+reattach_netlabd --docker-socket "$DOCKER_SOCK"
 note "  netlabd started before dockerd: test1 is $(ctr_state test1) ($(st "next(c.get('detail', '') for c in j['containers'] if c['name'] == 'test1')"))"
 docker_up
 note "  dockerd $(dk version --format '{{.Server.Version}} (API {{.Server.APIVersion}})') on $DOCKER_SOCK"
@@ -236,10 +199,10 @@ prev=""
 wait_until "test1 attached after dockerd came up" eval 'reattached test1 "$prev" && attached test1 && ctr_has_addr'
 record_latency docker
 prev=$(last_field event_at)
-grep -E "docker: events" "$LOG" | head -n 2 | sed 's/^/  log: /'
-ctr_ping || fail "test1 cannot ping the gateway after it was attached"
+grep -E "docker: events" "$NLD_LOG" | head -n 2 | sed 's/^/  log: /'
+ctr_ping || netlabd_fail "test1 cannot ping the gateway after it was attached"
 
-from=$(($(wc -l <"$LOG") + 1))
+from=$(($(wc -l <"$NLD_LOG") + 1))
 for run in $(seq 1 "$RUNS"); do
     old_pid=$(docker_pid test1)
     dk restart -t 1 test1 >/dev/null
@@ -247,17 +210,18 @@ for run in $(seq 1 "$RUNS"); do
     wait_until "test1 attached again (run $run)" eval 'reattached test1 "$prev" && attached test1 && ctr_has_addr'
     record_latency docker
     prev=$(last_field event_at)
-    ctr_ping || fail "test1 cannot ping the gateway after re-attach run $run"
+    ctr_ping || netlabd_fail "test1 cannot ping the gateway after re-attach run $run"
 done
-has_addr "$C1" "$C1_ADDR" && has_addr "$C2" "$C2_ADDR" || fail "c1/c2 lost their addresses"
+has_addr "$C1" "$C1_ADDR" && has_addr "$C2" "$C2_ADDR" || netlabd_fail "c1/c2 lost their addresses"
 untouched_in_log c1 "$from"
 untouched_in_log c2 "$from"
 note "  c1, c2 undisturbed by the docker re-attaches"
-"$NETLABCTL" status --socket "$SOCK" --timeout 10 | sed -n '/^re-attach:/,$p' | sed 's/^/  status: /'
-grep -qiE "critical|internal error" "$LOG" && fail "errors in netlabd's log"
+netlabd_holds_only "$NS_HOST1" "after the docker re-attaches"
+"$NETLABCTL" status --socket "$NLD_SOCK" --timeout 10 | sed -n '/^re-attach:/,$p' | sed 's/^/  status: /'
+grep -qiE "critical|internal error" "$NLD_LOG" && netlabd_fail "errors in netlabd's log"
 netlabd_stop
 docker_down
-docker_host_untouched || fail "the private dockerd wrote to the machine's Docker paths"
+docker_host_untouched || netlabd_fail "the private dockerd wrote to the machine's Docker paths"
 
 note ""
 note "re-attach latencies (event -> attached, ms): netns ${LATENCIES_NETNS[*]}; docker ${LATENCIES_DOCKER[*]}"
