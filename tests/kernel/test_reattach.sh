@@ -136,7 +136,9 @@ EOF
 heading "1. named netns: deleted and created again"
 write_netns_topology
 reattach_netlabd
-wait_until "c1 and c2 attached at start" eval 'attached c1 && attached c2 && has_addr "$C1" "$C1_ADDR" && has_addr "$C2" "$C2_ADDR"'
+both_attached() { attached c1 && attached c2 && has_addr "$C1" "$C1_ADDR" && has_addr "$C2" "$C2_ADDR"; }
+c1_back() { reattached c1 "$prev" && attached c1 && has_addr "$C1" "$C1_ADDR"; }
+wait_until "c1 and c2 attached at start" both_attached
 lab_reach "$C1" "$GW_LAN_ADDR" | sed 's/^/  c1: /' || netlabd_fail "c1 cannot ping the gateway after the start-up reconcile"
 C2_IFINDEX=$(ifindex "$C2")
 note "  c1, c2 attached; c2's eth1 is ifindex $C2_IFINDEX"
@@ -149,7 +151,7 @@ wait_until "c1 reported absent" absent c1
 note "  status: c1 $(ctr_state c1): $(st "next(c.get('detail', '') for c in j['containers'] if c['name'] == 'c1')")"
 lab_ns_add "$C1"
 note "  ip netns add $C1"
-wait_until "c1 attached again" eval 'reattached c1 "$prev" && attached c1 && has_addr "$C1" "$C1_ADDR"'
+wait_until "c1 attached again" c1_back
 record_latency netns
 prev=$(last_field event_at)
 lab_reach "$C1" "$GW_LAN_ADDR" | sed 's/^/  c1: /' || netlabd_fail "c1 cannot ping the gateway after the re-attach"
@@ -158,7 +160,7 @@ for run in $(seq 2 "$RUNS"); do
     ip netns del "$C1"
     lab_ns_add "$C1"
     note "  run $run: ip netns del + add $C1"
-    wait_until "c1 attached again (run $run)" eval 'reattached c1 "$prev" && attached c1 && has_addr "$C1" "$C1_ADDR"'
+    wait_until "c1 attached again (run $run)" c1_back
     record_latency netns
     prev=$(last_field event_at)
     lab_reach "$C1" "$GW_LAN_ADDR" >/dev/null || netlabd_fail "c1 cannot ping the gateway after re-attach run $run"
@@ -195,8 +197,9 @@ ctr_ping() {
     grep -E 'packets transmitted' <<<"$out" | sed 's/^/  test1: /' || true
     grep -Eq '3 packets transmitted, 3 (packets )?received' <<<"$out"
 }
+test1_back() { reattached test1 "$prev" && attached test1 && ctr_has_addr; }
 prev=""
-wait_until "test1 attached after dockerd came up" eval 'reattached test1 "$prev" && attached test1 && ctr_has_addr'
+wait_until "test1 attached after dockerd came up" test1_back
 record_latency docker
 prev=$(last_field event_at)
 grep -E "docker: events" "$NLD_LOG" | head -n 2 | sed 's/^/  log: /'
@@ -207,12 +210,12 @@ for run in $(seq 1 "$RUNS"); do
     old_pid=$(docker_pid test1)
     dk restart -t 1 test1 >/dev/null
     note "  run $run: docker restart test1: pid $old_pid -> $(docker_pid test1)"
-    wait_until "test1 attached again (run $run)" eval 'reattached test1 "$prev" && attached test1 && ctr_has_addr'
+    wait_until "test1 attached again (run $run)" test1_back
     record_latency docker
     prev=$(last_field event_at)
     ctr_ping || netlabd_fail "test1 cannot ping the gateway after re-attach run $run"
 done
-has_addr "$C1" "$C1_ADDR" && has_addr "$C2" "$C2_ADDR" || netlabd_fail "c1/c2 lost their addresses"
+{ has_addr "$C1" "$C1_ADDR" && has_addr "$C2" "$C2_ADDR"; } || netlabd_fail "c1/c2 lost their addresses"
 untouched_in_log c1 "$from"
 untouched_in_log c2 "$from"
 note "  c1, c2 undisturbed by the docker re-attaches"
