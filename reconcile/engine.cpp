@@ -88,14 +88,19 @@ std::string read_file(const fs::path& p) {
     return ss.str();
 }
 
-void remove_durably(const fs::path& p) {
-    std::error_code ec;
-    fs::remove(p, ec);
-    int dfd = ::open(p.parent_path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+// A rename or unlink is durable once its directory is fsync'ed.
+void sync_dir(const fs::path& dir) {
+    int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dfd >= 0) {
         ::fsync(dfd);
         ::close(dfd);
     }
+}
+
+void remove_durably(const fs::path& p) {
+    std::error_code ec;
+    fs::remove(p, ec);
+    sync_dir(p.parent_path());
 }
 
 std::string now_utc() {
@@ -120,17 +125,26 @@ std::set<NsId> namespaces_of(const Desired& d, const Plan& p) {
 }
 
 #ifdef NETLAB_TESTING
+// Test-only windows and faults (docs/engine.md, "Fault injection").
 struct FaultInjection {
     std::size_t fail_at = 0;  // 1-based; 0 = none
     unsigned delay_ms = 0;
+    unsigned rollback_delay_ms = 0;
+    static unsigned ms(const char* name) {
+        const char* v = std::getenv(name);
+        return v ? static_cast<unsigned>(std::strtoul(v, nullptr, 10)) : 0;
+    }
     static FaultInjection from_env() {
         FaultInjection f;
-        if (const char* v = std::getenv("NETLAB_FAIL_AT_STEP")) f.fail_at = std::strtoul(v, nullptr, 10);
-        if (const char* v = std::getenv("NETLAB_STEP_DELAY_MS")) f.delay_ms = std::strtoul(v, nullptr, 10);
+        f.fail_at = ms("NETLAB_FAIL_AT_STEP");
+        f.delay_ms = ms("NETLAB_STEP_DELAY_MS");
+        f.rollback_delay_ms = ms("NETLAB_ROLLBACK_DELAY_MS");
         return f;
     }
-    void before(std::size_t n) const {  // n is 1-based
-        if (delay_ms) std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
+    static void sleep(unsigned ms) {
+        if (ms) std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+    }
+    void fail(std::size_t n) const {  // n is 1-based
         if (fail_at == n)
             throw nl::NlError(EPERM, "", "", "injected fault at step " + std::to_string(n));
     }
@@ -208,14 +222,17 @@ public:
         serial::write_file_durably(ledger_path(), serial::ledger(l).dump(2) + "\n");
     }
 
-    void write_journal(const Observed& snapshot, const Plan& plan) const {
+    // `ledger` is the ledger before the transaction: a crash after the new
+    // ledger is written but before the journal is removed rolls both back.
+    void write_journal(const Observed& snapshot, const Plan& plan, const Ledger& ledger) const {
         fs::create_directories(opts_.state_dir);
         json j{{"version", 1},
                {"started", now_utc()},
                {"pid", ::getpid()},
                {"targets", targets_json()},
                {"snapshot", serial::observed(snapshot)},
-               {"plan", serial::plan(plan)}};
+               {"plan", serial::plan(plan)},
+               {"ledger", serial::ledger(ledger)}};
         serial::write_file_durably(journal_path(), j.dump() + "\n");
     }
 
@@ -243,7 +260,15 @@ public:
             return false;
         }
         Plan back = make_plan(target, now);
-        for (const auto& step : back.steps) {
+#ifdef NETLAB_TESTING
+        const unsigned delay_ms = FaultInjection::from_env().rollback_delay_ms;
+#endif
+        for (std::size_t i = 0; i < back.steps.size(); ++i) {
+            const auto& step = back.steps[i];
+#ifdef NETLAB_TESTING
+            FaultInjection::sleep(delay_ms);
+#endif
+            if (opts_.progress) opts_.progress(StepEvent{StepEvent::Phase::Rollback, i + 1, back.steps.size(), step});
             // Best effort: one step refused must not stop the others.
             try {
                 kernel_.execute(step);
@@ -509,6 +534,16 @@ Outcome Engine::apply(const model::Loaded& config) {
         out.error = e.what();
         return finish();
     }
+    if (fs::exists(tx.journal_path())) {
+        // Writing a new journal would lose the snapshot of the interrupted
+        // transaction: recover() restores it first (netlabd and netlabctl
+        // apply both call it before apply).
+        out.diagnostics = config.diagnostics;
+        out.status = Outcome::Status::Rejected;
+        out.error = "the journal of an interrupted transaction (" + tx.journal_path().string() +
+                    ") has not been recovered yet; nothing was changed";
+        return finish();
+    }
     auto prepared = prepare(tx, config, out);
     if (!prepared || out.plan.empty()) return finish();
 
@@ -521,7 +556,7 @@ Outcome Engine::apply(const model::Loaded& config) {
             if (!snapshot.count(ns)) snapshot.emplace(ns, kernel_.observe(ns));
         // Durable before the first write: a crash from here on is repaired by
         // recover() at the next start.
-        tx.write_journal(snapshot, out.plan);
+        tx.write_journal(snapshot, out.plan, prepared->ledger);
     } catch (const std::exception& e) {
         out.status = Outcome::Status::Rejected;
         out.error = std::string("cannot write the journal: ") + e.what();
@@ -532,10 +567,15 @@ Outcome Engine::apply(const model::Loaded& config) {
     const auto faults = FaultInjection::from_env();
 #endif
     std::string failure;
-    for (std::size_t i = 0; i < out.plan.steps.size(); ++i) {
+    const std::size_t total = out.plan.steps.size();
+    for (std::size_t i = 0; i < total; ++i) {
         try {
 #ifdef NETLAB_TESTING
-            faults.before(i + 1);
+            FaultInjection::sleep(faults.delay_ms);
+#endif
+            if (opts_.progress) opts_.progress(StepEvent{StepEvent::Phase::Forward, i + 1, total, out.plan.steps[i]});
+#ifdef NETLAB_TESTING
+            faults.fail(i + 1);
 #endif
             kernel_.execute(out.plan.steps[i]);
         } catch (const std::exception& e) {
@@ -544,6 +584,11 @@ Outcome Engine::apply(const model::Loaded& config) {
             break;
         }
     }
+#ifdef NETLAB_TESTING
+    // A window after the last step too, so a test can kill the transaction
+    // with every step sent and the journal still there.
+    if (failure.empty()) FaultInjection::sleep(faults.delay_ms);
+#endif
     if (failure.empty()) {
         try {
             Plan residual = make_plan(prepared->desired, tx.observe(spaces));
@@ -595,13 +640,23 @@ std::optional<Outcome> Engine::recover() {
         return out;
     }
     if (!fs::exists(path)) return std::nullopt;  // the holder of the lock finished it
+    // A temporary file left by a kill in the middle of a durable write is
+    // never read: the rename is what publishes a file.
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(opts_.state_dir, ec)) {
+        const std::string name = e.path().filename().string();
+        if (name.starts_with("journal.json.tmp.") || name.starts_with("ledger.json.tmp.")) fs::remove(e.path(), ec);
+    }
     const auto w0 = kernel_.writes();
     Observed snapshot;
+    std::optional<Ledger> ledger_before;
     std::string started;
     try {
         json j = json::parse(read_file(path));
+        if (j.value("version", 0) != 1) throw std::runtime_error("not a version 1 journal");
         snapshot = serial::observed_from(j.at("snapshot"));
         out.plan = serial::plan_from(j.at("plan"));
+        if (j.contains("ledger")) ledger_before = serial::ledger_from(j.at("ledger"));
         started = j.value("started", "");
         std::vector<std::string> skipped;
         if (j.contains("targets")) tx.attach_targets(j.at("targets"), skipped);
@@ -610,12 +665,19 @@ std::optional<Outcome> Engine::recover() {
         std::erase_if(snapshot, [&](const auto& kv) { return !kv.first.empty() && !tx.targets_.count(kv.first); });
         out.restored.insert(out.restored.end(), skipped.begin(), skipped.end());
     } catch (const std::exception& e) {
-        // Unreadable (torn before the rename cannot happen; hand-edited or a
-        // foreign file): keep it aside for the admin, do not guess.
-        std::error_code ec;
-        fs::rename(path, fs::path(path).concat(".unreadable"), ec);
+        // Unreadable (a rename publishes it whole, so this is a damaged disk,
+        // a hand edit or a foreign file): keep it aside for the admin and
+        // change nothing; guessing could make things worse. Moving it aside
+        // also means the next start does not fail on it again.
+        const fs::path aside = fs::path(path).concat(".unreadable");
+        fs::rename(path, aside, ec);
+        sync_dir(path.parent_path());
+        out.plan = {};
         out.status = Outcome::Status::Failed;
-        out.error = std::string("journal unreadable, moved aside: ") + e.what();
+        out.error = "the journal of an interrupted transaction is unreadable (" + std::string(e.what()) +
+                    "); nothing was changed; " +
+                    (ec ? "it could not be moved aside: " + ec.message() : "it was moved to " + aside.string()) +
+                    "; check the network by hand";
         out.seconds = clock.seconds();
         return out;
     }
@@ -624,6 +686,13 @@ std::optional<Outcome> Engine::recover() {
     out.error = "an interrupted transaction" + (started.empty() ? std::string() : " started " + started) +
                 " was rolled back";
     if (!restored) out.error = "an interrupted transaction could not be fully rolled back";
+    if (ledger_before) {
+        try {
+            tx.save_ledger(*ledger_before);
+        } catch (const std::exception& e) {
+            out.restored.push_back(std::string("cannot restore the ledger: ") + e.what());
+        }
+    }
     remove_durably(path);
     out.writes = kernel_.writes() - w0;
     out.seconds = clock.seconds();

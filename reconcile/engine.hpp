@@ -20,11 +20,24 @@
 
 namespace netlab::reconcile {
 
+// One netlink step about to be sent (see Options::progress).
+struct StepEvent {
+    enum class Phase { Forward, Rollback };
+    Phase phase = Phase::Forward;  // the plan itself, or a rollback (after a failure, or recover)
+    std::size_t n = 0;             // 1-based
+    std::size_t total = 0;
+    const Step& step;
+};
+
 struct Options {
     std::filesystem::path state_dir = "/run/netlab";
     // How containers' namespaces are found; the engine resolves and attaches
     // every container of the topology before it observes.
     ResolverOptions resolver;
+    // Called on the engine's thread just before each step is sent, forward
+    // and rollback alike: netlabd logs progress from it, so a log line
+    // "step k/K" means steps 1..k-1 are done and step k is being sent.
+    std::function<void(const StepEvent&)> progress = nullptr;
 };
 
 struct Outcome {

@@ -259,6 +259,66 @@ TEST_CASE("engine: recover() restores the snapshot of a transaction killed mid-w
     CHECK_FALSE(restarted.recover());  // nothing left to recover
 }
 
+TEST_CASE("engine: apply never writes over the journal of an interrupted transaction") {
+    StateDir dir;
+    FakeKernel k(host1());
+    const Observed before = k.state;
+    k.crash_at = 3;
+    CHECK_THROWS_AS(Engine(k, Options{dir.path, {}}).apply(takeover_config()), Crash);
+    const std::string journal = slurp(dir.journal());
+    k.crash_at = 0;
+    const auto executed = k.executed;
+    Engine engine(k, Options{dir.path, {}});
+    Outcome o = engine.apply(takeover_config());
+    CHECK(o.status == Status::Rejected);
+    CHECK(o.error.find("has not been recovered yet") != std::string::npos);
+    CHECK(k.executed == executed);
+    CHECK(slurp(dir.journal()) == journal);
+    REQUIRE(engine.recover());
+    check_same(k.state[""], before.at(""));
+    CHECK(engine.apply(takeover_config()).status == Status::Applied);
+}
+
+TEST_CASE("engine: recover() puts the ledger back and drops half-written temporary files") {
+    StateDir dir;
+    FakeKernel k(host1());
+    k.crash_at = 5;
+    CHECK_THROWS_AS(Engine(k, Options{dir.path, {}}).apply(takeover_config()), Crash);
+    REQUIRE(nlohmann::json::parse(slurp(dir.journal())).contains("ledger"));
+    // As if the kill came after the new ledger was written, and in the middle
+    // of another durable write.
+    std::ofstream(dir.ledger()) << R"({"version":1,"adopted":{"":{"ens33":{"link":{"name":"ens33"},"addresses":[],"routes":[],"attributes":["master"]}}}})";
+    std::ofstream(dir.path / "ledger.json.tmp.4242") << "{ half";
+    k.crash_at = 0;
+    auto o = Engine(k, Options{dir.path, {}}).recover();
+    REQUIRE(o);
+    CHECK(o->status == Status::RolledBack);
+    CHECK(serial::ledger_from(nlohmann::json::parse(slurp(dir.ledger()))) == Ledger{});
+    CHECK_FALSE(fs::exists(dir.path / "ledger.json.tmp.4242"));
+}
+
+TEST_CASE("engine: progress is reported before each step is sent, forward and rollback") {
+    StateDir dir;
+    FakeKernel k(host1());
+    k.refuse_at = 4;
+    std::vector<std::string> seen;
+    Options opts{dir.path, {}};
+    opts.progress = [&](const StepEvent& e) {
+        // Reported before execute(): the kernel has seen n - 1 steps of this phase.
+        seen.push_back((e.phase == StepEvent::Phase::Forward ? "f" : "r") + std::to_string(e.n) + "/" +
+                       std::to_string(e.total) + "@" + std::to_string(k.executed));
+    };
+    Outcome o = Engine(k, opts).apply(takeover_config());
+    REQUIRE(o.status == Status::RolledBack);
+    const auto total = std::to_string(o.plan.steps.size());
+    REQUIRE(seen.size() >= 5);
+    CHECK(seen[0] == "f1/" + total + "@0");
+    CHECK(seen[3] == "f4/" + total + "@3");
+    CHECK(seen[4].starts_with("r1/"));
+    CHECK(seen[4].ends_with("@4"));
+    CHECK(seen.size() == 4 + o.restored.size());
+}
+
 TEST_CASE("engine: a second transaction on the same state directory is refused, untouched") {
     StateDir dir;
     int fd = ::open((dir.path / "lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
