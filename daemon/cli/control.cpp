@@ -200,6 +200,8 @@ void print_result(std::FILE* out, const nlohmann::json& r) {
     std::fputs("\n", out);
     if (r.contains("error") && !str(r, "error", "").empty())
         std::fprintf(out, "  error:     %s\n", str(r, "error").c_str());
+    for (const auto& line : r.value("restored", nlohmann::json::array()))
+        std::fprintf(out, "  restored:  %s\n", line.get<std::string>().c_str());
     for (const auto& d : r.value("diagnostics", nlohmann::json::array()))
         std::fprintf(out, "  %s\n", d.get<std::string>().c_str());
 }
@@ -258,9 +260,12 @@ int status(const Args& args) {
         print_result(stdout, r["last"]);
     }
     if (r.contains("recovery") && r["recovery"].is_object()) {
-        std::printf("crash recovery at start:\n");
+        std::printf("crash recovery (an interrupted transaction was found):\n");
         print_result(stdout, r["recovery"]);
     }
+    if (r.contains("held") && r["held"].is_string())
+        std::printf("HELD: nothing is applied until `netlabctl reload`: the crash recovery failed: %s\n",
+                    r["held"].get<std::string>().c_str());
     const auto& owned = r.value("owned", nlohmann::json());
     if (owned.is_object())
         std::printf("owned: %s links, %s routes; adopted: %s links\n", str(owned, "links", "0").c_str(),

@@ -210,20 +210,39 @@ void Daemon::enqueue(JobResult::Mode mode, std::string trigger, ControlServer::R
 }
 
 void Daemon::start_next() {
-    if (running_ || queue_.empty() || stopping_) return;
-    running_ = std::move(queue_.front());
-    queue_.pop_front();
-    running_since_ = Clock::now();
-    if (running_->mode == JobResult::Mode::Apply) {
-        // This job reads the files now: pending file events are covered.
-        debounce_.cancel();
-        burst_start_.reset();
-        burst_what_.clear();
+    while (!running_ && !queue_.empty() && !stopping_) {
+        Job job = std::move(queue_.front());
+        queue_.pop_front();
+        const std::string trigger = join(job.triggers, " + ");
+        if (job.mode == JobResult::Mode::Apply && held_) {
+            if (!job.reload) {
+                spdlog::warn("{}: not applied: the crash recovery failed ({}); netlabd changes nothing until "
+                             "`netlabctl reload` (systemctl reload netlab)",
+                             trigger, *held_);
+                for (auto& w : job.waiters) w(error_reply("held: the crash recovery failed: " + *held_));
+                continue;
+            }
+            spdlog::warn("{}: going on, as asked, after the failed crash recovery ({})", trigger, *held_);
+            held_.reset();
+        }
+        std::string tag = "recovery";
+        if (job.mode == JobResult::Mode::Apply) {
+            // This job reads the files now: pending file events are covered.
+            debounce_.cancel();
+            burst_start_.reset();
+            burst_what_.clear();
+            // The number record_apply gives it: applies run one at a time.
+            tag = "reconcile #" + std::to_string(reconciles_ + 1) + " (" + trigger + ")";
+        } else if (job.mode == JobResult::Mode::Plan) {
+            tag = "plan";
+        }
+        running_ = std::move(job);
+        running_since_ = Clock::now();
+        std::map<std::string, model::Container> containers;
+        if (in_force_) containers = in_force_->topology.containers;
+        reconciler_.run(running_->mode, trigger, std::move(tag), std::move(containers),
+                        [this](JobResult r) { on_done(std::move(r)); });
     }
-    std::map<std::string, model::Container> containers;
-    if (in_force_) containers = in_force_->topology.containers;
-    reconciler_.run(running_->mode, join(running_->triggers, " + "), std::move(containers),
-                    [this](JobResult r) { on_done(std::move(r)); });
 }
 
 bool Daemon::engine_alive() const { return !running_since_ || Clock::now() - *running_since_ < kStuckAfter; }
@@ -236,20 +255,18 @@ void Daemon::on_done(JobResult r) {
 
     switch (r.mode) {
     case JobResult::Mode::Recover:
-        if (r.journal_found) {
-            recovery_ = result_json(r);
-            if (o.status == reconcile::Outcome::Status::Failed)
-                spdlog::critical("recovery: an interrupted transaction was found; restoring its snapshot failed: {}",
-                                 o.error);
-            else
-                spdlog::warn("recovery: an interrupted transaction was found; its snapshot was restored ({} writes)",
-                             o.writes);
-            for (const auto& line : o.restored) spdlog::warn("recovery: restored {}", line);
-        } else if (o.status == reconcile::Outcome::Status::Failed) {
-            recovery_ = result_json(r);
-            spdlog::error("recovery: {}", o.error);
-        } else {
+        if (r.journal_found || o.status == reconcile::Outcome::Status::Failed)
+            record_recovery(r, o);
+        else
             spdlog::debug("recovery: no interrupted transaction");
+        if (held_) {
+            // The start-up reconcile will not run: tell systemd now.
+            if (!ready_sent_) {
+                notifier_.ready(status_line());
+                ready_sent_ = true;
+            } else {
+                notifier_.status(status_line());
+            }
         }
         break;
     case JobResult::Mode::Plan: {
@@ -274,8 +291,28 @@ void Daemon::on_done(JobResult r) {
         start_next();
 }
 
+void Daemon::record_recovery(const JobResult& r, const reconcile::Outcome& o) {
+    JobResult as_run;
+    as_run.trigger = r.trigger;
+    as_run.started = r.started;
+    as_run.finished = r.finished;
+    as_run.outcome = o;
+    recovery_ = result_json(as_run);
+    for (const auto& line : o.restored) spdlog::warn("recovery: restored {}", line);
+    if (o.status == reconcile::Outcome::Status::RolledBack) {
+        spdlog::warn("recovery: an interrupted transaction was found; its snapshot was restored ({} writes): {}",
+                     o.writes, o.error);
+        return;
+    }
+    held_ = o.error;
+    spdlog::critical("recovery: FAILED: {}", o.error);
+    spdlog::critical("recovery: netlabd changes nothing until `netlabctl reload` (systemctl reload netlab); "
+                     "check the network first");
+}
+
 void Daemon::record_apply(Job& job, JobResult& r) {
     using S = reconcile::Outcome::Status;
+    if (r.recovered) record_recovery(r, *r.recovered);
     const auto& o = r.outcome;
     ++reconciles_;
     std::string tag = "reconcile #" + std::to_string(reconciles_) + " (" + r.trigger + ")";
@@ -288,9 +325,6 @@ void Daemon::record_apply(Job& job, JobResult& r) {
         if (r.loaded)
             for (const auto& d : r.loaded->diagnostics)
                 if (d.severity == model::Severity::Warning) spdlog::warn("{}", d.str());
-        for (std::size_t i = 0; i < n; ++i)
-            spdlog::info("{}: step {}/{}: {}{}", tag, i + 1, n, o.plan.steps[i].describe(),
-                         o.plan.steps[i].why.empty() ? "" : " (" + o.plan.steps[i].why + ")");
         if (r.loaded) {
             bool changed_files = !in_force_ || in_force_->files != r.loaded->files;
             if (o.status == S::Applied || changed_files) in_force_since_ = r.finished;
@@ -421,6 +455,7 @@ nlohmann::json Daemon::status_json() const {
     }
     j["last"] = last_ ? *last_ : nlohmann::json();
     j["recovery"] = recovery_ ? *recovery_ : nlohmann::json();
+    j["held"] = held_ ? nlohmann::json(*held_) : nlohmann::json();
     if (owned_) {
         std::size_t adopted = 0;
         if (in_force_)
@@ -442,6 +477,7 @@ nlohmann::json Daemon::status_json() const {
 }
 
 std::string Daemon::status_line() const {
+    if (held_) return "HELD: crash recovery failed, nothing is applied until `netlabctl reload`: " + *held_;
     if (!last_) return "starting";
     std::string st = (*last_)["status"].get<std::string>();
     std::string s;

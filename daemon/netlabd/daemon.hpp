@@ -58,6 +58,7 @@ private:
     void start_next();
     void on_done(JobResult r);
     void record_apply(Job& job, JobResult& r);
+    void record_recovery(const JobResult& r, const reconcile::Outcome& o);
     bool engine_alive() const;
 
     void begin_stop(const std::string& why);
@@ -92,6 +93,10 @@ private:
     WallClock::time_point in_force_since_;
     std::optional<nlohmann::json> last_;
     std::optional<nlohmann::json> recovery_;
+    // Set when a crash recovery failed: no reconcile runs until one is asked
+    // for explicitly (netlabctl reload/apply, SIGHUP) — the admin has then
+    // been told and looked. File changes meanwhile are logged, not applied.
+    std::optional<std::string> held_;
     std::optional<OwnedCount> owned_;
     std::vector<ContainerStatus> containers_;
     std::uint64_t reconciles_ = 0;

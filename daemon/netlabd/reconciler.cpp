@@ -21,7 +21,9 @@ Reconciler::Reconciler(asio::io_context& loop, std::filesystem::path config_dir,
       config_dir_(std::move(config_dir)),
       opts_(std::move(opts)),
       work_(asio::make_work_guard(engine_io_)),
-      thread_([this] { engine_io_.run(); }) {}
+      thread_([this] { engine_io_.run(); }) {
+    opts_.progress = [this](const reconcile::StepEvent& e) { log_step(e); };
+}
 
 Reconciler::~Reconciler() {
     work_.reset();
@@ -29,10 +31,11 @@ Reconciler::~Reconciler() {
     if (thread_.joinable()) thread_.join();
 }
 
-void Reconciler::run(JobResult::Mode mode, std::string trigger, std::map<std::string, model::Container> in_force,
-                     Done done) {
-    asio::post(engine_io_, [this, mode, trigger = std::move(trigger), in_force = std::move(in_force),
-                            done = std::move(done)]() mutable {
+void Reconciler::run(JobResult::Mode mode, std::string trigger, std::string tag,
+                     std::map<std::string, model::Container> in_force, Done done) {
+    asio::post(engine_io_, [this, mode, trigger = std::move(trigger), tag = std::move(tag),
+                            in_force = std::move(in_force), done = std::move(done)]() mutable {
+        tag_ = std::move(tag);
         JobResult r = execute(mode, std::move(trigger), in_force);
         asio::post(loop_, [done = std::move(done), r = std::move(r)]() mutable { done(std::move(r)); });
     });
@@ -65,6 +68,17 @@ JobResult Reconciler::execute(JobResult::Mode mode, std::string trigger,
                 r.outcome.diagnostics = r.loaded->diagnostics;
             } else if (mode == JobResult::Mode::Plan) {
                 r.outcome = engine_->plan(*r.loaded);
+            } else if (auto rec = engine_->recover()) {
+                // Never write a new journal over one not yet recovered.
+                const bool ok = rec->status == reconcile::Outcome::Status::RolledBack;
+                r.recovered = std::move(*rec);
+                if (ok) {
+                    r.outcome = engine_->apply(*r.loaded);
+                } else {
+                    r.outcome.status = reconcile::Outcome::Status::Failed;
+                    r.outcome.error = "not applied: the recovery of an interrupted transaction failed first: " +
+                                      r.recovered->error;
+                }
             } else {
                 r.outcome = engine_->apply(*r.loaded);
             }
@@ -84,6 +98,16 @@ JobResult Reconciler::execute(JobResult::Mode mode, std::string trigger,
         observe_after(r, replaced ? r.loaded->topology.containers : in_force);
     }
     return r;
+}
+
+// Logged as each step is sent, so the log says how far a transaction got
+// even when netlabd is killed in the middle of it.
+void Reconciler::log_step(const reconcile::StepEvent& e) const {
+    if (e.phase == reconcile::StepEvent::Phase::Forward)
+        spdlog::info("{}: step {}/{}: {}{}", tag_, e.n, e.total, e.step.describe(),
+                     e.step.why.empty() ? "" : " (" + e.step.why + ")");
+    else
+        spdlog::warn("{}: rollback step {}/{}: {}", tag_, e.n, e.total, e.step.describe());
 }
 
 void Reconciler::observe_after(JobResult& r, const std::map<std::string, model::Container>& containers) {

@@ -41,6 +41,9 @@ struct JobResult {
     std::string trigger;
     std::chrono::system_clock::time_point started, finished;
     bool journal_found = false;            // Recover: an interrupted transaction was found
+    // Apply: the journal of an interrupted transaction was still there (a
+    // rollback that did not verify keeps it) and was recovered first.
+    std::optional<reconcile::Outcome> recovered;
     std::optional<model::Loaded> loaded;   // Plan/Apply: what was read from the config dir
     reconcile::Outcome outcome;
     std::optional<OwnedCount> owned;       // after the job, in the daemon's namespace
@@ -58,14 +61,16 @@ public:
 
     // Runs the job on the engine thread; `done` runs on the loop. `in_force`
     // is the topology in force now (for the containers' status when the job
-    // does not replace it).
-    void run(JobResult::Mode mode, std::string trigger, std::map<std::string, model::Container> in_force,
-             Done done);
+    // does not replace it). `tag` starts the log line of each step as it is
+    // sent ("reconcile #3 (SIGHUP)", "recovery").
+    void run(JobResult::Mode mode, std::string trigger, std::string tag,
+             std::map<std::string, model::Container> in_force, Done done);
 
 private:
     JobResult execute(JobResult::Mode mode, std::string trigger,
                       const std::map<std::string, model::Container>& in_force);
     void observe_after(JobResult& r, const std::map<std::string, model::Container>& containers);
+    void log_step(const reconcile::StepEvent& e) const;
 
     boost::asio::io_context& loop_;
     std::filesystem::path config_dir_;
@@ -76,6 +81,7 @@ private:
     // open the netlink socket).
     std::unique_ptr<reconcile::Kernel> kernel_;
     std::unique_ptr<reconcile::Engine> engine_;
+    std::string tag_;  // of the running job; engine thread only
     std::thread thread_;
 };
 
