@@ -305,6 +305,20 @@ routes:
 EOF
 }
 
+# lab_takeover_files: the start of the netlabctl tests: skips (exit 77) when
+# the lab or netlabctl cannot run, then sets `dir` (the run's temp dir),
+# `topo` (the takeover topology) and `empty` (`version: 1` alone: a topology
+# that names nothing, i.e. the removal of everything netlab made).
+lab_takeover_files() {
+    lab_require
+    lab_require_netlabctl
+    dir=$(lab_tmp)
+    topo="$dir/takeover.yaml"
+    empty="$dir/empty.yaml"
+    write_takeover_yaml "$topo"
+    printf 'version: 1\n' >"$empty"
+}
+
 # nlctl NS plan|apply FILE [args...]: netlabctl inside a namespace, with a
 # state directory private to that namespace (so to the lab generation).
 nlctl() {

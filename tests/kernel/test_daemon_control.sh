@@ -15,8 +15,9 @@ for tool in ip setpriv python3; do
     command -v "$tool" >/dev/null || skip "$tool not installed"
 done
 getent passwd nobody >/dev/null && getent group nogroup >/dev/null || skip "no nobody/nogroup"
-BIN=${NETLAB_BIN:-$(cd "$(dirname "$0")/../.." && pwd)/build}
-[ -x "$BIN/netlabd" ] && [ -x "$BIN/netlabctl" ] || skip "netlabd/netlabctl not built in $BIN"
+# shellcheck source=tests/kernel/daemon_lib.sh
+. "$(dirname "$0")/daemon_lib.sh"
+[ -x "$NETLABD" ] && [ -x "$NETLABCTL" ] || skip "netlabd/netlabctl not built in $NETLAB_BIN"
 
 NS=nl$$-ctl
 NS2=nl$$-ctl2
@@ -41,42 +42,25 @@ step() { echo; echo "== $*"; }
 # A non-root peer must reach the socket's own permission check: the path is
 # traversable, and netlabctl is copied where nobody can run it.
 chmod 755 "$T"
-install -m 755 "$BIN/netlabctl" "$T/netlabctl"
+install -m 755 "$NETLABCTL" "$T/netlabctl"
 CTL=$T/netlabctl
 
 write_topology() {  # DIR
     mkdir -p "$1/etc" "$1/run"
     chmod 755 "$1" "$1/run"
-    cat > "$1/etc/topology.yaml" <<'YAML'
-version: 1
-interfaces:
-  br0:
-    kind: bridge
-    stp: false
-    addresses: [198.51.100.1/24]
-routes:
-  - to: 203.0.113.0/24
-    via: 198.51.100.254
-    dev: br0
-YAML
+    daemon_topology > "$1/etc/topology.yaml"
 }
 
 start_daemon() {  # NS DIR [extra args]
-    local ns=$1 dir=$2
+    local ns=$1 dir=$2 rc=0
     shift 2
     ip netns add "$ns"
     ip -n "$ns" link set lo up
-    ip netns exec "$ns" "$BIN/netlabd" --config-dir "$dir/etc" --state-dir "$dir/run" \
-        --socket "$dir/run/netlabd.sock" "$@" 2>"$dir/netlabd.log" &
-    PIDS+=($!)
-    for _ in $(seq 100); do
-        # The socket answers at once; the start-up reconcile ends a little later.
-        "$CTL" status --socket "$dir/run/netlabd.sock" --json --timeout 2 2>/dev/null \
-            | grep -q '"last": {' && return 0
-        kill -0 "${PIDS[-1]}" 2>/dev/null || fail "netlabd in $ns exited at start"
-        sleep 0.1
-    done
-    fail "netlabd in $ns never finished its start-up reconcile"
+    netlabd_start "$ns" "$dir" -- "$@" || rc=$?
+    PIDS+=("$NETLABD_PID")
+    [ "$rc" = 0 ] || fail "netlabd in $ns exited at start or never answered"
+    # The socket answers at once; the start-up reconcile ends a little later.
+    netlabd_wait_reconciled "$dir" || fail "netlabd in $ns never finished its start-up reconcile"
 }
 
 D=$T/a

@@ -13,8 +13,9 @@ skip() { echo "SKIP: $*"; exit 77; }
 for tool in ip python3; do
     command -v "$tool" >/dev/null || skip "$tool not installed"
 done
-BIN=${NETLAB_BIN:-$(cd "$(dirname "$0")/../.." && pwd)/build}
-[ -x "$BIN/netlabd" ] && [ -x "$BIN/netlabctl" ] || skip "netlabd/netlabctl not built in $BIN"
+# shellcheck source=tests/kernel/daemon_lib.sh
+. "$(dirname "$0")/daemon_lib.sh"
+[ -x "$NETLABD" ] && [ -x "$NETLABCTL" ] || skip "netlabd/netlabctl not built in $NETLAB_BIN"
 
 NS=nl$$-watch
 T=$(mktemp -d /tmp/netlab-watch.XXXXXX)
@@ -28,25 +29,11 @@ trap cleanup EXIT
 
 ETC=$T/etc
 SOCK=$T/run/netlabd.sock
-CTL=("$BIN/netlabctl")
+CTL=("$NETLABCTL")
 fail() { echo "FAIL: $*"; echo "--- netlabd log"; cat "$T/netlabd.log"; exit 1; }
 step() { echo; echo "== $*"; }
 
-topology() {  # METRIC: the route's metric tells which write is in force
-    cat <<YAML
-version: 1
-interfaces:
-  br0:
-    kind: bridge
-    stp: false
-    addresses: [198.51.100.1/24]
-routes:
-  - to: 203.0.113.0/24
-    via: 198.51.100.254
-    dev: br0
-    metric: $1
-YAML
-}
+topology() { daemon_topology "$1"; }  # METRIC: the route's metric tells which write is in force
 put() {  # FILE: stdin -> FILE, the way editors and config management do it
     cat > "$1.tmp.$$"
     mv -f "$1.tmp.$$" "$1"
@@ -82,13 +69,11 @@ mkdir -p "$ETC" "$T/run"
 topology 1000 | put "$ETC/topology.yaml"
 ip netns add "$NS"
 ip -n "$NS" link set lo up
-ip netns exec "$NS" "$BIN/netlabd" --config-dir "$ETC" --state-dir "$T/run" --socket "$SOCK" \
-    2>"$T/netlabd.log" &
-PID=$!
-for _ in $(seq 100); do
-    "${CTL[@]}" status --socket "$SOCK" --json --timeout 2 2>/dev/null | grep -q '"last": {' && break
-    sleep 0.1
-done
+rc=0
+netlabd_start "$NS" "$T" || rc=$?
+PID=$NETLABD_PID
+[ "$rc" = 0 ] || fail "netlabd exited at start or never answered"
+netlabd_wait_reconciled "$T" || fail "netlabd never finished its start-up reconcile"
 wait_for "start-up reconcile" has_route_metric 1000
 before=$(status_field 's["daemon"]["reconciles"]')
 echo "started; reconciles so far: $before"

@@ -6,12 +6,7 @@
 set -euo pipefail
 # shellcheck source=tests/kernel/lib.sh
 . "$(dirname "$0")/lib.sh"
-lab_require
-lab_require_netlabctl
-
-dir=$(lab_tmp)
-topo="$dir/takeover.yaml"
-write_takeover_yaml "$topo"
+lab_takeover_files
 
 lab_up
 plan_steps "$NS_HOST1" "$topo" "$dir/plan.json"

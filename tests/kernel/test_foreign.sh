@@ -13,14 +13,7 @@
 set -euo pipefail
 # shellcheck source=tests/kernel/lib.sh
 . "$(dirname "$0")/lib.sh"
-lab_require
-lab_require_netlabctl
-
-dir=$(lab_tmp)
-topo="$dir/takeover.yaml"
-empty="$dir/empty.yaml"
-write_takeover_yaml "$topo"
-printf 'version: 1\n' >"$empty"
+lab_takeover_files
 
 FOREIGN_RE='fv0|fv1|203\.0\.113\.128/25|2001:db8:f0|203\.0\.113\.64/26'
 foreign() { ns_dump "$NS_HOST1" | grep -E "$FOREIGN_RE" || true; }

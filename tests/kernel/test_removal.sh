@@ -6,14 +6,7 @@
 set -euo pipefail
 # shellcheck source=tests/kernel/lib.sh
 . "$(dirname "$0")/lib.sh"
-lab_require
-lab_require_netlabctl
-
-dir=$(lab_tmp)
-topo="$dir/takeover.yaml"
-empty="$dir/empty.yaml"
-write_takeover_yaml "$topo"
-printf 'version: 1\n' >"$empty"
+lab_takeover_files
 lab_up
 ns_dump "$NS_HOST1" >"$dir/before"
 

@@ -74,6 +74,23 @@ net_state() {  # what the test compares before/after: links, addresses, routes
     sd sh -c 'ip -br link | sed "s/@[^ ]*//" | sort; ip -br addr | sort; ip route | sort'
 }
 step() { printf '\n== %s\n' "$*"; }
+bridge_topology() {  # DST: nic0 as the port of br0, a route to DST through the gateway
+    cat <<YAML
+version: 1
+interfaces:
+  nic0:
+    up: true
+  br0:
+    kind: bridge
+    ports: [nic0]
+    stp: false
+    addresses: [198.51.100.1/24]
+routes:
+  - to: $1
+    via: 198.51.100.254
+    dev: br0
+YAML
+}
 
 step "boot systemd on a throwaway overlay, netlab installed into it"
 sd_boot "$BIN" || fail "systemd did not boot"
@@ -88,21 +105,7 @@ x ip -n lab link set nic0p up
 x ip -n lab link set lo up
 x ip -n lab route add 203.0.113.0/24 dev lo   # the gateway "has" 203.0.113.0/24 behind it
 
-put /etc/netlab/topology.yaml <<'YAML'
-version: 1
-interfaces:
-  nic0:
-    up: true
-  br0:
-    kind: bridge
-    ports: [nic0]
-    stp: false
-    addresses: [198.51.100.1/24]
-routes:
-  - to: 203.0.113.0/24
-    via: 198.51.100.254
-    dev: br0
-YAML
+bridge_topology 203.0.113.0/24 | put /etc/netlab/topology.yaml
 
 step "systemctl start: applied, active"
 x systemctl start netlab || fail "systemctl start netlab"
@@ -117,43 +120,15 @@ x systemctl show -p StatusText -p WatchdogUSec -p NRestarts -p MainPID netlab
 x netlabctl status
 
 step "edit the file: applied without any command"
-put /etc/netlab/topology.yaml <<'YAML'
-version: 1
-interfaces:
-  nic0:
-    up: true
-  br0:
-    kind: bridge
-    ports: [nic0]
-    stp: false
-    addresses: [198.51.100.1/24]
-routes:
-  - to: 203.0.113.64/26
-    via: 198.51.100.254
-    dev: br0
-YAML
+bridge_topology 203.0.113.64/26 | put /etc/netlab/topology.yaml
 wait_for "route 203.0.113.64/26 in place" sh -c 'ip route show 203.0.113.64/26 | grep -q "via 198.51.100.254"'
 wait_for "route 203.0.113.0/24 gone" sh -c '[ -z "$(ip route show 203.0.113.0/24)" ]'
 x ip route
 
 step "a broken file: systemctl reload fails, the journal says where, the network is unchanged"
 before=$(net_state)
-put /etc/netlab/topology.yaml <<'YAML'
-version: 1
-interfaces:
-  nic0:
-    up: true
-  br0:
-    kind: bridge
-    ports: [nic0]
-    stp: false
-    mtu: lots
-    addresses: [198.51.100.1/24]
-routes:
-  - to: 203.0.113.64/26
-    via: 198.51.100.254
-    dev: br0
-YAML
+# mtu on line 9: the journal must name that line.
+bridge_topology 203.0.113.64/26 | sed '/stp: false/a\    mtu: lots' | put /etc/netlab/topology.yaml
 if x systemctl reload netlab; then fail "systemctl reload succeeded on a broken file"; fi
 x systemctl is-active netlab || fail "netlab is not active after a rejected reload"
 x sh -c 'journalctl -u netlab --no-pager -o cat | grep -E "topology.yaml:[0-9]+:[0-9]+: error" | tail -3'
@@ -166,21 +141,7 @@ after=$(net_state)
 echo "  ok: network unchanged"
 
 step "the file fixed again; reload succeeds"
-put /etc/netlab/topology.yaml <<'YAML'
-version: 1
-interfaces:
-  nic0:
-    up: true
-  br0:
-    kind: bridge
-    ports: [nic0]
-    stp: false
-    addresses: [198.51.100.1/24]
-routes:
-  - to: 203.0.113.64/26
-    via: 198.51.100.254
-    dev: br0
-YAML
+bridge_topology 203.0.113.64/26 | put /etc/netlab/topology.yaml
 x systemctl reload netlab || fail "reload of a valid file failed"
 
 step "a valid file dropped into topology.d/: applied"
