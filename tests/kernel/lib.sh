@@ -366,6 +366,18 @@ plan_steps() {
     PLAN_K=$(json_get "$3" 'len(j.get("steps", []))' 2>/dev/null || echo 0)
 }
 
+# plan_table NS FILE OUT TITLE: plan_steps, which must exit 2 (changes) with
+# at least one step; sets K and prints the steps under "TITLE: K steps".
+plan_table() {
+    plan_steps "$1" "$2" "$3"
+    { [ "$PLAN_RC" -eq 2 ] && [ "$PLAN_K" -gt 0 ]; } \
+        || { cat "$3" "$3.err"; fail "plan: expected exit 2 with steps, got exit $PLAN_RC with $PLAN_K steps"; }
+    K=$PLAN_K
+    heading "$4: $K steps"
+    local k
+    for k in $(seq 1 "$K"); do printf '  %2d  %s\n' "$k" "$(step_text "$3" "$k")"; done
+}
+
 # step_text PLAN_JSON K: the K-th (1-based) step as one line.
 step_text() {
     json_get "$1" "(lambda s: s.get('text') or s.get('description') or json.dumps(s))(j['steps'][$2 - 1])"

@@ -127,12 +127,9 @@ restart_and_check() {
 }
 
 lab_up
-plan_steps "$NS_HOST1" "$topo" "$dir/plan.json"
-[ "$PLAN_RC" -eq 2 ] || { cat "$dir/plan.json" "$dir/plan.json.err"; fail "plan: expected exit 2, got $PLAN_RC"; }
-K=$PLAN_K
+note "NETLAB_STEP_DELAY_MS=$KILL_DELAY_MS while killed, $HOLD_DELAY_MS after the restart"
+plan_table "$NS_HOST1" "$topo" "$dir/plan.json" "takeover plan"
 [ "$K" -gt 1 ] || fail "plan: expected several steps, got $K"
-heading "takeover plan: $K steps (NETLAB_STEP_DELAY_MS=$KILL_DELAY_MS while killed, $HOLD_DELAY_MS after the restart)"
-for k in $(seq 1 "$K"); do printf '  %2d  %s\n' "$k" "$(step_text "$dir/plan.json" "$k")"; done
 
 rows=()
 bad=0

@@ -9,12 +9,7 @@ set -euo pipefail
 lab_takeover_files
 
 lab_up
-plan_steps "$NS_HOST1" "$topo" "$dir/plan.json"
-[ "$PLAN_RC" -eq 2 ] || { cat "$dir/plan.json" "$dir/plan.json.err"; fail "plan: expected exit 2, got $PLAN_RC"; }
-K=$PLAN_K
-[ "$K" -gt 0 ] || fail "plan: no steps"
-heading "takeover plan: $K steps"
-for k in $(seq 1 "$K"); do printf '  %2d  %s\n' "$k" "$(step_text "$dir/plan.json" "$k")"; done
+plan_table "$NS_HOST1" "$topo" "$dir/plan.json" "takeover plan"
 
 rows=()
 bad=0
