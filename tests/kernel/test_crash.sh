@@ -5,9 +5,10 @@
 # log: netlabd logs "step k/K" just before it sends step k, and
 # NETLAB_STEP_DELAY_MS keeps each step (and the verification after the last)
 # waiting long enough for the kill to land there. Then netlabd is started
-# again with a long NETLAB_STEP_DELAY_MS: when it logs "recovery: ...", host1's
-# full dump (links, addresses, routes v4+v6) must equal the one before the
-# first start — before the new reconcile has sent anything — `netlabctl
+# again with a long NETLAB_STEP_DELAY_MS: when it logs "recovery: ..." it is
+# frozen with SIGSTOP, and host1's full dump (links, addresses, routes v4+v6)
+# must equal the one before the first start — before the new reconcile has
+# sent anything (no "step 1" line yet) — then it goes on; `netlabctl
 # status` (and --json) must show the recovery, and the daemon must then
 # converge to the topology (the remote reaches host1 through br0).
 # Also: SIGKILL during the recovery itself (NETLAB_ROLLBACK_DELAY_MS), then a
@@ -91,17 +92,22 @@ last_step() {
 changed_lines() { diff "$1" "$2" | grep -cE '^[<>]' || true; }
 
 # restart_and_check D: the start after a crash. netlabd with a long step
-# delay; at its "recovery:" line host1 must equal D/before, and nothing of
-# the new reconcile may have been sent yet. Sets RESTORED, SHOWN (status and
+# delay; at its "recovery:" line it is stopped (SIGSTOP), host1 must equal
+# D/before, and nothing of the new reconcile may have been sent yet; then it
+# goes on (SIGCONT). Sets RESTORED, SHOWN (status and
 # status --json show the recovery) and CONVERGED; prints what differs.
 restart_and_check() {
     local d=$1
     start "$d" NETLAB_STEP_DELAY_MS="$HOLD_DELAY_MS"
     netlabd_wait_log "$d" 'recovery: (an interrupted transaction was found|FAILED)' \
         || die "$d" "the restarted netlabd logged no recovery outcome"
+    # Frozen while host1 is dumped (a loaded machine may take seconds); the
+    # step delay only has to cover the time from the log line to the SIGSTOP.
+    kill -STOP "$NETLABD_PID"
     ns_dump "$NS_HOST1" >"$d/recovered"
     grep -q 'reconcile #1 (start): step 1/' "$d/netlabd.log" \
-        && die "$d" "the new reconcile sent its first step before the dump was taken; raise CRASH_HOLD_DELAY_MS"
+        && die "$d" "the new reconcile sent its first step before netlabd was stopped; raise CRASH_HOLD_DELAY_MS"
+    kill -CONT "$NETLABD_PID"
     RESTORED=yes
     diff -u --label before --label "at recovery" "$d/before" "$d/recovered" || RESTORED=no
     grep 'recovery: ' "$d/netlabd.log" | sed 's/^/  log: /'
