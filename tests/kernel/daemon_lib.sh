@@ -14,14 +14,14 @@ NETLAB_BIN=${NETLAB_BIN:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/bui
 NETLABD="$NETLAB_BIN/netlabd"
 NETLABCTL="$NETLAB_BIN/netlabctl"
 
-netlabd_sock() { printf '%s\n' "$1/run/netlabd.sock"; }
+daemon_sock() { printf '%s\n' "$1/run/netlabd.sock"; }
 
-# netlabd_start NS DIR [VAR=VALUE...] [-- NETLABD_ARGS...]: starts netlabd in
+# daemon_start NS DIR [VAR=VALUE...] [-- NETLABD_ARGS...]: starts netlabd in
 # NS with DIR's paths and the given environment; sets NETLABD_PID (at once,
 # so a cleanup can kill it even when the start fails). Returns 0 once the
 # control socket answers — the start-up recovery and reconcile may still run
 # — and 1 when netlabd exited or never answered.
-netlabd_start() {
+daemon_start() {
     local ns=$1 dir=$2 envs=()
     shift 2
     while [ $# -gt 0 ] && [ "$1" != -- ]; do envs+=("$1"); shift; done
@@ -39,29 +39,29 @@ netlabd_start() {
     return 1
 }
 
-# netlabd_status DIR [ARGS...]: `netlabctl status` of DIR's daemon.
-netlabd_status() {
+# daemon_status DIR [ARGS...]: `netlabctl status` of DIR's daemon.
+daemon_status() {
     local dir=$1
     shift
     "$NETLABCTL" status --socket "$dir/run/netlabd.sock" --timeout 10 "$@"
 }
 
-# netlabd_wait_reconciled DIR: until DIR's daemon has finished a reconcile
+# daemon_wait_reconciled DIR: until DIR's daemon has finished a reconcile
 # (status "last" is set); 1 when it died or it took more than 60 s.
-netlabd_wait_reconciled() {
+daemon_wait_reconciled() {
     local _
     for _ in $(seq 600); do
-        netlabd_status "$1" --json 2>/dev/null | grep -q '"last": {' && return 0
+        daemon_status "$1" --json 2>/dev/null | grep -q '"last": {' && return 0
         kill -0 "$NETLABD_PID" 2>/dev/null || return 1
         sleep 0.1
     done
     return 1
 }
 
-# netlabd_wait_log DIR REGEX [PID]: until a line of DIR/netlabd.log matches
+# daemon_wait_log DIR REGEX [PID]: until a line of DIR/netlabd.log matches
 # REGEX (grep -E); 1 when the daemon (PID, default NETLABD_PID) exited first
 # or after 120 s. Polls every 20 ms, so a test can act "during" a logged step.
-netlabd_wait_log() {
+daemon_wait_log() {
     local dir=$1 re=$2 pid=${3:-$NETLABD_PID} _
     for _ in $(seq 6000); do
         grep -qE "$re" "$dir/netlabd.log" 2>/dev/null && return 0

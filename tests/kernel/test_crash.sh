@@ -48,7 +48,7 @@ die() { show_logs "$1"; fail "$2"; }
 start() {
     local d=$1 rc=0
     shift
-    netlabd_start "$NS_HOST1" "$d" "$@" || rc=$?
+    daemon_start "$NS_HOST1" "$d" "$@" || rc=$?
     DAEMONS+=("$NETLABD_PID")
     [ "$rc" = 0 ] || die "$d" "netlabd did not start ($*)"
 }
@@ -99,7 +99,7 @@ changed_lines() { diff "$1" "$2" | grep -cE '^[<>]' || true; }
 restart_and_check() {
     local d=$1
     start "$d" NETLAB_STEP_DELAY_MS="$HOLD_DELAY_MS"
-    netlabd_wait_log "$d" 'recovery: (an interrupted transaction was found|FAILED)' \
+    daemon_wait_log "$d" 'recovery: (an interrupted transaction was found|FAILED)' \
         || die "$d" "the restarted netlabd logged no recovery outcome"
     # Frozen while host1 is dumped (a loaded machine may take seconds); the
     # step delay only has to cover the time from the log line to the SIGSTOP.
@@ -113,8 +113,8 @@ restart_and_check() {
     grep 'recovery: ' "$d/netlabd.log" | sed 's/^/  log: /'
 
     SHOWN=yes
-    netlabd_status "$d" >"$d/status.txt" || SHOWN=no
-    netlabd_status "$d" --json >"$d/status.json" || SHOWN=no
+    daemon_status "$d" >"$d/status.txt" || SHOWN=no
+    daemon_status "$d" --json >"$d/status.json" || SHOWN=no
     grep -q '^crash recovery' "$d/status.txt" || SHOWN=no
     grep -qE '^  outcome: +rolled-back' "$d/status.txt" || SHOWN=no
     json_get "$d/status.json" \
@@ -123,7 +123,7 @@ restart_and_check() {
     sed -n '/^crash recovery/,/^[a-z]/p' "$d/status.txt" | sed 's/^/  status: /'
 
     CONVERGED=yes
-    netlabd_wait_log "$d" 'reconcile #1 \(start\): (applied|converged|rejected|rolled back|FAILED)' \
+    daemon_wait_log "$d" 'reconcile #1 \(start\): (applied|converged|rejected|rolled back|FAILED)' \
         || die "$d" "the restarted netlabd never finished its reconcile"
     grep -q 'reconcile #1 (start): applied' "$d/netlabd.log" || CONVERGED=no
     ip -n "$NS_HOST1" -4 addr show dev br0 2>/dev/null | grep -q "inet $HOST1_ADDR/$LAN_PREFIX" || CONVERGED=no
@@ -143,7 +143,7 @@ for k in $(seq 1 "$K"); do
     heading "k=$k: SIGKILL during step $k/$K"
     new_run "k$k"
     start "$D" NETLAB_STEP_DELAY_MS="$KILL_DELAY_MS"
-    netlabd_wait_log "$D" "reconcile #1 \\(start\\): step $k/$K: " || die "$D" "netlabd never logged step $k/$K"
+    daemon_wait_log "$D" "reconcile #1 \\(start\\): step $k/$K: " || die "$D" "netlabd never logged step $k/$K"
     kill9 "$D"
     at=$(last_step "$KILLED_LOG")
     journal=no
@@ -163,12 +163,12 @@ done
 heading "SIGKILL during the recovery itself, then a third start"
 new_run second
 start "$D" NETLAB_STEP_DELAY_MS="$KILL_DELAY_MS"
-netlabd_wait_log "$D" "reconcile #1 \\(start\\): step $K/$K: " || die "$D" "netlabd never logged step $K/$K"
+daemon_wait_log "$D" "reconcile #1 \\(start\\): step $K/$K: " || die "$D" "netlabd never logged step $K/$K"
 kill9 "$D"
 ns_dump "$NS_HOST1" >"$D/crashed"
 note "  1st start killed during step $(last_step "$KILLED_LOG")/$K; $(changed_lines "$D/before" "$D/crashed") dump lines differ"
 start "$D" NETLAB_ROLLBACK_DELAY_MS="$KILL_DELAY_MS" NETLAB_STEP_DELAY_MS="$HOLD_DELAY_MS"
-netlabd_wait_log "$D" 'recovery: rollback step 2/[0-9]+: ' || die "$D" "the recovery never logged its step 2"
+daemon_wait_log "$D" 'recovery: rollback step 2/[0-9]+: ' || die "$D" "the recovery never logged its step 2"
 kill9 "$D"
 grep 'recovery: rollback step' "$KILLED_LOG" | sed 's/^/  log: /'
 grep -q 'recovery: an interrupted transaction was found' "$KILLED_LOG" \
@@ -198,15 +198,15 @@ for variant in truncated corrupt; do
             "$dir/journal.sample" >"$D/run/journal.json"
     fi
     start "$D"
-    netlabd_wait_log "$D" 'recovery: FAILED' || die "$D" "no 'recovery: FAILED' line for a $variant journal"
+    daemon_wait_log "$D" 'recovery: FAILED' || die "$D" "no 'recovery: FAILED' line for a $variant journal"
     # Idle: the start-up reconcile was held, not queued behind anything.
     for _ in $(seq 100); do
-        netlabd_status "$D" --json >"$D/status.json" 2>/dev/null \
+        daemon_status "$D" --json >"$D/status.json" 2>/dev/null \
             && json_get "$D/status.json" 'not j["daemon"]["busy"] and j["daemon"]["queued"] == 0' | grep -qx True && break
         sleep 0.1
     done
     ns_dump "$NS_HOST1" >"$D/after"
-    netlabd_status "$D" >"$D/status.txt"
+    daemon_status "$D" >"$D/status.txt"
     grep -E 'recovery: ' "$D/netlabd.log" | sed 's/^/  log: /'
     sed -n '/^crash recovery/,$p' "$D/status.txt" | sed 's/^/  status: /'
     same=yes clear=yes held=yes aside=yes once=yes
@@ -222,7 +222,7 @@ for variant in truncated corrupt; do
     [ "$(grep -c 'recovery: FAILED:' "$D/netlabd.log")" = 1 ] || once=no
     kill -0 "$NETLABD_PID" 2>/dev/null || once=no
     reload=no
-    if netlabd_status "$D" >/dev/null && "$NETLABCTL" reload --socket "$(netlabd_sock "$D")" >"$D/reload.txt" 2>&1 \
+    if daemon_status "$D" >/dev/null && "$NETLABCTL" reload --socket "$(daemon_sock "$D")" >"$D/reload.txt" 2>&1 \
         && ip -n "$NS_HOST1" route show default | grep -q "via $GW_LAN_ADDR dev br0" \
         && lab_reach "$NS_REMOTE" "$HOST1_ADDR" 3 >/dev/null; then
         reload=yes

@@ -56,11 +56,11 @@ start_daemon() {  # NS DIR [extra args]
     shift 2
     ip netns add "$ns"
     ip -n "$ns" link set lo up
-    netlabd_start "$ns" "$dir" -- "$@" || rc=$?
+    daemon_start "$ns" "$dir" -- "$@" || rc=$?
     PIDS+=("$NETLABD_PID")
     [ "$rc" = 0 ] || fail "netlabd in $ns exited at start or never answered"
     # The socket answers at once; the start-up reconcile ends a little later.
-    netlabd_wait_reconciled "$dir" || fail "netlabd in $ns never finished its start-up reconcile"
+    daemon_wait_reconciled "$dir" || fail "netlabd in $ns never finished its start-up reconcile"
 }
 
 D=$T/a

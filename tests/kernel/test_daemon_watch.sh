@@ -70,10 +70,10 @@ topology 1000 | put "$ETC/topology.yaml"
 ip netns add "$NS"
 ip -n "$NS" link set lo up
 rc=0
-netlabd_start "$NS" "$T" || rc=$?
+daemon_start "$NS" "$T" || rc=$?
 PID=$NETLABD_PID
 [ "$rc" = 0 ] || fail "netlabd exited at start or never answered"
-netlabd_wait_reconciled "$T" || fail "netlabd never finished its start-up reconcile"
+daemon_wait_reconciled "$T" || fail "netlabd never finished its start-up reconcile"
 wait_for "start-up reconcile" has_route_metric 1000
 before=$(status_field 's["daemon"]["reconciles"]')
 echo "started; reconciles so far: $before"
