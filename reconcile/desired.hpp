@@ -34,6 +34,10 @@ struct LinkSpec {
     // planner turns it on for the moment an address is replaced by another
     // in the same subnet, and only a rollback target asks for a value.
     std::optional<bool> promote_secondaries;
+    // IFLA_GROUP. The topology never sets it: only a rollback target asks
+    // for a value (the group a link had in the snapshot), so a link a group
+    // delete (Step::Op::DeleteGroup) left behind or removed comes back as it was.
+    std::optional<std::uint32_t> group;
     std::optional<std::set<model::Prefix>> addresses;  // exact set when managed
     // macvlan: child of `parent`, which lives in `parent_ns` (a container's
     // macvlan is created from the host socket straight into the container's

@@ -200,6 +200,7 @@ void apply_step(Observed& state, const Step& step) {
             n.promote_secondaries = false;
             if (!l.mac && l.mac_from) n.mac = link_of(s, ns, *l.mac_from).mac;
             if (l.kind == "bridge") n.stp = l.stp.value_or(false);
+            n.group = l.group.value_or(0);
             if (l.kind == "macvlan") {
                 NetnsState& ps = namespace_of(state, l.parent_ns);
                 LinkState& parent = link_of(ps, l.parent_ns, l.parent);
@@ -237,6 +238,18 @@ void apply_step(Observed& state, const Step& step) {
             link_of(s, ns, l.name);
             remove_link(state, ns, l.name);
             return;
+        case Step::Op::DeleteGroup: {
+            // As the executor does it: refused, nothing changed, when a link
+            // outside the members is in the group; members already gone are
+            // done; the group request deletes the rest at once.
+            if (step.group == 0) refuse(EPERM, ns, "group 0: operation not permitted");
+            for (const auto& [name, x] : s.links)
+                if (x.group == step.group &&
+                    std::find(step.members.begin(), step.members.end(), name) == step.members.end())
+                    refuse(EBUSY, ns, name + " is in group " + std::to_string(step.group) + " but not one of the members");
+            for (const auto& m : step.members) remove_link(state, ns, m);
+            return;
+        }
         case Step::Op::SetLink: {
             LinkState& x = link_of(s, ns, l.name);
             if (l.master) {
@@ -256,6 +269,7 @@ void apply_step(Observed& state, const Step& step) {
             }
             if (l.promisc) x.promisc = *l.promisc;
             if (l.promote_secondaries) x.promote_secondaries = *l.promote_secondaries;
+            if (l.group) x.group = *l.group;
             if (l.mtu) x.mtu = *l.mtu;
             if (l.mac) x.mac = *l.mac;
             else if (l.mac_from) x.mac = link_of(s, ns, *l.mac_from).mac;

@@ -14,6 +14,7 @@ const char* to_string(Step::Op op) {
         case Step::Op::AddRoute: return "add-route";
         case Step::Op::ReplaceRoute: return "replace-route";
         case Step::Op::DelRoute: return "del-route";
+        case Step::Op::DeleteGroup: return "delete-group";
     }
     return "?";
 }
@@ -32,6 +33,7 @@ std::string link_attributes(const LinkSpec& l) {
     else if (l.mac_from) s += " address <mac of " + *l.mac_from + ">";
     if (l.promisc) s += " promisc " + on_off(*l.promisc);
     if (l.master) s += l.master->empty() ? std::string(" nomaster") : " master " + *l.master;
+    if (l.group) s += " group " + std::to_string(*l.group);
     return s;
 }
 
@@ -93,6 +95,17 @@ std::string Step::describe() const {
         case Op::AddRoute: s += describe_route("add", route); break;
         case Op::ReplaceRoute: s += describe_route("replace", route); break;
         case Op::DelRoute: s += describe_route("del", route); break;
+        case Op::DeleteGroup: {
+            // The members are named in full in the JSON (`members`); the
+            // line names the first few.
+            const std::string g = std::to_string(group);
+            s += "ip link delete group " + g + "  # " + std::to_string(members.size()) + " links set to group " + g +
+                 " first:";
+            constexpr std::size_t kNamed = 6;
+            for (std::size_t i = 0; i < members.size() && i < kNamed; ++i) s += " " + members[i];
+            if (members.size() > kNamed) s += " … (" + std::to_string(members.size() - kNamed) + " more)";
+            break;
+        }
     }
     return s;
 }
@@ -114,6 +127,7 @@ nlohmann::json Step::to_json() const {
             if (l.stp) j["stp"] = *l.stp;
             if (l.promote_secondaries) j["promote_secondaries"] = *l.promote_secondaries;
             if (l.mtu) j["mtu"] = *l.mtu;
+            if (l.group) j["group"] = *l.group;
             if (l.mac) j["mac"] = l.mac->str();
             if (l.mac_from) j["mac_from"] = *l.mac_from;
             if (op == Op::CreateLink) {
@@ -146,6 +160,11 @@ nlohmann::json Step::to_json() const {
             j["table"] = route.table;
             j["protocol"] = route.protocol;
             j["scope"] = route.scope;
+            break;
+        case Op::DeleteGroup:
+            j["object"] = "group " + std::to_string(group);
+            j["group"] = group;
+            j["members"] = members;
             break;
     }
     j["why"] = why;

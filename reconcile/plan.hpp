@@ -1,6 +1,7 @@
 // A Plan: ordered steps, each one netlink request.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -10,6 +11,10 @@
 #include "reconcile/desired.hpp"
 
 namespace netlab::reconcile {
+
+// Link groups (IFLA_GROUP) a group delete uses start here: the first one no
+// link of the namespace is in.
+inline constexpr std::uint32_t kFirstDeleteGroup = 7700;
 
 struct Step {
     enum class Op {
@@ -21,12 +26,19 @@ struct Step {
         AddRoute,      // route (NLM_F_EXCL)
         ReplaceRoute,  // route (NLM_F_REPLACE): swaps nexthop/dev without a gap
         DelRoute,      // route
+        // group + members: each member's IFLA_GROUP is set to `group`, then
+        // one RTM_DELLINK carrying IFLA_GROUP deletes them all at once (one
+        // rcu_barrier() wait instead of one per link). Refused, with the
+        // members' groups put back, if a link outside `members` has `group`.
+        DeleteGroup,
     };
     Op op = Op::SetLink;
     NsId ns;
     LinkSpec link;
     model::AddressState address;
     model::RouteState route;
+    std::uint32_t group = 0;           // DeleteGroup
+    std::vector<std::string> members;  // DeleteGroup: the links it deletes, in `ns`
     std::string why;  // short reason for humans, e.g. "bridge takes the uplink's MAC"
 
     std::string describe() const;  // one line, reads like an ip(8) command

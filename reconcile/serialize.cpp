@@ -13,7 +13,8 @@ namespace {
 
 std::optional<Step::Op> parse_op(const std::string& s) {
     for (auto op : {Step::Op::CreateLink, Step::Op::DeleteLink, Step::Op::SetLink, Step::Op::AddAddress,
-                    Step::Op::DelAddress, Step::Op::AddRoute, Step::Op::ReplaceRoute, Step::Op::DelRoute})
+                    Step::Op::DelAddress, Step::Op::AddRoute, Step::Op::ReplaceRoute, Step::Op::DelRoute,
+                    Step::Op::DeleteGroup})
         if (s == to_string(op)) return op;
     return std::nullopt;
 }
@@ -154,6 +155,7 @@ json link_spec(const LinkSpec& l) {
     if (l.stp) j["stp"] = *l.stp;
     if (l.promote_secondaries) j["promote_secondaries"] = *l.promote_secondaries;
     if (l.mtu) j["mtu"] = *l.mtu;
+    if (l.group) j["group"] = *l.group;
     if (l.mac) j["mac"] = l.mac->str();
     if (l.mac_from) j["mac_from"] = *l.mac_from;
     if (l.addresses) {
@@ -183,6 +185,7 @@ LinkSpec link_spec_from(const json& j) {
     l.stp = opt_from<bool>(j, "stp");
     l.promote_secondaries = opt_from<bool>(j, "promote_secondaries");
     l.mtu = opt_from<std::uint32_t>(j, "mtu");
+    l.group = opt_from<std::uint32_t>(j, "group");
     if (j.contains("mac")) l.mac = mac_from(j.at("mac"));
     l.mac_from = opt_from<std::string>(j, "mac_from");
     if (j.contains("addresses")) {
@@ -208,6 +211,10 @@ json step(const Step& s) {
         case Step::Op::AddRoute:
         case Step::Op::ReplaceRoute:
         case Step::Op::DelRoute: j["route"] = route(s.route); break;
+        case Step::Op::DeleteGroup:
+            j["group"] = s.group;
+            j["members"] = s.members;
+            break;
     }
     j["why"] = s.why;
     return j;
@@ -222,6 +229,8 @@ Step step_from(const json& j) {
     if (j.contains("link")) s.link = link_spec_from(j.at("link"));
     if (j.contains("address")) s.address = address_from(j.at("address"));
     if (j.contains("route")) s.route = route_from(j.at("route"));
+    s.group = j.value("group", std::uint32_t{0});
+    if (j.contains("members")) s.members = j.at("members").get<std::vector<std::string>>();
     s.why = j.value("why", "");
     return s;
 }

@@ -14,6 +14,8 @@
 #include <sys/socket.h>
 
 #include <cerrno>
+#include <map>
+#include <set>
 
 #include <netlink/attr.h>
 
@@ -63,7 +65,75 @@ void set_ifname_alias(NlKernel::Impl& k, Netns& ns, const std::string& name, con
     k.write_or_throw(ns, msg.get(), who(ns.id, name), "set alias " + alias);
 }
 
+MsgPtr set_group_request(const std::string& name, std::uint32_t group) {
+    MsgPtr msg = newlink(0, name, 0, 0);
+    nla_put_u32(msg.get(), IFLA_GROUP, group);
+    return msg;
+}
+
 }  // namespace
+
+// One RTM_DELLINK with IFLA_GROUP (and neither index nor name) deletes every
+// link of the namespace in that group as one batch: the kernel waits in
+// rcu_barrier() once, not once per link. The group is only netlab's for the
+// moment of the request, so it is checked twice: before the members join it
+// (no other link may be in it) and right before the delete (a link that
+// joined meanwhile would go too). Either refusal puts the members' groups
+// back and deletes nothing.
+void NlKernel::Impl::delete_group(const Step& step) {
+    Netns& ns = get(step.ns);
+    const std::string obj = step.ns.empty() ? "host" : step.ns;
+    const std::string g = std::to_string(step.group);
+    const std::string action = "delete group " + g;
+    if (step.group == 0) throw NlError(EINVAL, obj, action, "group 0 is every link's default");
+    const std::set<std::string> members(step.members.begin(), step.members.end());
+    auto outsider = [&](const std::vector<RawLink>& links) -> std::string {
+        for (const auto& l : links)
+            if (l.state.group == step.group && !members.count(l.state.name)) return l.state.name;
+        return "";
+    };
+    std::map<std::string, std::uint32_t> joined;  // member -> the group it had
+    std::vector<RawLink> links = dump_links(ns);
+    if (std::string o = outsider(links); !o.empty())
+        throw NlError(EBUSY, obj, action, o + ", which is not to be deleted, is in group " + g + "; nothing was deleted");
+    std::map<std::string, std::uint32_t> present;
+    for (const auto& l : links)
+        if (members.count(l.state.name)) present[l.state.name] = l.state.group;
+    if (present.empty()) return;  // all gone already
+    auto put_back = [&] {
+        for (const auto& [name, old] : joined) {
+            MsgPtr msg = set_group_request(name, old);
+            write(ns, msg.get());  // best effort: the refusal below is what counts
+        }
+    };
+    for (const auto& [name, old] : present) {
+        if (old == step.group) continue;
+        MsgPtr msg = set_group_request(name, step.group);
+        int e = write(ns, msg.get());
+        if (e == ENODEV) continue;  // gone meanwhile: nothing left to delete
+        if (e != 0) {
+            const std::string extack = ns.last_extack;
+            put_back();
+            throw NlError(e, who(step.ns, name), "set group " + g, {}, extack);
+        }
+        joined[name] = old;
+    }
+    if (std::string o = outsider(dump_links(ns)); !o.empty()) {
+        put_back();
+        throw NlError(EBUSY, obj, action,
+                      o + ", which is not to be deleted, joined group " + g + "; nothing was deleted");
+    }
+    MsgPtr msg(nlmsg_alloc_simple(RTM_DELLINK, 0));
+    ifinfomsg ifi{};
+    ifi.ifi_family = AF_UNSPEC;
+    nlmsg_append(msg.get(), &ifi, sizeof ifi, NLMSG_ALIGNTO);
+    nla_put_u32(msg.get(), IFLA_GROUP, step.group);
+    int e = write(ns, msg.get());
+    if (e == 0 || e == ENODEV) return;  // ENODEV: no link left in the group
+    const std::string extack = ns.last_extack;
+    put_back();
+    throw NlError(e, obj, action, {}, extack);
+}
 
 void NlKernel::Impl::execute(const Step& step) {
     const LinkSpec& l = step.link;
@@ -100,6 +170,7 @@ void NlKernel::Impl::execute(const Step& step) {
                 mac = src->state.mac;
             }
             if (mac) nla_put(m, IFLA_ADDRESS, 6, mac->bytes.data());
+            if (l.group) nla_put_u32(m, IFLA_GROUP, *l.group);
             if (l.master && !l.master->empty())
                 nla_put_u32(m, IFLA_MASTER, ifindex(target, *l.master, obj, action));
             if (remote) {
@@ -153,6 +224,9 @@ void NlKernel::Impl::execute(const Step& step) {
             write_or_throw(ns, msg.get(), who(step.ns, l.name), "delete", {ENODEV});
             return;
         }
+        case Step::Op::DeleteGroup:
+            delete_group(step);
+            return;
         case Step::Op::SetLink: {
             Netns& ns = get(step.ns);
             const std::string obj = who(step.ns, l.name);
@@ -184,6 +258,10 @@ void NlKernel::Impl::execute(const Step& step) {
             if (mac) {
                 nla_put(m, IFLA_ADDRESS, 6, mac->bytes.data());
                 say("address " + mac->str());
+            }
+            if (l.group) {
+                nla_put_u32(m, IFLA_GROUP, *l.group);
+                say("group " + std::to_string(*l.group));
             }
             if (l.master) {
                 if (l.master->empty()) {

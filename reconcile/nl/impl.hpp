@@ -57,6 +57,7 @@ struct NlKernel::Impl {
 
     model::NetnsState observe(const NsId& ns);
     void execute(const Step& step);
+    void delete_group(const Step& step);
 };
 
 [[noreturn]] void throw_libnl(int nlerr, const std::string& object, const std::string& action);

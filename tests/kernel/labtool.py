@@ -42,10 +42,10 @@ def dump(ns):
     for link in ip_json(ns, "-d", "link", "show"):
         flags = set(link.get("flags", []))
         kind = link.get("linkinfo", {}).get("info_kind") or link.get("link_type", "?")
-        lines.append("link {} kind={} master={} up={} promisc={} mtu={} mac={} alias={}".format(
+        lines.append("link {} kind={} master={} up={} promisc={} mtu={} mac={} alias={} group={}".format(
             link["ifname"], kind, link.get("master", "-"),
             int("UP" in flags), int("PROMISC" in flags), link.get("mtu"),
-            link.get("address", "-"), link.get("ifalias", "-")))
+            link.get("address", "-"), link.get("ifalias", "-"), link.get("group", "-")))
     for link in ip_json(ns, "addr", "show"):
         for a in link.get("addr_info", []):
             extra = {k: v for k, v in a.items()

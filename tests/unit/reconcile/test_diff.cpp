@@ -310,7 +310,7 @@ TEST_CASE("route identity is (table, dst, metric)") {
     CHECK(reconcile::make_plan(reconcile::compile(t, {}), state).empty());
 }
 
-TEST_CASE("owned links are deleted children first; foreign ones never") {
+TEST_CASE("owned links are deleted at once, children named first; foreign ones never") {
     Observed obs{{"", host1()}};
     auto& s = obs.at("");
     auto owned = [](model::LinkState l) {
@@ -328,10 +328,10 @@ TEST_CASE("owned links are deleted children first; foreign ones never") {
     const Plan p = reconcile::make_plan(reconcile::compile({}, {}), obs);
     CHECK(lines(p) == std::vector<std::string>{
                           "ip route del 10.8.0.0/16 via 198.51.100.8 dev ens33 proto 77",
-                          "ip link del mv9",
-                          "ip link del vp9",
-                          "ip link del br9",
+                          "ip link delete group 7700  # 3 links set to group 7700 first: mv9 vp9 br9",
                       });
+    REQUIRE(p.steps.size() == 2);
+    CHECK(p.steps[1].members == std::vector<std::string>{"mv9", "vp9", "br9"});
     Observed state = obs;
     CHECK(run(state, p) == -1);
     CHECK(state.at("") == host1());

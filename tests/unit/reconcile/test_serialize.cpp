@@ -52,7 +52,14 @@ TEST_CASE("serialize: plans round-trip, every op") {
     s.link.stp = true;
     s.link.mac_from = "ens34";
     s.link.promote_secondaries = false;
+    s.link.group = 7700;
     p.steps.push_back(s);
+    Step g;
+    g.op = Step::Op::DeleteGroup;
+    g.ns = "container:c1";
+    g.group = 7701;
+    g.members = {"eth1", "eth2"};
+    p.steps.push_back(g);
     Step a;
     a.op = Step::Op::DelAddress;
     a.address = {"ens33", test::pfx("198.51.100.10/24")};
@@ -73,6 +80,8 @@ TEST_CASE("serialize: plans round-trip, every op") {
         CHECK(back.steps[i].link == p.steps[i].link);
         CHECK(back.steps[i].address == p.steps[i].address);
         CHECK(back.steps[i].route == p.steps[i].route);
+        CHECK(back.steps[i].group == p.steps[i].group);
+        CHECK(back.steps[i].members == p.steps[i].members);
     }
     REQUIRE(back.refusals.size() == 1);
     CHECK(back.refusals[0].str() == p.refusals[0].str());
