@@ -67,6 +67,43 @@ class Row:
         m = re.search(r"\b%s=(\S+)" % re.escape(key), self.extra)
         return m.group(1) if m else None
 
+    def phases(self):
+        """netlab's own phase timings (ms) from phases=load:1.2,observe:3.4,..."""
+        out = {}
+        for part in (self.kv("phases") or "").split(","):
+            k, _, v = part.partition(":")
+            try:
+                out[k] = float(v)
+            except ValueError:
+                pass
+        return out
+
+
+PHASE_ORDER = ["load", "compile", "attach", "observe", "plan", "journal", "execute", "verify", "commit", "rollback"]
+
+
+def netlab_phases(w, cs, modes, ns, *workloads):
+    """One line per (workload, IPv6, N): the medians of netlab's phases (ms) and its plan's ops."""
+    lines = []
+    for wl in workloads:
+        for mode in modes:
+            for n in ns:
+                c = cs.get((wl, "c", mode, n))
+                if not c or not c.good:
+                    continue
+                phs = [r.phases() for r in c.good]
+                keys = [k for k in PHASE_ORDER if any(k in p for p in phs)]
+                keys += sorted({k for p in phs for k in p} - set(keys))
+                if not keys:
+                    continue
+                parts = ["%s %s" % (k, fmt_ms(med([p[k] for p in phs if k in p]))) for k in keys]
+                ops = sorted({r.kv("ops") for r in c.good if r.kv("ops")})
+                lines.append("%s IPv6 %s N=%d: %s%s" % (wl, mode, n, ", ".join(parts),
+                                                         "; steps " + " / ".join(ops) if ops else ""))
+    if lines:
+        w("netlab phases (median, from `netlabctl apply --json`): ")
+        w("; ".join(lines) + ".\n")
+
 
 def load(path):
     rows, meta = [], {}
@@ -395,6 +432,8 @@ def main():
                         fmt_ms(med([j.get("host_ms") for j in js])), fmt_ms(med([j.get("containers_ms") for j in js]))))
         w("; ".join(ph) + ".\n")
 
+    netlab_phases(w, cs, modes, ns, "W1")
+
     # ---- W2 / W3
     w("## W2: no-op reconcile, W3: one container changed\n")
     body = []
@@ -433,6 +472,8 @@ def main():
     w(table(["IPv6", "N", "what", "wall (median)", "min – max", "detail", "netlink writes"], body))
     w("")
 
+    netlab_phases(w, cs, modes, ns, "W2", "W3")
+
     # ---- W4
     w("## W4: teardown of the N attachments\n")
     body = []
@@ -461,6 +502,7 @@ def main():
                              detail, "%.1f×" % r if r else "–", c.runs()])
     w(table(["IPv6", "N", "method", "wall (median)", "min – max", "CPU", "speed-up vs one request per link", "runs"], body))
     w("")
+    netlab_phases(w, cs, modes, ns, "W4")
     w("\"One request per link\" is the `ip -batch` of `link del` (one process); the one `ip` process per")
     w("link row adds a process start per link to the same kernel work.")
     w("")

@@ -312,6 +312,27 @@ print("?")
 EOF
 }
 
+# netlab_extra JSON: what the raw results keep of `netlabctl apply --json`:
+# "writes=N phases=load:1.2,observe:3.4,... ops=delete-group:1,..." (phases
+# in ms, as netlab reports them; ops counts the plan's steps by op).
+netlab_extra() {
+    "$PYTHON" - "$1" <<'EOF' 2>/dev/null || echo "writes=$(writes_of "$1")"
+import json, sys
+j = json.load(open(sys.argv[1]))
+if isinstance(j.get("result"), dict) and "writes" not in j: j = j["result"]
+out = ["writes=%s" % j.get("writes", "?")]
+ph = j.get("phases") or {}
+if ph:
+    out.append("phases=" + ",".join("%s:%.1f" % (k, v) for k, v in ph.items()))
+ops = {}
+for s in j.get("steps", []):
+    ops[s.get("op", "?")] = ops.get(s.get("op", "?"), 0) + 1
+if ops:
+    out.append("ops=" + ",".join("%s:%d" % kv for kv in sorted(ops.items())))
+print(" ".join(out))
+EOF
+}
+
 run_method() {  # METHOD MODE N RUN
     local m=$1 mode=$2 n=$3 run=$4 plan="$WORK/plan-$3" tf="$WORK/time" st before
     before=$(wc -l <"$RAW")
@@ -365,18 +386,18 @@ run_method() {  # METHOD MODE N RUN
                 NETLAB_ERROR=$(first_error "$js")
                 st="not available yet: $NETLAB_ERROR"
             fi
-            record W1 c "$mode" "$n" "$run" "$tf" "$st" "writes=$(writes_of "$js")"
+            record W1 c "$mode" "$n" "$run" "$tf" "$st" "$(netlab_extra "$js")"
             local attached=$st
             if [ "$st" = ok ]; then
                 settle "$n"
                 # W2: the same topology again, converged: nothing to write.
                 rm -f "$tf"; st=ok
                 netlab_apply "$WORK/c-topology.yaml" "$state" "$tf" "$js" || st="failed: $(first_error "$js")"
-                record W2 c "$mode" "$n" "$run" "$tf" "$st" "writes=$(writes_of "$js")"
+                record W2 c "$mode" "$n" "$run" "$tf" "$st" "$(netlab_extra "$js")"
                 # W3: one container's address changed.
                 rm -f "$tf"; st=ok
                 netlab_apply "$WORK/c-changed.yaml" "$state" "$tf" "$js" || st="failed: $(first_error "$js")"
-                record W3 c "$mode" "$n" "$run" "$tf" "$st" "writes=$(writes_of "$js")"
+                record W3 c "$mode" "$n" "$run" "$tf" "$st" "$(netlab_extra "$js")"
                 settle "$n"
             fi
             # W4: apply without the containers.
@@ -389,7 +410,7 @@ run_method() {  # METHOD MODE N RUN
                 rm -f "$tf"; st=ok
                 netlab_apply "$WORK/c-empty.yaml" "$state" "$tf" "$js" || st="failed: $(first_error "$js")"
                 [ "$(host_ends)" -eq 0 ] || st="failed: links left"
-                record W4 c "$mode" "$n" "$run" "$tf" "$st" "writes=$(writes_of "$js")"
+                record W4 c "$mode" "$n" "$run" "$tf" "$st" "$(netlab_extra "$js")"
             fi
             ;;
         d)
@@ -457,7 +478,7 @@ run_w6() {  # MODE
         for ((i = 1; i <= 5; i++)); do
             rm -f "$WORK/time"; st=ok
             "$TIMEIT" "$WORK/time" -- "$NETLABCTL" reload --socket "$sock" --json >"$js" 2>&1 || st="failed: $(first_error "$js")"
-            record W2 reload "$mode" "$n" "$i" "$WORK/time" "$st" "writes=$(writes_of "$js") daemon_ms=$(
+            record W2 reload "$mode" "$n" "$i" "$WORK/time" "$st" "$(netlab_extra "$js") daemon_ms=$(
                 "$PYTHON" -c 'import json,sys; r=json.load(open(sys.argv[1])).get("result",{}); print(round(1000*r.get("seconds",-0.001),1))' "$js" 2>/dev/null || echo '?')"
         done
         t0=$(date +%s%3N); st=ok

@@ -66,7 +66,8 @@ json Outcome::to_json() const {
                 {"failed_step", failed_step ? json(*failed_step + 1) : json(nullptr)},
                 {"error", error},
                 {"restored", restored},
-                {"diagnostics", diags}};
+                {"diagnostics", diags},
+                {"phases", phases}};
 }
 
 namespace {
@@ -78,6 +79,21 @@ struct Clock {
     double seconds() const {
         return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     }
+};
+
+// Outcome::phases: each lap adds the time since the previous one to a phase.
+class PhaseClock {
+public:
+    explicit PhaseClock(Outcome& out) : out_(out) {}
+    void lap(const char* phase) {
+        const auto now = std::chrono::steady_clock::now();
+        out_.phases[phase] += std::chrono::duration<double, std::milli>(now - mark_).count();
+        mark_ = now;
+    }
+
+private:
+    Outcome& out_;
+    std::chrono::steady_clock::time_point mark_ = std::chrono::steady_clock::now();
 };
 
 std::string read_file(const fs::path& p) {
@@ -467,6 +483,7 @@ struct Prepared {
 // Validation, compile, observe, plan. Fills `out` (status Rejected /
 // Converged / Changes) and returns what apply needs to go on.
 std::optional<Prepared> prepare(Transaction& tx, const model::Loaded& config, Outcome& out) {
+    PhaseClock phase(out);
     out.diagnostics = config.diagnostics;
     if (!config.ok()) {
         out.status = Outcome::Status::Rejected;
@@ -482,7 +499,9 @@ std::optional<Prepared> prepare(Transaction& tx, const model::Loaded& config, Ou
         return std::nullopt;
     }
     p.desired = compile(config.topology, p.ledger);
+    phase.lap("compile");
     tx.attach_containers(config.topology, p.desired, out.diagnostics);
+    phase.lap("attach");
     try {
         p.observed = tx.observe(namespaces_of(p.desired, {}));
     } catch (const std::exception& e) {
@@ -490,7 +509,9 @@ std::optional<Prepared> prepare(Transaction& tx, const model::Loaded& config, Ou
         out.error = std::string("cannot observe the kernel: ") + e.what();
         return std::nullopt;
     }
+    phase.lap("observe");
     out.plan = make_plan(p.desired, p.observed);
+    phase.lap("plan");
     if (!out.plan.refusals.empty()) {
         out.diagnostics.insert(out.diagnostics.end(), out.plan.refusals.begin(), out.plan.refusals.end());
         out.status = Outcome::Status::Rejected;
@@ -547,6 +568,7 @@ Outcome Engine::apply(const model::Loaded& config) {
     auto prepared = prepare(tx, config, out);
     if (!prepared || out.plan.empty()) return finish();
 
+    PhaseClock phase(out);
     const std::set<NsId> spaces = namespaces_of(prepared->desired, out.plan);
     // The snapshot is what was observed to make the plan, plus any namespace
     // only the plan's steps name.
@@ -562,6 +584,7 @@ Outcome Engine::apply(const model::Loaded& config) {
         out.error = std::string("cannot write the journal: ") + e.what();
         return finish();
     }
+    phase.lap("journal");
 
 #ifdef NETLAB_TESTING
     const auto faults = FaultInjection::from_env();
@@ -589,6 +612,7 @@ Outcome Engine::apply(const model::Loaded& config) {
     // with every step sent and the journal still there.
     if (failure.empty()) FaultInjection::sleep(faults.delay_ms);
 #endif
+    phase.lap("execute");
     if (failure.empty()) {
         try {
             Plan residual = make_plan(prepared->desired, tx.observe(spaces));
@@ -601,6 +625,7 @@ Outcome Engine::apply(const model::Loaded& config) {
             failure = std::string("verification failed: ") + e.what();
         }
     }
+    phase.lap("verify");
 
     if (failure.empty()) {
         try {
@@ -612,6 +637,7 @@ Outcome Engine::apply(const model::Loaded& config) {
                                                         std::string("cannot write the ledger: ") + e.what(), ""});
         }
         remove_durably(tx.journal_path());
+        phase.lap("commit");
         out.status = Outcome::Status::Applied;
         return finish();
     }
@@ -622,6 +648,7 @@ Outcome Engine::apply(const model::Loaded& config) {
     // A rollback that did not verify keeps the journal: the next start
     // tries once more (recover) and then lets it go.
     if (restored) remove_durably(tx.journal_path());
+    phase.lap("rollback");
     return finish();
 }
 

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <variant>
@@ -57,6 +58,12 @@ struct Outcome {
     std::vector<std::string> restored;    // what the rollback put back, one line each
     std::uint64_t writes = 0;             // netlink write requests this run sent
     double seconds = 0;
+    // Where the time went, in milliseconds, by phase: compile (ledger +
+    // compile), attach (resolve and attach containers), observe, plan,
+    // journal (snapshot of extra namespaces + durable write), execute,
+    // verify, commit (ledger + journal removal), rollback. Only the phases
+    // the run reached; the CLI adds load (reading the topology files).
+    std::map<std::string, double> phases;
 
     nlohmann::json to_json() const;
     bool ok() const { return status == Status::Converged || status == Status::Changes || status == Status::Applied; }

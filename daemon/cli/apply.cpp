@@ -3,6 +3,7 @@
 //
 //   plan  exit 0 converged, 2 changes, 1 error or rejected
 //   apply exit 0 applied or converged, 1 rejected, rolled back or failed
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
@@ -149,7 +150,10 @@ int run(const char* cmd, const Args& args, bool apply) {
                   : "exit 0 converged, 2 changes, 1 error");
         return 0;
     }
+    const auto load_start = std::chrono::steady_clock::now();
     model::Loaded config = model::load_config(inv->path);
+    const double load_ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - load_start).count();
     try {
         reconcile::nl::NlKernel kernel;
         reconcile::Options opts;
@@ -175,6 +179,7 @@ int run(const char* cmd, const Args& args, bool apply) {
                          inv->state_dir.c_str());
         }
         Outcome out = apply ? engine.apply(config) : engine.plan(config);
+        out.phases["load"] = load_ms;
         if (inv->json) {
             nlohmann::json j = out.to_json();
             j["recovered"] = recovered ? recovered->to_json() : nlohmann::json(nullptr);
