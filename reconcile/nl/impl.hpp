@@ -34,6 +34,9 @@ struct RawLink {
     bool link_elsewhere = false;  // IFLA_LINK_NETNSID present: IFLA_LINK is in another netns
 };
 
+// An RTM_NEWLINK/RTM_DELLINK message as a RawLink (dumps and events alike).
+RawLink parse_link(nlmsghdr* nlh);
+
 struct NlKernel::Impl {
     std::map<NsId, std::unique_ptr<Netns>> spaces;
     std::uint64_t writes = 0;

@@ -68,6 +68,8 @@ SockPtr connect_here(Netns& ns) {
 
 std::string str_attr(nlattr* a) { return a ? std::string(nla_get_string(a)) : std::string(); }
 
+}  // namespace
+
 RawLink parse_link(nlmsghdr* nlh) {
     RawLink out;
     auto* ifi = static_cast<ifinfomsg*>(nlmsg_data(nlh));
@@ -128,6 +130,8 @@ RawLink parse_link(nlmsghdr* nlh) {
     }
     return out;
 }
+
+namespace {
 
 int collect_link(nl_msg* msg, void* arg) {
     auto* out = static_cast<std::vector<RawLink>*>(arg);

@@ -1,0 +1,127 @@
+// classify(): is a kernel event about netlab's objects, and does it leave them
+// other than desired? Pure; the table of cases is tests/unit/reconcile/test_drift.cpp.
+#include "reconcile/drift.hpp"
+
+#include <algorithm>
+
+namespace netlab::reconcile {
+
+namespace {
+
+using model::Prefix;
+
+// The kernel's own: never desired, never compared (diff.cpp ignores them too).
+bool link_local(const Prefix& p) {
+    return p.addr.is_v6() && p.addr.bytes[0] == 0xfe && (p.addr.bytes[1] & 0xc0) == 0x80;
+}
+
+std::string route_text(const model::RouteState& r) {
+    std::string s = "route " + (r.dst.is_default() ? std::string("default") : r.dst.str());
+    if (r.via) s += " via " + r.via->str();
+    if (!r.dev.empty()) s += " dev " + r.dev;
+    if (r.metric) s += " metric " + std::to_string(r.metric);
+    return s;
+}
+
+void add(std::string& s, const std::string& what) { s += (s.empty() ? "" : ", ") + what; }
+
+// How a link the desired state names differs from it (only what is managed).
+std::string link_drift(const LinkSpec& want, const model::LinkState& got) {
+    const std::string& n = got.name;
+    std::string s;
+    if (want.up && *want.up != got.up) add(s, n + (got.up ? " set up" : " set down"));
+    if (want.master && *want.master != got.master) {
+        if (got.master.empty())
+            add(s, n + " released from " + *want.master);
+        else if (want.master->empty())
+            add(s, n + " enslaved to " + got.master);
+        else
+            add(s, n + " moved from " + *want.master + " to " + got.master);
+    }
+    if (want.mtu && *want.mtu != got.mtu) add(s, n + " mtu set to " + std::to_string(got.mtu));
+    if (want.promisc && *want.promisc != got.promisc) add(s, n + " promisc set " + (got.promisc ? "on" : "off"));
+    if (want.mac && *want.mac != got.mac) add(s, n + " mac set to " + got.mac.str());
+    return s;
+}
+
+DriftVerdict classify_link(const DesiredNs& d, const KernelEvent& e) {
+    const model::LinkState& l = e.link;
+    if (!e.renamed_from.empty() && d.links.count(e.renamed_from))
+        return {true, e.renamed_from + " renamed to " + l.name};
+    auto it = d.links.find(l.name);
+    if (it == d.links.end()) {
+        // netlab's mark on a link the topology no longer names: the next
+        // reconcile deletes it. Its deletion is what netlab wants anyway.
+        if (!l.owned()) return {};
+        if (e.op == KernelEvent::Op::Del) return {true, ""};
+        return {true, l.name + " (netlab's) is not in the topology"};
+    }
+    const LinkSpec& want = it->second;
+    if (e.op == KernelEvent::Op::Del) {
+        // A container's veth goes with the container's namespace when the
+        // container stops; its return is the re-attach's business
+        // (ContainerWatch), not a repair.
+        if (!want.peer_ns.empty()) return {true, ""};
+        return {true, l.name + " deleted"};
+    }
+    return {true, link_drift(want, l)};
+}
+
+DriftVerdict classify_address(const DesiredNs& d, const KernelEvent& e) {
+    const model::AddressState& a = e.address;
+    if (a.dev.empty() || link_local(a.prefix)) return {};
+    auto it = d.links.find(a.dev);
+    if (it == d.links.end() || !it->second.addresses) return {};  // addresses netlab does not manage
+    const bool wanted = it->second.addresses->count(a.prefix) != 0;
+    const std::string what = a.dev + " address " + a.prefix.str();
+    if (e.op == KernelEvent::Op::New) return {true, wanted ? "" : what + " added"};
+    return {true, wanted ? what + " deleted" : ""};
+}
+
+DriftVerdict classify_route(const DesiredNs& d, const KernelEvent& e) {
+    const model::RouteState& r = e.route;
+    if (r.table != model::kMainTable || r.type != 1 /* RTN_UNICAST */) return {};
+    auto spec = std::find_if(d.routes.begin(), d.routes.end(), [&](const RouteSpec& s) {
+        return s.table == r.table && s.dst == r.dst && s.metric == r.metric;
+    });
+    if (spec == d.routes.end()) {
+        if (!r.owned()) return {};
+        // netlab's protocol on a route the topology does not have: the next
+        // reconcile deletes it; its deletion is what netlab wants.
+        if (e.op == KernelEvent::Op::Del) return {true, ""};
+        return {true, route_text(r) + " (netlab's) is not in the topology"};
+    }
+    const bool as_desired =
+        spec->via == r.via && (spec->dev.empty() || spec->dev == r.dev) && spec->protocol == r.protocol;
+    if (e.op == KernelEvent::Op::Del) return {true, as_desired ? route_text(r) + " deleted" : ""};
+    return {true, as_desired ? "" : route_text(r) + " proto " + std::to_string(r.protocol) + " replaces the topology's"};
+}
+
+}  // namespace
+
+std::string KernelEvent::str() const {
+    std::string s = op == Op::New ? "New " : "Del ";
+    switch (object) {
+    case Object::Link:
+        s += "link " + link.name + " (" + std::to_string(link.ifindex) + ")" + (link.up ? " up" : " down");
+        if (!link.master.empty()) s += " master " + link.master;
+        if (!link.alias.empty()) s += " alias " + link.alias;
+        break;
+    case Object::Address: s += "address " + address.dev + " " + address.prefix.str(); break;
+    case Object::Route:
+        s += route_text(route) + " table " + std::to_string(route.table) + " proto " + std::to_string(route.protocol);
+        break;
+    }
+    return s;
+}
+
+DriftVerdict classify(const DesiredNs& desired, const KernelEvent& event) {
+    switch (event.object) {
+    case KernelEvent::Object::Link: return classify_link(desired, event);
+    case KernelEvent::Object::Address: return classify_address(desired, event);
+    case KernelEvent::Object::Route: return classify_route(desired, event);
+    }
+    return {};
+}
+
+}  // namespace netlab::reconcile

@@ -1,0 +1,221 @@
+// EventSocket: rtnetlink multicast notifications, parsed from the raw
+// messages (links with parse_link(), as the dumps are) into KernelEvents.
+#include "reconcile/nl/events.hpp"
+
+#include <linux/if_addr.h>
+#include <linux/if_link.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <sys/socket.h>
+
+#include <array>
+#include <cerrno>
+#include <cstring>
+#include <optional>
+#include <unordered_map>
+
+#include <netlink/attr.h>
+
+#include "reconcile/nl/error.hpp"
+#include "reconcile/nl/impl.hpp"
+
+namespace netlab::reconcile::nl {
+
+namespace {
+
+const char* const kWho = "events";
+
+std::optional<model::IpAddress> ip_attr(nlattr* a, int family) {
+    if (!a) return std::nullopt;
+    model::IpAddress ip;
+    std::size_t len = 0;
+    if (family == AF_INET) {
+        ip.family = 4;
+        len = 4;
+    } else if (family == AF_INET6) {
+        ip.family = 6;
+        len = 16;
+    } else {
+        return std::nullopt;
+    }
+    if (static_cast<std::size_t>(nla_len(a)) != len) return std::nullopt;
+    std::memcpy(ip.bytes.data(), nla_data(a), len);
+    return ip;
+}
+
+SockPtr open_socket(const char* action) {
+    SockPtr sock(nl_socket_alloc());
+    if (!sock) throw NlError(ENOMEM, kWho, action);
+    int err = nl_connect(sock.get(), NETLINK_ROUTE);
+    if (err < 0) throw_libnl(err, kWho, action);
+    return sock;
+}
+
+}  // namespace
+
+struct EventSocket::Impl {
+    SockPtr sock;
+    std::unordered_map<int, std::string> names;  // ifindex -> link name
+    alignas(nlmsghdr) std::array<char, 64 * 1024> buf{};
+
+    std::string name_of(int ifindex) const {
+        auto it = names.find(ifindex);
+        return it == names.end() ? std::string() : it->second;
+    }
+
+    // A dump on a socket of its own: the event socket only ever reads events.
+    void learn_names() {
+        SockPtr dump = open_socket("dump links");
+        nl_cache* raw = nullptr;
+        int err = rtnl_link_alloc_cache(dump.get(), AF_UNSPEC, &raw);
+        if (err < 0) throw_libnl(err, kWho, "dump links");
+        CachePtr cache(raw);
+        names.clear();
+        for (nl_object* o = nl_cache_get_first(cache.get()); o; o = nl_cache_get_next(o)) {
+            auto* l = reinterpret_cast<rtnl_link*>(o);
+            names[rtnl_link_get_ifindex(l)] = rtnl_link_get_name(l);
+        }
+    }
+
+    void parse(nlmsghdr* nlh, KernelEvents& out);
+    void parse_link_event(nlmsghdr* nlh, KernelEvents& out);
+    void parse_address(nlmsghdr* nlh, KernelEvents& out);
+    void parse_route(nlmsghdr* nlh, KernelEvents& out);
+};
+
+void EventSocket::Impl::parse(nlmsghdr* nlh, KernelEvents& out) {
+    switch (nlh->nlmsg_type) {
+    case RTM_NEWLINK:
+    case RTM_DELLINK: parse_link_event(nlh, out); break;
+    case RTM_NEWADDR:
+    case RTM_DELADDR: parse_address(nlh, out); break;
+    case RTM_NEWROUTE:
+    case RTM_DELROUTE: parse_route(nlh, out); break;
+    default: break;
+    }
+}
+
+void EventSocket::Impl::parse_link_event(nlmsghdr* nlh, KernelEvents& out) {
+    if (nlh->nlmsg_len < NLMSG_LENGTH(sizeof(ifinfomsg))) return;
+    // AF_BRIDGE messages are about a bridge port's state (STP, flags), and
+    // their RTM_DELLINK means "no longer a port", not "deleted": the plain
+    // RTM_NEWLINK that comes with them says what changed.
+    if (static_cast<ifinfomsg*>(nlmsg_data(nlh))->ifi_family == AF_BRIDGE) return;
+    RawLink raw = parse_link(nlh);
+    KernelEvent e;
+    e.op = nlh->nlmsg_type == RTM_NEWLINK ? KernelEvent::Op::New : KernelEvent::Op::Del;
+    e.object = KernelEvent::Object::Link;
+    e.link = std::move(raw.state);
+    if (e.op == KernelEvent::Op::New) {
+        std::string& known = names[e.link.ifindex];
+        if (!known.empty() && known != e.link.name) e.renamed_from = known;
+        known = e.link.name;
+    } else {
+        names.erase(e.link.ifindex);
+    }
+    if (raw.master_index) e.link.master = name_of(raw.master_index);
+    out.events.push_back(std::move(e));
+}
+
+void EventSocket::Impl::parse_address(nlmsghdr* nlh, KernelEvents& out) {
+    if (nlh->nlmsg_len < NLMSG_LENGTH(sizeof(ifaddrmsg))) return;
+    auto* ifa = static_cast<ifaddrmsg*>(nlmsg_data(nlh));
+    nlattr* tb[IFA_MAX + 1] = {};
+    if (nlmsg_parse(nlh, sizeof(ifaddrmsg), tb, IFA_MAX, nullptr) < 0) return;
+    // IFA_LOCAL is the address itself (IFA_ADDRESS the peer's, on
+    // point-to-point links); IPv6 sends IFA_ADDRESS only.
+    auto ip = ip_attr(tb[IFA_LOCAL] ? tb[IFA_LOCAL] : tb[IFA_ADDRESS], ifa->ifa_family);
+    if (!ip) return;
+    std::uint32_t flags = tb[IFA_FLAGS] ? nla_get_u32(tb[IFA_FLAGS]) : ifa->ifa_flags;
+    KernelEvent e;
+    e.op = nlh->nlmsg_type == RTM_NEWADDR ? KernelEvent::Op::New : KernelEvent::Op::Del;
+    e.object = KernelEvent::Object::Address;
+    e.address = model::AddressState{name_of(static_cast<int>(ifa->ifa_index)), model::Prefix{*ip, ifa->ifa_prefixlen},
+                                    (flags & IFA_F_SECONDARY) != 0};
+    out.events.push_back(std::move(e));
+}
+
+void EventSocket::Impl::parse_route(nlmsghdr* nlh, KernelEvents& out) {
+    if (nlh->nlmsg_len < NLMSG_LENGTH(sizeof(rtmsg))) return;
+    auto* rtm = static_cast<rtmsg*>(nlmsg_data(nlh));
+    if (rtm->rtm_family != AF_INET && rtm->rtm_family != AF_INET6) return;
+    nlattr* tb[RTA_MAX + 1] = {};
+    if (nlmsg_parse(nlh, sizeof(rtmsg), tb, RTA_MAX, nullptr) < 0) return;
+    model::RouteState r;
+    r.table = tb[RTA_TABLE] ? nla_get_u32(tb[RTA_TABLE]) : rtm->rtm_table;
+    r.type = rtm->rtm_type;
+    r.protocol = rtm->rtm_protocol;
+    r.scope = rtm->rtm_scope;
+    if (tb[RTA_PRIORITY]) r.metric = nla_get_u32(tb[RTA_PRIORITY]);
+    if (auto dst = ip_attr(tb[RTA_DST], rtm->rtm_family))
+        r.dst = model::Prefix{*dst, rtm->rtm_dst_len};
+    else
+        r.dst = model::Prefix::default_route(rtm->rtm_family == AF_INET ? 4 : 6);
+    int oif = tb[RTA_OIF] ? static_cast<int>(nla_get_u32(tb[RTA_OIF])) : 0;
+    r.via = ip_attr(tb[RTA_GATEWAY], rtm->rtm_family);
+    if (!oif && tb[RTA_MULTIPATH] && nla_len(tb[RTA_MULTIPATH]) >= static_cast<int>(sizeof(rtnexthop))) {
+        // Multipath: the first hop, as observe() takes it.
+        auto* nh = static_cast<rtnexthop*>(nla_data(tb[RTA_MULTIPATH]));
+        oif = nh->rtnh_ifindex;
+        if (nh->rtnh_len > sizeof(rtnexthop)) {
+            nlattr* nhtb[RTA_MAX + 1] = {};
+            if (nla_parse(nhtb, RTA_MAX, reinterpret_cast<nlattr*>(RTNH_DATA(nh)),
+                          static_cast<int>(nh->rtnh_len - sizeof(rtnexthop)), nullptr) == 0)
+                r.via = ip_attr(nhtb[RTA_GATEWAY], rtm->rtm_family);
+        }
+    }
+    r.dev = name_of(oif);
+    KernelEvent e;
+    e.op = nlh->nlmsg_type == RTM_NEWROUTE ? KernelEvent::Op::New : KernelEvent::Op::Del;
+    e.object = KernelEvent::Object::Route;
+    e.route = std::move(r);
+    out.events.push_back(std::move(e));
+}
+
+EventSocket::EventSocket() : impl_(std::make_unique<Impl>()) {
+    impl_->sock = open_socket("open event socket");
+    nl_sock* sk = impl_->sock.get();
+    // Events carry sequence number 0: no sequence check.
+    nl_socket_disable_seq_check(sk);
+    int err = nl_socket_add_memberships(sk, RTNLGRP_LINK, RTNLGRP_IPV4_IFADDR, RTNLGRP_IPV6_IFADDR,
+                                        RTNLGRP_IPV4_ROUTE, RTNLGRP_IPV6_ROUTE, 0);
+    if (err < 0) throw_libnl(err, kWho, "subscribe to link, address and route events");
+    err = nl_socket_set_nonblocking(sk);
+    if (err < 0) throw_libnl(err, kWho, "set non-blocking");
+    // As large as net.core.rmem_max allows: a big transaction's echo must not
+    // overflow it while the loop is busy elsewhere.
+    nl_socket_set_buffer_size(sk, 1 << 20, 0);
+    // Subscribed first, named second: a link created in between is in both.
+    impl_->learn_names();
+}
+
+EventSocket::~EventSocket() = default;
+
+int EventSocket::fd() const { return nl_socket_get_fd(impl_->sock.get()); }
+
+KernelEvents EventSocket::read() {
+    KernelEvents out;
+    const int fd = nl_socket_get_fd(impl_->sock.get());
+    for (;;) {
+        ssize_t n = ::recv(fd, impl_->buf.data(), impl_->buf.size(), MSG_DONTWAIT);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+            if (errno == ENOBUFS) {
+                // The kernel dropped events; the socket itself is fine.
+                out.lost = true;
+                continue;
+            }
+            throw NlError(errno, kWho, "read events");
+        }
+        if (n == 0) break;
+        int len = static_cast<int>(n);
+        for (auto* nlh = reinterpret_cast<nlmsghdr*>(impl_->buf.data()); NLMSG_OK(nlh, len);
+             nlh = NLMSG_NEXT(nlh, len))
+            impl_->parse(nlh, out);
+    }
+    if (out.lost) impl_->learn_names();
+    return out;
+}
+
+}  // namespace netlab::reconcile::nl
