@@ -86,6 +86,10 @@ Daemon::Daemon(Options opts)
                        [this](std::string trigger) {
                            enqueue(JobResult::Mode::Apply, std::move(trigger), nullptr, false);
                        }),
+      drift_(io_, opts_.state_dir, opts_.debounce, opts_.max_delay,
+             [this](JobResult::Mode mode, std::string trigger, ControlServer::Reply reply) {
+                 enqueue(mode, std::move(trigger), std::move(reply), false);
+             }),
       started_(WallClock::now()),
       reconciler_(io_, opts_.config_dir, engine_options(opts_)) {}
 
@@ -108,6 +112,7 @@ int Daemon::run() {
     }
     wait_signals();
     watch_.start();
+    drift_.start();
     notifier_.start_watchdog();
     // A journal left by an interrupted transaction is restored before anything else.
     enqueue(JobResult::Mode::Recover, "start", nullptr, false);
@@ -240,6 +245,7 @@ void Daemon::start_next() {
         running_since_ = Clock::now();
         std::map<std::string, model::Container> containers;
         if (in_force_) containers = in_force_->topology.containers;
+        drift_.job_started(running_->mode);
         reconciler_.run(running_->mode, trigger, std::move(tag), std::move(containers),
                         [this](JobResult r) { on_done(std::move(r)); });
     }
@@ -285,6 +291,7 @@ void Daemon::on_done(JobResult r) {
         break;
     }
     for (auto& w : job.waiters) w(error_reply("internal error: no reply"));
+    drift_.job_ended(r, in_force_ ? &in_force_->topology : nullptr);
     if (stopping_)
         finish_stop();
     else
@@ -395,6 +402,7 @@ void Daemon::begin_stop(const std::string& why) {
     control_.stop();
     debounce_.cancel();
     container_watch_.stop();
+    drift_.stop();
     for (auto& job : queue_)
         for (auto& w : job.waiters) w(error_reply("netlabd is stopping"));
     queue_.clear();
@@ -473,6 +481,7 @@ nlohmann::json Daemon::status_json() const {
     }
     j["containers"] = containers;
     j["reattach"] = container_watch_.status_json();
+    j["drift"] = drift_.status_json();
     return j;
 }
 

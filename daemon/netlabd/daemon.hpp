@@ -1,8 +1,8 @@
 // netlabd's event loop: decides WHEN to reconcile and reports how it went.
 // Event sources (each feeds enqueue()): start-up, inotify on the config
 // directory (debounced), SIGHUP, the control socket, container events
-// (ContainerWatch). Drift events and commit-confirmed deadlines plug in the
-// same way. Jobs run one at
+// (ContainerWatch), drift (DriftWatch). Commit-confirmed deadlines plug in
+// the same way. Jobs run one at
 // a time on the engine thread (Reconciler); the loop itself never blocks.
 #pragma once
 
@@ -21,6 +21,7 @@
 #include "netlabd/config_watch.hpp"
 #include "netlabd/container_watch.hpp"
 #include "netlabd/control_server.hpp"
+#include "netlabd/drift.hpp"
 #include "netlabd/notify.hpp"
 #include "netlabd/options.hpp"
 #include "netlabd/reconciler.hpp"
@@ -80,6 +81,7 @@ private:
     ConfigWatch watch_;
     ControlServer control_;
     ContainerWatch container_watch_;  // re-attach on container restarts
+    DriftWatch drift_;                // repair or report changes made from outside
 
     std::deque<Job> queue_;
     std::optional<Job> running_;

@@ -1,0 +1,297 @@
+#include "netlabd/drift.hpp"
+
+#include <fstream>
+#include <sstream>
+
+#include <boost/asio/post.hpp>
+#include <spdlog/spdlog.h>
+
+#include "netlabd/log.hpp"
+#include "reconcile/compile.hpp"
+#include "reconcile/nl/events.hpp"
+#include "reconcile/serialize.hpp"
+
+namespace netlab::daemon {
+
+namespace asio = boost::asio;
+
+namespace {
+
+constexpr std::size_t kMaxWhat = 8;      // drifts named in one trigger
+constexpr std::size_t kMaxReports = 20;  // kept for `status`
+
+const char* policy_name(model::DriftPolicy p) { return p == model::DriftPolicy::Repair ? "repair" : "report"; }
+
+reconcile::Ledger read_ledger(const std::filesystem::path& state_dir) {
+    const auto path = state_dir / "ledger.json";
+    std::ifstream in(path);
+    if (!in) return {};
+    std::stringstream text;
+    text << in.rdbuf();
+    try {
+        return reconcile::serial::ledger_from(nlohmann::json::parse(text.str()));
+    } catch (const std::exception& e) {
+        spdlog::warn("drift: {}: {}; adopted links are judged by the topology alone", path.string(), e.what());
+        return {};
+    }
+}
+
+}  // namespace
+
+std::string DriftWatch::Drift::str() const {
+    std::string s;
+    for (const auto& w : what) s += (s.empty() ? "" : ", ") + w;
+    if (more) s += " and " + std::to_string(more) + " more";
+    return s;
+}
+
+DriftWatch::DriftWatch(asio::io_context& io, std::filesystem::path state_dir, std::chrono::milliseconds debounce,
+                       std::chrono::milliseconds max_delay, Request request)
+    : io_(io),
+      state_dir_(std::move(state_dir)),
+      debounce_(debounce),
+      max_delay_(max_delay),
+      request_(std::move(request)),
+      fd_(io),
+      timer_(io) {}
+
+DriftWatch::~DriftWatch() {
+    // The socket closes its own fd.
+    if (fd_.is_open()) fd_.release();
+}
+
+void DriftWatch::start() {
+    try {
+        socket_ = std::make_unique<reconcile::nl::EventSocket>();
+        fd_.assign(socket_->fd());
+    } catch (const std::exception& e) {
+        error_ = e.what();
+        socket_.reset();
+        spdlog::warn("drift: not watched: {}", error_);
+        return;
+    }
+    wait_readable();
+}
+
+void DriftWatch::stop() {
+    stopped_ = true;
+    timer_.cancel();
+    boost::system::error_code ignored;
+    fd_.cancel(ignored);
+}
+
+void DriftWatch::wait_readable() {
+    fd_.async_wait(asio::posix::stream_descriptor::wait_read, [this](const boost::system::error_code& ec) {
+        if (ec || stopped_) return;
+        read(in_job_);
+        if (socket_) wait_readable();
+    });
+}
+
+void DriftWatch::read(bool own) {
+    if (!socket_) return;
+    reconcile::KernelEvents batch;
+    try {
+        batch = socket_->read();
+    } catch (const std::exception& e) {
+        error_ = e.what();
+        spdlog::error("drift: events can no longer be read ({}); drift is not detected until netlabd restarts",
+                      error_);
+        fd_.release();
+        socket_.reset();
+        return;
+    }
+    if (own) {
+        // The echo of the running job. Lost events in a job are lost echo, or
+        // changes made in the window the job's own observation covers.
+        own_events_ += batch.events.size();
+        if (batch.lost) ++lost_;
+        return;
+    }
+    const auto now = WallClock::now();
+    for (const auto& e : batch.events) on_event(e, now);
+    if (batch.lost) on_lost(now);
+}
+
+void DriftWatch::on_event(const reconcile::KernelEvent& e, WallClock::time_point at) {
+    if (!policy_) return;  // nothing in force yet: nothing is netlab's
+    auto v = reconcile::classify(desired_, e);
+    spdlog::trace("drift: event: {}: {}", e.str(), !v.owned ? "foreign" : v.drift.empty() ? "as desired" : v.drift);
+    if (!v.owned) {
+        ++foreign_events_;
+        return;
+    }
+    ++owned_events_;
+    if (v.drift.empty()) return;
+    ++drifts_;
+    if (*policy_ == model::DriftPolicy::Report)
+        report(v.drift, at);
+    else
+        repair_later(v.drift, at);
+}
+
+void DriftWatch::on_lost(WallClock::time_point at) {
+    ++lost_;
+    if (!policy_) return;
+    if (*policy_ == model::DriftPolicy::Repair) {
+        spdlog::warn("drift: netlink events were lost (ENOBUFS): a reconcile observes everything again");
+        repair_later("events lost (ENOBUFS)", at);
+        return;
+    }
+    spdlog::warn("drift: netlink events were lost (ENOBUFS): a plan observes everything again");
+    // Posted: this may run from job_started(), inside the daemon's scheduling.
+    asio::post(io_, [this, at] {
+        if (stopped_) return;
+        request_(JobResult::Mode::Plan, "drift: events lost (ENOBUFS)", [this, at](nlohmann::json reply) {
+            const auto result = reply.value("result", nlohmann::json::object());
+            const std::string status = result.value("status", "");
+            if (status == "converged") {
+                spdlog::info("drift: after the lost events, the network is as the topology wants it");
+                return;
+            }
+            if (status != "changes") {
+                spdlog::warn("drift: after the lost events, the plan ended {}: {}", status.empty() ? "?" : status,
+                             result.value("error", ""));
+                return;
+            }
+            std::string steps;
+            std::size_t n = 0;
+            for (const auto& s : reply.value("outcome", nlohmann::json::object()).value("steps", nlohmann::json::array())) {
+                if (++n <= 3) steps += (steps.empty() ? "" : "; ") + s.value("text", std::string("?"));
+            }
+            if (n > 3) steps += "; ...";
+            report("events were lost; a reconcile would take " + std::to_string(n) + " step" + (n == 1 ? "" : "s") +
+                       ": " + steps,
+                   at);
+        });
+    });
+}
+
+void DriftWatch::repair_later(const std::string& what, WallClock::time_point at) {
+    if (stopped_) return;
+    if (!pending_) pending_ = Drift{{}, 0, at};
+    if (std::find(pending_->what.begin(), pending_->what.end(), what) == pending_->what.end()) {
+        if (pending_->what.size() < kMaxWhat)
+            pending_->what.push_back(what);
+        else
+            ++pending_->more;
+    }
+    spdlog::info("drift: {}: repair in {} ms unless more follows", what, debounce_.count());
+    // Trailing debounce, as for file changes: what one command changes (an
+    // address and the routes through it) gives one reconcile.
+    const auto now = std::chrono::steady_clock::now();
+    if (!burst_start_) burst_start_ = now;
+    timer_.expires_at(std::min(now + debounce_, *burst_start_ + max_delay_));
+    timer_.async_wait([this](const boost::system::error_code& ec) {
+        if (!ec && !stopped_) request_repair();
+    });
+}
+
+void DriftWatch::request_repair() {
+    burst_start_.reset();
+    if (!pending_) return;
+    Drift d = std::move(*pending_);
+    pending_.reset();
+    const std::string trigger = "drift: " + d.str();
+    if (requested_) {
+        // Joins the reconcile already asked for (the daemon merges them too).
+        requested_->what.insert(requested_->what.end(), d.what.begin(), d.what.end());
+        requested_->more += d.more;
+    } else {
+        requested_ = std::move(d);
+    }
+    request_(JobResult::Mode::Apply, trigger, nullptr);
+}
+
+void DriftWatch::report(const std::string& what, WallClock::time_point at) {
+    ++reported_;
+    spdlog::warn("drift: {}; left as it is (drift: report)", what);
+    reports_.push_back(Report{what, at});
+    while (reports_.size() > kMaxReports) reports_.pop_front();
+}
+
+void DriftWatch::job_started(JobResult::Mode mode) {
+    // What came before the job is someone else's.
+    if (!in_job_) read(false);
+    in_job_ = true;
+    if (mode != JobResult::Mode::Apply) return;
+    // An apply reconciles everything: whatever drift was seen is repaired by
+    // it, whoever asked for it.
+    std::optional<Drift> covered = std::move(requested_);
+    requested_.reset();
+    if (pending_) {
+        timer_.cancel();
+        burst_start_.reset();
+        if (!covered) {
+            covered = std::move(pending_);
+        } else {
+            covered->what.insert(covered->what.end(), pending_->what.begin(), pending_->what.end());
+            covered->more += pending_->more;
+        }
+        pending_.reset();
+    }
+    if (covered) repairing_ = std::move(covered);
+}
+
+void DriftWatch::job_ended(const JobResult& r, const model::Topology* in_force) {
+    // The job's whole echo is queued by now: drain it as the job's own.
+    read(true);
+    in_job_ = false;
+    follow(in_force);
+    if (r.mode != JobResult::Mode::Apply || !repairing_) return;
+    Drift d = std::move(*repairing_);
+    repairing_.reset();
+    ++repairs_;
+    const bool ok = r.outcome.ok();
+    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(r.finished - d.detected).count();
+    last_repair_ = Repaired{d.str(), r.trigger, reconcile::to_string(r.outcome.status), d.detected, r.finished};
+    if (ok)
+        spdlog::info("drift: repaired in {} ms ({} netlink writes): {}", ms, r.outcome.writes, d.str());
+    else
+        spdlog::error("drift: the reconcile that was to repair it ended {}: {}", last_repair_->status, d.str());
+}
+
+void DriftWatch::follow(const model::Topology* in_force) {
+    if (!in_force) return;
+    if (!policy_ || *policy_ != in_force->drift)
+        spdlog::info("drift: {} ({})", policy_name(in_force->drift),
+                     socket_ ? "watching the host's links, addresses and routes" : "not watched: " + error_);
+    policy_ = in_force->drift;
+    auto desired = reconcile::compile(*in_force, read_ledger(state_dir_));
+    desired_ = std::move(desired.namespaces[""]);
+}
+
+nlohmann::json DriftWatch::status_json() const {
+    nlohmann::json j = {
+        {"mode", policy_ ? nlohmann::json(policy_name(*policy_)) : nlohmann::json()},
+        {"watching", socket_ != nullptr},
+        {"events", {{"owned", owned_events_}, {"foreign", foreign_events_}, {"own", own_events_}}},
+        {"drifts", drifts_},
+        {"repairs", repairs_},
+        {"reported", reported_},
+        {"lost", lost_},
+    };
+    if (!socket_) j["error"] = error_;
+    j["pending"] = pending_ ? nlohmann::json(pending_->str())
+                 : requested_ ? nlohmann::json(requested_->str())
+                              : nlohmann::json();
+    if (last_repair_) {
+        const auto ms =
+            std::chrono::duration_cast<std::chrono::milliseconds>(last_repair_->finished - last_repair_->detected)
+                .count();
+        j["last_repair"] = {{"what", last_repair_->what},
+                            {"detected", iso_time(last_repair_->detected)},
+                            {"finished", iso_time(last_repair_->finished)},
+                            {"latency_ms", ms},
+                            {"status", last_repair_->status},
+                            {"trigger", last_repair_->by}};
+    } else {
+        j["last_repair"] = nullptr;
+    }
+    auto reports = nlohmann::json::array();
+    for (const auto& r : reports_) reports.push_back({{"what", r.what}, {"at", iso_time(r.at)}});
+    j["reports"] = reports;
+    return j;
+}
+
+}  // namespace netlab::daemon

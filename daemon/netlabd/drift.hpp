@@ -1,0 +1,131 @@
+// Drift: link, address and route events of the namespace netlabd runs in (an
+// rtnetlink event socket on the loop), classified against the desired state
+// of the topology in force (reconcile::classify). A change that leaves
+// something netlab manages other than desired is drift: with `drift: repair`
+// (the default) it asks for a debounced reconcile, with `drift: report` it
+// logs a warning and keeps a status entry, and changes nothing. Foreign
+// objects' events are counted and ignored. Lost events (ENOBUFS) mean a full
+// re-observe: a reconcile, or in report mode a plan that says what differs.
+//
+// netlabd's own transactions make events too. They are the echo of its
+// writes, and the kernel queues each on this socket before it answers the
+// write, so when a job ends its whole echo is already here: everything read
+// from the start of a job to its end (drained then) is counted as netlabd's
+// own and not classified. A change made by someone else in that window is
+// not seen as drift (the job's verification sees it where it touches what
+// the job changed). The kernel's late follow-ups of a job (carrier,
+// operstate, IPv6 DAD) agree with the desired state and are no drift.
+//
+// Container namespaces are not watched: a netlink socket holds a reference
+// on its namespace, so a socket per container would keep a stopped
+// container's namespace, and its veth on the bridge, alive.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <nlohmann/json.hpp>
+
+#include "model/topology.hpp"
+#include "netlabd/control_server.hpp"
+#include "netlabd/reconciler.hpp"
+#include "reconcile/drift.hpp"
+
+namespace netlab::reconcile::nl {
+class EventSocket;
+}
+
+namespace netlab::daemon {
+
+class DriftWatch {
+public:
+    using WallClock = std::chrono::system_clock;
+    // Asks the daemon for a job: an apply (repair) or a plan (what differs
+    // after lost events in report mode; `reply` gets the plan's reply).
+    using Request = std::function<void(JobResult::Mode mode, std::string trigger, ControlServer::Reply reply)>;
+
+    DriftWatch(boost::asio::io_context& io, std::filesystem::path state_dir, std::chrono::milliseconds debounce,
+               std::chrono::milliseconds max_delay, Request request);
+    ~DriftWatch();
+    DriftWatch(const DriftWatch&) = delete;
+    DriftWatch& operator=(const DriftWatch&) = delete;
+
+    // Opens the event socket in the loop thread's namespace; on failure logs
+    // and runs without drift detection (status says why).
+    void start();
+    void stop();
+
+    // Around every job. Events read in between are the job's own echo.
+    void job_started(JobResult::Mode mode);
+    // `in_force`: the topology in force after the job (nullptr: none yet);
+    // the desired state events are classified against is compiled from it
+    // and the ledger in the state directory.
+    void job_ended(const JobResult& r, const model::Topology* in_force);
+
+    // `drift` in the status reply.
+    nlohmann::json status_json() const;
+
+private:
+    struct Drift {
+        std::vector<std::string> what;  // in the order seen, at most kMaxWhat
+        std::size_t more = 0;           // beyond those
+        WallClock::time_point detected;
+        std::string str() const;
+    };
+    struct Repaired {
+        std::string what, by, status;
+        WallClock::time_point detected, finished;
+    };
+    struct Report {
+        std::string what;
+        WallClock::time_point at;
+    };
+
+    void wait_readable();
+    void read(bool own);
+    void on_event(const reconcile::KernelEvent& e, WallClock::time_point at);
+    void on_lost(WallClock::time_point at);
+    void repair_later(const std::string& what, WallClock::time_point at);
+    void request_repair();
+    void report(const std::string& what, WallClock::time_point at);
+    void follow(const model::Topology* in_force);
+
+    boost::asio::io_context& io_;
+    std::filesystem::path state_dir_;
+    std::chrono::milliseconds debounce_, max_delay_;
+    Request request_;
+
+    std::unique_ptr<reconcile::nl::EventSocket> socket_;
+    boost::asio::posix::stream_descriptor fd_;
+    std::string error_;  // why events are not watched
+    bool stopped_ = false;
+    bool in_job_ = false;
+
+    std::optional<model::DriftPolicy> policy_;  // nullopt: nothing in force yet
+    reconcile::DesiredNs desired_;              // the host's part
+
+    boost::asio::steady_timer timer_;
+    std::optional<std::chrono::steady_clock::time_point> burst_start_;
+    std::optional<Drift> pending_;    // waiting for the debounce
+    std::optional<Drift> requested_;  // a reconcile was asked for and has not started
+    std::optional<Drift> repairing_;  // the running apply repairs it
+    std::optional<Repaired> last_repair_;
+    std::deque<Report> reports_;      // report mode; the latest kMaxReports
+
+    std::uint64_t owned_events_ = 0, foreign_events_ = 0, own_events_ = 0;
+    // drifts: events that left something other than desired; repairs:
+    // reconciles that ran because of them (one for a burst); lost: ENOBUFS.
+    std::uint64_t drifts_ = 0, repairs_ = 0, reported_ = 0, lost_ = 0;
+};
+
+}  // namespace netlab::daemon

@@ -1,0 +1,263 @@
+#!/usr/bin/env bash
+# Drift: netlabd runs in host1 of the lab (lib.sh) with the bridge takeover in
+# force, and the kernel is changed from outside (`ip -n host1 ...`):
+#  1. drift: repair (the default) — br0's address deleted, br0 set down,
+#     ens33 released from br0: each is repaired by exactly one reconcile
+#     (status counters) and the remote host reaches host1 again;
+#  2. drift: report — the same three changes are each reported (status,
+#     log) and left as they are; put back by hand, nothing more is reported;
+#  3. lost events — netlabd frozen (SIGSTOP) while a flood of foreign route
+#     changes overflows its event socket and br0's address is deleted: once
+#     thawed, the full re-observe repairs it (if the flood did not overflow
+#     the socket here, the address event itself does).
+# Throughout, a foreign veth with an address and a foreign route, added and
+# removed meanwhile, are never touched and trigger no reconcile.
+# Repair latencies (outside change -> repaired, as netlabd measured them) and
+# the event counts are printed; no time is asserted.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=tests/kernel/lib.sh
+. "$here/lib.sh"
+lab_takeover_files
+NETLABD="$NETLAB_BIN/netlabd"
+[ -x "$NETLABD" ] || skip "netlabd not built at $NETLABD"
+
+lab_up
+H=$NS_HOST1
+ETC=$dir/etc
+STATUS=$dir/status.json
+mkdir -p "$ETC"
+cp "$topo" "$ETC/topology.yaml"
+
+status_json() { "$NETLABCTL" status --socket "$NLD_SOCK" --json --timeout 10 >"$STATUS"; }
+st() { json_get "$STATUS" "$1"; }
+idle() { [ "$(st 'j["daemon"]["busy"] or j["daemon"]["queued"] > 0')" = False ]; }
+
+# wait_until DESCRIPTION COMMAND...: polls (status refreshed each time) until
+# COMMAND holds and netlabd is idle. The bound is for a hung daemon, not a
+# timing requirement.
+wait_until() {
+    local what=$1 i
+    shift
+    for i in $(seq 1 600); do
+        kill -0 "$NLD_PID" 2>/dev/null || netlabd_fail "netlabd died while waiting for: $what"
+        if status_json 2>/dev/null && idle && "$@" >/dev/null 2>&1; then
+            return 0
+        fi
+        sleep 0.1
+    done
+    "$NETLABCTL" status --socket "$NLD_SOCK" --timeout 10 >&2 || true
+    netlabd_fail "never happened: $what"
+}
+
+# settle: lets late events (the kernel's follow-ups, a second reconcile that
+# should not come) arrive, then refreshes the status. Counts are asserted
+# after it; nothing about its length is.
+settle() {
+    sleep 1.5
+    wait_until "netlabd idle" true
+}
+
+has_addr() { ip -n "$H" -o -4 addr show dev "$1" 2>/dev/null | grep -q " $2/"; }
+no_addr() { ! has_addr "$@"; }
+is_up() { ip -n "$H" -o link show dev "$1" | grep -q '<[^>]*\bUP\b'; }
+is_down() { ! is_up "$1"; }
+master_of() { ip -n "$H" -o link show dev "$1" | sed -n 's/.* master \([^ ]*\) .*/\1/p'; }
+enslaved() { [ "$(master_of ens33)" = br0 ]; }
+released() { [ -z "$(master_of ens33)" ]; }
+default_via_br0() { ip -n "$H" route show default | grep -q "via $GW_LAN_ADDR dev br0"; }
+repaired() { has_addr br0 "$HOST1_ADDR" && is_up br0 && enslaved && default_via_br0; }
+
+reconciles() { st 'j["daemon"]["reconciles"]'; }
+drift() { st "j['drift']$1"; }
+
+# The foreign objects: a veth pair with an address of its own and a route
+# through it, in subnets netlab does not use (the lab's remote is 203.0.113.2).
+FOREIGN_ADDR=203.0.113.201/30
+FOREIGN_ROUTE=203.0.113.208/29
+foreign_add() {
+    ip -n "$H" link add vfx0 type veth peer name vfx1
+    ip -n "$H" link set vfx1 up
+    ip -n "$H" link set vfx0 up
+    ip -n "$H" addr add "$FOREIGN_ADDR" dev vfx0
+    ip -n "$H" route add "$FOREIGN_ROUTE" via 203.0.113.202 dev vfx0 proto static
+}
+foreign_del() {
+    ip -n "$H" route del "$FOREIGN_ROUTE"
+    ip -n "$H" link del vfx0
+}
+foreign_intact() {
+    has_addr vfx0 "${FOREIGN_ADDR%/*}" && is_up vfx0 \
+        && ip -n "$H" route show "$FOREIGN_ROUTE" | grep -q 'via 203.0.113.202 dev vfx0 proto static'
+}
+# No step netlabd sent names a foreign object.
+foreign_untouched() {
+    if grep -E "step [0-9]+/[0-9]+: .*(vfx|203\.0\.113\.20[0-9]|$FOREIGN_ROUTE)" "$NLD_LOG"; then
+        netlabd_fail "netlabd touched a foreign object (steps above)"
+    fi
+}
+
+# foreign_churn WHEN: removes, adds, removes and adds again the foreign
+# objects (they are there afterwards); they cause no reconcile and no drift.
+foreign_churn() {
+    local r0 d0 f0
+    status_json
+    r0=$(reconciles) d0=$(drift '["drifts"]') f0=$(drift '["events"]["foreign"]')
+    if foreign_intact; then foreign_del; fi
+    foreign_add
+    ip -n "$H" route add 203.0.113.216/29 via 203.0.113.202 dev vfx0
+    ip -n "$H" route del 203.0.113.216/29
+    foreign_del
+    foreign_add
+    wait_until "foreign events counted ($1)" foreign_counted "$f0"
+    settle
+    [ "$(reconciles)" = "$r0" ] || netlabd_fail "foreign changes $1 caused reconciles: $r0 -> $(reconciles)"
+    [ "$(drift '["drifts"]')" = "$d0" ] || netlabd_fail "foreign changes $1 were taken as drift"
+    note "  foreign churn $1: $(( $(drift '["events"]["foreign"]') - f0 )) foreign events ignored, 0 reconciles"
+}
+foreign_counted() { [ "$(drift '["events"]["foreign"]')" -gt "$1" ]; }
+
+LATENCIES=()
+# repair_case NAME COMMAND...: runs COMMAND in host1 and waits for the repair;
+# exactly one reconcile, the remote reaches host1, the foreign objects intact.
+repair_case() {
+    local name=$1 r0 p0 ms
+    shift
+    heading "repair: $name"
+    status_json
+    r0=$(reconciles) p0=$(drift '["repairs"]')
+    ip -n "$H" "$@"
+    wait_until "$name repaired" repaired_after "$p0"
+    settle
+    repaired || netlabd_fail "$name: not repaired"
+    [ "$(reconciles)" = $((r0 + 1)) ] || netlabd_fail "$name: $((  $(reconciles) - r0 )) reconciles, not 1"
+    [ "$(drift '["repairs"]')" = $((p0 + 1)) ] || netlabd_fail "$name: repairs $p0 -> $(drift '["repairs"]')"
+    ms=$(drift '["last_repair"]["latency_ms"]')
+    LATENCIES+=("$ms")
+    note "  $(drift '["last_repair"]["what"]'): $(drift '["last_repair"]["status"]') by 1 reconcile, $ms ms after the change"
+    lab_reach "$NS_REMOTE" "$HOST1_ADDR" 3 || netlabd_fail "$name: the remote does not reach host1 after the repair"
+    foreign_intact || netlabd_fail "$name: the foreign veth or route changed"
+    foreign_untouched
+}
+repaired_after() { [ "$(drift '["repairs"]')" -gt "$1" ] && repaired; }
+
+REPORTED=()
+# report_case NAME EXPECT CHECK_LEFT PUT_BACK...: runs the change, waits for
+# a report naming EXPECT, checks it is left (CHECK_LEFT), then puts it back by
+# hand (PUT_BACK: `;`-separated ip commands) — which reports nothing more.
+report_case() {
+    local name=$1 expect=$2 left=$3 back=$4 change=$5 r0 n0
+    heading "report: $name"
+    status_json
+    r0=$(reconciles) n0=$(drift '["reported"]')
+    # shellcheck disable=SC2086  # the change is a word list on purpose
+    ip -n "$H" $change
+    wait_until "$name reported" reported_after "$n0"
+    settle
+    [ "$(drift '["reported"]')" = $((n0 + 1)) ] || netlabd_fail "$name: $(( $(drift '["reported"]') - n0 )) reports, not 1"
+    local what
+    what=$(drift '["reports"][-1]["what"]')
+    [[ $what == *"$expect"* ]] || netlabd_fail "$name: reported '$what', not '$expect'"
+    grep -q "drift: .*$expect.*left as it is" "$NLD_LOG" || netlabd_fail "$name: no warning in the log"
+    $left || netlabd_fail "$name: not left as it was (netlabd changed it)"
+    [ "$(reconciles)" = "$r0" ] || netlabd_fail "$name: report mode reconciled"
+    REPORTED+=("$what")
+    note "  reported: $what (at $(drift '["reports"][-1]["at"]')); left as it is"
+    local cmd
+    IFS=';' read -ra cmds <<<"$back"
+    for cmd in "${cmds[@]}"; do
+        # shellcheck disable=SC2086
+        ip -n "$H" $cmd
+    done
+    settle
+    repaired || netlabd_fail "$name: putting it back by hand did not restore the takeover"
+    [ "$(drift '["reported"]')" = $((n0 + 1)) ] || netlabd_fail "$name: putting it back was reported as drift"
+    [ "$(reconciles)" = "$r0" ] || netlabd_fail "$name: report mode reconciled"
+    foreign_intact || netlabd_fail "$name: the foreign veth or route changed"
+}
+reported_after() { [ "$(drift '["reported"]')" -gt "$1" ]; }
+
+heading "start: netlabd in host1 applies the takeover"
+netlabd_start "$H" "$ETC" --log-level debug
+netlabd_status "$STATUS"
+[ "$(st 'j["last"]["status"]')" = applied ] || netlabd_fail "start-up reconcile: $(st 'j["last"]')"
+wait_until "takeover in place" repaired
+[ "$(drift '["mode"]')" = repair ] || netlabd_fail "drift mode: $(drift '["mode"]')"
+[ "$(drift '["watching"]')" = True ] || netlabd_fail "drift not watched: $(drift '.get("error")')"
+settle
+[ "$(drift '["drifts"]')" = 0 ] || netlabd_fail "netlabd's own start-up reconcile was taken as drift"
+note "  own events (the start-up reconcile's echo): $(drift '["events"]["own"]')"
+
+heading "foreign objects come and go"
+foreign_churn "before any drift"
+
+repair_case "br0's address deleted" addr del "$HOST1_ADDR/$LAN_PREFIX" dev br0
+repair_case "br0 set down" link set br0 down
+repair_case "ens33 released from br0" link set ens33 nomaster
+foreign_churn "after the repairs"
+
+heading "drift: report"
+status_json
+r0=$(reconciles)
+sed -i '1a drift: report' "$ETC/topology.yaml"
+mode_in_force() { [ "$(drift '["mode"]')" = report ]; }
+wait_until "report mode in force" mode_in_force
+note "  topology with drift: report in force (reconcile $(reconciles): $(st 'j["last"]["status"]'))"
+
+address_left() { no_addr br0 "$HOST1_ADDR"; }
+report_case "br0's address deleted" "br0 address $HOST1_ADDR/$LAN_PREFIX deleted" address_left \
+    "addr add $HOST1_ADDR/$LAN_PREFIX dev br0;route replace default via $GW_LAN_ADDR dev br0 proto 77" \
+    "addr del $HOST1_ADDR/$LAN_PREFIX dev br0"
+br0_left_down() { is_down br0; }
+report_case "br0 set down" "br0 set down" br0_left_down \
+    "link set br0 up;route replace default via $GW_LAN_ADDR dev br0 proto 77" \
+    "link set br0 down"
+ens33_left() { released; }
+report_case "ens33 released from br0" "ens33 released from br0" ens33_left \
+    "link set ens33 master br0" \
+    "link set ens33 nomaster"
+foreign_churn "in report mode"
+lab_reach "$NS_REMOTE" "$HOST1_ADDR" 3 || netlabd_fail "the remote does not reach host1 after report mode"
+
+heading "lost events: a full re-observe"
+sed -i '/^drift: report$/d' "$ETC/topology.yaml"
+mode_repair() { [ "$(drift '["mode"]')" = repair ]; }
+wait_until "repair mode in force" mode_repair
+status_json
+r0=$(reconciles) l0=$(drift '["lost"]') p0=$(drift '["repairs"]')
+batch=$dir/flood.batch
+: >"$batch"
+for i in $(seq 0 15); do
+    for j in $(seq 0 249); do
+        printf 'route add 10.%d.%d.0/24 via 203.0.113.202 dev vfx0\n' "$i" "$j"
+    done
+done >>"$batch"
+sed 's/^route add \([^ ]*\) .*/route del \1/' "$batch" >"$batch.del"
+kill -STOP "$NLD_PID"
+ip -n "$H" -batch "$batch"
+ip -n "$H" addr del "$HOST1_ADDR/$LAN_PREFIX" dev br0
+ip -n "$H" -batch "$batch.del"
+kill -CONT "$NLD_PID"
+wait_until "repaired after the flood" repaired_after "$p0"
+settle
+repaired || netlabd_fail "not repaired after the flood"
+lost=$(( $(drift '["lost"]') - l0 ))
+note "  $(wc -l <"$batch") foreign routes added and deleted while netlabd was frozen: ENOBUFS seen $lost time(s)"
+note "  repaired: $(drift '["last_repair"]["what"]') ($(( $(reconciles) - r0 )) reconcile(s))"
+[ "$(drift '["repairs"]')" = $((p0 + 1)) ] || netlabd_fail "lost events: repairs $p0 -> $(drift '["repairs"]')"
+foreign_intact || netlabd_fail "lost events: the foreign veth or route changed"
+lab_reach "$NS_REMOTE" "$HOST1_ADDR" 3 || netlabd_fail "the remote does not reach host1 after the flood"
+
+heading "foreign objects removed"
+status_json
+r0=$(reconciles)
+foreign_del
+settle
+[ "$(reconciles)" = "$r0" ] || netlabd_fail "removing the foreign objects caused a reconcile"
+foreign_untouched
+
+heading "figures"
+note "  repair latencies (change -> repaired, ms): ${LATENCIES[*]}"
+note "  events: $(st 'j["drift"]["events"]'), drifts $(drift '["drifts"]'), repairs $(drift '["repairs"]'), reported $(drift '["reported"]'), lost $(drift '["lost"]')"
+netlabd_stop
+note "PASS"
