@@ -13,6 +13,8 @@
 #include <boost/asio/post.hpp>
 #include <spdlog/spdlog.h>
 
+#include "netlabd/log.hpp"
+
 namespace netlab::daemon {
 
 namespace asio = boost::asio;
@@ -35,18 +37,6 @@ constexpr std::chrono::milliseconds kMountPoll{20};
 // with backoff, this many times.
 constexpr int kMaxRetries = 6;
 constexpr std::chrono::milliseconds kFirstRetry{250};
-
-std::string iso_time(std::chrono::system_clock::time_point t) {
-    std::time_t secs = std::chrono::system_clock::to_time_t(t);
-    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count() % 1000;
-    std::tm tm{};
-    gmtime_r(&secs, &tm);
-    char buf[40];
-    std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
-    char out[48];
-    std::snprintf(out, sizeof(out), "%s.%03dZ", buf, static_cast<int>(ms));
-    return out;
-}
 
 std::string join(const std::vector<std::string>& v) {
     std::string s;

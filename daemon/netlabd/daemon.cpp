@@ -10,6 +10,7 @@
 #include <spdlog/spdlog.h>
 
 #include "cli/control_protocol.hpp"
+#include "netlabd/log.hpp"
 
 namespace netlab::daemon {
 
@@ -19,18 +20,6 @@ namespace {
 // is withheld so systemd restarts netlabd (and the journal restores the
 // snapshot at the next start).
 constexpr std::chrono::minutes kStuckAfter{10};
-
-std::string iso_time(std::chrono::system_clock::time_point t) {
-    std::time_t secs = std::chrono::system_clock::to_time_t(t);
-    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count() % 1000;
-    std::tm tm{};
-    gmtime_r(&secs, &tm);
-    char buf[40];
-    std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
-    char out[48];
-    std::snprintf(out, sizeof(out), "%s.%03dZ", buf, static_cast<int>(ms));
-    return out;
-}
 
 const char* status_name(reconcile::Outcome::Status s) {
     using S = reconcile::Outcome::Status;
