@@ -212,7 +212,7 @@ void DriftWatch::report(const std::string& what, WallClock::time_point at) {
 
 void DriftWatch::job_started(JobResult::Mode mode) {
     // What came before the job is someone else's.
-    if (!in_job_) read(false);
+    read(false);
     in_job_ = true;
     if (mode != JobResult::Mode::Apply) return;
     // An apply reconciles everything: whatever drift was seen is repaired by

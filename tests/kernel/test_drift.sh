@@ -8,8 +8,10 @@
 #     log) and left as they are; put back by hand, nothing more is reported;
 #  3. lost events — netlabd frozen (SIGSTOP) while a flood of foreign route
 #     changes overflows its event socket and br0's address is deleted: once
-#     thawed, the full re-observe repairs it (if the flood did not overflow
-#     the socket here, the address event itself does).
+#     thawed, report mode runs a plan and reports what a reconcile would
+#     change (the address), and repair mode repairs it with one reconcile
+#     (if the flood did not overflow the socket here, the address event
+#     itself is reported or repaired).
 # Throughout, a foreign veth with an address and a foreign route, added and
 # removed meanwhile, are never touched and trigger no reconcile.
 # Repair latencies (outside change -> repaired, as netlabd measured them) and
@@ -197,8 +199,6 @@ repair_case "ens33 released from br0" link set ens33 nomaster
 foreign_churn "after the repairs"
 
 heading "drift: report"
-status_json
-r0=$(reconciles)
 sed -i '1a drift: report' "$ETC/topology.yaml"
 mode_in_force() { [ "$(drift '["mode"]')" = report ]; }
 wait_until "report mode in force" mode_in_force
@@ -219,32 +219,64 @@ report_case "ens33 released from br0" "ens33 released from br0" ens33_left \
 foreign_churn "in report mode"
 lab_reach "$NS_REMOTE" "$HOST1_ADDR" 3 || netlabd_fail "the remote does not reach host1 after report mode"
 
-heading "lost events: a full re-observe"
+# flood CHANGE...: netlabd frozen (SIGSTOP) while 4000 foreign routes are
+# added, CHANGE is made in host1 and the routes are deleted again, so the
+# event socket overflows (ENOBUFS) where its buffer is smaller than that.
+# Sets LOST (ENOBUFS netlabd counted since).
+FLOOD=$dir/flood.batch
+for i in $(seq 0 15); do
+    for j in $(seq 0 249); do printf 'route add 10.%d.%d.0/24 via 203.0.113.202 dev vfx0\n' "$i" "$j"; done
+done >"$FLOOD"
+sed 's/^route add \([^ ]*\) .*/route del \1/' "$FLOOD" >"$FLOOD.del"
+flood() {
+    local l0
+    status_json
+    l0=$(drift '["lost"]')
+    kill -STOP "$NLD_PID"
+    ip -n "$H" -batch "$FLOOD"
+    ip -n "$H" "$@"
+    ip -n "$H" -batch "$FLOOD.del"
+    kill -CONT "$NLD_PID"
+    wait_until "netlabd has read the flood" flood_read "$l0"
+    LOST=$(( $(drift '["lost"]') - l0 ))
+    note "  $(wc -l <"$FLOOD") foreign routes added and deleted while netlabd was frozen: ENOBUFS seen $LOST time(s)"
+}
+flood_read() { [ "$(drift '["lost"]')" -gt "$1" ] || [ "$(drift '["events"]["foreign"]')" -gt "$f_before" ]; }
+
+heading "lost events in report mode: a plan says what differs"
+status_json
+r0=$(reconciles) n0=$(drift '["reported"]') f_before=$(drift '["events"]["foreign"]')
+flood addr del "$HOST1_ADDR/$LAN_PREFIX" dev br0
+wait_until "the lost events reported" reported_after "$n0"
+settle
+what=$(drift '["reports"][-1]["what"]')
+note "  reported: $what"
+if [ "$LOST" -gt 0 ]; then
+    [[ $what == "events were lost; a reconcile would take"*"$HOST1_ADDR/$LAN_PREFIX"* ]] \
+        || netlabd_fail "lost events in report mode: reported '$what'"
+else
+    [[ $what == *"br0 address $HOST1_ADDR/$LAN_PREFIX deleted"* ]] || netlabd_fail "reported '$what'"
+fi
+address_left || netlabd_fail "report mode repaired the address after the flood"
+[ "$(reconciles)" = "$r0" ] || netlabd_fail "lost events in report mode caused a reconcile"
+ip -n "$H" addr add "$HOST1_ADDR/$LAN_PREFIX" dev br0
+ip -n "$H" route replace default via "$GW_LAN_ADDR" dev br0 proto 77
+settle
+repaired || netlabd_fail "putting the address back by hand did not restore the takeover"
+
+heading "lost events in repair mode: a reconcile observes everything"
 sed -i '/^drift: report$/d' "$ETC/topology.yaml"
 mode_repair() { [ "$(drift '["mode"]')" = repair ]; }
 wait_until "repair mode in force" mode_repair
 status_json
-r0=$(reconciles) l0=$(drift '["lost"]') p0=$(drift '["repairs"]')
-batch=$dir/flood.batch
-: >"$batch"
-for i in $(seq 0 15); do
-    for j in $(seq 0 249); do
-        printf 'route add 10.%d.%d.0/24 via 203.0.113.202 dev vfx0\n' "$i" "$j"
-    done
-done >>"$batch"
-sed 's/^route add \([^ ]*\) .*/route del \1/' "$batch" >"$batch.del"
-kill -STOP "$NLD_PID"
-ip -n "$H" -batch "$batch"
-ip -n "$H" addr del "$HOST1_ADDR/$LAN_PREFIX" dev br0
-ip -n "$H" -batch "$batch.del"
-kill -CONT "$NLD_PID"
+r0=$(reconciles) p0=$(drift '["repairs"]') f_before=$(drift '["events"]["foreign"]')
+flood addr del "$HOST1_ADDR/$LAN_PREFIX" dev br0
 wait_until "repaired after the flood" repaired_after "$p0"
 settle
 repaired || netlabd_fail "not repaired after the flood"
-lost=$(( $(drift '["lost"]') - l0 ))
-note "  $(wc -l <"$batch") foreign routes added and deleted while netlabd was frozen: ENOBUFS seen $lost time(s)"
-note "  repaired: $(drift '["last_repair"]["what"]') ($(( $(reconciles) - r0 )) reconcile(s))"
+note "  repaired: $(drift '["last_repair"]["what"]') ($(( $(reconciles) - r0 )) reconcile)"
 [ "$(drift '["repairs"]')" = $((p0 + 1)) ] || netlabd_fail "lost events: repairs $p0 -> $(drift '["repairs"]')"
+[ "$(reconciles)" = $((r0 + 1)) ] || netlabd_fail "lost events: $(( $(reconciles) - r0 )) reconciles, not 1"
 foreign_intact || netlabd_fail "lost events: the foreign veth or route changed"
 lab_reach "$NS_REMOTE" "$HOST1_ADDR" 3 || netlabd_fail "the remote does not reach host1 after the flood"
 
