@@ -124,4 +124,43 @@ DriftVerdict classify(const DesiredNs& desired, const KernelEvent& event) {
     return {};
 }
 
+std::vector<std::string> drift_in(const DesiredNs& desired, const model::NetnsState& observed) {
+    std::vector<std::string> out;
+    auto judge = [&](KernelEvent::Op op, KernelEvent::Object object, auto fill) {
+        KernelEvent e;
+        e.op = op;
+        e.object = object;
+        fill(e);
+        auto v = classify(desired, e);
+        if (!v.drift.empty()) out.push_back(std::move(v.drift));
+    };
+    using Op = KernelEvent::Op;
+    using Object = KernelEvent::Object;
+    for (const auto& [name, l] : observed.links) judge(Op::New, Object::Link, [&](KernelEvent& e) { e.link = l; });
+    for (const auto& [name, spec] : desired.links)
+        if (!observed.links.count(name)) judge(Op::Del, Object::Link, [&](KernelEvent& e) { e.link.name = name; });
+    for (const auto& a : observed.addresses) judge(Op::New, Object::Address, [&](KernelEvent& e) { e.address = a; });
+    for (const auto& [name, spec] : desired.links) {
+        if (!spec.addresses) continue;
+        for (const auto& p : *spec.addresses)
+            if (!observed.addresses.count(model::AddressState{name, p, false}))
+                judge(Op::Del, Object::Address, [&](KernelEvent& e) { e.address = model::AddressState{name, p, false}; });
+    }
+    for (const auto& r : observed.routes) judge(Op::New, Object::Route, [&](KernelEvent& e) { e.route = r; });
+    for (const auto& spec : desired.routes) {
+        model::RouteState want;
+        want.table = spec.table;
+        want.dst = spec.dst;
+        want.metric = spec.metric;
+        want.via = spec.via;
+        want.dev = spec.dev;
+        want.protocol = spec.protocol;
+        want.scope = spec.scope;
+        if (std::none_of(observed.routes.begin(), observed.routes.end(),
+                         [&](const model::RouteState& r) { return r.same_key(want); }))
+            judge(Op::Del, Object::Route, [&](KernelEvent& e) { e.route = want; });
+    }
+    return out;
+}
+
 }  // namespace netlab::reconcile

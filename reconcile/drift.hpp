@@ -54,4 +54,11 @@ struct DriftVerdict {
 // `desired` is the namespace's part of compile(topology in force, ledger).
 DriftVerdict classify(const DesiredNs& desired, const KernelEvent& event);
 
+// The drift a whole observed state shows, in classify()'s terms: every
+// object there as if it had just been added or changed, every desired one
+// missing as if it had just been deleted. Empty after a successful reconcile
+// (the unit tests hold the engine to that), so a non-empty answer then means
+// someone changed something while the reconcile ran.
+std::vector<std::string> drift_in(const DesiredNs& desired, const model::NetnsState& observed);
+
 }  // namespace netlab::reconcile

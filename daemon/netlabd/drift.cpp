@@ -238,17 +238,41 @@ void DriftWatch::job_ended(const JobResult& r, const model::Topology* in_force) 
     read(true);
     in_job_ = false;
     follow(in_force);
-    if (r.mode != JobResult::Mode::Apply || !repairing_) return;
-    Drift d = std::move(*repairing_);
-    repairing_.reset();
-    ++repairs_;
-    const bool ok = r.outcome.ok();
-    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(r.finished - d.detected).count();
-    last_repair_ = Repaired{d.str(), r.trigger, reconcile::to_string(r.outcome.status), d.detected, r.finished};
-    if (ok)
-        spdlog::info("drift: repaired in {} ms ({} netlink writes): {}", ms, r.outcome.writes, d.str());
-    else
-        spdlog::error("drift: the reconcile that was to repair it ended {}: {}", last_repair_->status, d.str());
+    if (r.mode != JobResult::Mode::Apply) return;
+    const bool repair = repairing_.has_value();
+    if (repairing_) {
+        Drift d = std::move(*repairing_);
+        repairing_.reset();
+        ++repairs_;
+        const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(r.finished - d.detected).count();
+        last_repair_ = Repaired{d.str(), r.trigger, reconcile::to_string(r.outcome.status), d.detected, r.finished};
+        if (r.outcome.ok())
+            spdlog::info("drift: repaired in {} ms ({} netlink writes): {}", ms, r.outcome.writes, d.str());
+        else
+            spdlog::error("drift: the reconcile that was to repair it ended {}: {}", last_repair_->status, d.str());
+    }
+    // The window: what someone changed while the job ran was drained with its
+    // echo. The state the job observed at its end shows it. (A failed job
+    // leaves its snapshot, not the desired state: nothing to judge.)
+    if (!policy_ || !r.outcome.ok() || !r.host) return;
+    const auto found = reconcile::drift_in(desired_, *r.host);
+    if (found.empty()) return;
+    std::string what;
+    for (const auto& f : found) what += (what.empty() ? "" : ", ") + f;
+    if (repair) {
+        // Never a loop: a repair that did not hold is reported, not retried;
+        // the next event about it is judged afresh.
+        spdlog::error("drift: still there after the repair: {}", what);
+        return;
+    }
+    spdlog::warn("drift: changed while the reconcile ran: {}", what);
+    drifts_ += found.size();
+    for (const auto& f : found) {
+        if (*policy_ == model::DriftPolicy::Report)
+            report(f, r.finished);
+        else
+            repair_later(f, r.finished);
+    }
 }
 
 void DriftWatch::follow(const model::Topology* in_force) {

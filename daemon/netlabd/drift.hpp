@@ -12,9 +12,10 @@
 // write, so when a job ends its whole echo is already here: everything read
 // from the start of a job to its end (drained then) is counted as netlabd's
 // own and not classified. A change made by someone else in that window is
-// not seen as drift (the job's verification sees it where it touches what
-// the job changed). The kernel's late follow-ups of a job (carrier,
-// operstate, IPv6 DAD) agree with the desired state and are no drift.
+// caught by the state the apply observed at its end (reconcile::drift_in),
+// except one made between that observation and the drain. The kernel's
+// late follow-ups of a job (carrier, operstate, IPv6 DAD) agree with the
+// desired state and are no drift.
 //
 // Container namespaces are not watched: a netlink socket holds a reference
 // on its namespace, so a socket per container would keep a stopped

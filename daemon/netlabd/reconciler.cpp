@@ -120,6 +120,7 @@ void Reconciler::observe_after(JobResult& r, const std::map<std::string, model::
         for (const auto& route : state.routes)
             if (route.owned()) ++c.routes;
         r.owned = c;
+        r.host = std::move(state);
     } catch (const std::exception& e) {
         spdlog::warn("status: observe: {}", e.what());
     }

@@ -47,6 +47,7 @@ struct JobResult {
     std::optional<model::Loaded> loaded;   // Plan/Apply: what was read from the config dir
     reconcile::Outcome outcome;
     std::optional<OwnedCount> owned;       // after the job, in the daemon's namespace
+    std::optional<model::NetnsState> host; // Apply: the daemon's namespace as observed after the job
     std::vector<ContainerStatus> containers;
 };
 

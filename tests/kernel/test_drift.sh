@@ -288,6 +288,11 @@ settle
 [ "$(reconciles)" = "$r0" ] || netlabd_fail "removing the foreign objects caused a reconcile"
 foreign_untouched
 
+# Every apply's end state was judged too (drift_in): none showed drift.
+if grep -E "drift: (changed while the reconcile ran|still there after the repair)" "$NLD_LOG"; then
+    netlabd_fail "an apply's end state was taken for drift (lines above)"
+fi
+
 heading "figures"
 note "  repair latencies (change -> repaired, ms): ${LATENCIES[*]}"
 note "  events: $(st 'j["drift"]["events"]'), drifts $(drift '["drifts"]'), repairs $(drift '["repairs"]'), reported $(drift '["reported"]'), lost $(drift '["lost"]')"

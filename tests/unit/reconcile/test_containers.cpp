@@ -6,6 +6,7 @@
 
 #include "lab.hpp"
 #include "reconcile/compile.hpp"
+#include "reconcile/drift.hpp"
 
 using namespace netlab;
 using namespace netlab::test;
@@ -171,6 +172,11 @@ TEST_CASE("attach: creates in the host come before the containers' configuration
     CAPTURE(error);
     CHECK(state.at(container_ns("test2")).links.at("eth1").up);
     CHECK(state.at("").links.at(hostEnd).master == "br0");
+    // What netlabd's drift check finds after a successful reconcile: nothing.
+    CHECK(reconcile::drift_in(d.namespaces.at(""), state.at("")).empty());
+    state.at("").links.at(hostEnd).master = "";
+    CHECK(reconcile::drift_in(d.namespaces.at(""), state.at("")) ==
+          std::vector<std::string>{hostEnd + " released from br0"});
 }
 
 TEST_CASE("the container's existing default route is replaced, as pipework does") {

@@ -135,3 +135,32 @@ TEST_CASE("classify: a container's veth going with its namespace is not drift; i
     CHECK(released.owned);
     CHECK(released.drift == veth + " released from br0");
 }
+
+TEST_CASE("drift_in: host1 before the takeover has drifted from it; after the engine's plan, nothing has") {
+    const auto desired = reconcile::compile(takeover(), {});
+    const auto& d = desired.namespaces.at("");
+    reconcile::Observed state{{"", host1()}};
+    const auto before = reconcile::drift_in(d, state.at(""));
+    CHECK(before == std::vector<std::string>{"ens33 released from br0", "br0 deleted",
+                                             "ens33 address 198.51.100.10/24 added",
+                                             "br0 address 198.51.100.10/24 deleted",
+                                             "route default via 198.51.100.1 dev ens33 proto 3 replaces the topology's"});
+    REQUIRE(run(state, reconcile::make_plan(desired, state)) == -1);
+    CHECK(reconcile::drift_in(d, state.at("")).empty());
+
+    SUBCASE("someone deletes the address: the address and the flushed route are missing") {
+        auto& host = state.at("");
+        std::erase_if(host.addresses, [](const auto& a) { return a.dev == "br0"; });
+        std::erase_if(host.routes, [](const auto& r) { return r.dev == "br0"; });
+        CHECK(reconcile::drift_in(d, host) == std::vector<std::string>{
+                                                  "br0 address 198.51.100.10/24 deleted",
+                                                  "route default via 198.51.100.1 dev br0 deleted"});
+    }
+    SUBCASE("foreign objects are no drift") {
+        auto& host = state.at("");
+        host.links["vfx0"] = nic("vfx0", 9, "52:54:00:00:00:09", "veth");
+        host.addresses.insert({"vfx0", pfx("203.0.113.201/30")});
+        host.routes.insert(route("203.0.113.208/29", "203.0.113.202", "vfx0", 3));
+        CHECK(reconcile::drift_in(d, host).empty());
+    }
+}
