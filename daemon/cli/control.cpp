@@ -226,6 +226,27 @@ void print_reattach(const nlohmann::json& ra) {
         std::printf("  waiting to attach: %s\n", p.get<std::string>().c_str());
 }
 
+// What netlabd does about changes made from outside, and what it did last.
+void print_drift(const nlohmann::json& dr) {
+    if (!dr.is_object() || dr.value("mode", nlohmann::json()).is_null()) return;
+    const auto& ev = dr.value("events", nlohmann::json::object());
+    std::printf("drift: %s, %s; %s repairs, %s reported; events: %s owned, %s foreign (ignored), %s netlabd's own",
+                str(dr, "mode").c_str(),
+                dr.value("watching", false) ? "watching the host's links, addresses and routes"
+                                            : ("NOT watched: " + str(dr, "error")).c_str(),
+                str(dr, "repairs", "0").c_str(), str(dr, "reported", "0").c_str(), str(ev, "owned", "0").c_str(),
+                str(ev, "foreign", "0").c_str(), str(ev, "own", "0").c_str());
+    if (dr.value("lost", 0) > 0) std::printf("; lost %s times (ENOBUFS)", str(dr, "lost").c_str());
+    std::printf("\n");
+    if (const auto& p = dr.value("pending", nlohmann::json()); p.is_string())
+        std::printf("  to repair: %s\n", p.get<std::string>().c_str());
+    if (const auto& last = dr.value("last_repair", nlohmann::json()); last.is_object())
+        std::printf("  last repair: %s: %s %s ms after the change at %s\n", str(last, "what").c_str(),
+                    str(last, "status").c_str(), str(last, "latency_ms").c_str(), str(last, "detected").c_str());
+    for (const auto& rep : dr.value("reports", nlohmann::json::array()))
+        std::printf("  reported at %s: %s\n", str(rep, "at").c_str(), str(rep, "what").c_str());
+}
+
 }  // namespace
 
 int status(const Args& args) {
@@ -279,6 +300,7 @@ int status(const Args& args) {
                         str(c, "detail", "").c_str());
     }
     print_reattach(r.value("reattach", nlohmann::json()));
+    print_drift(r.value("drift", nlohmann::json()));
     return 0;
 }
 

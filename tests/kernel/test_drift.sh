@@ -161,6 +161,8 @@ report_case() {
     what=$(drift '["reports"][-1]["what"]')
     [[ $what == *"$expect"* ]] || netlabd_fail "$name: reported '$what', not '$expect'"
     grep -q "drift: .*$expect.*left as it is" "$NLD_LOG" || netlabd_fail "$name: no warning in the log"
+    "$NETLABCTL" status --socket "$NLD_SOCK" --timeout 10 | grep -q "^  reported at .*: $expect" \
+        || netlabd_fail "$name: not in netlabctl status"
     $left || netlabd_fail "$name: not left as it was (netlabd changed it)"
     [ "$(reconciles)" = "$r0" ] || netlabd_fail "$name: report mode reconciled"
     REPORTED+=("$what")
@@ -294,6 +296,7 @@ if grep -E "drift: (changed while the reconcile ran|still there after the repair
 fi
 
 heading "figures"
+"$NETLABCTL" status --socket "$NLD_SOCK" --timeout 10 | sed -n '/^drift:/,$p' | sed 's/^/  status: /'
 note "  repair latencies (change -> repaired, ms): ${LATENCIES[*]}"
 note "  events: $(st 'j["drift"]["events"]'), drifts $(drift '["drifts"]'), repairs $(drift '["repairs"]'), reported $(drift '["reported"]'), lost $(drift '["lost"]')"
 netlabd_stop
