@@ -5,7 +5,8 @@
 #     ens33 released from br0: each is repaired by exactly one reconcile
 #     (status counters) and the remote host reaches host1 again;
 #  2. drift: report — the same three changes are each reported (status,
-#     log) and left as they are; put back by hand, nothing more is reported;
+#     log) and left as they are (br0 down also takes its IPv6 address: two
+#     reports); put back by hand, nothing more is reported;
 #  3. lost events — netlabd frozen (SIGSTOP) while a flood of foreign route
 #     changes overflows its event socket and br0's address is deleted: once
 #     thawed, report mode runs a plan and reports what a reconcile would
@@ -29,7 +30,10 @@ H=$NS_HOST1
 ETC=$dir/etc
 STATUS=$dir/status.json
 mkdir -p "$ETC"
-cp "$topo" "$ETC/topology.yaml"
+# br0 also gets an IPv6 address: its DAD, link-local and kernel routes come
+# after the reconcile that adds it, and are no drift.
+sed "s|addresses: \[$HOST1_ADDR/$LAN_PREFIX\]|addresses: [$HOST1_ADDR/$LAN_PREFIX, \"2001:db8:64::10/64\"]|" "$topo" >"$ETC/topology.yaml"
+grep -q "2001:db8:64::10/64" "$ETC/topology.yaml" || fail "no IPv6 address in the topology"
 
 status_json() { "$NETLABCTL" status --socket "$NLD_SOCK" --json --timeout 10 >"$STATUS"; }
 st() { json_get "$STATUS" "$1"; }
@@ -60,7 +64,7 @@ settle() {
     wait_until "netlabd idle" true
 }
 
-has_addr() { ip -n "$H" -o -4 addr show dev "$1" 2>/dev/null | grep -q " $2/"; }
+has_addr() { ip -n "$H" -o addr show dev "$1" 2>/dev/null | grep -q " $2/"; }
 no_addr() { ! has_addr "$@"; }
 is_up() { ip -n "$H" -o link show dev "$1" | grep -q '<[^>]*\bUP\b'; }
 is_down() { ! is_up "$1"; }
@@ -68,7 +72,8 @@ master_of() { ip -n "$H" -o link show dev "$1" | sed -n 's/.* master \([^ ]*\) .
 enslaved() { [ "$(master_of ens33)" = br0 ]; }
 released() { [ -z "$(master_of ens33)" ]; }
 default_via_br0() { ip -n "$H" route show default | grep -q "via $GW_LAN_ADDR dev br0"; }
-repaired() { has_addr br0 "$HOST1_ADDR" && is_up br0 && enslaved && default_via_br0; }
+V6_ADDR=2001:db8:64::10
+repaired() { has_addr br0 "$HOST1_ADDR" && has_addr br0 "$V6_ADDR" && is_up br0 && enslaved && default_via_br0; }
 
 reconciles() { st 'j["daemon"]["reconciles"]'; }
 drift() { st "j['drift']$1"; }
@@ -143,12 +148,12 @@ repair_case() {
 }
 repaired_after() { [ "$(drift '["repairs"]')" -gt "$1" ] && repaired; }
 
-REPORTED=()
-# report_case NAME EXPECT CHECK_LEFT PUT_BACK...: runs the change, waits for
-# a report naming EXPECT, checks it is left (CHECK_LEFT), then puts it back by
-# hand (PUT_BACK: `;`-separated ip commands) — which reports nothing more.
+# report_case NAME EXPECT N CHECK_LEFT PUT_BACK CHANGE: makes CHANGE, waits
+# for N reports, the first naming EXPECT, checks it is left (CHECK_LEFT), then
+# puts it back by hand (PUT_BACK: `;`-separated ip commands) — which reports
+# nothing more.
 report_case() {
-    local name=$1 expect=$2 left=$3 back=$4 change=$5 r0 n0
+    local name=$1 expect=$2 n=$3 left=$4 back=$5 change=$6 r0 n0
     heading "report: $name"
     status_json
     r0=$(reconciles) n0=$(drift '["reported"]')
@@ -156,17 +161,16 @@ report_case() {
     ip -n "$H" $change
     wait_until "$name reported" reported_after "$n0"
     settle
-    [ "$(drift '["reported"]')" = $((n0 + 1)) ] || netlabd_fail "$name: $(( $(drift '["reported"]') - n0 )) reports, not 1"
+    [ "$(drift '["reported"]')" = $((n0 + n)) ] || netlabd_fail "$name: $(( $(drift '["reported"]') - n0 )) reports, not $n"
     local what
-    what=$(drift '["reports"][-1]["what"]')
+    what=$(drift "[\"reports\"][-$n][\"what\"]")
     [[ $what == *"$expect"* ]] || netlabd_fail "$name: reported '$what', not '$expect'"
     grep -q "drift: .*$expect.*left as it is" "$NLD_LOG" || netlabd_fail "$name: no warning in the log"
     "$NETLABCTL" status --socket "$NLD_SOCK" --timeout 10 | grep -q "^  reported at .*: $expect" \
         || netlabd_fail "$name: not in netlabctl status"
     $left || netlabd_fail "$name: not left as it was (netlabd changed it)"
     [ "$(reconciles)" = "$r0" ] || netlabd_fail "$name: report mode reconciled"
-    REPORTED+=("$what")
-    note "  reported: $what (at $(drift '["reports"][-1]["at"]')); left as it is"
+    note "  reported: $(drift "[\"reports\"][-$n:]"); left as it is"
     local cmd
     IFS=';' read -ra cmds <<<"$back"
     for cmd in "${cmds[@]}"; do
@@ -175,7 +179,7 @@ report_case() {
     done
     settle
     repaired || netlabd_fail "$name: putting it back by hand did not restore the takeover"
-    [ "$(drift '["reported"]')" = $((n0 + 1)) ] || netlabd_fail "$name: putting it back was reported as drift"
+    [ "$(drift '["reported"]')" = $((n0 + n)) ] || netlabd_fail "$name: putting it back was reported as drift"
     [ "$(reconciles)" = "$r0" ] || netlabd_fail "$name: report mode reconciled"
     foreign_intact || netlabd_fail "$name: the foreign veth or route changed"
 }
@@ -207,15 +211,16 @@ wait_until "report mode in force" mode_in_force
 note "  topology with drift: report in force (reconcile $(reconciles): $(st 'j["last"]["status"]'))"
 
 address_left() { no_addr br0 "$HOST1_ADDR"; }
-report_case "br0's address deleted" "br0 address $HOST1_ADDR/$LAN_PREFIX deleted" address_left \
+report_case "br0's address deleted" "br0 address $HOST1_ADDR/$LAN_PREFIX deleted" 1 address_left \
     "addr add $HOST1_ADDR/$LAN_PREFIX dev br0;route replace default via $GW_LAN_ADDR dev br0 proto 77" \
     "addr del $HOST1_ADDR/$LAN_PREFIX dev br0"
 br0_left_down() { is_down br0; }
-report_case "br0 set down" "br0 set down" br0_left_down \
-    "link set br0 up;route replace default via $GW_LAN_ADDR dev br0 proto 77" \
+# The kernel deletes br0's IPv6 address with it: a second report.
+report_case "br0 set down" "br0 set down" 2 br0_left_down \
+    "link set br0 up;addr add $V6_ADDR/64 dev br0;route replace default via $GW_LAN_ADDR dev br0 proto 77" \
     "link set br0 down"
 ens33_left() { released; }
-report_case "ens33 released from br0" "ens33 released from br0" ens33_left \
+report_case "ens33 released from br0" "ens33 released from br0" 1 ens33_left \
     "link set ens33 master br0" \
     "link set ens33 nomaster"
 foreign_churn "in report mode"
