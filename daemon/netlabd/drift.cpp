@@ -213,7 +213,9 @@ void DriftWatch::report(const std::string& what, WallClock::time_point at) {
 void DriftWatch::job_started(JobResult::Mode mode) {
     // What came before the job is someone else's.
     read(false);
-    in_job_ = true;
+    // A plan writes nothing: it has no echo, and what happens meanwhile is
+    // judged as usual.
+    in_job_ = mode != JobResult::Mode::Plan;
     if (mode != JobResult::Mode::Apply) return;
     // An apply reconciles everything: whatever drift was seen is repaired by
     // it, whoever asked for it.
@@ -235,7 +237,7 @@ void DriftWatch::job_started(JobResult::Mode mode) {
 
 void DriftWatch::job_ended(const JobResult& r, const model::Topology* in_force) {
     // The job's whole echo is queued by now: drain it as the job's own.
-    read(true);
+    read(in_job_);
     in_job_ = false;
     follow(in_force);
     if (r.mode != JobResult::Mode::Apply) return;

@@ -66,7 +66,8 @@ public:
     void start();
     void stop();
 
-    // Around every job. Events read in between are the job's own echo.
+    // Around every job. Events read in between are the job's own echo
+    // (a plan's excepted: it writes nothing).
     void job_started(JobResult::Mode mode);
     // `in_force`: the topology in force after the job (nullptr: none yet);
     // the desired state events are classified against is compiled from it
