@@ -254,9 +254,13 @@ void DriftWatch::job_ended(const JobResult& r, const model::Topology* in_force) 
             spdlog::error("drift: the reconcile that was to repair it ended {}: {}", last_repair_->status, d.str());
     }
     // The window: what someone changed while the job ran was drained with its
-    // echo. The state the job observed at its end shows it. (A failed job
-    // leaves its snapshot, not the desired state: nothing to judge.)
-    if (!policy_ || !r.outcome.ok() || !r.host) return;
+    // echo. The state the job observed at its end shows it: after a success,
+    // against the new topology; after a rollback, against the one still in
+    // force — a change made during the transaction is what usually fails its
+    // verification, and the rollback restores only what the plan touched.
+    // (A rollback that did not verify leaves no state worth judging.)
+    const bool settled = r.outcome.ok() || r.outcome.status == reconcile::Outcome::Status::RolledBack;
+    if (!policy_ || !settled || !r.host) return;
     const auto found = reconcile::drift_in(desired_, *r.host);
     if (found.empty()) return;
     std::string what;
