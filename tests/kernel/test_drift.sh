@@ -2,7 +2,8 @@
 # Drift: netlabd runs in host1 of the lab (lib.sh) with the bridge takeover in
 # force, and the kernel is changed from outside (`ip -n host1 ...`):
 #  1. drift: repair (the default) — br0's address deleted, br0 set down,
-#     ens33 released from br0: each is repaired by exactly one reconcile
+#     ens33 released from br0, the default route replaced by one with
+#     another protocol: each is repaired by exactly one reconcile
 #     (status counters) and the remote host reaches host1 again;
 #  2. drift: report — the same three changes are each reported (status,
 #     log) and left as they are (br0 down also takes its IPv6 address: two
@@ -76,7 +77,7 @@ is_down() { ! is_up "$1"; }
 master_of() { ip -n "$H" -o link show dev "$1" | sed -n 's/.* master \([^ ]*\) .*/\1/p'; }
 enslaved() { [ "$(master_of ens33)" = br0 ]; }
 released() { [ -z "$(master_of ens33)" ]; }
-default_via_br0() { grep -q "via $GW_LAN_ADDR dev br0" <<<"$(ip -n "$H" route show default)"; }
+default_via_br0() { grep -q "via $GW_LAN_ADDR dev br0 proto 77" <<<"$(ip -n "$H" route show default)"; }
 V6_ADDR=2001:db8:64::10
 repaired() { has_addr br0 "$HOST1_ADDR" && has_addr br0 "$V6_ADDR" && is_up br0 && enslaved && default_via_br0; }
 
@@ -212,6 +213,7 @@ foreign_churn "before any drift"
 repair_case "br0's address deleted" addr del "$HOST1_ADDR/$LAN_PREFIX" dev br0
 repair_case "br0 set down" link set br0 down
 repair_case "ens33 released from br0" link set ens33 nomaster
+repair_case "the default route replaced by someone's" route replace default via "$GW_LAN_ADDR" dev br0 proto static
 foreign_churn "after the repairs"
 
 heading "drift: report"
