@@ -24,10 +24,12 @@ bool link_local(const Prefix& p) {
     return p.addr.is_v6() && p.addr.bytes[0] == 0xfe && (p.addr.bytes[1] & 0xc0) == 0x80;
 }
 
+// The addresses are ordered by device first: only that device's range is
+// read (a host with 1000 veth ends has 1000 link-local addresses).
 std::set<Prefix> addresses_of(const NetnsState& s, const std::string& dev) {
     std::set<Prefix> out;
-    for (const auto& a : s.addresses)
-        if (a.dev == dev && !link_local(a.prefix)) out.insert(a.prefix);
+    for (auto it = s.addresses.lower_bound(AddressState{dev, Prefix{}}); it != s.addresses.end() && it->dev == dev; ++it)
+        if (!link_local(it->prefix)) out.insert(it->prefix);
     return out;
 }
 
@@ -92,6 +94,9 @@ public:
     Planner(const Desired& desired, const Observed& observed) : desired_(desired), work_(observed) {}
 
     Plan run() {
+        for (const auto& [ns, dns] : desired_.namespaces)
+            for (const auto& [name, spec] : dns.links)
+                if (spec.kind == "veth") partners_.try_emplace(LinkRef{spec.peer_ns, spec.peer_name}, LinkRef{ns, name});
         recreate();
         collect_creates_and_deletes();
         preflight();
@@ -114,6 +119,7 @@ private:
     std::set<LinkRef> creates_;  // links this plan creates (veth peers included)
     std::set<LinkRef> deletes_;  // owned links this plan deletes at the end
     std::set<LinkRef> dies_;     // those and the veth ends that go with them
+    std::map<LinkRef, LinkRef> partners_;  // desired veth peer -> the end that creates the pair
 
     bool reachable(const NsId& ns) const { return work_.count(ns) != 0; }
 
@@ -238,9 +244,7 @@ private:
     }
 
     bool partner_exists(const NsId& ns, const std::string& name) const {
-        for (const auto& [hns, dns] : desired_.namespaces)
-            for (const auto& [hname, spec] : dns.links)
-                if (spec.kind == "veth" && spec.peer_ns == ns && spec.peer_name == name) return find(hns, hname) != nullptr;
+        if (auto p = partners_.find({ns, name}); p != partners_.end()) return find(p->second.ns, p->second.name) != nullptr;
         return host_end(ns, name) != nullptr;
     }
 
@@ -641,13 +645,15 @@ private:
         // Containers first: their links may hang off the host's.
         std::stable_partition(todo.begin(), todo.end(), [](const LinkRef& r) { return !r.ns.empty(); });
         while (!todo.empty()) {
-            auto ready = std::stable_partition(todo.begin(), todo.end(), [&](const LinkRef& r) {
-                return std::none_of(todo.begin(), todo.end(), [&](const LinkRef& other) {
-                    if (other == r || other.ns != r.ns) return false;
-                    const LinkState* l = find(other.ns, other.name);
-                    return l && (l->master == r.name || (l->kind == "macvlan" && l->parent == r.name));
-                });
-            });
+            // Links still waiting for a port or child of theirs to go first.
+            std::set<LinkRef> waiting;
+            for (const auto& other : todo)
+                if (const LinkState* l = find(other.ns, other.name)) {
+                    if (!l->master.empty() && l->master != other.name) waiting.insert({other.ns, l->master});
+                    if (l->kind == "macvlan" && !l->parent.empty() && l->parent != other.name)
+                        waiting.insert({other.ns, l->parent});
+                }
+            auto ready = std::stable_partition(todo.begin(), todo.end(), [&](const LinkRef& r) { return !waiting.count(r); });
             if (ready == todo.begin()) ready = todo.end();
             order.insert(order.end(), todo.begin(), ready);
             todo.erase(todo.begin(), ready);

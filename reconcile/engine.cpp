@@ -364,20 +364,8 @@ public:
     // is missing or stopped is reported and left out of this run (with the
     // links other namespaces would point into it); the rest goes on.
     void attach_containers(const model::Topology& topo, Desired& desired, model::Diagnostics& diags) {
-        for (const auto& [name, c] : topo.containers) {
+        auto skip = [&](const std::string& name, const model::Container& c, const std::string& why) {
             const NsId ns = container_ns(name);
-            std::string why;
-            auto r = resolve(c.netns);
-            if (auto* ok = std::get_if<ResolvedNs>(&r)) {
-                try {
-                    targets_[ns] = Target{c.netns.str(), attach(ns, *ok)};
-                    continue;
-                } catch (const std::exception& e) {
-                    why = e.what();
-                }
-            } else {
-                why = std::get<std::string>(r);
-            }
             diags.push_back(model::Diagnostic{model::Severity::Warning, {},
                                               "container " + name + " (" + c.netns.str() + ") skipped: " + why,
                                               "it is attached at the next reconcile after it runs"});
@@ -386,6 +374,32 @@ public:
                 std::erase_if(d.links, [&](const auto& kv) {
                     return kv.second.peer_ns == ns || (kv.second.kind == "macvlan" && kv.second.parent_ns == ns);
                 });
+        };
+        // Resolve all, then attach all in one go (NlKernel opens their
+        // sockets from one short-lived thread instead of one thread each).
+        std::vector<std::pair<std::string, ResolvedNs>> resolved;
+        std::vector<std::pair<NsId, int>> fds;
+        for (const auto& [name, c] : topo.containers) {
+            auto r = resolve(c.netns);
+            if (auto* ok = std::get_if<ResolvedNs>(&r)) {
+                resolved.emplace_back(name, *ok);
+                fds.emplace_back(container_ns(name), ok->fd);
+            } else {
+                skip(name, c, std::get<std::string>(r));
+            }
+        }
+        const std::map<NsId, std::string> failed = kernel_.attach_namespaces(fds);
+        for (const auto& [name, r] : resolved) {
+            const NsId ns = container_ns(name);
+            const model::Container& c = topo.containers.at(name);
+            if (auto f = failed.find(ns); f != failed.end()) {
+                skip(name, c, f->second);
+                continue;
+            }
+            attached_.insert(ns);
+            NsIdentity id = r.id;
+            id.cookie = kernel_.namespace_cookie(ns);
+            targets_[ns] = Target{c.netns.str(), id};
         }
     }
 

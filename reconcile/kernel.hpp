@@ -4,7 +4,10 @@
 
 #include <cstdint>
 #include <map>
+#include <exception>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "model/state.hpp"
 #include "reconcile/desired.hpp"
@@ -23,6 +26,20 @@ public:
     // kernel object takes ownership of `netns_fd` (an open /proc/PID/ns/net,
     // /run/netns/NAME, ...).
     virtual void attach_namespace(const NsId& ns, int netns_fd) = 0;
+    // attach_namespace for several at once; a namespace that cannot be
+    // attached is left out and named in the answer with the reason (its fd
+    // is closed). NlKernel opens all their sockets from one short-lived thread.
+    virtual std::map<NsId, std::string> attach_namespaces(const std::vector<std::pair<NsId, int>>& fds) {
+        std::map<NsId, std::string> failed;
+        for (const auto& [ns, fd] : fds) {
+            try {
+                attach_namespace(ns, fd);
+            } catch (const std::exception& e) {
+                failed[ns] = e.what();
+            }
+        }
+        return failed;
+    }
     // Let go of a namespace attach_namespace made reachable: close its fd
     // and socket; nothing in it changes. The engine detaches every container
     // namespace at the end of each run, so a long-lived kernel object (the

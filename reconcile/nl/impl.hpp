@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -45,6 +46,7 @@ struct NlKernel::Impl {
     Netns& get(const NsId& ns);
     int ns_fd(const NsId& ns);  // an fd usable as IFLA_NET_NS_FD
     void attach(const NsId& ns, int fd);
+    std::map<NsId, std::string> attach_many(const std::vector<std::pair<NsId, int>>& fds);
 
     // One write request: sends, waits for the ack, counts it. Returns the
     // kernel's errno (0 on success); never throws for a kernel refusal.
@@ -53,6 +55,9 @@ struct NlKernel::Impl {
     void write_or_throw(Netns& ns, nl_msg* msg, const std::string& object, const std::string& action,
                         std::initializer_list<int> ok = {});
 
+    // Sends a dump request and calls `each` with every answer of `type`.
+    void dump(Netns& ns, nl_msg* request, int type, const std::string& what,
+              const std::function<void(nlmsghdr*)>& each);
     std::vector<RawLink> dump_links(Netns& ns);
     std::optional<RawLink> get_link(Netns& ns, const std::string& name);
     int ifindex(Netns& ns, const std::string& name, const std::string& object,

@@ -23,6 +23,7 @@ public:
     // Takes ownership of netns_fd; the namespace's socket is opened from a
     // short-lived thread that setns()'s into it (the caller's thread never moves).
     void attach_namespace(const NsId& ns, int netns_fd) override;
+    std::map<NsId, std::string> attach_namespaces(const std::vector<std::pair<NsId, int>>& fds) override;
     void detach_namespace(const NsId& ns) override;
     std::uint64_t namespace_cookie(const NsId& ns) const override;
     std::uint64_t writes() const override;

@@ -1,11 +1,17 @@
-// observe(): links (raw RTM_NEWLINK dump, see socket.cpp), addresses and
-// routes (libnl caches) of one namespace, as model values.
+// observe(): links, addresses and routes of one namespace, as model values,
+// each parsed straight from its raw dump (RTM_NEWLINK see socket.cpp;
+// RTM_NEWADDR and RTM_NEWROUTE here). No libnl cache: at 1000 namespaces
+// its per-object allocation and hashing was a good part of observe's time.
+// Route dumps ask the kernel for the main table only (strict checking, see
+// connect_here); answers are filtered here too, for kernels without it.
 #include <linux/if_addr.h>
 #include <linux/rtnetlink.h>
 #include <sys/socket.h>
 
 #include <cstring>
 #include <unordered_map>
+
+#include <netlink/attr.h>
 
 #include "reconcile/nl/error.hpp"
 #include "reconcile/nl/impl.hpp"
@@ -14,26 +20,30 @@ namespace netlab::reconcile::nl {
 
 namespace {
 
-std::optional<model::IpAddress> to_ip(nl_addr* a) {
+std::optional<model::IpAddress> to_ip(int family, const nlattr* a) {
     if (!a) return std::nullopt;
     model::IpAddress ip;
-    int fam = nl_addr_get_family(a);
-    unsigned len = nl_addr_get_len(a);
-    if (fam == AF_INET && len == 4)
+    const int len = nla_len(a);
+    if (family == AF_INET && len == 4)
         ip.family = 4;
-    else if (fam == AF_INET6 && len == 16)
+    else if (family == AF_INET6 && len == 16)
         ip.family = 6;
     else
         return std::nullopt;
-    std::memcpy(ip.bytes.data(), nl_addr_get_binary_addr(a), len);
+    std::memcpy(ip.bytes.data(), nla_data(a), static_cast<std::size_t>(len));
     return ip;
+}
+
+MsgPtr dump_request(int type, const void* header, std::size_t size) {
+    MsgPtr msg(nlmsg_alloc_simple(type, NLM_F_DUMP));
+    nlmsg_append(msg.get(), const_cast<void*>(header), size, NLMSG_ALIGNTO);
+    return msg;
 }
 
 }  // namespace
 
 model::NetnsState NlKernel::Impl::observe(const NsId& id) {
     Netns& ns = get(id);
-    const std::string who = id.empty() ? "host" : id;
     model::NetnsState out;
 
     std::unordered_map<int, std::string> names;
@@ -52,51 +62,65 @@ model::NetnsState NlKernel::Impl::observe(const NsId& id) {
         out.links.emplace(l.state.name, std::move(l.state));
     }
 
-    nl_cache* raw_cache = nullptr;
-    int err = rtnl_addr_alloc_cache(ns.sock.get(), &raw_cache);
-    if (err < 0) throw_libnl(err, who, "dump addresses");
-    CachePtr addrs(raw_cache);
-    for (nl_object* o = nl_cache_get_first(addrs.get()); o; o = nl_cache_get_next(o)) {
-        auto* a = reinterpret_cast<rtnl_addr*>(o);
-        auto it = names.find(rtnl_addr_get_ifindex(a));
-        if (it == names.end()) continue;
-        NlAddrPtr local = hold(rtnl_addr_get_local(a));
-        auto ip = to_ip(local.get());
-        if (!ip) continue;
-        out.addresses.insert(model::AddressState{
-            it->second, model::Prefix{*ip, static_cast<std::uint8_t>(rtnl_addr_get_prefixlen(a))},
-            (rtnl_addr_get_flags(a) & IFA_F_SECONDARY) != 0});
-    }
+    ifaddrmsg ifa{};
+    ifa.ifa_family = AF_UNSPEC;
+    MsgPtr addr_req = dump_request(RTM_GETADDR, &ifa, sizeof ifa);
+    dump(ns, addr_req.get(), RTM_NEWADDR, "dump addresses", [&](nlmsghdr* nlh) {
+        const auto* a = static_cast<const ifaddrmsg*>(nlmsg_data(nlh));
+        nlattr* tb[IFA_MAX + 1] = {};
+        if (nlmsg_parse(nlh, sizeof(ifaddrmsg), tb, IFA_MAX, nullptr) < 0) return;
+        auto it = names.find(static_cast<int>(a->ifa_index));
+        if (it == names.end()) return;
+        // IFA_LOCAL is the address itself; IFA_ADDRESS is the peer's on a
+        // point-to-point link, and the only one IPv6 sends otherwise.
+        auto ip = to_ip(a->ifa_family, tb[IFA_LOCAL] ? tb[IFA_LOCAL] : tb[IFA_ADDRESS]);
+        if (!ip) return;
+        const std::uint32_t flags = tb[IFA_FLAGS] ? nla_get_u32(tb[IFA_FLAGS]) : a->ifa_flags;
+        out.addresses.insert(model::AddressState{it->second, model::Prefix{*ip, a->ifa_prefixlen},
+                                                 (flags & IFA_F_SECONDARY) != 0});
+    });
 
-    raw_cache = nullptr;
-    err = rtnl_route_alloc_cache(ns.sock.get(), AF_UNSPEC, 0, &raw_cache);
-    if (err < 0) throw_libnl(err, who, "dump routes");
-    CachePtr routes(raw_cache);
-    for (nl_object* o = nl_cache_get_first(routes.get()); o; o = nl_cache_get_next(o)) {
-        auto* r = reinterpret_cast<rtnl_route*>(o);
-        if (rtnl_route_get_table(r) != model::kMainTable || rtnl_route_get_type(r) != RTN_UNICAST) continue;
-        int fam = rtnl_route_get_family(r);
-        if (fam != AF_INET && fam != AF_INET6) continue;
-        model::RouteState rs;
-        rs.table = rtnl_route_get_table(r);
-        rs.type = rtnl_route_get_type(r);
-        rs.protocol = rtnl_route_get_protocol(r);
-        rs.scope = rtnl_route_get_scope(r);
-        rs.metric = rtnl_route_get_priority(r);
-        NlAddrPtr dst = hold(rtnl_route_get_dst(r));
-        std::uint8_t family = fam == AF_INET ? 4 : 6;
-        if (auto ip = to_ip(dst.get()))
-            rs.dst = model::Prefix{*ip, static_cast<std::uint8_t>(nl_addr_get_prefixlen(dst.get()))};
-        else
-            rs.dst = model::Prefix::default_route(family);
-        if (rtnl_route_get_nnexthops(r) > 0) {
-            rtnl_nexthop* nh = rtnl_route_nexthop_n(r, 0);  // owned by the route; multipath: first hop
-            NlAddrPtr gw = hold(rtnl_route_nh_get_gateway(nh));
-            rs.via = to_ip(gw.get());
-            auto it = names.find(rtnl_route_nh_get_ifindex(nh));
-            if (it != names.end()) rs.dev = it->second;
-        }
-        out.routes.insert(std::move(rs));
+    for (const int family : {AF_INET, AF_INET6}) {
+        rtmsg rtm{};
+        rtm.rtm_family = static_cast<unsigned char>(family);
+        rtm.rtm_table = RT_TABLE_MAIN;
+        MsgPtr route_req = dump_request(RTM_GETROUTE, &rtm, sizeof rtm);
+        nla_put_u32(route_req.get(), RTA_TABLE, model::kMainTable);
+        dump(ns, route_req.get(), RTM_NEWROUTE, "dump routes", [&](nlmsghdr* nlh) {
+            const auto* r = static_cast<const rtmsg*>(nlmsg_data(nlh));
+            nlattr* tb[RTA_MAX + 1] = {};
+            if (nlmsg_parse(nlh, sizeof(rtmsg), tb, RTA_MAX, nullptr) < 0) return;
+            const std::uint32_t table = tb[RTA_TABLE] ? nla_get_u32(tb[RTA_TABLE]) : r->rtm_table;
+            if (table != model::kMainTable || r->rtm_type != RTN_UNICAST) return;
+            if (r->rtm_family != AF_INET && r->rtm_family != AF_INET6) return;
+            model::RouteState rs;
+            rs.table = table;
+            rs.type = r->rtm_type;
+            rs.protocol = r->rtm_protocol;
+            rs.scope = r->rtm_scope;
+            if (tb[RTA_PRIORITY]) rs.metric = nla_get_u32(tb[RTA_PRIORITY]);
+            const std::uint8_t fam = r->rtm_family == AF_INET ? 4 : 6;
+            if (auto dst = to_ip(r->rtm_family, tb[RTA_DST]))
+                rs.dst = model::Prefix{*dst, r->rtm_dst_len};
+            else
+                rs.dst = model::Prefix::default_route(fam);
+            int oif = tb[RTA_OIF] ? static_cast<int>(nla_get_u32(tb[RTA_OIF])) : 0;
+            rs.via = to_ip(r->rtm_family, tb[RTA_GATEWAY]);
+            if (tb[RTA_MULTIPATH] && nla_len(tb[RTA_MULTIPATH]) >= static_cast<int>(sizeof(rtnexthop))) {
+                // multipath: the first hop, as for a single-path route
+                const auto* nh = static_cast<const rtnexthop*>(nla_data(tb[RTA_MULTIPATH]));
+                oif = nh->rtnh_ifindex;
+                const int attrs = static_cast<int>(nh->rtnh_len) - static_cast<int>(RTNH_ALIGN(sizeof(rtnexthop)));
+                if (attrs > 0) {
+                    nlattr* ntb[RTA_MAX + 1] = {};
+                    auto* head = reinterpret_cast<nlattr*>(const_cast<char*>(reinterpret_cast<const char*>(nh)) +
+                                                           RTNH_ALIGN(sizeof(rtnexthop)));
+                    if (nla_parse(ntb, RTA_MAX, head, attrs, nullptr) == 0) rs.via = to_ip(r->rtm_family, ntb[RTA_GATEWAY]);
+                }
+            }
+            if (auto it = names.find(oif); it != names.end()) rs.dev = it->second;
+            out.routes.insert(std::move(rs));
+        });
     }
     return out;
 }

@@ -61,6 +61,10 @@ SockPtr connect_here(Netns& ns) {
     int fd = nl_socket_get_fd(sock.get());
     setsockopt(fd, SOL_NETLINK, NETLINK_EXT_ACK, &one, sizeof one);
     setsockopt(fd, SOL_NETLINK, NETLINK_CAP_ACK, &one, sizeof one);
+    // Dump requests are filtered by the kernel (a route dump of the main
+    // table only); a kernel without strict checking ignores the filter and
+    // observe() filters the answers itself.
+    setsockopt(fd, SOL_NETLINK, NETLINK_GET_STRICT_CHK, &one, sizeof one);
     nl_socket_set_buffer_size(sock.get(), 1 << 20, 1 << 20);
     nl_socket_modify_err_cb(sock.get(), NL_CB_CUSTOM, on_error, &ns);
     return sock;
@@ -145,6 +149,18 @@ int collect_one_link(nl_msg* msg, void* arg) {
     return NL_STOP;
 }
 
+struct DumpSink {
+    int type;
+    const std::function<void(nlmsghdr*)>* each;
+};
+
+int collect_any(nl_msg* msg, void* arg) {
+    auto* sink = static_cast<DumpSink*>(arg);
+    nlmsghdr* nlh = nlmsg_hdr(msg);
+    if (nlh->nlmsg_type == sink->type) (*sink->each)(nlh);
+    return NL_OK;
+}
+
 // A private copy of the socket's callbacks (keeps its error callback).
 CbPtr clone_cb(Netns& ns) {
     CbPtr shared(nl_socket_get_cb(ns.sock.get()));  // nl_socket_get_cb hands out a reference
@@ -227,6 +243,53 @@ void NlKernel::Impl::attach(const NsId& ns, int fd) {
     spaces[ns] = std::move(n);
 }
 
+std::map<NsId, std::string> NlKernel::Impl::attach_many(const std::vector<std::pair<NsId, int>>& fds) {
+    std::map<NsId, std::string> failed;
+    std::vector<std::unique_ptr<Netns>> fresh;
+    for (const auto& [ns, fd] : fds) {
+        if (ns.empty()) {
+            close(fd);
+            failed[ns] = "the host's namespace is always attached";
+            continue;
+        }
+        // Attached already to this very namespace: keep the socket (see attach).
+        if (auto it = spaces.find(ns); it != spaces.end() && it->second->fd >= 0) {
+            struct stat a{}, b{};
+            if (fstat(fd, &a) == 0 && fstat(it->second->fd, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino) {
+                close(fd);
+                continue;
+            }
+        }
+        auto n = std::make_unique<Netns>();
+        n->id = ns;
+        n->fd = fd;
+        fresh.push_back(std::move(n));
+    }
+    // One thread enters each namespace in turn and connects its socket, then
+    // ends: the caller's thread never moves, and no thread outlives the call.
+    std::vector<std::string> why(fresh.size());
+    std::thread opener([&] {
+        for (std::size_t i = 0; i < fresh.size(); ++i) {
+            try {
+                if (setns(fresh[i]->fd, CLONE_NEWNET) != 0) throw NlError(errno, fresh[i]->id, "enter namespace");
+                fresh[i]->sock = connect_here(*fresh[i]);
+            } catch (const std::exception& e) {
+                why[i] = e.what();
+            }
+        }
+    });
+    opener.join();
+    for (std::size_t i = 0; i < fresh.size(); ++i) {
+        if (!why[i].empty()) {
+            failed[fresh[i]->id] = why[i];
+            continue;  // ~Netns closes the fd
+        }
+        const NsId id = fresh[i]->id;
+        spaces[id] = std::move(fresh[i]);
+    }
+    return failed;
+}
+
 int NlKernel::Impl::write(Netns& ns, nl_msg* msg) {
     ++writes;
     ns.last_errno = 0;
@@ -247,17 +310,23 @@ void NlKernel::Impl::write_or_throw(Netns& ns, nl_msg* msg, const std::string& o
     throw NlError(e, object, action, {}, ns.last_extack);
 }
 
+void NlKernel::Impl::dump(Netns& ns, nl_msg* request, int type, const std::string& what,
+                          const std::function<void(nlmsghdr*)>& each) {
+    const std::string who = ns.id.empty() ? "host" : ns.id;
+    int err = nl_send_auto(ns.sock.get(), request);
+    if (err < 0) throw_libnl(err, who, what);
+    CbPtr cb = clone_cb(ns);
+    DumpSink sink{type, &each};
+    nl_cb_set(cb.get(), NL_CB_VALID, NL_CB_CUSTOM, collect_any, &sink);
+    ns.last_errno = 0;
+    err = nl_recvmsgs(ns.sock.get(), cb.get());
+    if (err < 0) throw NlError(ns.last_errno ? ns.last_errno : EIO, who, what);
+}
+
 std::vector<RawLink> NlKernel::Impl::dump_links(Netns& ns) {
     std::vector<RawLink> out;
     MsgPtr msg = link_request(RTM_GETLINK, NLM_F_DUMP, "");
-    const std::string who = ns.id.empty() ? "host" : ns.id;
-    int err = nl_send_auto(ns.sock.get(), msg.get());
-    if (err < 0) throw_libnl(err, who, "dump links");
-    CbPtr cb = clone_cb(ns);
-    nl_cb_set(cb.get(), NL_CB_VALID, NL_CB_CUSTOM, collect_link, &out);
-    ns.last_errno = 0;
-    err = nl_recvmsgs(ns.sock.get(), cb.get());
-    if (err < 0) throw NlError(ns.last_errno ? ns.last_errno : EIO, who, "dump links");
+    dump(ns, msg.get(), RTM_NEWLINK, "dump links", [&](nlmsghdr* nlh) { out.push_back(parse_link(nlh)); });
     return out;
 }
 
@@ -293,6 +362,9 @@ NlKernel::~NlKernel() = default;
 model::NetnsState NlKernel::observe(const NsId& ns) { return impl_->observe(ns); }
 void NlKernel::execute(const Step& step) { impl_->execute(step); }
 void NlKernel::attach_namespace(const NsId& ns, int netns_fd) { impl_->attach(ns, netns_fd); }
+std::map<NsId, std::string> NlKernel::attach_namespaces(const std::vector<std::pair<NsId, int>>& fds) {
+    return impl_->attach_many(fds);
+}
 void NlKernel::detach_namespace(const NsId& ns) {
     if (!ns.empty()) impl_->spaces.erase(ns);  // ~Netns closes the socket and the fd
 }
