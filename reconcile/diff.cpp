@@ -376,6 +376,9 @@ private:
                     c.mode = s.mode;
                     why = "macvlan child of " + s.parent;
                 } else if (s.kind == "veth") {
+                    // The end netlab names is created up (one request less
+                    // per container); only the peer cannot be (ENOTCONN).
+                    if (s.up && *s.up) c.up = true;
                     c.peer_name = s.peer_name;
                     c.peer_ns = s.peer_ns;
                     why = "veth pair, peer " + s.peer_name + " created directly in " +
@@ -448,7 +451,7 @@ private:
             if (spec.group && *spec.group != 0) c.group = spec.group;
             if (spec.master && !spec.master->empty()) c.master = spec.master;
         }
-        if (spec.up && *spec.up) c.up = true;
+        if (spec.up && *spec.up && spec.kind != "veth") c.up = true;  // a veth is created up
         LinkSpec nothing;
         nothing.name = spec.name;
         if (c == nothing) return;

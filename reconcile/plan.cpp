@@ -65,6 +65,7 @@ std::string Step::describe() const {
                 s += l.name;
             }
             s += link_attributes(l);
+            if (l.up && *l.up) s += " up";
             s += " type " + l.kind;
             if (l.kind == "macvlan") s += std::string(" mode ") + model::to_string(l.mode);
             if (l.kind == "bridge" && l.stp) s += std::string(" stp_state ") + (*l.stp ? "1" : "0");

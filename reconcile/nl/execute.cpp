@@ -101,22 +101,30 @@ void NlKernel::Impl::delete_group(const Step& step) {
         if (members.count(l.state.name)) present[l.state.name] = l.state.group;
     if (present.empty()) return;  // all gone already
     auto put_back = [&] {
-        for (const auto& [name, old] : joined) {
-            MsgPtr msg = set_group_request(name, old);
-            write(ns, msg.get());  // best effort: the refusal below is what counts
-        }
+        std::vector<MsgPtr> back;
+        for (const auto& [name, old] : joined) back.push_back(set_group_request(name, old));
+        write_batch(ns, back);  // best effort: the refusal is what counts
     };
+    // The members join the group in one batch of requests (one sendmsg()
+    // per 64 KiB, then the acks), not one round trip each.
+    std::vector<std::string> names;
+    std::vector<MsgPtr> join;
     for (const auto& [name, old] : present) {
         if (old == step.group) continue;
-        MsgPtr msg = set_group_request(name, step.group);
-        int e = write(ns, msg.get());
-        if (e == ENODEV) continue;  // gone meanwhile: nothing left to delete
-        if (e != 0) {
-            const std::string extack = ns.last_extack;
-            put_back();
-            throw NlError(e, who(step.ns, name), "set group " + g, {}, extack);
-        }
-        joined[name] = old;
+        names.push_back(name);
+        join.push_back(set_group_request(name, step.group));
+    }
+    const std::vector<int> answers = write_batch(ns, join);
+    std::string refused;
+    int refusal = 0;
+    for (std::size_t i = 0; i < names.size(); ++i) {
+        if (answers[i] == 0) joined[names[i]] = present.at(names[i]);
+        else if (answers[i] != ENODEV && !refusal) refusal = answers[i], refused = names[i];  // ENODEV: gone meanwhile
+    }
+    if (refusal) {
+        const std::string extack = ns.last_extack;
+        put_back();
+        throw NlError(refusal, who(step.ns, refused), "set group " + g, {}, extack);
     }
     if (std::string o = outsider(dump_links(ns)); !o.empty()) {
         put_back();
@@ -128,6 +136,7 @@ void NlKernel::Impl::delete_group(const Step& step) {
     ifi.ifi_family = AF_UNSPEC;
     nlmsg_append(msg.get(), &ifi, sizeof ifi, NLMSG_ALIGNTO);
     nla_put_u32(msg.get(), IFLA_GROUP, step.group);
+    forget_indexes();
     int e = write(ns, msg.get());
     if (e == 0 || e == ENODEV) return;  // ENODEV: no link left in the group
     const std::string extack = ns.last_extack;
@@ -156,55 +165,60 @@ void NlKernel::Impl::execute(const Step& step) {
                 change |= IFF_PROMISC;
                 if (*l.promisc) flags |= IFF_PROMISC;
             }
-            MsgPtr msg = newlink(NLM_F_CREATE | NLM_F_EXCL, l.name, flags, change);
-            nl_msg* m = msg.get();
-            // A bridge's MTU given at creation is not "set by the user": the
-            // bridge lowers/raises it to its ports' as they join. Set it with
-            // the follow-up change below, which pins it.
             const bool pin_mtu = l.mtu && l.kind == "bridge";
-            if (l.mtu && !pin_mtu) nla_put_u32(m, IFLA_MTU, *l.mtu);
-            std::optional<model::MacAddress> mac = l.mac;
-            if (!mac && l.mac_from) {
-                auto src = get_link(target, *l.mac_from);
-                if (!src) throw NlError(ENODEV, obj, action, "MAC source " + *l.mac_from + " does not exist");
-                mac = src->state.mac;
-            }
-            if (mac) nla_put(m, IFLA_ADDRESS, 6, mac->bytes.data());
-            if (l.group) nla_put_u32(m, IFLA_GROUP, *l.group);
-            if (l.master && !l.master->empty())
-                nla_put_u32(m, IFLA_MASTER, ifindex(target, *l.master, obj, action));
-            if (remote) {
-                nla_put_u32(m, IFLA_LINK, ifindex(sender, l.parent, obj, action));
-                nla_put_u32(m, IFLA_NET_NS_FD, ns_fd(step.ns));
-            } else if (l.kind == "macvlan") {
-                nla_put_u32(m, IFLA_LINK, ifindex(target, l.parent, obj, action));
-            }
-            nlattr* info = nla_nest_start(m, IFLA_LINKINFO);
-            nla_put_string(m, IFLA_INFO_KIND, l.kind.c_str());
-            if (l.kind == "bridge" && l.stp) {
-                nlattr* data = nla_nest_start(m, IFLA_INFO_DATA);
-                nla_put_u32(m, IFLA_BR_STP_STATE, *l.stp ? 1 : 0);
-                nla_nest_end(m, data);
-            } else if (l.kind == "macvlan") {
-                nlattr* data = nla_nest_start(m, IFLA_INFO_DATA);
-                nla_put_u32(m, IFLA_MACVLAN_MODE, macvlan_mode(l.mode));
-                nla_nest_end(m, data);
-            } else if (l.kind == "veth") {
-                // The peer goes straight into its namespace (no move, no
-                // rcu_barrier wait). It is never created up: kernel 6.18
-                // answers ENOTCONN; its own SetLink brings it up.
-                nlattr* data = nla_nest_start(m, IFLA_INFO_DATA);
-                nlattr* peer = nla_nest_start(m, VETH_INFO_PEER);
-                ifinfomsg pifi{};
-                pifi.ifi_family = AF_UNSPEC;
-                nlmsg_append(m, &pifi, sizeof pifi, NLMSG_ALIGNTO);
-                nla_put_string(m, IFLA_IFNAME, l.peer_name.c_str());
-                if (l.peer_ns != step.ns) nla_put_u32(m, IFLA_NET_NS_FD, ns_fd(l.peer_ns));
-                nla_nest_end(m, peer);
-                nla_nest_end(m, data);
-            }
-            nla_nest_end(m, info);
-            write_or_throw(sender, m, obj, action);
+            auto build = [&]() -> MsgPtr {
+                MsgPtr msg = newlink(NLM_F_CREATE | NLM_F_EXCL, l.name, flags, change);
+                nl_msg* m = msg.get();
+                // A bridge's MTU given at creation is not "set by the user": the
+                // bridge lowers/raises it to its ports' as they join. Set it with
+                // the follow-up change below, which pins it.
+                if (l.mtu && !pin_mtu) nla_put_u32(m, IFLA_MTU, *l.mtu);
+                std::optional<model::MacAddress> mac = l.mac;
+                if (!mac && l.mac_from) {
+                    auto src = get_link(target, *l.mac_from);
+                    if (!src) throw NlError(ENODEV, obj, action, "MAC source " + *l.mac_from + " does not exist");
+                    mac = src->state.mac;
+                }
+                if (mac) nla_put(m, IFLA_ADDRESS, 6, mac->bytes.data());
+                if (l.group) nla_put_u32(m, IFLA_GROUP, *l.group);
+                if (l.master && !l.master->empty())
+                    nla_put_u32(m, IFLA_MASTER, ifindex(target, *l.master, obj, action));
+                if (remote) {
+                    nla_put_u32(m, IFLA_LINK, ifindex(sender, l.parent, obj, action));
+                    nla_put_u32(m, IFLA_NET_NS_FD, ns_fd(step.ns));
+                } else if (l.kind == "macvlan") {
+                    nla_put_u32(m, IFLA_LINK, ifindex(target, l.parent, obj, action));
+                }
+                nlattr* info = nla_nest_start(m, IFLA_LINKINFO);
+                nla_put_string(m, IFLA_INFO_KIND, l.kind.c_str());
+                if (l.kind == "bridge" && l.stp) {
+                    nlattr* data = nla_nest_start(m, IFLA_INFO_DATA);
+                    nla_put_u32(m, IFLA_BR_STP_STATE, *l.stp ? 1 : 0);
+                    nla_nest_end(m, data);
+                } else if (l.kind == "macvlan") {
+                    nlattr* data = nla_nest_start(m, IFLA_INFO_DATA);
+                    nla_put_u32(m, IFLA_MACVLAN_MODE, macvlan_mode(l.mode));
+                    nla_nest_end(m, data);
+                } else if (l.kind == "veth") {
+                    // The peer goes straight into its namespace (no move, no
+                    // rcu_barrier wait). It is never created up: kernel 6.18
+                    // answers ENOTCONN; its own SetLink brings it up.
+                    nlattr* data = nla_nest_start(m, IFLA_INFO_DATA);
+                    nlattr* peer = nla_nest_start(m, VETH_INFO_PEER);
+                    ifinfomsg pifi{};
+                    pifi.ifi_family = AF_UNSPEC;
+                    nlmsg_append(m, &pifi, sizeof pifi, NLMSG_ALIGNTO);
+                    nla_put_string(m, IFLA_IFNAME, l.peer_name.c_str());
+                    if (l.peer_ns != step.ns) nla_put_u32(m, IFLA_NET_NS_FD, ns_fd(l.peer_ns));
+                    nla_nest_end(m, peer);
+                    nla_nest_end(m, data);
+                }
+                nla_nest_end(m, info);
+                return msg;
+            };
+            write_built(sender, build, obj, action);
+            target.index.erase(l.name);
+            if (l.kind == "veth") get(l.peer_ns).index.erase(l.peer_name);
             // The kernel ignores IFLA_IFALIAS in a create: mark ownership with
             // a follow-up change, on both ends of a veth.
             set_ifname_alias(*this, target, l.name, std::string(model::kOwnedAliasPrefix) + l.kind,
@@ -221,6 +235,7 @@ void NlKernel::Impl::execute(const Step& step) {
             ifi.ifi_family = AF_UNSPEC;
             nlmsg_append(msg.get(), &ifi, sizeof ifi, NLMSG_ALIGNTO);
             nla_put_string(msg.get(), IFLA_IFNAME, l.name.c_str());
+            forget_indexes();  // the link, and a veth's other end wherever it is
             write_or_throw(ns, msg.get(), who(step.ns, l.name), "delete", {ENODEV});
             return;
         }
@@ -231,69 +246,74 @@ void NlKernel::Impl::execute(const Step& step) {
             Netns& ns = get(step.ns);
             const std::string obj = who(step.ns, l.name);
             std::string action;
-            auto say = [&](const std::string& s) { action += (action.empty() ? "" : ", ") + s; };
-            unsigned flags = 0, change = 0;
-            if (l.up) {
-                change |= IFF_UP;
-                if (*l.up) flags |= IFF_UP;
-                say(*l.up ? "up" : "down");
-            }
-            if (l.promisc) {
-                change |= IFF_PROMISC;
-                if (*l.promisc) flags |= IFF_PROMISC;
-                say(*l.promisc ? "promisc on" : "promisc off");
-            }
-            MsgPtr msg = newlink(0, l.name, flags, change);
-            nl_msg* m = msg.get();
-            if (l.mtu) {
-                nla_put_u32(m, IFLA_MTU, *l.mtu);
-                say("mtu " + std::to_string(*l.mtu));
-            }
-            std::optional<model::MacAddress> mac = l.mac;
-            if (!mac && l.mac_from) {
-                auto src = get_link(ns, *l.mac_from);
-                if (!src) throw NlError(ENODEV, obj, "take MAC of " + *l.mac_from, "no such device");
-                mac = src->state.mac;
-            }
-            if (mac) {
-                nla_put(m, IFLA_ADDRESS, 6, mac->bytes.data());
-                say("address " + mac->str());
-            }
-            if (l.group) {
-                nla_put_u32(m, IFLA_GROUP, *l.group);
-                say("group " + std::to_string(*l.group));
-            }
-            if (l.master) {
-                if (l.master->empty()) {
-                    nla_put_u32(m, IFLA_MASTER, 0);
-                    say("nomaster");
-                } else {
-                    say("enslave to " + *l.master);
-                    nla_put_u32(m, IFLA_MASTER, ifindex(ns, *l.master, obj, action));
+            auto build = [&]() -> MsgPtr {
+                action.clear();
+                auto say = [&](const std::string& s) { action += (action.empty() ? "" : ", ") + s; };
+                unsigned flags = 0, change = 0;
+                if (l.up) {
+                    change |= IFF_UP;
+                    if (*l.up) flags |= IFF_UP;
+                    say(*l.up ? "up" : "down");
                 }
-            }
-            if (l.promote_secondaries) {
-                // sysctl net.ipv4.conf.NAME.promote_secondaries, by netlink:
-                // IFLA_AF_SPEC { AF_INET { IFLA_INET_CONF { [id] = u32 } } }.
-                nlattr* af = nla_nest_start(m, IFLA_AF_SPEC);
-                nlattr* inet = nla_nest_start(m, AF_INET);
-                nlattr* conf = nla_nest_start(m, IFLA_INET_CONF);
-                nla_put_u32(m, IPV4_DEVCONF_PROMOTE_SECONDARIES, *l.promote_secondaries ? 1 : 0);
-                nla_nest_end(m, conf);
-                nla_nest_end(m, inet);
-                nla_nest_end(m, af);
-                say(*l.promote_secondaries ? "promote_secondaries on" : "promote_secondaries off");
-            }
-            if (l.stp) {
-                nlattr* info = nla_nest_start(m, IFLA_LINKINFO);
-                nla_put_string(m, IFLA_INFO_KIND, "bridge");
-                nlattr* data = nla_nest_start(m, IFLA_INFO_DATA);
-                nla_put_u32(m, IFLA_BR_STP_STATE, *l.stp ? 1 : 0);
-                nla_nest_end(m, data);
-                nla_nest_end(m, info);
-                say(*l.stp ? "stp on" : "stp off");
-            }
-            write_or_throw(ns, m, obj, action.empty() ? "set" : action);
+                if (l.promisc) {
+                    change |= IFF_PROMISC;
+                    if (*l.promisc) flags |= IFF_PROMISC;
+                    say(*l.promisc ? "promisc on" : "promisc off");
+                }
+                MsgPtr msg = newlink(0, l.name, flags, change);
+                nl_msg* m = msg.get();
+                if (l.mtu) {
+                    nla_put_u32(m, IFLA_MTU, *l.mtu);
+                    say("mtu " + std::to_string(*l.mtu));
+                }
+                std::optional<model::MacAddress> mac = l.mac;
+                if (!mac && l.mac_from) {
+                    auto src = get_link(ns, *l.mac_from);
+                    if (!src) throw NlError(ENODEV, obj, "take MAC of " + *l.mac_from, "no such device");
+                    mac = src->state.mac;
+                }
+                if (mac) {
+                    nla_put(m, IFLA_ADDRESS, 6, mac->bytes.data());
+                    say("address " + mac->str());
+                }
+                if (l.group) {
+                    nla_put_u32(m, IFLA_GROUP, *l.group);
+                    say("group " + std::to_string(*l.group));
+                }
+                if (l.master) {
+                    if (l.master->empty()) {
+                        nla_put_u32(m, IFLA_MASTER, 0);
+                        say("nomaster");
+                    } else {
+                        say("enslave to " + *l.master);
+                        nla_put_u32(m, IFLA_MASTER, ifindex(ns, *l.master, obj, action));
+                    }
+                }
+                if (l.promote_secondaries) {
+                    // sysctl net.ipv4.conf.NAME.promote_secondaries, by netlink:
+                    // IFLA_AF_SPEC { AF_INET { IFLA_INET_CONF { [id] = u32 } } }.
+                    nlattr* af = nla_nest_start(m, IFLA_AF_SPEC);
+                    nlattr* inet = nla_nest_start(m, AF_INET);
+                    nlattr* conf = nla_nest_start(m, IFLA_INET_CONF);
+                    nla_put_u32(m, IPV4_DEVCONF_PROMOTE_SECONDARIES, *l.promote_secondaries ? 1 : 0);
+                    nla_nest_end(m, conf);
+                    nla_nest_end(m, inet);
+                    nla_nest_end(m, af);
+                    say(*l.promote_secondaries ? "promote_secondaries on" : "promote_secondaries off");
+                }
+                if (l.stp) {
+                    nlattr* info = nla_nest_start(m, IFLA_LINKINFO);
+                    nla_put_string(m, IFLA_INFO_KIND, "bridge");
+                    nlattr* data = nla_nest_start(m, IFLA_INFO_DATA);
+                    nla_put_u32(m, IFLA_BR_STP_STATE, *l.stp ? 1 : 0);
+                    nla_nest_end(m, data);
+                    nla_nest_end(m, info);
+                    say(*l.stp ? "stp on" : "stp off");
+                }
+                if (action.empty()) action = "set";
+                return msg;
+            };
+            write_built(ns, build, obj, action);  // read after build() ran
             return;
         }
         case Step::Op::AddAddress:
@@ -303,24 +323,26 @@ void NlKernel::Impl::execute(const Step& step) {
             const auto& a = step.address;
             const std::string obj = who(step.ns, a.dev);
             const std::string action = (add ? "add address " : "delete address ") + a.prefix.str();
-            auto dev = get_link(ns, a.dev);
-            if (!dev) {
-                if (!add) return;  // the device is gone, and its addresses with it
-                throw NlError(ENODEV, obj, action);
-            }
-            AddrPtr addr(rtnl_addr_alloc());
-            NlAddrPtr local = to_nl(a.prefix.addr, a.prefix.len);
-            rtnl_addr_set_ifindex(addr.get(), dev->state.ifindex);
-            rtnl_addr_set_family(addr.get(), a.prefix.addr.is_v4() ? AF_INET : AF_INET6);
-            rtnl_addr_set_local(addr.get(), local.get());
-            rtnl_addr_set_prefixlen(addr.get(), a.prefix.len);
-            nl_msg* raw = nullptr;
-            int err = add ? rtnl_addr_build_add_request(addr.get(), NLM_F_EXCL, &raw)
-                          : rtnl_addr_build_delete_request(addr.get(), 0, &raw);
-            if (err < 0) throw_libnl(err, obj, action);
-            MsgPtr msg(raw);
+            auto build = [&]() -> MsgPtr {
+                auto dev = find_index(ns, a.dev);
+                if (!dev) {
+                    if (!add) return nullptr;  // the device is gone, and its addresses with it
+                    throw NlError(ENODEV, obj, action);
+                }
+                AddrPtr addr(rtnl_addr_alloc());
+                NlAddrPtr local = to_nl(a.prefix.addr, a.prefix.len);
+                rtnl_addr_set_ifindex(addr.get(), *dev);
+                rtnl_addr_set_family(addr.get(), a.prefix.addr.is_v4() ? AF_INET : AF_INET6);
+                rtnl_addr_set_local(addr.get(), local.get());
+                rtnl_addr_set_prefixlen(addr.get(), a.prefix.len);
+                nl_msg* raw = nullptr;
+                int err = add ? rtnl_addr_build_add_request(addr.get(), NLM_F_EXCL, &raw)
+                              : rtnl_addr_build_delete_request(addr.get(), 0, &raw);
+                if (err < 0) throw_libnl(err, obj, action);
+                return MsgPtr(raw);
+            };
             // "already there" / "already gone" are outcomes, not errors
-            write_or_throw(ns, msg.get(), obj, action, {add ? EEXIST : EADDRNOTAVAIL});
+            write_built(ns, build, obj, action, {add ? EEXIST : EADDRNOTAVAIL});
             return;
         }
         case Step::Op::AddRoute:
@@ -333,43 +355,45 @@ void NlKernel::Impl::execute(const Step& step) {
             const std::string action = std::string(del ? "delete" : step.op == Step::Op::AddRoute ? "add" : "replace") +
                                        " route " + (r.dst.is_default() ? "default" : r.dst.str());
             const int fam = r.dst.addr.is_v6() ? AF_INET6 : AF_INET;
-            RoutePtr route(rtnl_route_alloc());
-            rtnl_route_set_family(route.get(), fam);
-            rtnl_route_set_table(route.get(), r.table);
-            rtnl_route_set_type(route.get(), r.type);
-            rtnl_route_set_protocol(route.get(), r.protocol);
-            rtnl_route_set_scope(route.get(), r.scope);
-            rtnl_route_set_priority(route.get(), r.metric);
-            NlAddrPtr dst = to_nl(r.dst.addr.family ? r.dst.addr : model::IpAddress::any(fam == AF_INET ? 4 : 6),
-                                  r.dst.len);
-            rtnl_route_set_dst(route.get(), dst.get());
-            if (!r.dev.empty() || r.via) {
-                rtnl_nexthop* nh = rtnl_route_nh_alloc();  // the route takes ownership below
-                if (!r.dev.empty()) {
-                    auto dev = get_link(ns, r.dev);
-                    if (!dev) {
-                        rtnl_route_nh_free(nh);
-                        if (del) return;  // routes die with their device
-                        throw NlError(ENODEV, obj, action);
+            auto build = [&]() -> MsgPtr {
+                RoutePtr route(rtnl_route_alloc());
+                rtnl_route_set_family(route.get(), fam);
+                rtnl_route_set_table(route.get(), r.table);
+                rtnl_route_set_type(route.get(), r.type);
+                rtnl_route_set_protocol(route.get(), r.protocol);
+                rtnl_route_set_scope(route.get(), r.scope);
+                rtnl_route_set_priority(route.get(), r.metric);
+                NlAddrPtr dst = to_nl(r.dst.addr.family ? r.dst.addr : model::IpAddress::any(fam == AF_INET ? 4 : 6),
+                                      r.dst.len);
+                rtnl_route_set_dst(route.get(), dst.get());
+                if (!r.dev.empty() || r.via) {
+                    rtnl_nexthop* nh = rtnl_route_nh_alloc();  // the route takes ownership below
+                    if (!r.dev.empty()) {
+                        auto dev = find_index(ns, r.dev);
+                        if (!dev) {
+                            rtnl_route_nh_free(nh);
+                            if (del) return nullptr;  // routes die with their device
+                            throw NlError(ENODEV, obj, action);
+                        }
+                        rtnl_route_nh_set_ifindex(nh, *dev);
                     }
-                    rtnl_route_nh_set_ifindex(nh, dev->state.ifindex);
+                    if (r.via) {
+                        NlAddrPtr gw = to_nl(*r.via, r.via->is_v4() ? 32 : 128);
+                        rtnl_route_nh_set_gateway(nh, gw.get());
+                    }
+                    rtnl_route_add_nexthop(route.get(), nh);
                 }
-                if (r.via) {
-                    NlAddrPtr gw = to_nl(*r.via, r.via->is_v4() ? 32 : 128);
-                    rtnl_route_nh_set_gateway(nh, gw.get());
-                }
-                rtnl_route_add_nexthop(route.get(), nh);
-            }
-            nl_msg* raw = nullptr;
-            int err = del ? rtnl_route_build_del_request(route.get(), 0, &raw)
-                          : rtnl_route_build_add_request(
-                                route.get(), step.op == Step::Op::AddRoute ? NLM_F_EXCL : NLM_F_REPLACE, &raw);
-            if (err < 0) throw_libnl(err, obj, action);
-            MsgPtr msg(raw);
+                nl_msg* raw = nullptr;
+                int err = del ? rtnl_route_build_del_request(route.get(), 0, &raw)
+                              : rtnl_route_build_add_request(
+                                    route.get(), step.op == Step::Op::AddRoute ? NLM_F_EXCL : NLM_F_REPLACE, &raw);
+                if (err < 0) throw_libnl(err, obj, action);
+                return MsgPtr(raw);
+            };
             if (del)
-                write_or_throw(ns, msg.get(), obj, action, {ESRCH});
+                write_built(ns, build, obj, action, {ESRCH});
             else
-                write_or_throw(ns, msg.get(), obj, action);
+                write_built(ns, build, obj, action);
             return;
         }
     }

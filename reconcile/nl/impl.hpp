@@ -7,6 +7,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "model/state.hpp"
@@ -24,6 +25,11 @@ struct Netns {
     // extended-ack text of the last NLMSG_ERROR (libnl would fold the errno).
     int last_errno = 0;
     std::string last_extack;
+    // name -> ifindex from the last link dump (and lookups since), so a
+    // request that names a device by index does not ask for it first.
+    // Forgotten when a link is deleted; a request that fails with an index
+    // from here is retried once with a fresh one.
+    std::unordered_map<std::string, int> index;
     ~Netns();
 };
 
@@ -54,6 +60,15 @@ struct NlKernel::Impl {
     // write() that throws NlError(object, action) unless the answer is 0 or in `ok`.
     void write_or_throw(Netns& ns, nl_msg* msg, const std::string& object, const std::string& action,
                         std::initializer_list<int> ok = {});
+    // Several write requests in one sendmsg() per 64 KiB, then their acks:
+    // the kernel's errno of each (0 = done), in order. Each counts as a write.
+    std::vector<int> write_batch(Netns& ns, const std::vector<MsgPtr>& msgs);
+    // write_or_throw of the message `build` makes; when it fails with ENODEV
+    // or EINVAL and `build` used an ifindex from the cache, the cache is
+    // forgotten and the request built and sent once more. `build` returns
+    // nullptr when there is nothing to send (a device already gone).
+    void write_built(Netns& ns, const std::function<MsgPtr()>& build, const std::string& object,
+                     const std::string& action, std::initializer_list<int> ok = {});
 
     // Sends a dump request and calls `each` with every answer of `type`.
     void dump(Netns& ns, nl_msg* request, int type, const std::string& what,
@@ -62,6 +77,10 @@ struct NlKernel::Impl {
     std::optional<RawLink> get_link(Netns& ns, const std::string& name);
     int ifindex(Netns& ns, const std::string& name, const std::string& object,
                 const std::string& action);  // throws ENODEV when missing
+    std::optional<int> find_index(Netns& ns, const std::string& name);  // cache, else ask
+    void forget_indexes();  // every namespace's cache
+    std::uint32_t batch_seq = 0;  // write_batch's sequence numbers
+    int cache_hits = 0;     // find_index answers served from a cache (see write_built)
 
     model::NetnsState observe(const NsId& ns);
     void execute(const Step& step);

@@ -48,7 +48,11 @@ model::NetnsState NlKernel::Impl::observe(const NsId& id) {
 
     std::unordered_map<int, std::string> names;
     std::vector<RawLink> raw = dump_links(ns);
-    for (const auto& l : raw) names[l.state.ifindex] = l.state.name;
+    ns.index.clear();
+    for (const auto& l : raw) {
+        names[l.state.ifindex] = l.state.name;
+        ns.index[l.state.name] = l.state.ifindex;
+    }
     for (auto& l : raw) {
         if (l.master_index) {
             auto it = names.find(l.master_index);

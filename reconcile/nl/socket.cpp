@@ -352,9 +352,105 @@ std::optional<RawLink> NlKernel::Impl::get_link(Netns& ns, const std::string& na
 
 int NlKernel::Impl::ifindex(Netns& ns, const std::string& name, const std::string& object,
                             const std::string& action) {
+    auto i = find_index(ns, name);
+    if (!i) throw NlError(ENODEV, object, action, "no such device: " + name);
+    return *i;
+}
+
+std::optional<int> NlKernel::Impl::find_index(Netns& ns, const std::string& name) {
+    if (auto it = ns.index.find(name); it != ns.index.end()) {
+        ++cache_hits;
+        return it->second;
+    }
     auto l = get_link(ns, name);
-    if (!l) throw NlError(ENODEV, object, action, "no such device: " + name);
+    if (!l) return std::nullopt;
+    ns.index[name] = l->state.ifindex;
     return l->state.ifindex;
+}
+
+void NlKernel::Impl::forget_indexes() {
+    for (auto& [_, n] : spaces) n->index.clear();
+}
+
+void NlKernel::Impl::write_built(Netns& ns, const std::function<MsgPtr()>& build, const std::string& object,
+                                 const std::string& action, std::initializer_list<int> ok) {
+    cache_hits = 0;
+    MsgPtr msg = build();
+    if (!msg) return;
+    int e = write(ns, msg.get());
+    if (e != 0 && cache_hits > 0 && (e == ENODEV || e == EINVAL)) {
+        // An index from the last dump may be stale (the link was made
+        // again meanwhile): ask the kernel for it and try once more.
+        forget_indexes();
+        msg = build();
+        if (!msg) return;
+        e = write(ns, msg.get());
+    }
+    if (e == 0) return;
+    for (int o : ok)
+        if (e == o) return;
+    throw NlError(e, object, action, {}, ns.last_extack);
+}
+
+std::vector<int> NlKernel::Impl::write_batch(Netns& ns, const std::vector<MsgPtr>& msgs) {
+    std::vector<int> result(msgs.size(), EIO);
+    std::vector<bool> answered(msgs.size(), false);
+    ns.last_extack.clear();
+    const int fd = nl_socket_get_fd(ns.sock.get());
+    constexpr std::size_t kChunk = 64 * 1024;
+    std::vector<char> in(256 * 1024);
+    std::size_t first = 0;
+    while (first < msgs.size()) {
+        // One chunk: messages packed back to back, sequence numbers noted.
+        std::vector<char> out;
+        std::unordered_map<std::uint32_t, std::size_t> by_seq;
+        std::size_t end = first;
+        while (end < msgs.size()) {
+            // Sequence numbers of our own (high bit set), not libnl's: its
+            // receive path expects the acks of its own sequence in order.
+            nlmsghdr* h = nlmsg_hdr(msgs[end].get());
+            h->nlmsg_pid = nl_socket_get_local_port(ns.sock.get());
+            h->nlmsg_seq = 0x80000000u | batch_seq++;
+            h->nlmsg_flags |= NLM_F_REQUEST | NLM_F_ACK;
+            if (!out.empty() && out.size() + NLMSG_ALIGN(h->nlmsg_len) > kChunk) break;
+            const std::size_t at = out.size();
+            out.resize(at + NLMSG_ALIGN(h->nlmsg_len));
+            std::memcpy(out.data() + at, h, h->nlmsg_len);
+            by_seq[h->nlmsg_seq] = end;
+            ++end;
+        }
+        writes += end - first;
+        if (::send(fd, out.data(), out.size(), 0) < 0) {
+            for (std::size_t i = first; i < msgs.size(); ++i) result[i] = errno;
+            return result;
+        }
+        std::size_t pending = end - first;
+        while (pending > 0) {
+            const ssize_t n = ::recv(fd, in.data(), in.size(), 0);
+            if (n < 0) {
+                if (errno == EINTR) continue;
+                const int e = errno;
+                for (std::size_t i = first; i < msgs.size(); ++i)
+                    if (!answered[i]) result[i] = e;
+                return result;
+            }
+            int len = static_cast<int>(n);
+            for (auto* h = reinterpret_cast<nlmsghdr*>(in.data()); nlmsg_ok(h, len); h = nlmsg_next(h, &len)) {
+                if (h->nlmsg_type != NLMSG_ERROR) continue;
+                auto it = by_seq.find(h->nlmsg_seq);
+                if (it == by_seq.end() || answered[it->second]) continue;
+                auto* err = static_cast<nlmsgerr*>(nlmsg_data(h));
+                answered[it->second] = true;
+                result[it->second] = -err->error;
+                if (err->error != 0 && ns.last_extack.empty()) {
+                    on_error(nullptr, err, &ns);  // keeps the extended ack text
+                }
+                --pending;
+            }
+        }
+        first = end;
+    }
+    return result;
 }
 
 NlKernel::NlKernel() : impl_(std::make_unique<Impl>()) {}

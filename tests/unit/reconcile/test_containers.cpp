@@ -151,10 +151,9 @@ TEST_CASE("attach: creates in the host come before the containers' configuration
         "ip link add link ens33 name nl-mynet type macvlan mode bridge (netlab)",
         "[container:test1] ip link add link ens33 name eth1 netns container:test1 (sent from host) address " +
             d.namespaces.at(container_ns("test1")).links.at("eth1").mac->str() + " type macvlan mode bridge (netlab)",
-        "ip link add " + hostEnd + " master br0 type veth peer name eth1 netns container:test2 (netlab)",
+        "ip link add " + hostEnd + " master br0 up type veth peer name eth1 netns container:test2 (netlab)",
         "ip link set br0 up",
         "ip link set nl-mynet up",
-        "ip link set " + hostEnd + " up",
         "[container:test1] ip link set eth1 up",
         "[container:test2] ip link set eth1 address " +
             d.namespaces.at(container_ns("test2")).links.at("eth1").mac->str() + " up",
@@ -338,7 +337,7 @@ TEST_CASE("a host end whose container end is gone: the pair is deleted and made 
     const auto text = lines(p);
     REQUIRE(text.size() >= 2);
     CHECK(text[0] == "ip link del " + hostEnd);
-    CHECK(text[1].rfind("ip link add " + hostEnd + " master br0 type veth peer name eth1", 0) == 0);
+    CHECK(text[1].rfind("ip link add " + hostEnd + " master br0 up type veth peer name eth1", 0) == 0);
     for (const auto& s : p.steps) CHECK_FALSE((s.op == Step::Op::CreateLink && s.link.kind == "veth-peer"));
     std::string error;
     CHECK(converges(d, state, &error));
