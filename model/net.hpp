@@ -22,6 +22,8 @@ struct IpAddress {
     std::string str() const;
     bool is_v4() const { return family == 4; }
     bool is_v6() const { return family == 6; }
+    // fe80::/10: the kernel's own on every IPv6 link; netlab never manages one.
+    bool is_link_local_v6() const { return is_v6() && bytes[0] == 0xfe && (bytes[1] & 0xc0) == 0x80; }
     std::size_t size() const { return family == 4 ? 4 : 16; }
     auto operator<=>(const IpAddress&) const = default;
 };

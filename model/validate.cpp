@@ -15,8 +15,6 @@ namespace netlab::model {
 
 namespace {
 
-bool link_local_v6(const IpAddress& ip) { return ip.is_v6() && ip.bytes[0] == 0xfe && (ip.bytes[1] & 0xc0) == 0x80; }
-
 std::string family_name(int f) { return f == 6 ? "IPv6" : "IPv4"; }
 
 // Why `name` cannot be a Linux interface name, or "" when it can.
@@ -423,7 +421,7 @@ private:
                 error(p + ".via", "route via " + r.via->str() + ": that is this host's own address", "use the gateway's address");
                 continue;
             }
-            if (r.dev.empty() || link_local_v6(*r.via)) continue;
+            if (r.dev.empty() || r.via->is_link_local_v6()) continue;
             auto it = t_.interfaces.find(r.dev);
             if (it == t_.interfaces.end() || !it->second.addresses) continue;  // addresses not managed: cannot tell
             const auto& addrs = *it->second.addresses;
@@ -471,7 +469,7 @@ private:
                 std::string what = who + ": address " + a.addr.str();
                 bool sameFamily = std::any_of(net->subnets.begin(), net->subnets.end(),
                                               [&](const Prefix& s) { return s.addr.family == a.addr.family; });
-                if (!sameFamily && a.addr.is_v6() && link_local_v6(a.addr)) continue;
+                if (!sameFamily && a.addr.is_link_local_v6()) continue;
                 check_inside_subnet(ap, a.addr, *net, what);
                 for (const auto& gw : net->gateways)
                     if (gw == a.addr) error(ap, what + " is the gateway of network '" + net->name + "'", "pick a free address");
@@ -486,7 +484,7 @@ private:
         }
         // Where a gateway may be: inside the interface's addresses or the network's subnets.
         auto reachable = [&](const IpAddress& gw) {
-            if (link_local_v6(gw)) return true;
+            if (gw.is_link_local_v6()) return true;
             for (const auto& a : ci.addresses)
                 if (a.contains(gw)) return true;
             if (net)

@@ -20,9 +20,7 @@ using model::Prefix;
 using model::RouteState;
 
 // IPv6 link-local addresses are the kernel's: never added, removed or compared.
-bool link_local(const Prefix& p) {
-    return p.addr.is_v6() && p.addr.bytes[0] == 0xfe && (p.addr.bytes[1] & 0xc0) == 0x80;
-}
+bool link_local(const Prefix& p) { return p.addr.is_link_local_v6(); }
 
 // The addresses are ordered by device first: only that device's range is
 // read (a host with 1000 veth ends has 1000 link-local addresses).

@@ -8,13 +8,6 @@ namespace netlab::reconcile {
 
 namespace {
 
-using model::Prefix;
-
-// The kernel's own: never desired, never compared (diff.cpp ignores them too).
-bool link_local(const Prefix& p) {
-    return p.addr.is_v6() && p.addr.bytes[0] == 0xfe && (p.addr.bytes[1] & 0xc0) == 0x80;
-}
-
 std::string route_text(const model::RouteState& r) {
     std::string s = "route " + (r.dst.is_default() ? std::string("default") : r.dst.str());
     if (r.via) s += " via " + r.via->str();
@@ -69,7 +62,7 @@ DriftVerdict classify_link(const DesiredNs& d, const KernelEvent& e) {
 
 DriftVerdict classify_address(const DesiredNs& d, const KernelEvent& e) {
     const model::AddressState& a = e.address;
-    if (a.dev.empty() || link_local(a.prefix)) return {};
+    if (a.dev.empty() || a.prefix.addr.is_link_local_v6()) return {};
     auto it = d.links.find(a.dev);
     if (it == d.links.end() || !it->second.addresses) return {};  // addresses netlab does not manage
     const bool wanted = it->second.addresses->count(a.prefix) != 0;
