@@ -140,6 +140,27 @@ std::set<NsId> namespaces_of(const Desired& d, const Plan& p) {
     return out;
 }
 
+// The namespaces a plan can change: where its steps run, where a created
+// veth peer or macvlan lands or hangs off; a deletion in the host can take
+// links anywhere along (a veth's other end, macvlan children), so it puts
+// every observed namespace in play, and one in a container the host too (a
+// veth takes its host end along). Only these are snapshot, journaled and
+// observed again to verify: at 1000 containers, a change in one of them
+// no longer writes and reads back all 1001.
+std::set<NsId> in_play(const Plan& p, const Observed& observed) {
+    std::set<NsId> out;
+    for (const auto& s : p.steps) {
+        out.insert(s.ns);
+        if (s.op == Step::Op::CreateLink && s.link.kind == "macvlan") out.insert(s.link.parent_ns);
+        if (s.op == Step::Op::CreateLink && s.link.kind == "veth") out.insert(s.link.peer_ns);
+        if (s.op != Step::Op::DeleteLink && s.op != Step::Op::DeleteGroup) continue;
+        out.insert("");
+        if (s.ns.empty())
+            for (const auto& [ns, _] : observed) out.insert(ns);
+    }
+    return out;
+}
+
 #ifdef NETLAB_TESTING
 // Test-only windows and faults (docs/engine.md, "Fault injection").
 struct FaultInjection {
@@ -245,7 +266,7 @@ public:
         json j{{"version", 1},
                {"started", now_utc()},
                {"pid", ::getpid()},
-               {"targets", targets_json()},
+               {"targets", targets_json(snapshot)},
                {"snapshot", serial::observed(snapshot)},
                {"plan", serial::plan(plan)},
                {"ledger", serial::ledger(ledger)}};
@@ -462,9 +483,11 @@ public:
         attached_.erase(ns);
     }
 
-    json targets_json() const {
+    // The container namespaces of the snapshot (recover re-attaches only these).
+    json targets_json(const Observed& snapshot) const {
         json j = json::object();
-        for (const auto& [ns, t] : targets_) j[ns] = serial::ns_target(t.text, t.id);
+        for (const auto& [ns, t] : targets_)
+            if (snapshot.count(ns)) j[ns] = serial::ns_target(t.text, t.id);
         return j;
     }
 
@@ -583,13 +606,15 @@ Outcome Engine::apply(const model::Loaded& config) {
     if (!prepared || out.plan.empty()) return finish();
 
     PhaseClock phase(out);
-    const std::set<NsId> spaces = namespaces_of(prepared->desired, out.plan);
-    // The snapshot is what was observed to make the plan, plus any namespace
-    // only the plan's steps name.
-    Observed snapshot = prepared->observed;
+    const std::set<NsId> spaces = in_play(out.plan, prepared->observed);
+    // The snapshot is what was observed to make the plan, of the namespaces
+    // in play (observed now if only the plan's steps name them).
+    Observed snapshot;
     try {
-        for (const auto& ns : spaces)
-            if (!snapshot.count(ns)) snapshot.emplace(ns, kernel_.observe(ns));
+        for (const auto& ns : spaces) {
+            auto seen = prepared->observed.find(ns);
+            snapshot.emplace(ns, seen != prepared->observed.end() ? seen->second : kernel_.observe(ns));
+        }
         // Durable before the first write: a crash from here on is repaired by
         // recover() at the next start.
         tx.write_journal(snapshot, out.plan, prepared->ledger);
@@ -629,7 +654,11 @@ Outcome Engine::apply(const model::Loaded& config) {
     phase.lap("execute");
     if (failure.empty()) {
         try {
-            Plan residual = make_plan(prepared->desired, tx.observe(spaces));
+            // The namespaces in play observed again; the others as they were
+            // observed for the plan (nothing here wrote to them).
+            Observed after = prepared->observed;
+            for (auto& [ns, state] : tx.observe(spaces)) after[ns] = std::move(state);
+            Plan residual = make_plan(prepared->desired, after);
             if (!residual.empty())
                 failure = "verification failed: still to do after apply: " + residual.steps.front().describe() +
                           (residual.steps.size() > 1

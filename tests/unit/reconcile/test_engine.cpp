@@ -567,3 +567,39 @@ TEST_CASE("identity_mismatch: what tells two namespaces apart") {
     b.inode = 4026532001;
     CHECK(identity_mismatch(a, b) == "a new namespace (inode 4026532000 -> 4026532001)");
 }
+
+TEST_CASE("engine: a change in one container journals and verifies only that namespace") {
+    StateDir dir;
+    const std::vector<std::string> names = {"same", "restarted", "recreated", "vanished"};
+    Observed world = host1();
+    for (const auto& c : names) world[container_ns(c)] = docker_like();
+    FakeKernel k(world);
+    auto resolver = std::make_shared<FakeResolver>();
+    unsigned long long inode = 4026531001;
+    for (const auto& c : names) resolver->ids["netns:" + c] = ident(0, 0, inode++);
+    auto resolve = [resolver](const model::NetnsTarget& t) { return (*resolver)(t); };
+    const Options opts{dir.path, {}};
+    auto config = containers_config();
+    {
+        Engine engine(k, opts);
+        engine.set_resolver(resolve);
+        REQUIRE(engine.apply(config).status == Status::Applied);
+    }
+    config.topology.containers.at("vanished").interfaces.at("eth1").addresses = {test::pfx("198.51.100.30/24")};
+    std::set<std::string> journaled, targets;
+    k.before_each = [&](std::size_t, const Step&) {
+        if (!journaled.empty()) return;
+        auto j = nlohmann::json::parse(slurp(dir.journal()));
+        for (const auto& [ns, _] : j.at("snapshot").items()) journaled.insert(ns);
+        for (const auto& [ns, _] : j.at("targets").items()) targets.insert(ns);
+    };
+    Engine engine(k, opts);
+    engine.set_resolver(resolve);
+    const std::size_t observes = k.observes;
+    Outcome o = engine.apply(config);
+    CHECK(o.status == Status::Applied);
+    CHECK(journaled == std::set<std::string>{container_ns("vanished")});
+    CHECK(targets == journaled);
+    // 5 namespaces observed for the plan, 1 again for the verification
+    CHECK(k.observes - observes == 6);
+}
