@@ -15,7 +15,10 @@ void usage(std::FILE* out) {
         "  apply [PATH] [--json]          apply the topology to this network namespace as one transaction\n"
         "  status [--json]                ask netlabd what is in force\n"
         "  reload                         ask netlabd to reload; fails with the diagnostics if rejected\n"
-        "  confirm | rollback             settle a pending commit-confirmed change\n"
+        "  apply --confirm DUR [--json]   have netlabd apply its files and roll them back after DUR (60s, 5m)\n"
+        "                                 unless confirmed\n"
+        "  confirm [--force]              keep the pending commit-confirmed change (--force: even if its probe failed)\n"
+        "  rollback                       roll the pending commit-confirmed change back now\n"
         "common options: --config-dir DIR --state-dir DIR --socket PATH\n"
         "plan/apply: --docker-socket PATH  Docker Engine API socket for docker: containers\n"
         "            (default $NETLAB_DOCKER_SOCKET, else /var/run/docker.sock)\n",
@@ -32,7 +35,11 @@ int main(int argc, char** argv) {
     netlab::cli::Args args(argv + 2, argv + argc);
     if (cmd == "check") return netlab::cli::check(args);
     if (cmd == "plan") return netlab::cli::plan(args);
-    if (cmd == "apply") return netlab::cli::apply(args);
+    if (cmd == "apply") {
+        for (const auto& a : args)
+            if (a == "--confirm") return netlab::cli::apply_confirmed(args);
+        return netlab::cli::apply(args);
+    }
     if (cmd == "status") return netlab::cli::status(args);
     if (cmd == "reload") return netlab::cli::reload(args);
     if (cmd == "confirm") return netlab::cli::confirm(args);

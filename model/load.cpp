@@ -23,6 +23,7 @@
 #include <sstream>
 #include <system_error>
 
+#include "model/duration.hpp"
 #include "model/load_detail.hpp"
 
 namespace netlab::model {
@@ -466,7 +467,7 @@ void Reader::document(const YAML::Node& root) {
     }
     bool sawVersion = false;
     Topology& t = out_.topology;
-    fields(root, "", {"version", "interfaces", "routes", "networks", "containers", "drift"},
+    fields(root, "", {"version", "interfaces", "routes", "networks", "containers", "drift", "commit_confirmed"},
            [&](const std::string& key, const YAML::Node& v, const std::string& path) {
                Location at = out_.sources.at(path);
                if (key == "version") {
@@ -507,6 +508,16 @@ void Reader::document(const YAML::Node& root) {
                    if (*s == "repair") t.drift = DriftPolicy::Repair;
                    else if (*s == "report") t.drift = DriftPolicy::Report;
                    else error(at, "drift must be 'repair' or 'report', not " + quote(*s));
+               } else if (key == "commit_confirmed") {
+                   auto s = scalar(v, at, "commit_confirmed");
+                   if (!s) return;
+                   auto d = parse_duration(*s);
+                   if (!d || d->count() < 1 || *d > kMaxConfirmDeadline)
+                       error(at, "commit_confirmed must be a duration from 1s to 24h such as 60s, 5m or 1m30s, not " +
+                                     quote(*s),
+                             "the deadline netlabd waits for `netlabctl confirm` before it rolls a change back");
+                   else
+                       t.commit_confirmed = *d;
                }
            });
     if (!sawVersion && !stopped_)
@@ -964,6 +975,15 @@ Loaded load_config(const fs::path& path) {
                                            "set `drift:` in one file only"});
             else
                 t.drift = one.topology.drift;
+        }
+        if (one.sources.has("commit_confirmed")) {
+            if (out.sources.has("commit_confirmed") && t.commit_confirmed != one.topology.commit_confirmed)
+                out.diagnostics.push_back({Severity::Error, one.sources.at("commit_confirmed"),
+                                           "commit_confirmed is set differently in two files: here and at " +
+                                               out.sources.at("commit_confirmed").str(),
+                                           "set `commit_confirmed:` in one file only"});
+            else
+                t.commit_confirmed = one.topology.commit_confirmed;
         }
         for (const auto& [k, loc] : one.sources.all())
             if (!k.empty() && !under(k, skip) && !out.sources.has(k)) out.sources.set(k, loc);

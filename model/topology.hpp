@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <chrono>
 #include <map>
 #include <optional>
 #include <string>
@@ -99,6 +100,10 @@ struct Topology {
     std::map<std::string, Network> networks;
     std::map<std::string, Container> containers;
     DriftPolicy drift = DriftPolicy::Repair;
+    // Commit-confirmed default: a change whose plan moves the host's default
+    // route or changes/removes its addresses is applied by netlabd with this
+    // deadline and rolled back unless `netlabctl confirm` comes in time.
+    std::optional<std::chrono::seconds> commit_confirmed;
     bool operator==(const Topology&) const = default;
 };
 

@@ -48,6 +48,22 @@ const char* to_string(Outcome::Status s) {
     return "?";
 }
 
+bool moves_host_egress(const Plan& plan) {
+    for (const auto& st : plan.steps) {
+        if (!st.ns.empty()) continue;
+        switch (st.op) {
+        case Step::Op::AddRoute:
+        case Step::Op::ReplaceRoute:
+        case Step::Op::DelRoute:
+            if (st.route.dst.is_default()) return true;
+            break;
+        case Step::Op::DelAddress: return true;
+        default: break;
+        }
+    }
+    return false;
+}
+
 json Outcome::to_json() const {
     json steps = json::array();
     for (std::size_t i = 0; i < plan.steps.size(); ++i) {
@@ -67,7 +83,11 @@ json Outcome::to_json() const {
                 {"error", error},
                 {"restored", restored},
                 {"diagnostics", diags},
-                {"phases", phases}};
+                {"phases", phases},
+                {"pending", pending ? json{{"deadline", pending->deadline.time_since_epoch().count()},
+                                           {"reason", pending->reason},
+                                           {"summary", pending->summary}}
+                                    : json(nullptr)}};
 }
 
 namespace {
@@ -248,6 +268,7 @@ public:
 
     fs::path journal_path() const { return opts_.state_dir / "journal.json"; }
     fs::path ledger_path() const { return opts_.state_dir / "ledger.json"; }
+    fs::path pending_path() const { return opts_.state_dir / "pending.json"; }
 
     Ledger load_ledger() const {
         if (!fs::exists(ledger_path())) return {};
@@ -261,16 +282,59 @@ public:
 
     // `ledger` is the ledger before the transaction: a crash after the new
     // ledger is written but before the journal is removed rolls both back.
-    void write_journal(const Observed& snapshot, const Plan& plan, const Ledger& ledger) const {
+    json journal_json(const Observed& snapshot, const Plan& plan, const Ledger& ledger) {
+        if (started_.empty()) started_ = now_utc();
+        return json{{"version", 1},
+                    {"started", started_},
+                    {"pid", ::getpid()},
+                    {"id", started_ + "/" + std::to_string(::getpid())},
+                    {"targets", targets_json(snapshot)},
+                    {"snapshot", serial::observed(snapshot)},
+                    {"plan", serial::plan(plan)},
+                    {"ledger", serial::ledger(ledger)}};
+    }
+
+    void write_journal(const Observed& snapshot, const Plan& plan, const Ledger& ledger) {
         fs::create_directories(opts_.state_dir);
-        json j{{"version", 1},
-               {"started", now_utc()},
-               {"pid", ::getpid()},
-               {"targets", targets_json(snapshot)},
-               {"snapshot", serial::observed(snapshot)},
-               {"plan", serial::plan(plan)},
-               {"ledger", serial::ledger(ledger)}};
-        serial::write_file_durably(journal_path(), j.dump() + "\n");
+        serial::write_file_durably(journal_path(), journal_json(snapshot, plan, ledger).dump() + "\n");
+    }
+
+    // The pending file is the journal's content plus the deadline: what a
+    // rollback needs, long after the transaction itself has ended.
+    PendingChange write_pending(const Observed& snapshot, const Plan& plan, const Ledger& ledger,
+                                const ConfirmRequest& req) {
+        fs::create_directories(opts_.state_dir);
+        json j = journal_json(snapshot, plan, ledger);
+        PendingChange p;
+        p.id = j.at("id").get<std::string>();
+        p.started = started_;
+        p.deadline = req.deadline;
+        p.reason = req.reason;
+        p.summary = summarize(plan);
+        j["deadline_ms"] = std::chrono::duration_cast<std::chrono::milliseconds>(
+                               req.deadline.time_since_epoch()).count();
+        j["reason"] = p.reason;
+        j["summary"] = p.summary;
+        j["probe"] = nullptr;
+        serial::write_file_durably(pending_path(), j.dump() + "\n");
+        return p;
+    }
+
+    // "7 steps; ip route replace default via ... dev br0; ip addr del ..."
+    static std::string summarize(const Plan& plan) {
+        std::string s = std::to_string(plan.steps.size()) + (plan.steps.size() == 1 ? " step" : " steps");
+        std::size_t shown = 0;
+        for (const auto& st : plan.steps) {
+            Plan one;
+            one.steps.push_back(st);
+            if (!moves_host_egress(one)) continue;
+            if (++shown > 4) {
+                s += "; ...";
+                break;
+            }
+            s += "; " + st.describe();
+        }
+        return s;
     }
 
     Observed observe(const std::set<NsId>& spaces) {
@@ -501,7 +565,22 @@ public:
     const Engine::Resolver& resolve_;
     std::map<NsId, Target> targets_;  // attached container namespaces in play
     std::set<NsId> attached_;         // what the destructor detaches
+    std::string started_;             // of the journal (and pending file) this run writes
 };
+
+PendingChange pending_from(const json& j) {
+    PendingChange p;
+    p.id = j.value("id", "");
+    p.started = j.value("started", "");
+    p.deadline = std::chrono::system_clock::time_point(
+        std::chrono::duration_cast<std::chrono::system_clock::duration>(
+            std::chrono::milliseconds(j.at("deadline_ms").get<std::int64_t>())));
+    p.reason = j.value("reason", "");
+    p.summary = j.value("summary", "");
+    if (j.contains("probe") && j.at("probe").is_object())
+        p.probe = ProbeResult{j.at("probe").value("ok", false), j.at("probe").value("text", "")};
+    return p;
+}
 
 }  // namespace
 
@@ -572,7 +651,7 @@ Outcome Engine::plan(const model::Loaded& config) {
     return out;
 }
 
-Outcome Engine::apply(const model::Loaded& config) {
+Outcome Engine::apply(const model::Loaded& config, const ConfirmPolicy& confirm) {
     Clock clock;
     Outcome out;
     Transaction tx(kernel_, opts_, resolve_);
@@ -602,6 +681,15 @@ Outcome Engine::apply(const model::Loaded& config) {
                     ") has not been recovered yet; nothing was changed";
         return finish();
     }
+    if (fs::exists(tx.pending_path())) {
+        // A new change over a pending one would leave nothing to roll back
+        // to at its deadline but this change's own snapshot.
+        out.diagnostics = config.diagnostics;
+        out.status = Outcome::Status::Rejected;
+        out.error = "a commit-confirmed change is pending (" + tx.pending_path().string() +
+                    "); `netlabctl confirm` or `netlabctl rollback` first; nothing was changed";
+        return finish();
+    }
     auto prepared = prepare(tx, config, out);
     if (!prepared || out.plan.empty()) return finish();
 
@@ -615,10 +703,16 @@ Outcome Engine::apply(const model::Loaded& config) {
             auto seen = prepared->observed.find(ns);
             snapshot.emplace(ns, seen != prepared->observed.end() ? seen->second : kernel_.observe(ns));
         }
+        // Commit-confirmed: the pending file first, so a change the kernel
+        // has seen always has its way back on disk.
+        if (confirm)
+            if (auto req = confirm(out.plan)) out.pending = tx.write_pending(snapshot, out.plan, prepared->ledger, *req);
         // Durable before the first write: a crash from here on is repaired by
         // recover() at the next start.
         tx.write_journal(snapshot, out.plan, prepared->ledger);
     } catch (const std::exception& e) {
+        if (out.pending) remove_durably(tx.pending_path());
+        out.pending.reset();
         out.status = Outcome::Status::Rejected;
         out.error = std::string("cannot write the journal: ") + e.what();
         return finish();
@@ -688,6 +782,10 @@ Outcome Engine::apply(const model::Loaded& config) {
     out.error = failure;
     const bool restored = tx.roll_back(snapshot, out.plan, out);
     out.status = restored ? Outcome::Status::RolledBack : Outcome::Status::Failed;
+    // Nothing is pending after a failed apply: rolled back here, or left to
+    // the journal (recover) when the rollback did not verify.
+    if (out.pending) remove_durably(tx.pending_path());
+    out.pending.reset();
     // A rollback that did not verify keeps the journal: the next start
     // tries once more (recover) and then lets it go.
     if (restored) remove_durably(tx.journal_path());
@@ -720,7 +818,7 @@ std::optional<Outcome> Engine::recover() {
     const auto w0 = kernel_.writes();
     Observed snapshot;
     std::optional<Ledger> ledger_before;
-    std::string started;
+    std::string started, journal_id;
     try {
         json j = json::parse(read_file(path));
         if (j.value("version", 0) != 1) throw std::runtime_error("not a version 1 journal");
@@ -728,6 +826,7 @@ std::optional<Outcome> Engine::recover() {
         out.plan = serial::plan_from(j.at("plan"));
         if (j.contains("ledger")) ledger_before = serial::ledger_from(j.at("ledger"));
         started = j.value("started", "");
+        journal_id = j.value("id", "");
         std::vector<std::string> skipped;
         if (j.contains("targets")) tx.attach_targets(j.at("targets"), skipped);
         // Only the host and the container namespaces proven to be the same
@@ -756,6 +855,107 @@ std::optional<Outcome> Engine::recover() {
     out.error = "an interrupted transaction" + (started.empty() ? std::string() : " started " + started) +
                 " was rolled back";
     if (!restored) out.error = "an interrupted transaction could not be fully rolled back";
+    if (ledger_before) {
+        try {
+            tx.save_ledger(*ledger_before);
+        } catch (const std::exception& e) {
+            out.restored.push_back(std::string("cannot restore the ledger: ") + e.what());
+        }
+    }
+    remove_durably(path);
+    // The interrupted transaction was a commit-confirmed change that never
+    // completed: nothing of it is left to confirm or roll back.
+    try {
+        if (!journal_id.empty() && fs::exists(tx.pending_path()) &&
+            json::parse(read_file(tx.pending_path())).value("id", "") == journal_id) {
+            remove_durably(tx.pending_path());
+            out.restored.push_back("the commit-confirmed change it was is no longer pending");
+        }
+    } catch (const std::exception&) {
+        // an unreadable pending file is pending()'s to report
+    }
+    out.writes = kernel_.writes() - w0;
+    out.seconds = clock.seconds();
+    return out;
+}
+
+// ---- commit-confirmed ---------------------------------------------------------
+
+std::optional<PendingChange> Engine::pending() const {
+    const fs::path path = opts_.state_dir / "pending.json";
+    if (!fs::exists(path)) return std::nullopt;
+    try {
+        return pending_from(json::parse(read_file(path)));
+    } catch (const std::exception& e) {
+        throw std::runtime_error("the pending commit-confirmed change " + path.string() + " cannot be read: " +
+                                 e.what());
+    }
+}
+
+void Engine::record_probe(const ProbeResult& probe) {
+    const fs::path path = opts_.state_dir / "pending.json";
+    json j = json::parse(read_file(path));
+    j["probe"] = json{{"ok", probe.ok}, {"text", probe.text}};
+    serial::write_file_durably(path, j.dump() + "\n");
+}
+
+bool Engine::confirm_pending() {
+    const fs::path path = opts_.state_dir / "pending.json";
+    StateLock lock(opts_.state_dir);
+    if (!fs::exists(path)) return false;
+    remove_durably(path);
+    return true;
+}
+
+std::optional<Outcome> Engine::roll_back_pending() {
+    Transaction tx(kernel_, opts_, resolve_);
+    const fs::path path = tx.pending_path();
+    if (!fs::exists(path)) return std::nullopt;
+    Clock clock;
+    Outcome out;
+    std::optional<StateLock> lock;
+    try {
+        lock.emplace(opts_.state_dir);
+    } catch (const std::exception& e) {
+        out.status = Outcome::Status::Failed;
+        out.error = std::string("cannot roll back now: ") + e.what();
+        return out;
+    }
+    if (!fs::exists(path)) return std::nullopt;
+    const auto w0 = kernel_.writes();
+    Observed snapshot;
+    std::optional<Ledger> ledger_before;
+    try {
+        json j = json::parse(read_file(path));
+        if (j.value("version", 0) != 1) throw std::runtime_error("not a version 1 pending file");
+        out.pending = pending_from(j);
+        snapshot = serial::observed_from(j.at("snapshot"));
+        out.plan = serial::plan_from(j.at("plan"));
+        if (j.contains("ledger")) ledger_before = serial::ledger_from(j.at("ledger"));
+        std::vector<std::string> skipped;
+        if (j.contains("targets")) tx.attach_targets(j.at("targets"), skipped);
+        std::erase_if(snapshot, [&](const auto& kv) { return !kv.first.empty() && !tx.targets_.count(kv.first); });
+        out.restored.insert(out.restored.end(), skipped.begin(), skipped.end());
+    } catch (const std::exception& e) {
+        // As with an unreadable journal: keep it for the admin, change nothing.
+        std::error_code ec;
+        const fs::path aside = fs::path(path).concat(".unreadable");
+        fs::rename(path, aside, ec);
+        sync_dir(path.parent_path());
+        out.plan = {};
+        out.status = Outcome::Status::Failed;
+        out.error = "the pending commit-confirmed change is unreadable (" + std::string(e.what()) +
+                    "); nothing was changed; " +
+                    (ec ? "it could not be moved aside: " + ec.message() : "it was moved to " + aside.string()) +
+                    "; check the network by hand";
+        out.seconds = clock.seconds();
+        return out;
+    }
+    // A kill from here on leaves the pending file: the next start rolls back
+    // again from wherever this stopped (make_plan starts from what it sees).
+    const bool restored = tx.roll_back(snapshot, out.plan, out);
+    out.status = restored ? Outcome::Status::RolledBack : Outcome::Status::Failed;
+    out.error = restored ? "the change was rolled back" : "the change could not be fully rolled back";
     if (ledger_before) {
         try {
             tx.save_ledger(*ledger_before);

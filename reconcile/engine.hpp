@@ -41,6 +41,39 @@ struct Options {
     std::function<void(const StepEvent&)> progress = nullptr;
 };
 
+// Commit-confirmed (docs/daemon.md): a change applied with a deadline stays
+// pending until it is confirmed; until then STATE_DIR/pending.json holds
+// what rolls it back (the journal's snapshot, plan and ledger) and the
+// deadline as wall-clock time, so both survive a restart.
+struct ProbeResult {
+    bool ok = false;
+    std::string text;  // "gateway 198.51.100.1 on br0: neighbour REACHABLE, ICMP echo answered in 0.2 ms"
+    bool operator==(const ProbeResult&) const = default;
+};
+
+struct PendingChange {
+    std::string id;       // the transaction's: "STARTED/PID"
+    std::string started;  // ISO 8601 UTC, when it was applied
+    std::chrono::system_clock::time_point deadline;
+    std::string reason;   // why it waits: "netlabctl apply --confirm 60s", "commit_confirmed: 60s (...)"
+    std::string summary;  // what it changed, one line
+    std::optional<ProbeResult> probe;  // nullopt until probed
+};
+
+// Asked by apply() with the plan it is about to run: nullopt = an ordinary
+// apply; otherwise the change stays pending until `deadline`.
+struct ConfirmRequest {
+    std::chrono::system_clock::time_point deadline;
+    std::string reason;
+};
+using ConfirmPolicy = std::function<std::optional<ConfirmRequest>(const Plan&)>;
+
+// True when the plan moves the host's default route (adds, replaces or
+// deletes one) or deletes an address of the host (a move or a removal):
+// the changes that can cut the host off, which the topology's
+// `commit_confirmed` makes pending by default.
+bool moves_host_egress(const Plan& plan);
+
 struct Outcome {
     enum class Status {
         Converged,   // nothing to do; no netlink write was sent
@@ -64,6 +97,9 @@ struct Outcome {
     // verify, commit (ledger + journal removal), rollback. Only the phases
     // the run reached; the CLI adds load (reading the topology files).
     std::map<std::string, double> phases;
+    // apply with a ConfirmPolicy that asked for it: the change is applied
+    // and verified and now waits for confirm_pending() or roll_back_pending().
+    std::optional<PendingChange> pending;
 
     nlohmann::json to_json() const;
     bool ok() const { return status == Status::Converged || status == Status::Changes || status == Status::Applied; }
@@ -81,9 +117,23 @@ public:
     // Compute the plan without writing anything.
     Outcome plan(const model::Loaded& config);
     // Apply as one transaction (snapshot, journal, execute, verify, roll back on failure).
-    Outcome apply(const model::Loaded& config);
-    // If a journal from an interrupted transaction exists, restore its snapshot.
+    // Refused (rejected) while a commit-confirmed change is pending.
+    Outcome apply(const model::Loaded& config, const ConfirmPolicy& confirm = nullptr);
+    // If a journal from an interrupted transaction exists, restore its
+    // snapshot. A pending change of that same transaction is dropped with it
+    // (it never completed; its snapshot is the one just restored).
     std::optional<Outcome> recover();
+
+    // Commit-confirmed. pending() reads STATE_DIR/pending.json (nullopt when
+    // there is none; throws when it cannot be read).
+    std::optional<PendingChange> pending() const;
+    // Stores the probe result in the pending file (atomically replaced).
+    void record_probe(const ProbeResult& probe);
+    // Keeps the change: removes the pending file. False when there was none.
+    bool confirm_pending();
+    // Restores the pending change's snapshot (like recover), writes back the
+    // ledger from before it and removes the pending file. nullopt when none.
+    std::optional<Outcome> roll_back_pending();
 
 private:
     Kernel& kernel_;

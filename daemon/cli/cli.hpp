@@ -15,5 +15,6 @@ int status(const Args& args);    // control.cpp (daemon client)
 int reload(const Args& args);    // control.cpp
 int confirm(const Args& args);   // control.cpp
 int rollback(const Args& args);  // control.cpp
+int apply_confirmed(const Args& args);  // control.cpp: apply --confirm DUR, through netlabd
 
 }  // namespace netlab::cli

@@ -18,6 +18,7 @@
 
 #include "cli/cli.hpp"
 #include "cli/control_protocol.hpp"
+#include "model/duration.hpp"
 
 namespace netlab::control {
 
@@ -132,6 +133,8 @@ namespace {
 struct ClientOptions {
     std::string socket = control::kDefaultSocket;
     bool json = false;
+    bool force = false;                              // confirm --force
+    std::optional<std::chrono::seconds> confirm;     // apply --confirm DUR
     std::chrono::milliseconds timeout{std::chrono::minutes(5)};
 };
 
@@ -151,6 +154,20 @@ bool parse(const char* cmd, const Args& args, ClientOptions& o) {
         std::string ignored;
         if (a == "--json") {
             o.json = true;
+        } else if (a == "--force" && std::string(cmd) == "confirm") {
+            o.force = true;
+        } else if (a == "--confirm" && std::string(cmd) == "apply") {
+            std::string v;
+            if (!value(v)) return false;
+            auto d = model::parse_duration(v);
+            if (!d || d->count() < 1 || *d > model::kMaxConfirmDeadline) {
+                std::fprintf(stderr, "netlabctl apply: --confirm wants a duration from 1s to 24h such as 60s or 5m, "
+                                     "got '%s'\n", v.c_str());
+                return false;
+            }
+            o.confirm = *d;
+        } else if (a == "--docker-socket" && std::string(cmd) == "apply") {
+            if (!value(ignored)) return false;  // the daemon resolves containers with its own
         } else if (a == "--socket") {
             if (!value(o.socket)) return false;
         } else if (a == "--timeout") {
@@ -165,6 +182,12 @@ bool parse(const char* cmd, const Args& args, ClientOptions& o) {
         } else if (a == "--config-dir" || a == "--state-dir") {
             // Accepted for symmetry with check/plan/apply; the daemon knows its own.
             if (!value(ignored)) return false;
+        } else if (std::string(cmd) == "apply" && !a.empty() && a[0] != '-') {
+            std::fprintf(stderr,
+                         "netlabctl apply --confirm: netlabd applies its own configuration directory; a PATH ('%s') "
+                         "cannot be given\n",
+                         a.c_str());
+            return false;
         } else {
             std::fprintf(stderr, "netlabctl %s: unknown argument '%s'\n", cmd, a.c_str());
             return false;
@@ -181,8 +204,11 @@ std::string str(const nlohmann::json& j, const char* key, const std::string& dfl
 
 // Sends {"cmd":cmd}; prints transport errors. Returns nullopt when there is no reply.
 std::optional<nlohmann::json> call(const char* cmd, const ClientOptions& o) {
+    nlohmann::json req = {{"version", control::kVersion}, {"cmd", cmd}};
+    if (o.force) req["force"] = true;
+    if (o.confirm) req["confirm"] = o.confirm->count();
     try {
-        return control::request(o.socket, {{"version", control::kVersion}, {"cmd", cmd}}, o.timeout);
+        return control::request(o.socket, req, o.timeout);
     } catch (const std::exception& e) {
         std::fprintf(stderr, "netlabctl %s: %s\n", cmd, e.what());
         return std::nullopt;
@@ -247,6 +273,20 @@ void print_drift(const nlohmann::json& dr) {
         std::printf("  reported at %s: %s\n", str(rep, "at").c_str(), str(rep, "what").c_str());
 }
 
+// The change waiting for `netlabctl confirm`.
+void print_pending(const nlohmann::json& p) {
+    if (!p.is_object()) return;
+    std::printf("PENDING: a change waits for `netlabctl confirm` until %s (%s s left); then it is rolled back\n",
+                str(p, "deadline").c_str(), str(p, "seconds_left").c_str());
+    std::printf("  applied:   %s (%s)\n", str(p, "started").c_str(), str(p, "reason").c_str());
+    std::printf("  change:    %s\n", str(p, "summary").c_str());
+    const auto& probe = p.value("probe", nlohmann::json());
+    if (probe.is_object())
+        std::printf("  probe:     %s: %s\n", probe.value("ok", false) ? "ok" : "FAILED", str(probe, "text").c_str());
+    else
+        std::printf("  probe:     %s\n", probe.is_string() ? probe.get<std::string>().c_str() : "-");
+}
+
 }  // namespace
 
 int status(const Args& args) {
@@ -285,8 +325,12 @@ int status(const Args& args) {
         print_result(stdout, r["recovery"]);
     }
     if (r.contains("held") && r["held"].is_string())
-        std::printf("HELD: nothing is applied until `netlabctl reload`: the crash recovery failed: %s\n",
-                    r["held"].get<std::string>().c_str());
+        std::printf("HELD: nothing is applied until `netlabctl reload`: %s\n", r["held"].get<std::string>().c_str());
+    print_pending(r.value("pending", nlohmann::json()));
+    const auto& settled = r.value("settled", nlohmann::json());
+    if (settled.is_object())
+        std::printf("commit-confirmed: the last pending change was %s at %s (%s)\n", str(settled, "status").c_str(),
+                    str(settled, "at").c_str(), str(settled, "trigger").c_str());
     const auto& owned = r.value("owned", nlohmann::json());
     if (owned.is_object())
         std::printf("owned: %s links, %s routes; adopted: %s links\n", str(owned, "links", "0").c_str(),
@@ -358,6 +402,47 @@ int settle(const char* cmd, const Args& args) {
 }  // namespace
 
 int confirm(const Args& args) { return settle("confirm", args); }
+
+// apply --confirm DUR: the daemon applies its files and owns the deadline.
+int apply_confirmed(const Args& args) {
+    ClientOptions o;
+    if (!parse("apply", args, o)) return 1;
+    if (!control::daemon_running(o.socket)) {
+        std::fprintf(stderr,
+                     "netlabctl apply --confirm: netlabd is not running (no answer on %s); commit-confirmed needs "
+                     "the daemon, which keeps the deadline and rolls back\n",
+                     o.socket.c_str());
+        return 1;
+    }
+    auto reply = call("apply", o);
+    if (!reply) return 1;
+    const bool ok = reply->value("ok", false);
+    if (o.json) {
+        std::printf("%s\n", reply->dump(2).c_str());
+        return ok ? 0 : 1;
+    }
+    const auto& r = reply->value("result", nlohmann::json());
+    if (!r.is_object()) {
+        std::fprintf(stderr, "netlabctl apply: %s\n", str(*reply, "error", "no result").c_str());
+        return 1;
+    }
+    if (!ok) {
+        for (const auto& d : r.value("diagnostics", nlohmann::json::array()))
+            std::fprintf(stderr, "%s\n", d.get<std::string>().c_str());
+        if (!str(r, "error", "").empty()) std::fprintf(stderr, "%s\n", str(r, "error").c_str());
+        std::fprintf(stderr, "netlabctl apply: %s\n", str(r, "status").c_str());
+        return 1;
+    }
+    std::printf("netlabctl apply: %s (%s netlink writes)\n", str(r, "status").c_str(), str(r, "writes", "0").c_str());
+    const auto& p = reply->value("pending", nlohmann::json());
+    if (p.is_object())
+        std::printf("pending until %s: `netlabctl confirm` keeps it, `netlabctl rollback` undoes it; "
+                    "`netlabctl status` shows the probe of the gateway\n",
+                    str(p, "deadline").c_str());
+    else
+        std::printf("nothing changed, so nothing waits for confirmation\n");
+    return 0;
+}
 int rollback(const Args& args) { return settle("rollback", args); }
 
 }  // namespace netlab::cli

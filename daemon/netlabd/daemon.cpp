@@ -11,6 +11,7 @@
 
 #include "cli/control_protocol.hpp"
 #include "netlabd/log.hpp"
+#include "model/duration.hpp"
 
 namespace netlab::daemon {
 
@@ -80,6 +81,7 @@ Daemon::Daemon(Options opts)
                  enqueue(mode, std::move(trigger), std::move(reply), false);
              }),
       started_(WallClock::now()),
+      deadline_(io_),
       reconciler_(io_, opts_.config_dir, engine_options(opts_)) {}
 
 Daemon::~Daemon() = default;
@@ -169,12 +171,32 @@ void Daemon::on_request(const nlohmann::json& req, const Peer& peer, ControlServ
     if (stopping_) {
         reply(error_reply("netlabd is stopping"));
     } else if (cmd == "reload" || cmd == "apply") {
-        notifier_.reloading("reloading (netlabctl " + cmd + ")");
-        enqueue(JobResult::Mode::Apply, "netlabctl " + cmd, std::move(reply), true);
+        std::optional<std::chrono::seconds> confirm;
+        if (cmd == "apply" && req.contains("confirm") && !req["confirm"].is_null()) {
+            const auto& c = req["confirm"];
+            if (!c.is_number_integer() || c.get<long long>() < 1 ||
+                c.get<long long>() > model::kMaxConfirmDeadline.count()) {
+                reply(error_reply("confirm must be a number of seconds from 1 to " +
+                                  std::to_string(model::kMaxConfirmDeadline.count())));
+                return;
+            }
+            confirm = std::chrono::seconds(c.get<long long>());
+        }
+        if (pending_) {
+            reply(error_reply("a commit-confirmed change is pending until " + iso_time(pending_->change.deadline) +
+                              ": `netlabctl confirm` or `netlabctl rollback` first; nothing was changed"));
+            return;
+        }
+        const std::string trigger =
+            "netlabctl " + cmd + (confirm ? " --confirm " + model::format_duration(*confirm) : "");
+        notifier_.reloading("reloading (" + trigger + ")");
+        enqueue(JobResult::Mode::Apply, trigger, std::move(reply), true, confirm);
     } else if (cmd == "plan") {
         enqueue(JobResult::Mode::Plan, "netlabctl plan", std::move(reply), false);
-    } else if (cmd == "confirm" || cmd == "rollback") {
-        reply(error_reply("no change is pending confirmation (commit-confirmed is not available in this netlabd)"));
+    } else if (cmd == "confirm") {
+        confirm_request(req, std::move(reply));
+    } else if (cmd == "rollback") {
+        rollback_request(std::move(reply));
     } else {
         reply(error_reply("unknown command '" + cmd + "'"));
     }
@@ -182,7 +204,8 @@ void Daemon::on_request(const nlohmann::json& req, const Peer& peer, ControlServ
 
 // ---- scheduling --------------------------------------------------------------
 
-void Daemon::enqueue(JobResult::Mode mode, std::string trigger, ControlServer::Reply waiter, bool reload) {
+void Daemon::enqueue(JobResult::Mode mode, std::string trigger, ControlServer::Reply waiter, bool reload,
+                     std::optional<std::chrono::seconds> confirm) {
     if (stopping_) {
         if (waiter) waiter(error_reply("netlabd is stopping"));
         return;
@@ -194,29 +217,49 @@ void Daemon::enqueue(JobResult::Mode mode, std::string trigger, ControlServer::R
         for (auto& q : queue_)
             if (q.mode == mode) job = &q;
     if (!job) {
-        queue_.push_back(Job{mode, {}, {}, false});
+        queue_.push_back(Job{mode, {}, {}, false, std::nullopt});
         job = &queue_.back();
     }
     job->triggers.push_back(std::move(trigger));
     if (waiter) job->waiters.push_back(std::move(waiter));
     job->reload = job->reload || reload;
+    if (confirm) job->confirm = confirm;
     start_next();
 }
 
 void Daemon::start_next() {
+    // on_done starts the next job itself once the drift watch has taken the
+    // echo of the one that ended: jobs it queues meanwhile wait for that.
+    if (finishing_) return;
     while (!running_ && !queue_.empty() && !stopping_) {
         Job job = std::move(queue_.front());
         queue_.pop_front();
         const std::string trigger = join(job.triggers, " + ");
+        if (job.mode == JobResult::Mode::Apply && pending_) {
+            // Never applied over a pending change: its rollback must find
+            // the network as the change left it.
+            spdlog::warn("{}: deferred: a commit-confirmed change is pending until {} (`netlabctl confirm` or "
+                         "`netlabctl rollback`)",
+                         trigger, iso_time(pending_->change.deadline));
+            for (auto& w : job.waiters)
+                w(error_reply("a commit-confirmed change is pending until " + iso_time(pending_->change.deadline) +
+                              ": `netlabctl confirm` or `netlabctl rollback` first; nothing was changed"));
+            if (job.waiters.empty()) deferred_.push_back(trigger);
+            // The start-up reconcile deferred behind a change found pending:
+            // systemd must still hear READY=1.
+            if (job.reload || !ready_sent_) notifier_.ready(status_line());
+            ready_sent_ = true;
+            continue;
+        }
         if (job.mode == JobResult::Mode::Apply && held_) {
             if (!job.reload) {
-                spdlog::warn("{}: not applied: the crash recovery failed ({}); netlabd changes nothing until "
-                             "`netlabctl reload` (systemctl reload netlab)",
+                spdlog::warn("{}: not applied: held ({}); netlabd changes nothing until `netlabctl reload` "
+                             "(systemctl reload netlab) or `netlabctl apply`",
                              trigger, *held_);
-                for (auto& w : job.waiters) w(error_reply("held: the crash recovery failed: " + *held_));
+                for (auto& w : job.waiters) w(error_reply("held: " + *held_));
                 continue;
             }
-            spdlog::warn("{}: going on, as asked, after the failed crash recovery ({})", trigger, *held_);
+            spdlog::warn("{}: going on, as asked, after: {}", trigger, *held_);
             held_.reset();
         }
         std::string tag = "recovery";
@@ -229,13 +272,17 @@ void Daemon::start_next() {
             tag = "reconcile #" + std::to_string(reconciles_ + 1) + " (" + trigger + ")";
         } else if (job.mode == JobResult::Mode::Plan) {
             tag = "plan";
+        } else if (job.mode == JobResult::Mode::Probe) {
+            tag = "commit-confirmed: probe";
+        } else if (job.mode == JobResult::Mode::Confirm || job.mode == JobResult::Mode::Rollback) {
+            tag = "commit-confirmed: " + trigger;
         }
         running_ = std::move(job);
         running_since_ = Clock::now();
         std::map<std::string, model::Container> containers;
         if (in_force_) containers = in_force_->topology.containers;
         drift_.job_started(running_->mode);
-        reconciler_.run(running_->mode, trigger, std::move(tag), std::move(containers),
+        reconciler_.run(running_->mode, trigger, std::move(tag), std::move(containers), running_->confirm,
                         [this](JobResult r) { on_done(std::move(r)); });
     }
 }
@@ -243,6 +290,7 @@ void Daemon::start_next() {
 bool Daemon::engine_alive() const { return !running_since_ || Clock::now() - *running_since_ < kStuckAfter; }
 
 void Daemon::on_done(JobResult r) {
+    finishing_ = true;
     Job job = std::move(*running_);
     running_.reset();
     running_since_.reset();
@@ -254,6 +302,16 @@ void Daemon::on_done(JobResult r) {
             record_recovery(r, o);
         else
             spdlog::debug("recovery: no interrupted transaction");
+        if (!r.pending_error.empty()) {
+            held_ = r.pending_error;
+            spdlog::critical("commit-confirmed: {}", r.pending_error);
+        } else if (r.pending) {
+            spdlog::warn("commit-confirmed: a change applied {} is still pending (found in {}); {}",
+                         r.pending->started, opts_.state_dir.string(),
+                         r.pending->deadline <= WallClock::now() ? "its deadline has passed"
+                                                                 : "its deadline is re-armed");
+            pending_started(*r.pending, !r.pending->probe);
+        }
         if (held_) {
             // The start-up reconcile will not run: tell systemd now.
             if (!ready_sent_) {
@@ -276,11 +334,25 @@ void Daemon::on_done(JobResult r) {
         break;
     }
     case JobResult::Mode::Apply:
+        if (r.outcome.pending) {
+            std::optional<model::Loaded> previous = in_force_;
+            pending_started(*r.outcome.pending, true);
+            pending_->previous = std::move(previous);
+            pending_->previous_since = in_force_since_;
+        }
         record_apply(job, r);
+        break;
+    case JobResult::Mode::Probe:
+        record_probe(r);
+        break;
+    case JobResult::Mode::Confirm:
+    case JobResult::Mode::Rollback:
+        record_settled(job, r);
         break;
     }
     for (auto& w : job.waiters) w(error_reply("internal error: no reply"));
     drift_.job_ended(r, in_force_ ? &in_force_->topology : nullptr);
+    finishing_ = false;
     if (stopping_)
         finish_stop();
     else
@@ -300,7 +372,7 @@ void Daemon::record_recovery(const JobResult& r, const reconcile::Outcome& o) {
                      o.writes, o.error);
         return;
     }
-    held_ = o.error;
+    held_ = "the crash recovery failed: " + o.error;
     spdlog::critical("recovery: FAILED: {}", o.error);
     spdlog::critical("recovery: netlabd changes nothing until `netlabctl reload` (systemctl reload netlab); "
                      "check the network first");
@@ -371,6 +443,12 @@ void Daemon::record_apply(Job& job, JobResult& r) {
                          c.detail.empty() ? "" : ": " + c.detail);
 
     nlohmann::json reply = {{"version", control::kVersion}, {"ok", o.ok()}, {"result", *last_}};
+    if (o.pending && pending_) {
+        reply["pending"] = pending_json();
+        spdlog::warn("{}: commit-confirmed: pending until {} ({}): {}; `netlabctl confirm` keeps it, "
+                     "`netlabctl rollback` undoes it, and it is rolled back at the deadline",
+                     tag, iso_time(o.pending->deadline), o.pending->reason, o.pending->summary);
+    }
     for (const auto& w : job.waiters) w(reply);
     job.waiters.clear();
 
@@ -390,6 +468,9 @@ void Daemon::begin_stop(const std::string& why) {
     notifier_.stopping("stopping");
     control_.stop();
     debounce_.cancel();
+    // A pending change stays pending: its file keeps the deadline for the
+    // next start.
+    deadline_.cancel();
     container_watch_.stop();
     drift_.stop();
     for (auto& job : queue_)
@@ -402,6 +483,190 @@ void Daemon::begin_stop(const std::string& why) {
 }
 
 void Daemon::finish_stop() { io_.stop(); }
+
+// ---- commit-confirmed ----------------------------------------------------------
+
+void Daemon::pending_started(const reconcile::PendingChange& change, bool probe) {
+    // No probe for a change whose deadline has passed (found at start): it
+    // is rolled back at once.
+    probe = probe && change.deadline > WallClock::now();
+    pending_ = Pending{change, probe, std::nullopt, {}};
+    arm_deadline();
+    if (probe) enqueue(JobResult::Mode::Probe, "probe", nullptr, false);
+    notifier_.status(status_line());
+}
+
+void Daemon::arm_deadline() {
+    const std::string id = pending_->change.id;
+    // Wall-clock: the deadline was set as a time of day and survives restarts.
+    deadline_.expires_at(pending_->change.deadline);
+    deadline_.async_wait([this, id](const boost::system::error_code& ec) {
+        if (!ec) on_deadline(id);
+    });
+}
+
+void Daemon::on_deadline(const std::string& id) {
+    if (stopping_ || !pending_ || pending_->change.id != id) return;
+    for (const auto& q : queue_)
+        if (q.mode == JobResult::Mode::Rollback) return;
+    spdlog::warn("commit-confirmed: the deadline {} has come without `netlabctl confirm`; rolling back",
+                 iso_time(pending_->change.deadline));
+    enqueue(JobResult::Mode::Rollback, "deadline", nullptr, false);
+}
+
+void Daemon::confirm_request(const nlohmann::json& req, ControlServer::Reply reply) {
+    const bool force = req.value("force", false);
+    if (!pending_) {
+        reply(error_reply("no change is pending confirmation" +
+                          (settled_ ? " (the last one was " + (*settled_)["status"].get<std::string>() + " by " +
+                                          (*settled_)["trigger"].get<std::string>() + ")"
+                                    : std::string())));
+        return;
+    }
+    const auto& p = *pending_;
+    if (!force && p.probing) {
+        reply(error_reply("the probe of the gateway has not finished yet; ask again in a few seconds (or "
+                          "`netlabctl confirm --force`)"));
+        return;
+    }
+    if (!force && p.change.probe && !p.change.probe->ok) {
+        spdlog::warn("commit-confirmed: confirm refused: the probe failed: {}", p.change.probe->text);
+        reply(error_reply("refused: the probe failed: " + p.change.probe->text + "; the change is rolled back at " +
+                          iso_time(p.change.deadline) + " unless `netlabctl confirm --force` keeps it anyway"));
+        return;
+    }
+    enqueue(JobResult::Mode::Confirm, force ? "netlabctl confirm --force" : "netlabctl confirm", std::move(reply),
+            false);
+}
+
+void Daemon::rollback_request(ControlServer::Reply reply) {
+    if (!pending_) {
+        reply(error_reply("no change is pending confirmation: nothing to roll back"));
+        return;
+    }
+    enqueue(JobResult::Mode::Rollback, "netlabctl rollback", std::move(reply), false);
+}
+
+void Daemon::record_probe(const JobResult& r) {
+    if (!pending_) return;
+    pending_->probing = false;
+    if (!r.pending_error.empty()) spdlog::error("commit-confirmed: probe: {}", r.pending_error);
+    if (!r.pending || r.pending->id != pending_->change.id) return;
+    pending_->change.probe = r.pending->probe;
+    if (!r.pending->probe) return;
+    if (r.pending->probe->ok)
+        spdlog::info("commit-confirmed: probe ok: {}", r.pending->probe->text);
+    else
+        spdlog::error("commit-confirmed: probe FAILED: {}; `netlabctl confirm` is refused (unless --force) and "
+                      "the change is rolled back at {}",
+                      r.pending->probe->text, iso_time(pending_->change.deadline));
+}
+
+void Daemon::record_settled(Job& job, JobResult& r) {
+    using S = reconcile::Outcome::Status;
+    const bool rollback = r.mode == JobResult::Mode::Rollback;
+    if (!r.settled) {
+        // Settled meanwhile (a confirm and the deadline crossed).
+        spdlog::info("commit-confirmed: {}: no change is pending any more", r.trigger);
+        for (auto& w : job.waiters)
+            w(error_reply("no change is pending confirmation" +
+                          (settled_ ? " (the last one was " + (*settled_)["status"].get<std::string>() + " by " +
+                                          (*settled_)["trigger"].get<std::string>() + ")"
+                                    : std::string())));
+        job.waiters.clear();
+        return;
+    }
+    reconcile::PendingChange change = pending_ ? pending_->change : reconcile::PendingChange{};
+    if (r.outcome.pending) change = *r.outcome.pending;
+    nlohmann::json settled = {{"trigger", r.trigger},
+                              {"at", iso_time(r.finished)},
+                              {"started", change.started},
+                              {"deadline", iso_time(change.deadline)},
+                              {"summary", change.summary}};
+    nlohmann::json reply = {{"version", control::kVersion}, {"ok", true}};
+    if (!rollback) {
+        settled["status"] = "confirmed";
+        spdlog::info("commit-confirmed: confirmed ({}): the change applied {} stays: {}", r.trigger, change.started,
+                     change.summary);
+        reply["message"] = "confirmed: the change applied " + change.started + " stays";
+    } else {
+        const auto& o = r.outcome;
+        const auto after_deadline =
+            std::chrono::duration_cast<std::chrono::milliseconds>(r.finished - change.deadline).count();
+        const std::string how = r.trigger == "deadline" ? "not confirmed by " + iso_time(change.deadline)
+                                                        : "rolled back as asked (" + r.trigger + ")";
+        for (const auto& line : o.restored)
+            (o.status == S::RolledBack ? spdlog::warn("commit-confirmed: restored {}", line)
+                                       : spdlog::critical("commit-confirmed: restored {}", line));
+        if (o.status == S::RolledBack) {
+            settled["status"] = "rolled-back";
+            spdlog::warn("commit-confirmed: {}; rolled back ({} netlink writes, {:.3f} s{}); the change applied {} "
+                         "is undone: {}",
+                         how, o.writes, o.seconds,
+                         r.trigger == "deadline" ? ", restored " + std::to_string(after_deadline) +
+                                                       " ms after the deadline"
+                                                 : std::string(),
+                         change.started, change.summary);
+        } else {
+            settled["status"] = "failed";
+            spdlog::critical("commit-confirmed: {}; the rollback FAILED and did not verify; the network needs "
+                             "attention: {}",
+                             how, o.error);
+        }
+        if (r.trigger == "deadline") settled["after_deadline_ms"] = after_deadline;
+        settled["writes"] = o.writes;
+        settled["restored"] = o.restored;
+        // What cut the host off is still in the files: hold them until an
+        // explicit reload/apply, after the admin has looked.
+        held_ = "a commit-confirmed change was " +
+                (r.trigger == "deadline" ? "not confirmed by " + iso_time(change.deadline) + " and was rolled back"
+                                         : "rolled back (" + r.trigger + ")") +
+                "; the files still ask for it";
+        spdlog::warn("commit-confirmed: netlabd applies nothing until `netlabctl reload` (systemctl reload netlab) "
+                     "or `netlabctl apply`{}",
+                     deferred_.empty() ? "" : "; not applied: " + join(deferred_));
+        deferred_.clear();
+        if (pending_ && pending_->previous) {
+            in_force_ = std::move(pending_->previous);
+            in_force_since_ = pending_->previous_since;
+        } else if (pending_) {
+            in_force_.reset();  // unknown after a restart: nothing netlabd applied is in force
+        }
+        last_ = result_json(r);
+        if (r.owned) owned_ = r.owned;
+        reply["ok"] = o.status == S::RolledBack;
+        reply["result"] = *last_;
+        reply["message"] = std::string(o.status == S::RolledBack ? "rolled back" : "FAILED to roll back") +
+                           ": the change applied " + change.started + " (" + std::to_string(o.writes) +
+                           " netlink writes)";
+        if (o.status != S::RolledBack) reply["error"] = o.error;
+    }
+    settled_ = settled;
+    pending_.reset();
+    deadline_.cancel();
+    for (auto& w : job.waiters) w(reply);
+    job.waiters.clear();
+    if (!rollback && !deferred_.empty()) {
+        const std::string trigger = "deferred while pending: " + join(deferred_);
+        deferred_.clear();
+        enqueue(JobResult::Mode::Apply, trigger, nullptr, false);
+    }
+    notifier_.status(status_line());
+}
+
+nlohmann::json Daemon::pending_json() const {
+    if (!pending_) return nullptr;
+    const auto& c = pending_->change;
+    const auto left = std::chrono::duration_cast<std::chrono::seconds>(c.deadline - WallClock::now()).count();
+    nlohmann::json probe = nullptr;
+    if (pending_->probing)
+        probe = "running";
+    else if (c.probe)
+        probe = {{"ok", c.probe->ok}, {"text", c.probe->text}};
+    return {{"started", c.started},      {"deadline", iso_time(c.deadline)},
+            {"seconds_left", std::max<long long>(left, 0)}, {"reason", c.reason},
+            {"summary", c.summary},      {"probe", probe}};
+}
 
 // ---- reports -----------------------------------------------------------------
 
@@ -453,6 +718,8 @@ nlohmann::json Daemon::status_json() const {
     j["last"] = last_ ? *last_ : nlohmann::json();
     j["recovery"] = recovery_ ? *recovery_ : nlohmann::json();
     j["held"] = held_ ? nlohmann::json(*held_) : nlohmann::json();
+    j["pending"] = pending_json();
+    j["settled"] = settled_ ? *settled_ : nlohmann::json();
     if (owned_) {
         std::size_t adopted = 0;
         if (in_force_)
@@ -475,7 +742,10 @@ nlohmann::json Daemon::status_json() const {
 }
 
 std::string Daemon::status_line() const {
-    if (held_) return "HELD: crash recovery failed, nothing is applied until `netlabctl reload`: " + *held_;
+    if (held_) return "HELD: nothing is applied until `netlabctl reload`: " + *held_;
+    if (pending_)
+        return "PENDING: a change waits for `netlabctl confirm` until " + iso_time(pending_->change.deadline) +
+               "; in force: " + files_in_force();
     if (!last_) return "starting";
     std::string st = (*last_)["status"].get<std::string>();
     std::string s;

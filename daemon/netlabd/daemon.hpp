@@ -15,6 +15,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/system_timer.hpp>
 #include <nlohmann/json.hpp>
 
 #include "model/load.hpp"
@@ -46,6 +47,7 @@ private:
         std::vector<std::string> triggers;          // coalesced requests, in arrival order
         std::vector<ControlServer::Reply> waiters;  // control clients waiting for the outcome
         bool reload = false;                        // systemd was told RELOADING=1
+        std::optional<std::chrono::seconds> confirm;  // Apply: netlabctl apply --confirm DUR
     };
 
     // event sources
@@ -55,11 +57,22 @@ private:
     void on_request(const nlohmann::json& req, const Peer& peer, ControlServer::Reply reply);
 
     // scheduling
-    void enqueue(JobResult::Mode mode, std::string trigger, ControlServer::Reply waiter, bool reload);
+    void enqueue(JobResult::Mode mode, std::string trigger, ControlServer::Reply waiter, bool reload,
+                 std::optional<std::chrono::seconds> confirm = std::nullopt);
     void start_next();
     void on_done(JobResult r);
     void record_apply(Job& job, JobResult& r);
     void record_recovery(const JobResult& r, const reconcile::Outcome& o);
+
+    // commit-confirmed (docs/daemon.md)
+    void confirm_request(const nlohmann::json& req, ControlServer::Reply reply);
+    void rollback_request(ControlServer::Reply reply);
+    void pending_started(const reconcile::PendingChange& change, bool probe);
+    void arm_deadline();
+    void on_deadline(const std::string& id);
+    void record_probe(const JobResult& r);
+    void record_settled(Job& job, JobResult& r);
+    nlohmann::json pending_json() const;
     bool engine_alive() const;
 
     void begin_stop(const std::string& why);
@@ -88,6 +101,7 @@ private:
     std::optional<Clock::time_point> running_since_;
     bool ready_sent_ = false;
     bool stopping_ = false;
+    bool finishing_ = false;  // inside on_done: start_next waits for its end
 
     // What is in force and how the last runs went (read by `status`).
     WallClock::time_point started_;
@@ -99,6 +113,21 @@ private:
     // for explicitly (netlabctl reload/apply, SIGHUP) — the admin has then
     // been told and looked. File changes meanwhile are logged, not applied.
     std::optional<std::string> held_;
+    // Commit-confirmed: the change applied and waiting for `netlabctl
+    // confirm` (also found at start in the state directory). While it is
+    // pending, applies are deferred (`deferred_`); its deadline is
+    // wall-clock time (it survives restarts).
+    struct Pending {
+        reconcile::PendingChange change;
+        bool probing = false;
+        // What was in force before it (unknown after a restart).
+        std::optional<model::Loaded> previous;
+        WallClock::time_point previous_since;
+    };
+    std::optional<Pending> pending_;
+    boost::asio::system_timer deadline_;
+    std::vector<std::string> deferred_;          // triggers not applied while pending
+    std::optional<nlohmann::json> settled_;      // how the last pending change ended
     std::optional<OwnedCount> owned_;
     std::vector<ContainerStatus> containers_;
     std::uint64_t reconciles_ = 0;

@@ -9,12 +9,40 @@
 #include <boost/asio/post.hpp>
 #include <spdlog/spdlog.h>
 
+#include "model/duration.hpp"
+#include "netlabd/probe.hpp"
 #include "reconcile/nl/kernel.hpp"
 #include "reconcile/target.hpp"
 
 namespace netlab::daemon {
 
 namespace asio = boost::asio;
+
+namespace {
+
+// How long the probe waits for each gateway: an unanswered ARP request
+// turns FAILED after three tries a second apart.
+constexpr std::chrono::milliseconds kProbeBudget{3500};
+
+// When apply leaves the change pending: always with --confirm; with the
+// topology's commit_confirmed when the plan moves the host's default route
+// or addresses.
+reconcile::ConfirmPolicy confirm_policy(const model::Loaded& loaded, std::optional<std::chrono::seconds> confirm) {
+    const auto topo = loaded.topology.commit_confirmed;
+    if (!confirm && !topo) return nullptr;
+    return [confirm, topo](const reconcile::Plan& plan) -> std::optional<reconcile::ConfirmRequest> {
+        const auto now = std::chrono::system_clock::now();
+        if (confirm) return reconcile::ConfirmRequest{now + *confirm, "netlabctl apply --confirm " +
+                                                                          model::format_duration(*confirm)};
+        if (reconcile::moves_host_egress(plan))
+            return reconcile::ConfirmRequest{now + *topo, "commit_confirmed: " + model::format_duration(*topo) +
+                                                              " (the change moves the host's default route or "
+                                                              "addresses)"};
+        return std::nullopt;
+    };
+}
+
+}  // namespace
 
 Reconciler::Reconciler(asio::io_context& loop, std::filesystem::path config_dir, reconcile::Options opts)
     : loop_(loop),
@@ -32,17 +60,19 @@ Reconciler::~Reconciler() {
 }
 
 void Reconciler::run(JobResult::Mode mode, std::string trigger, std::string tag,
-                     std::map<std::string, model::Container> in_force, Done done) {
+                     std::map<std::string, model::Container> in_force, std::optional<std::chrono::seconds> confirm,
+                     Done done) {
     asio::post(engine_io_, [this, mode, trigger = std::move(trigger), tag = std::move(tag),
-                            in_force = std::move(in_force), done = std::move(done)]() mutable {
+                            in_force = std::move(in_force), confirm, done = std::move(done)]() mutable {
         tag_ = std::move(tag);
-        JobResult r = execute(mode, std::move(trigger), in_force);
+        JobResult r = execute(mode, std::move(trigger), in_force, confirm);
         asio::post(loop_, [done = std::move(done), r = std::move(r)]() mutable { done(std::move(r)); });
     });
 }
 
 JobResult Reconciler::execute(JobResult::Mode mode, std::string trigger,
-                              const std::map<std::string, model::Container>& in_force) {
+                              const std::map<std::string, model::Container>& in_force,
+                              std::optional<std::chrono::seconds> confirm) {
     JobResult r;
     r.mode = mode;
     r.trigger = std::move(trigger);
@@ -56,6 +86,25 @@ JobResult Reconciler::execute(JobResult::Mode mode, std::string trigger,
         case JobResult::Mode::Recover:
             if (auto o = engine_->recover()) {
                 r.journal_found = true;
+                r.outcome = std::move(*o);
+            }
+            // After the journal: a pending change of the interrupted
+            // transaction itself is gone with it.
+            try {
+                r.pending = engine_->pending();
+            } catch (const std::exception& e) {
+                r.pending_error = e.what();
+            }
+            break;
+        case JobResult::Mode::Probe:
+            probe(r);
+            break;
+        case JobResult::Mode::Confirm:
+            r.settled = engine_->confirm_pending();
+            break;
+        case JobResult::Mode::Rollback:
+            if (auto o = engine_->roll_back_pending()) {
+                r.settled = true;
                 r.outcome = std::move(*o);
             }
             break;
@@ -73,14 +122,14 @@ JobResult Reconciler::execute(JobResult::Mode mode, std::string trigger,
                 const bool ok = rec->status == reconcile::Outcome::Status::RolledBack;
                 r.recovered = std::move(*rec);
                 if (ok) {
-                    r.outcome = engine_->apply(*r.loaded);
+                    r.outcome = engine_->apply(*r.loaded, confirm_policy(*r.loaded, confirm));
                 } else {
                     r.outcome.status = reconcile::Outcome::Status::Failed;
                     r.outcome.error = "not applied: the recovery of an interrupted transaction failed first: " +
                                       r.recovered->error;
                 }
             } else {
-                r.outcome = engine_->apply(*r.loaded);
+                r.outcome = engine_->apply(*r.loaded, confirm_policy(*r.loaded, confirm));
             }
             break;
         }
@@ -93,11 +142,38 @@ JobResult Reconciler::execute(JobResult::Mode mode, std::string trigger,
         }
     }
     r.finished = std::chrono::system_clock::now();
-    if (mode == JobResult::Mode::Apply) {
+    if (mode == JobResult::Mode::Rollback && r.settled) {
+        observe_after(r, in_force);
+    } else if (mode == JobResult::Mode::Apply) {
         bool replaced = r.loaded && r.outcome.ok();
         observe_after(r, replaced ? r.loaded->topology.containers : in_force);
     }
     return r;
+}
+
+// The commit-confirmed probe of a pending change: the host's default
+// gateways (the lowest-metric main-table default route per family) on their
+// egress links. Recorded in the pending file, so status shows it after a
+// restart too.
+void Reconciler::probe(JobResult& r) {
+    std::vector<ProbeTarget> targets;
+    std::map<std::uint8_t, model::RouteState> best;
+    for (const auto& route : kernel_->observe("").routes) {
+        if (!route.dst.is_default() || route.table != model::kMainTable || !route.via || route.dev.empty() ||
+            route.type != 1)
+            continue;
+        auto [it, fresh] = best.emplace(route.dst.addr.family, route);
+        if (!fresh && route.metric < it->second.metric) it->second = route;
+    }
+    for (const auto& [_, route] : best) targets.push_back(ProbeTarget{*route.via, route.dev});
+    reconcile::ProbeResult result = probe_gateways(targets, kProbeBudget);
+    try {
+        if (engine_->pending()) engine_->record_probe(result);
+        r.pending = engine_->pending();
+    } catch (const std::exception& e) {
+        r.pending_error = e.what();
+    }
+    if (r.pending && !r.pending->probe) r.pending->probe = result;
 }
 
 // Logged as each step is sent, so the log says how far a transaction got

@@ -36,7 +36,8 @@ struct ContainerStatus {
 };
 
 struct JobResult {
-    enum class Mode { Recover, Plan, Apply };
+    // Probe, Confirm, Rollback: commit-confirmed (the pending change).
+    enum class Mode { Recover, Plan, Apply, Probe, Confirm, Rollback };
     Mode mode = Mode::Apply;
     std::string trigger;
     std::chrono::system_clock::time_point started, finished;
@@ -49,6 +50,11 @@ struct JobResult {
     std::optional<OwnedCount> owned;       // after the job, in the daemon's namespace
     std::optional<model::NetnsState> host; // Apply: the daemon's namespace as observed after the job
     std::vector<ContainerStatus> containers;
+    // Recover: the pending commit-confirmed change found at start; Probe:
+    // the pending change with its probe result. (Apply: outcome.pending.)
+    std::optional<reconcile::PendingChange> pending;
+    std::string pending_error;             // the pending file could not be read
+    bool settled = false;                  // Confirm/Rollback: there was a pending change
 };
 
 class Reconciler {
@@ -64,12 +70,17 @@ public:
     // is the topology in force now (for the containers' status when the job
     // does not replace it). `tag` starts the log line of each step as it is
     // sent ("reconcile #3 (SIGHUP)", "recovery").
+    // `confirm` (Apply): `netlabctl apply --confirm DUR`, the change stays
+    // pending for DUR whatever it moves.
     void run(JobResult::Mode mode, std::string trigger, std::string tag,
-             std::map<std::string, model::Container> in_force, Done done);
+             std::map<std::string, model::Container> in_force, std::optional<std::chrono::seconds> confirm,
+             Done done);
 
 private:
     JobResult execute(JobResult::Mode mode, std::string trigger,
-                      const std::map<std::string, model::Container>& in_force);
+                      const std::map<std::string, model::Container>& in_force,
+                      std::optional<std::chrono::seconds> confirm);
+    void probe(JobResult& r);
     void observe_after(JobResult& r, const std::map<std::string, model::Container>& containers);
     void log_step(const reconcile::StepEvent& e) const;
 
