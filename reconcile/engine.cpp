@@ -420,8 +420,10 @@ public:
             }
             auto addrs_on = [&](const model::NetnsState& s) {
                 std::set<model::AddressState> out;
+                // An IPv6 link-local address is the kernel's: a link the
+                // rollback re-creates gets it some time after it comes up.
                 for (const auto& a : s.addresses)
-                    if (devs.count(a.dev)) out.insert(a);
+                    if (devs.count(a.dev) && !a.prefix.addr.is_link_local_v6()) out.insert(a);
                 return out;
             };
             auto ab = addrs_on(before), an = addrs_on(now);
