@@ -432,6 +432,7 @@ public:
             for (const auto& a : an)
                 if (!ab.count(a)) return where + "address " + a.prefix.str() + " on " + a.dev + " is extra";
             auto in_play = [&](const model::RouteState& r) {
+                if (r.dst.addr.is_link_local_v6()) return false;  // fe80::/64: the kernel's, with the address
                 if (devs.count(r.dev)) return true;
                 for (const auto& w : want.routes)
                     if (w.table == r.table && w.dst == r.dst && w.metric == r.metric) return true;
