@@ -149,15 +149,21 @@ int collect_one_link(nl_msg* msg, void* arg) {
     return NL_STOP;
 }
 
+// A dump's messages are kept until it has ended: one the kernel marks
+// NLM_F_DUMP_INTR (the table changed while it was read) is thrown away and
+// the dump asked for again, so the caller only ever sees a consistent one.
 struct DumpSink {
     int type;
-    const std::function<void(nlmsghdr*)>* each;
+    std::vector<std::vector<char>> messages;
 };
 
 int collect_any(nl_msg* msg, void* arg) {
     auto* sink = static_cast<DumpSink*>(arg);
     nlmsghdr* nlh = nlmsg_hdr(msg);
-    if (nlh->nlmsg_type == sink->type) (*sink->each)(nlh);
+    if (nlh->nlmsg_type == sink->type) {
+        const auto* bytes = reinterpret_cast<const char*>(nlh);
+        sink->messages.emplace_back(bytes, bytes + nlh->nlmsg_len);
+    }
     return NL_OK;
 }
 
@@ -313,14 +319,23 @@ void NlKernel::Impl::write_or_throw(Netns& ns, nl_msg* msg, const std::string& o
 void NlKernel::Impl::dump(Netns& ns, nl_msg* request, int type, const std::string& what,
                           const std::function<void(nlmsghdr*)>& each) {
     const std::string who = ns.id.empty() ? "host" : ns.id;
-    int err = nl_send_auto(ns.sock.get(), request);
-    if (err < 0) throw_libnl(err, who, what);
-    CbPtr cb = clone_cb(ns);
-    DumpSink sink{type, &each};
-    nl_cb_set(cb.get(), NL_CB_VALID, NL_CB_CUSTOM, collect_any, &sink);
-    ns.last_errno = 0;
-    err = nl_recvmsgs(ns.sock.get(), cb.get());
-    if (err < 0) throw NlError(ns.last_errno ? ns.last_errno : EIO, who, what);
+    constexpr int kAttempts = 10;
+    for (int attempt = 1;; ++attempt) {
+        nlmsg_hdr(request)->nlmsg_seq = NL_AUTO_SEQ;  // a fresh sequence number for each attempt
+        int err = nl_send_auto(ns.sock.get(), request);
+        if (err < 0) throw_libnl(err, who, what);
+        CbPtr cb = clone_cb(ns);
+        DumpSink sink{type, {}};
+        nl_cb_set(cb.get(), NL_CB_VALID, NL_CB_CUSTOM, collect_any, &sink);
+        ns.last_errno = 0;
+        err = nl_recvmsgs(ns.sock.get(), cb.get());
+        if (err == -NLE_DUMP_INTR && attempt < kAttempts) continue;  // libnl read the dump to its end
+        if (err == -NLE_DUMP_INTR)
+            throw NlError(EAGAIN, who, what + " (interrupted by changes " + std::to_string(kAttempts) + " times)");
+        if (err < 0) throw NlError(ns.last_errno ? ns.last_errno : EIO, who, what);
+        for (auto& m : sink.messages) each(reinterpret_cast<nlmsghdr*>(m.data()));
+        return;
+    }
 }
 
 std::vector<RawLink> NlKernel::Impl::dump_links(Netns& ns) {
