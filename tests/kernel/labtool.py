@@ -2,6 +2,7 @@
 """Probes for the kernel-test lab (tests/kernel/lib.sh).
 
   labtool.py dump NS                 normalized, sorted dump of a namespace
+                                     (NS `-`: the namespace it runs in)
   labtool.py ping DST OUT READY      10 ms ICMP pinger; SIGTERM stops it
   labtool.py tcp-server ADDR PORT READY
   labtool.py tcp-client ADDR PORT GO
@@ -24,7 +25,8 @@ import time
 # --- dump -------------------------------------------------------------------
 
 def ip_json(ns, *args):
-    out = subprocess.run(["ip", "-n", ns, "-j", *args], check=True,
+    where = [] if ns == "-" else ["-n", ns]
+    out = subprocess.run(["ip", *where, "-j", *args], check=True,
                          capture_output=True, text=True).stdout
     return json.loads(out) if out.strip() else []
 
