@@ -34,6 +34,14 @@ struct KernelEvents {
     // The socket overflowed (ENOBUFS): events were lost, and only a full
     // observe tells what the kernel looks like now.
     bool lost = false;
+    // Other namespaces (NETLINK_LISTEN_ALL_NSID): the nsid, in the reader's
+    // namespace, of each one that had a link, address or route event, in the
+    // order seen (repeats kept). Not parsed further: their ifindexes are not
+    // the reader's.
+    std::vector<int> peers;
+    // RTM_NEWNSID / RTM_DELNSID of the reader's namespace: an nsid given to
+    // another namespace, or taken back because that namespace died.
+    std::vector<int> nsids_new, nsids_del;
 };
 
 struct DriftVerdict {

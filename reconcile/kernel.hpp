@@ -50,6 +50,11 @@ public:
     // The attached namespace's cookie (SO_NETNS_COOKIE: unique per boot);
     // 0 when unknown. Part of the namespace's identity in the journal.
     virtual std::uint64_t namespace_cookie(const NsId& /*ns*/) const { return 0; }
+    // The nsid (in the kernel object's own namespace) of each namespace it
+    // attached so far, as of its last attach: the tag the events of that
+    // namespace carry on an event socket that listens to all nsids
+    // (reconcile/nl/events.hpp). Empty when the kernel has no such thing.
+    virtual std::map<NsId, int> peer_nsids() const { return {}; }
     // Netlink write requests sent so far (idempotence is measured with it).
     virtual std::uint64_t writes() const = 0;
 };

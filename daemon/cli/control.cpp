@@ -134,6 +134,7 @@ struct ClientOptions {
     std::string socket = control::kDefaultSocket;
     bool json = false;
     bool force = false;                              // confirm --force
+    bool full = false;                               // reload --full
     std::optional<std::chrono::seconds> confirm;     // apply --confirm DUR
     std::chrono::milliseconds timeout{std::chrono::minutes(5)};
 };
@@ -156,6 +157,8 @@ bool parse(const char* cmd, const Args& args, ClientOptions& o) {
             o.json = true;
         } else if (a == "--force" && std::string(cmd) == "confirm") {
             o.force = true;
+        } else if (a == "--full" && std::string(cmd) == "reload") {
+            o.full = true;
         } else if (a == "--confirm" && std::string(cmd) == "apply") {
             std::string v;
             if (!value(v)) return false;
@@ -206,6 +209,7 @@ std::string str(const nlohmann::json& j, const char* key, const std::string& dfl
 std::optional<nlohmann::json> call(const char* cmd, const ClientOptions& o) {
     nlohmann::json req = {{"version", control::kVersion}, {"cmd", cmd}};
     if (o.force) req["force"] = true;
+    if (o.full) req["full"] = true;
     if (o.confirm) req["confirm"] = o.confirm->count();
     try {
         return control::request(o.socket, req, o.timeout);
@@ -224,6 +228,10 @@ void print_result(std::FILE* out, const nlohmann::json& r) {
     if (r.contains("seconds")) std::fprintf(out, ", %.3f s", r.value("seconds", 0.0));
     if (r.contains("writes")) std::fputs(")", out);
     std::fputs("\n", out);
+    if (r.value("fast", false))
+        std::fprintf(out, "  fast path: %s\n", str(r, "message").c_str());
+    else if (r.contains("full_because"))
+        std::fprintf(out, "  full:      %s\n", str(r, "full_because").c_str());
     if (r.contains("error") && !str(r, "error", "").empty())
         std::fprintf(out, "  error:     %s\n", str(r, "error").c_str());
     for (const auto& line : r.value("restored", nlohmann::json::array()))
@@ -365,7 +373,12 @@ int reload(const Args& args) {
     }
     std::string st = str(r, "status");
     if (ok) {
-        std::printf("netlabctl reload: %s (%s netlink writes)\n", st.c_str(), str(r, "writes", "0").c_str());
+        if (r.value("fast", false))
+            std::printf("netlabctl reload: %s (0 netlink writes; fast path: %s)\n", st.c_str(),
+                        str(r, "message").c_str());
+        else
+            std::printf("netlabctl reload: %s (%s netlink writes; full reconcile: %s)\n", st.c_str(),
+                        str(r, "writes", "0").c_str(), str(r, "full_because", "-").c_str());
         for (const auto& d : r.value("diagnostics", nlohmann::json::array()))
             std::printf("%s\n", d.get<std::string>().c_str());
         return 0;

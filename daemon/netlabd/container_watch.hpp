@@ -58,6 +58,10 @@ public:
 
     void stop();
 
+    // No docker: target is followed, or their event stream is open (a
+    // restart is heard); false while it connects or retries.
+    bool docker_followed() const { return docker_refs_.empty() || docker_state_ == "connected"; }
+
     // `reattach` in the status reply.
     nlohmann::json status_json() const;
 

@@ -10,6 +10,7 @@
 #include <spdlog/spdlog.h>
 
 #include "cli/control_protocol.hpp"
+#include "netlabd/fast_reload.hpp"
 #include "netlabd/log.hpp"
 #include "model/duration.hpp"
 
@@ -74,6 +75,7 @@ Daemon::Daemon(Options opts)
                ControlServer::Limits{control::kMaxRequestBytes, std::chrono::seconds(10), 32}),
       container_watch_(io_, engine_options(opts_).resolver, opts_.debounce,
                        [this](std::string trigger) {
+                           dirty_.all("a container event: " + trigger);
                            enqueue(JobResult::Mode::Apply, std::move(trigger), nullptr, false);
                        }),
       drift_(io_, opts_.state_dir, opts_.debounce, opts_.max_delay,
@@ -103,6 +105,7 @@ int Daemon::run() {
     }
     wait_signals();
     watch_.start();
+    drift_.on_batch([this](const reconcile::KernelEvents& batch, bool) { on_kernel_events(batch); });
     drift_.start();
     notifier_.start_watchdog();
     // A journal left by an interrupted transaction is restored before anything else.
@@ -187,10 +190,12 @@ void Daemon::on_request(const nlohmann::json& req, const Peer& peer, ControlServ
                               ": `netlabctl confirm` or `netlabctl rollback` first; nothing was changed"));
             return;
         }
-        const std::string trigger =
-            "netlabctl " + cmd + (confirm ? " --confirm " + model::format_duration(*confirm) : "");
+        const bool full = cmd == "reload" && req.contains("full") && req["full"].is_boolean() && req["full"].get<bool>();
+        const std::string trigger = "netlabctl " + cmd +
+                                    (confirm ? " --confirm " + model::format_duration(*confirm) : "") +
+                                    (full ? " --full" : "");
         notifier_.reloading("reloading (" + trigger + ")");
-        enqueue(JobResult::Mode::Apply, trigger, std::move(reply), true, confirm);
+        enqueue(JobResult::Mode::Apply, trigger, std::move(reply), true, confirm, full);
     } else if (cmd == "plan") {
         enqueue(JobResult::Mode::Plan, "netlabctl plan", std::move(reply), false);
     } else if (cmd == "confirm") {
@@ -205,7 +210,7 @@ void Daemon::on_request(const nlohmann::json& req, const Peer& peer, ControlServ
 // ---- scheduling --------------------------------------------------------------
 
 void Daemon::enqueue(JobResult::Mode mode, std::string trigger, ControlServer::Reply waiter, bool reload,
-                     std::optional<std::chrono::seconds> confirm) {
+                     std::optional<std::chrono::seconds> confirm, bool full) {
     if (stopping_) {
         if (waiter) waiter(error_reply("netlabd is stopping"));
         return;
@@ -217,13 +222,14 @@ void Daemon::enqueue(JobResult::Mode mode, std::string trigger, ControlServer::R
         for (auto& q : queue_)
             if (q.mode == mode) job = &q;
     if (!job) {
-        queue_.push_back(Job{mode, {}, {}, false, std::nullopt});
+        queue_.push_back(Job{mode, {}, {}, false, std::nullopt, false, {}});
         job = &queue_.back();
     }
     job->triggers.push_back(std::move(trigger));
     if (waiter) job->waiters.push_back(std::move(waiter));
     job->reload = job->reload || reload;
     if (confirm) job->confirm = confirm;
+    job->full = job->full || full;
     start_next();
 }
 
@@ -262,6 +268,19 @@ void Daemon::start_next() {
             spdlog::warn("{}: going on, as asked, after: {}", trigger, *held_);
             held_.reset();
         }
+        if (job.mode == JobResult::Mode::Apply && !job.confirm) {
+            // Nothing changed since the last verified reconcile: answered
+            // without observing anything.
+            const auto t0 = Clock::now();
+            if (job.full) {
+                job.full_because = "asked for (--full)";
+            } else if (auto why = why_full()) {
+                job.full_because = *why;
+            } else {
+                answer_fast(job, trigger, t0);
+                continue;
+            }
+        }
         std::string tag = "recovery";
         if (job.mode == JobResult::Mode::Apply) {
             // This job reads the files now: pending file events are covered.
@@ -282,6 +301,7 @@ void Daemon::start_next() {
         std::map<std::string, model::Container> containers;
         if (in_force_) containers = in_force_->topology.containers;
         drift_.job_started(running_->mode);
+        if (running_->mode != JobResult::Mode::Plan) dirty_.job_started();
         reconciler_.run(running_->mode, trigger, std::move(tag), std::move(containers), running_->confirm,
                         [this](JobResult r) { on_done(std::move(r)); });
     }
@@ -334,6 +354,7 @@ void Daemon::on_done(JobResult r) {
         break;
     }
     case JobResult::Mode::Apply:
+        r.full_because = job.full_because;
         if (r.outcome.pending) {
             std::optional<model::Loaded> previous = in_force_;
             pending_started(*r.outcome.pending, true);
@@ -352,6 +373,7 @@ void Daemon::on_done(JobResult r) {
     }
     for (auto& w : job.waiters) w(error_reply("internal error: no reply"));
     drift_.job_ended(r, in_force_ ? &in_force_->topology : nullptr);
+    settle_dirty(r);
     finishing_ = false;
     if (stopping_)
         finish_stop();
@@ -400,10 +422,11 @@ void Daemon::record_apply(Job& job, JobResult& r) {
             r.loaded.reset();
         }
         if (o.status == S::Applied)
-            spdlog::info("{}: applied {} steps, {} netlink writes, {:.3f} s; in force: {}", tag, n, o.writes,
-                         o.seconds, files_in_force());
+            spdlog::info("{}: applied {} steps, {} netlink writes, {:.3f} s; in force: {}{}", tag, n, o.writes,
+                         o.seconds, files_in_force(), r.full_because.empty() ? "" : "; full: " + r.full_because);
         else
-            spdlog::info("{}: converged, no netlink write; in force: {}", tag, files_in_force());
+            spdlog::info("{}: converged, no netlink write ({:.3f} s); in force: {}{}", tag, o.seconds,
+                         files_in_force(), r.full_because.empty() ? "" : "; full: " + r.full_because);
         break;
     case S::Rejected:
         ++rejected_;
@@ -687,6 +710,10 @@ nlohmann::json Daemon::result_json(const JobResult& r) const {
         {"seconds", o.seconds},
     };
     if (r.loaded) j["files"] = r.loaded->files;
+    if (r.mode == JobResult::Mode::Apply) {
+        j["fast"] = false;
+        if (!r.full_because.empty()) j["full_because"] = r.full_because;
+    }
     auto diags = nlohmann::json::array();
     for (const auto& d : o.diagnostics) diags.push_back(d.str());
     for (const auto& d : o.plan.refusals) diags.push_back(d.str());
@@ -738,6 +765,123 @@ nlohmann::json Daemon::status_json() const {
     j["containers"] = containers;
     j["reattach"] = container_watch_.status_json();
     j["drift"] = drift_.status_json();
+    j["fast_reload"] = fast_reload_json();
+    return j;
+}
+
+// ---- fast reload ---------------------------------------------------------------
+
+std::optional<std::string> Daemon::why_full() {
+    if (!in_force_ || !last_) return "nothing in force yet";
+    if (!drift_.watching_all()) return drift_.not_watching_all();
+    if (!container_watch_.docker_followed()) return "the Docker events are not followed right now";
+    // What the kernel said until now counts.
+    drift_.poll();
+    const std::string input = input_bytes(config_bytes(opts_.config_dir), ledger_bytes(opts_.state_dir));
+    return dirty_.why_full(input, target_identities(in_force_->topology.containers,
+                                                    engine_options(opts_).resolver));
+}
+
+void Daemon::answer_fast(Job& job, const std::string& trigger, Clock::time_point t0) {
+    ++reconciles_;
+    ++fast_;
+    const std::string tag = "reconcile #" + std::to_string(reconciles_) + " (" + trigger + ")";
+    const auto now = WallClock::now();
+    const double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+    const char* message =
+        "converged, nothing changed since the last reconcile (files identical, no kernel or container events)";
+    nlohmann::json j = {
+        {"trigger", trigger},  {"started", iso_time(now)}, {"finished", iso_time(now)}, {"status", "converged"},
+        {"writes", 0},         {"steps", 0},               {"seconds", seconds},        {"fast", true},
+        {"message", message},  {"files", in_force_->files}, {"diagnostics", nlohmann::json::array()},
+    };
+    last_ = j;
+    spdlog::info("{}: {}: fast path, nothing attached or observed ({:.1f} ms); in force: {}", tag, message,
+                 seconds * 1000, files_in_force());
+    nlohmann::json reply = {{"version", control::kVersion}, {"ok", true}, {"result", j}};
+    for (const auto& w : job.waiters) w(reply);
+    if (!ready_sent_ || job.reload) {
+        notifier_.ready(status_line());
+        ready_sent_ = true;
+    } else {
+        notifier_.status(status_line());
+    }
+}
+
+void Daemon::on_kernel_events(const reconcile::KernelEvents& batch) {
+    for (std::size_t i = 0; i < batch.events.size(); ++i) dirty_.event(std::nullopt);
+    for (int id : batch.peers) dirty_.event(id);
+    for (int id : batch.nsids_new) dirty_.nsid_added(id);
+    for (int id : batch.nsids_del) dirty_.nsid_deleted(id);
+    if (batch.lost) dirty_.all("kernel events were lost (ENOBUFS)");
+}
+
+void Daemon::settle_dirty(const JobResult& r) {
+    using S = reconcile::Outcome::Status;
+    using M = JobResult::Mode;
+    switch (r.mode) {
+    case M::Plan: return;  // not in a job for the dirty set
+    case M::Probe:
+    case M::Confirm: dirty_.job_ended_without_writes(); return;
+    case M::Recover:
+        if (r.journal_found) dirty_.forget("a crash recovery ran");
+        else dirty_.job_ended_without_writes();
+        return;
+    case M::Rollback: dirty_.forget("a commit-confirmed change was rolled back"); return;
+    case M::Apply: break;
+    }
+    const auto& o = r.outcome;
+    ++full_;
+    last_full_because_ = r.full_because;
+    std::string why;
+    if (o.status != S::Converged && o.status != S::Applied)
+        why = std::string("the last reconcile ended ") + status_name(o.status);
+    else if (o.pending)
+        why = "a commit-confirmed change is pending";
+    else if (r.recovered)
+        why = "the last reconcile recovered an interrupted transaction first";
+    else if (!drift_.watching_all())
+        why = drift_.not_watching_all();
+    for (const auto& c : containers_) {
+        if (!why.empty()) break;
+        if (c.state != "attached")
+            why = "container " + c.name + " is " + c.state;
+    }
+    if (why.empty() && in_force_) {
+        if (r.nsids.size() != in_force_->topology.containers.size())
+            why = "a container namespace has no nsid, so its events are not heard";
+    }
+    if (!why.empty()) {
+        spdlog::debug("fast reload: not until a reconcile verifies again: {}", why);
+        dirty_.forget(why);
+        return;
+    }
+    std::set<reconcile::NsId> written;
+    if (o.status == S::Applied)
+        for (const auto& step : o.plan.steps) {
+            written.insert(step.ns);
+            if (!step.link.peer_name.empty()) written.insert(step.link.peer_ns);
+            if (!step.link.parent.empty()) written.insert(step.link.parent_ns);
+        }
+    dirty_.clean(reconcile::Baseline{r.input, r.targets, r.nsids}, written);
+}
+
+nlohmann::json Daemon::fast_reload_json() const {
+    auto dirty = nlohmann::json::array();
+    for (const auto& [ns, why] : dirty_.dirty()) {
+        if (dirty.size() == 20) break;
+        dirty.push_back({{"namespace", ns.empty() ? "host" : ns}, {"why", why}});
+    }
+    nlohmann::json j = {
+        {"containers_heard", drift_.watching_all()},
+        {"baseline", dirty_.has_baseline()},
+        {"all_dirty", dirty_.all_dirty() ? nlohmann::json(*dirty_.all_dirty()) : nlohmann::json()},
+        {"dirty", dirty},
+        {"dirty_count", dirty_.dirty().size()},
+        {"fast", fast_},
+        {"full", full_},
+        {"last_full_because", last_full_because_ ? nlohmann::json(*last_full_because_) : nlohmann::json()},
+    };
     return j;
 }
 

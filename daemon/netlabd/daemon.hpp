@@ -26,6 +26,7 @@
 #include "netlabd/notify.hpp"
 #include "netlabd/options.hpp"
 #include "netlabd/reconciler.hpp"
+#include "reconcile/dirty.hpp"
 
 namespace netlab::daemon {
 
@@ -48,6 +49,8 @@ private:
         std::vector<ControlServer::Reply> waiters;  // control clients waiting for the outcome
         bool reload = false;                        // systemd was told RELOADING=1
         std::optional<std::chrono::seconds> confirm;  // Apply: netlabctl apply --confirm DUR
+        bool full = false;          // Apply: netlabctl reload --full (never the fast path)
+        std::string full_because;   // Apply: why the fast path was not taken
     };
 
     // event sources
@@ -58,10 +61,19 @@ private:
 
     // scheduling
     void enqueue(JobResult::Mode mode, std::string trigger, ControlServer::Reply waiter, bool reload,
-                 std::optional<std::chrono::seconds> confirm = std::nullopt);
+                 std::optional<std::chrono::seconds> confirm = std::nullopt, bool full = false);
     void start_next();
     void on_done(JobResult r);
     void record_apply(Job& job, JobResult& r);
+
+    // The fast reload (reconcile/dirty.hpp): why an apply must observe
+    // (nullopt: it need not), answering one that need not, and what a
+    // finished job leaves for the next.
+    std::optional<std::string> why_full();
+    void answer_fast(Job& job, const std::string& trigger, Clock::time_point t0);
+    void on_kernel_events(const reconcile::KernelEvents& batch);
+    void settle_dirty(const JobResult& r);
+    nlohmann::json fast_reload_json() const;
     void record_recovery(const JobResult& r, const reconcile::Outcome& o);
 
     // commit-confirmed (docs/daemon.md)
@@ -131,6 +143,11 @@ private:
     std::optional<OwnedCount> owned_;
     std::vector<ContainerStatus> containers_;
     std::uint64_t reconciles_ = 0;
+    // The fast reload: what the last verified reconcile left and what
+    // changed since; how many applies took it and how many observed.
+    reconcile::DirtySet dirty_;
+    std::uint64_t fast_ = 0, full_ = 0;
+    std::optional<std::string> last_full_because_;
     std::uint64_t rejected_ = 0;
 
     // Last: its destructor waits for the engine thread, whose results are

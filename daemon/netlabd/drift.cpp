@@ -73,6 +73,14 @@ void DriftWatch::start() {
     wait_readable();
 }
 
+bool DriftWatch::watching_all() const { return socket_ && socket_->listen_all_nsid(); }
+
+std::string DriftWatch::not_watching_all() const {
+    if (!socket_) return "kernel events are not watched: " + error_;
+    if (!socket_->listen_all_nsid()) return "container namespaces' events are not heard: " + socket_->listen_all_nsid_error();
+    return "";
+}
+
 void DriftWatch::stop() {
     stopped_ = true;
     timer_.cancel();
@@ -101,6 +109,7 @@ void DriftWatch::read(bool own) {
         socket_.reset();
         return;
     }
+    if (batch_) batch_(batch, own);
     if (own) {
         // The echo of the running job. Lost events in a job are lost echo, or
         // changes made in the window the job's own observation covers.
@@ -285,7 +294,9 @@ void DriftWatch::follow(const model::Topology* in_force) {
     if (!in_force) return;
     if (!policy_ || *policy_ != in_force->drift)
         spdlog::info("drift: {} ({})", policy_name(in_force->drift),
-                     socket_ ? "watching the host's links, addresses and routes" : "not watched: " + error_);
+                     socket_ ? std::string("watching the host's links, addresses and routes") +
+                                   (socket_->listen_all_nsid() ? " (and containers' events, for the fast reload)" : "")
+                             : "not watched: " + error_);
     policy_ = in_force->drift;
     auto desired = reconcile::compile(*in_force, read_ledger(state_dir_));
     desired_ = std::move(desired.namespaces[""]);
@@ -295,6 +306,7 @@ nlohmann::json DriftWatch::status_json() const {
     nlohmann::json j = {
         {"mode", policy_ ? nlohmann::json(policy_name(*policy_)) : nlohmann::json()},
         {"watching", socket_ != nullptr},
+        {"containers_heard", watching_all()},
         {"events", {{"owned", owned_events_}, {"foreign", foreign_events_}, {"own", own_events_}}},
         {"drifts", drifts_},
         {"repairs", repairs_},

@@ -17,9 +17,14 @@
 // late follow-ups of a job (carrier, operstate, IPv6 DAD) agree with the
 // desired state and are no drift.
 //
-// Container namespaces are not watched: a netlink socket holds a reference
-// on its namespace, so a socket per container would keep a stopped
-// container's namespace, and its veth on the bridge, alive.
+// Container namespaces are heard without a socket in each (a netlink socket
+// holds a reference on its namespace, so a socket per container would keep
+// a stopped container's namespace, and its veth on the bridge, alive): the
+// event socket listens to all nsids, and the engine gives each attached
+// container namespace an nsid in netlabd's namespace (which does not keep
+// it alive). Their events are not classified: they only make the container
+// dirty for the fast reload (reconcile/dirty.hpp), so a drift inside a
+// container is repaired by the next reload, not at once.
 #pragma once
 
 #include <chrono>
@@ -54,6 +59,8 @@ public:
     // Asks the daemon for a job: an apply (repair) or a plan (what differs
     // after lost events in report mode; `reply` gets the plan's reply).
     using Request = std::function<void(JobResult::Mode mode, std::string trigger, ControlServer::Reply reply)>;
+    // Every batch read, the job's echo included (`own`), before it is judged.
+    using Batch = std::function<void(const reconcile::KernelEvents& batch, bool own)>;
 
     DriftWatch(boost::asio::io_context& io, std::filesystem::path state_dir, std::chrono::milliseconds debounce,
                std::chrono::milliseconds max_delay, Request request);
@@ -65,6 +72,12 @@ public:
     // and runs without drift detection (status says why).
     void start();
     void stop();
+    void on_batch(Batch b) { batch_ = std::move(b); }
+    // Reads what is pending now (outside a job: judged as usual).
+    void poll() { read(in_job_); }
+    // The host's events and the container namespaces' (all nsids) are heard.
+    bool watching_all() const;
+    std::string not_watching_all() const;  // why not
 
     // Around every job. Events read in between are the job's own echo
     // (a plan's excepted: it writes nothing).
@@ -106,6 +119,7 @@ private:
     std::filesystem::path state_dir_;
     std::chrono::milliseconds debounce_, max_delay_;
     Request request_;
+    Batch batch_;
 
     std::unique_ptr<reconcile::nl::EventSocket> socket_;
     boost::asio::posix::stream_descriptor fd_;

@@ -10,6 +10,7 @@
 #include <spdlog/spdlog.h>
 
 #include "model/duration.hpp"
+#include "netlabd/fast_reload.hpp"
 #include "netlabd/probe.hpp"
 #include "reconcile/nl/kernel.hpp"
 #include "reconcile/target.hpp"
@@ -110,6 +111,9 @@ JobResult Reconciler::execute(JobResult::Mode mode, std::string trigger,
             break;
         case JobResult::Mode::Plan:
         case JobResult::Mode::Apply:
+            // Before loading: a file changed in between makes the next
+            // reload a full one, never the other way round.
+            r.input = config_bytes(config_dir_);
             r.loaded = model::load_config(config_dir_);
             if (!r.loaded->ok()) {
                 // Validate before touching: nothing reaches the engine.
@@ -145,6 +149,7 @@ JobResult Reconciler::execute(JobResult::Mode mode, std::string trigger,
     if (mode == JobResult::Mode::Rollback && r.settled) {
         observe_after(r, in_force);
     } else if (mode == JobResult::Mode::Apply) {
+        r.input = input_bytes(r.input, ledger_bytes(opts_.state_dir));
         bool replaced = r.loaded && r.outcome.ok();
         observe_after(r, replaced ? r.loaded->topology.containers : in_force);
     }
@@ -201,6 +206,8 @@ void Reconciler::observe_after(JobResult& r, const std::map<std::string, model::
         spdlog::warn("status: observe: {}", e.what());
     }
     bool ok = r.outcome.ok();
+    r.targets = target_identities(containers, opts_.resolver);
+    const auto nsids = kernel_->peer_nsids();
     for (const auto& [name, container] : containers) {
         ContainerStatus s{name, container.netns.str(), "", ""};
         auto resolved = reconcile::resolve_netns(container.netns, opts_.resolver);
@@ -213,6 +220,8 @@ void Reconciler::observe_after(JobResult& r, const std::map<std::string, model::
             ::close(ns->fd);
             s.state = ok && !left_out ? "attached" : "not-attached";
             s.detail = ns->identity;
+            if (auto it = nsids.find(reconcile::container_ns(name)); it != nsids.end() && s.state == "attached")
+                r.nsids[it->second] = it->first;
         } else {
             s.state = "absent";
             s.detail = std::get<std::string>(resolved);

@@ -55,6 +55,15 @@ struct JobResult {
     std::optional<reconcile::PendingChange> pending;
     std::string pending_error;             // the pending file could not be read
     bool settled = false;                  // Confirm/Rollback: there was a pending change
+    // Plan/Apply, for the fast path (reconcile/dirty.hpp): the bytes of the
+    // files as read before loading them, and of the ledger as the job left
+    // it (fast_reload.hpp); after the job, each container's target identity
+    // and the nsid of each attached container namespace.
+    std::string input;
+    std::map<std::string, std::string> targets;
+    std::map<int, reconcile::NsId> nsids;
+    // Apply: why the fast path was not taken (for the reply and the log).
+    std::string full_because;
 };
 
 class Reconciler {

@@ -4,6 +4,7 @@
 
 #include <linux/if_addr.h>
 #include <linux/if_link.h>
+#include <linux/net_namespace.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <sys/socket.h>
@@ -55,6 +56,8 @@ SockPtr open_socket(const char* action) {
 
 struct EventSocket::Impl {
     SockPtr sock;
+    bool all_nsid = false;
+    std::string all_nsid_error;
     std::unordered_map<int, std::string> names;  // ifindex -> link name
     alignas(nlmsghdr) std::array<char, 64 * 1024> buf{};
 
@@ -78,6 +81,7 @@ struct EventSocket::Impl {
     }
 
     void parse(nlmsghdr* nlh, KernelEvents& out);
+    void parse_nsid(nlmsghdr* nlh, KernelEvents& out);
     void parse_link_event(nlmsghdr* nlh, KernelEvents& out);
     void parse_address(nlmsghdr* nlh, KernelEvents& out);
     void parse_route(nlmsghdr* nlh, KernelEvents& out);
@@ -91,8 +95,19 @@ void EventSocket::Impl::parse(nlmsghdr* nlh, KernelEvents& out) {
     case RTM_DELADDR: parse_address(nlh, out); break;
     case RTM_NEWROUTE:
     case RTM_DELROUTE: parse_route(nlh, out); break;
+    case RTM_NEWNSID:
+    case RTM_DELNSID: parse_nsid(nlh, out); break;
     default: break;
     }
+}
+
+void EventSocket::Impl::parse_nsid(nlmsghdr* nlh, KernelEvents& out) {
+    if (nlh->nlmsg_len < NLMSG_LENGTH(sizeof(rtgenmsg))) return;
+    nlattr* tb[NETNSA_MAX + 1] = {};
+    if (nlmsg_parse(nlh, sizeof(rtgenmsg), tb, NETNSA_MAX, nullptr) < 0 || !tb[NETNSA_NSID]) return;
+    const int nsid = static_cast<int>(nla_get_s32(tb[NETNSA_NSID]));
+    if (nsid < 0) return;
+    (nlh->nlmsg_type == RTM_NEWNSID ? out.nsids_new : out.nsids_del).push_back(nsid);
 }
 
 void EventSocket::Impl::parse_link_event(nlmsghdr* nlh, KernelEvents& out) {
@@ -178,8 +193,14 @@ EventSocket::EventSocket() : impl_(std::make_unique<Impl>()) {
     // Events carry sequence number 0: no sequence check.
     nl_socket_disable_seq_check(sk);
     int err = nl_socket_add_memberships(sk, RTNLGRP_LINK, RTNLGRP_IPV4_IFADDR, RTNLGRP_IPV6_IFADDR,
-                                        RTNLGRP_IPV4_ROUTE, RTNLGRP_IPV6_ROUTE, 0);
-    if (err < 0) throw_libnl(err, kWho, "subscribe to link, address and route events");
+                                        RTNLGRP_IPV4_ROUTE, RTNLGRP_IPV6_ROUTE, RTNLGRP_NSID, 0);
+    if (err < 0) throw_libnl(err, kWho, "subscribe to link, address, route and nsid events");
+    // The events of every namespace with an nsid here, tagged with it.
+    int one = 1;
+    if (setsockopt(nl_socket_get_fd(sk), SOL_NETLINK, NETLINK_LISTEN_ALL_NSID, &one, sizeof one) == 0)
+        impl_->all_nsid = true;
+    else
+        impl_->all_nsid_error = std::string("NETLINK_LISTEN_ALL_NSID: ") + std::strerror(errno);
     err = nl_socket_set_nonblocking(sk);
     if (err < 0) throw_libnl(err, kWho, "set non-blocking");
     // As large as net.core.rmem_max allows: a big transaction's echo must not
@@ -192,12 +213,23 @@ EventSocket::EventSocket() : impl_(std::make_unique<Impl>()) {
 EventSocket::~EventSocket() = default;
 
 int EventSocket::fd() const { return nl_socket_get_fd(impl_->sock.get()); }
+bool EventSocket::listen_all_nsid() const { return impl_->all_nsid; }
+const std::string& EventSocket::listen_all_nsid_error() const { return impl_->all_nsid_error; }
 
 KernelEvents EventSocket::read() {
     KernelEvents out;
     const int fd = nl_socket_get_fd(impl_->sock.get());
+    // One datagram per recvmsg(), so its control message (the nsid of the
+    // namespace it comes from, with NETLINK_LISTEN_ALL_NSID) covers it all.
+    alignas(cmsghdr) std::array<char, CMSG_SPACE(sizeof(int)) * 2> control{};
     for (;;) {
-        ssize_t n = ::recv(fd, impl_->buf.data(), impl_->buf.size(), MSG_DONTWAIT);
+        iovec iov{impl_->buf.data(), impl_->buf.size()};
+        msghdr msg{};
+        msg.msg_iov = &iov;
+        msg.msg_iovlen = 1;
+        msg.msg_control = control.data();
+        msg.msg_controllen = control.size();
+        ssize_t n = ::recvmsg(fd, &msg, MSG_DONTWAIT);
         if (n < 0) {
             if (errno == EINTR) continue;
             if (errno == EAGAIN || errno == EWOULDBLOCK) break;
@@ -209,10 +241,33 @@ KernelEvents EventSocket::read() {
             throw NlError(errno, kWho, "read events");
         }
         if (n == 0) break;
+        std::optional<int> peer;
+        for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c))
+            if (c->cmsg_level == SOL_NETLINK && c->cmsg_type == NETLINK_LISTEN_ALL_NSID &&
+                c->cmsg_len >= CMSG_LEN(sizeof(int))) {
+                int id = 0;
+                std::memcpy(&id, CMSG_DATA(c), sizeof id);
+                peer = id;
+            }
         int len = static_cast<int>(n);
         for (auto* nlh = reinterpret_cast<nlmsghdr*>(impl_->buf.data()); NLMSG_OK(nlh, len);
-             nlh = NLMSG_NEXT(nlh, len))
-            impl_->parse(nlh, out);
+             nlh = NLMSG_NEXT(nlh, len)) {
+            if (!peer) {
+                impl_->parse(nlh, out);
+                continue;
+            }
+            // Another namespace's: which one is all that is kept (its own
+            // nsid messages are about its peers, not about it).
+            switch (nlh->nlmsg_type) {
+            case RTM_NEWLINK:
+            case RTM_DELLINK:
+            case RTM_NEWADDR:
+            case RTM_DELADDR:
+            case RTM_NEWROUTE:
+            case RTM_DELROUTE: out.peers.push_back(*peer); break;
+            default: break;
+            }
+        }
     }
     if (out.lost) impl_->learn_names();
     return out;

@@ -80,6 +80,17 @@ struct NlKernel::Impl {
     std::optional<int> find_index(Netns& ns, const std::string& name);  // cache, else ask
     void forget_indexes();  // every namespace's cache
     std::uint32_t batch_seq = 0;  // write_batch's sequence numbers
+    // The nsid each attached namespace has in the host's namespace (given
+    // one at attach when it had none), kept after detach: an nsid lives as
+    // long as its namespace and does not keep it alive.
+    std::map<NsId, int> nsids;
+    // RTM_GETNSID for the namespace of `netns_fd`, then RTM_NEWNSID (auto,
+    // what `ip netns set NAME auto` asks) when it has none: its nsid in the
+    // host's namespace, or -1 when the kernel said no. Not counted as a write.
+    int peer_nsid(int netns_fd);
+    // nsid request/answer on the host socket: the answer's NETNSA_NSID for a
+    // get (-1: none), 0 for an acked new, or -errno.
+    int nsid_request(int type, int netns_fd);
     int cache_hits = 0;     // find_index answers served from a cache (see write_built)
 
     model::NetnsState observe(const NsId& ns);

@@ -27,6 +27,7 @@ public:
     void detach_namespace(const NsId& ns) override;
     std::uint64_t namespace_cookie(const NsId& ns) const override;
     std::uint64_t writes() const override;
+    std::map<NsId, int> peer_nsids() const override;
 
     struct Impl;
 

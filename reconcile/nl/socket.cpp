@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <linux/if_link.h>
 #include <linux/ip.h>
+#include <linux/net_namespace.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <net/if.h>
@@ -246,7 +247,48 @@ void NlKernel::Impl::attach(const NsId& ns, int fd) {
     });
     opener.join();
     if (failure) std::rethrow_exception(failure);
+    if (int id = peer_nsid(n->fd); id >= 0) nsids[ns] = id;
     spaces[ns] = std::move(n);
+}
+
+int NlKernel::Impl::nsid_request(int type, int netns_fd) {
+    Netns& host = get("");
+    MsgPtr msg(nlmsg_alloc_simple(type, NLM_F_REQUEST | (type == RTM_NEWNSID ? NLM_F_ACK : 0)));
+    rtgenmsg g{};
+    g.rtgen_family = AF_UNSPEC;
+    nlmsg_append(msg.get(), &g, sizeof g, NLMSG_ALIGNTO);
+    nla_put_u32(msg.get(), NETNSA_FD, static_cast<std::uint32_t>(netns_fd));
+    if (type == RTM_NEWNSID) nla_put_s32(msg.get(), NETNSA_NSID, -1);  // any free one
+    nlmsghdr* h = nlmsg_hdr(msg.get());
+    const int fd = nl_socket_get_fd(host.sock.get());
+    h->nlmsg_pid = nl_socket_get_local_port(host.sock.get());
+    h->nlmsg_seq = 0x80000000u | batch_seq++;
+    if (::send(fd, h, h->nlmsg_len, 0) < 0) return -errno;
+    std::vector<char> in(8192);
+    for (;;) {
+        const ssize_t n = ::recv(fd, in.data(), in.size(), 0);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            return -errno;
+        }
+        int len = static_cast<int>(n);
+        for (auto* r = reinterpret_cast<nlmsghdr*>(in.data()); nlmsg_ok(r, len); r = nlmsg_next(r, &len)) {
+            if (r->nlmsg_seq != h->nlmsg_seq) continue;
+            if (r->nlmsg_type == NLMSG_ERROR) return static_cast<nlmsgerr*>(nlmsg_data(r))->error;
+            if (r->nlmsg_type != RTM_NEWNSID) continue;
+            nlattr* tb[NETNSA_MAX + 1] = {};
+            if (nlmsg_parse(r, sizeof(rtgenmsg), tb, NETNSA_MAX, nullptr) < 0 || !tb[NETNSA_NSID]) return -EPROTO;
+            return static_cast<int>(nla_get_s32(tb[NETNSA_NSID]));
+        }
+    }
+}
+
+int NlKernel::Impl::peer_nsid(int netns_fd) {
+    int id = nsid_request(RTM_GETNSID, netns_fd);
+    if (id != NETNSA_NSID_NOT_ASSIGNED) return id < 0 ? -1 : id;
+    if (nsid_request(RTM_NEWNSID, netns_fd) < 0) return -1;
+    id = nsid_request(RTM_GETNSID, netns_fd);
+    return id < 0 ? -1 : id;
 }
 
 std::map<NsId, std::string> NlKernel::Impl::attach_many(const std::vector<std::pair<NsId, int>>& fds) {
@@ -291,6 +333,7 @@ std::map<NsId, std::string> NlKernel::Impl::attach_many(const std::vector<std::p
             continue;  // ~Netns closes the fd
         }
         const NsId id = fresh[i]->id;
+        if (int nsid = peer_nsid(fresh[i]->fd); nsid >= 0) nsids[id] = nsid;
         spaces[id] = std::move(fresh[i]);
     }
     return failed;
@@ -489,5 +532,6 @@ std::uint64_t NlKernel::namespace_cookie(const NsId& ns) const {
     return cookie;
 }
 std::uint64_t NlKernel::writes() const { return impl_->writes; }
+std::map<NsId, int> NlKernel::peer_nsids() const { return impl_->nsids; }
 
 }  // namespace netlab::reconcile::nl
