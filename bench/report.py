@@ -387,7 +387,7 @@ def main():
     if w6 and w6[0].ok:
         r0 = w6[0]
         tb.append(["W6 netlabd RSS, N=%d" % r0.n, "≤ 32 MiB, flat over 1000 reconciles",
-                   "%s once converged, %s after %s reconciles (no-change reloads, %s ms each on average)" % (
+                   "%s once converged, %s after %s reconciles (no-change `reload --full`s, %s ms each on average)" % (
                        r0.kv("rss_start"), r0.kv("rss_end"), r0.kv("reconciles"), r0.kv("reconcile_ms_avg")),
                    r0.kv("verdict") or "?"])
     else:
