@@ -5,6 +5,7 @@
 
 #include <ctime>
 #include <filesystem>
+#include <fstream>
 #include <system_error>
 
 #include <spdlog/spdlog.h>
@@ -56,6 +57,41 @@ reconcile::Options engine_options(const Options& o) {
     return e;
 }
 
+// The hold after a commit-confirmed rollback, kept in the state directory:
+// the files still ask for what was rolled back, and a restart of netlabd
+// (systemctl restart, Restart=on-failure, the watchdog) must not apply it
+// at start without a deadline.
+std::filesystem::path held_path(const Options& o) { return o.state_dir / "held"; }
+
+void store_held(const Options& o, const std::string& why) {
+    const auto path = held_path(o);
+    const auto tmp = path.string() + ".new";
+    {
+        std::ofstream out(tmp, std::ios::trunc);
+        out << why << '\n';
+        if (!out.flush()) {
+            spdlog::error("{}: cannot write: the hold does not survive a restart", tmp);
+            return;
+        }
+    }
+    std::error_code ec;
+    std::filesystem::rename(tmp, path, ec);
+    if (ec) spdlog::error("{}: {}: the hold does not survive a restart", path.string(), ec.message());
+}
+
+void drop_held(const Options& o) {
+    std::error_code ec;
+    std::filesystem::remove(held_path(o), ec);
+    if (ec) spdlog::error("{}: {}", held_path(o).string(), ec.message());
+}
+
+std::optional<std::string> load_held(const Options& o) {
+    std::ifstream in(held_path(o));
+    std::string why;
+    if (!in || !std::getline(in, why)) return std::nullopt;
+    return why.empty() ? std::string("an earlier netlabd held") : why;
+}
+
 nlohmann::json error_reply(const std::string& message) {
     return {{"version", control::kVersion}, {"ok", false}, {"error", message}};
 }
@@ -96,6 +132,12 @@ int Daemon::run() {
     if (ec) {
         spdlog::critical("state directory {}: {}", opts_.state_dir.string(), ec.message());
         return 1;
+    }
+    if (auto why = load_held(opts_)) {
+        held_ = *why;
+        spdlog::warn("held since before this start ({}): {}; nothing is applied until `netlabctl reload` "
+                     "(systemctl reload netlab) or `netlabctl apply`",
+                     held_path(opts_).string(), *held_);
     }
     try {
         control_.start();
@@ -267,6 +309,7 @@ void Daemon::start_next() {
             }
             spdlog::warn("{}: going on, as asked, after: {}", trigger, *held_);
             held_.reset();
+            drop_held(opts_);
         }
         if (job.mode == JobResult::Mode::Apply && !job.confirm) {
             // Nothing changed since the last verified reconcile: answered
@@ -645,6 +688,7 @@ void Daemon::record_settled(Job& job, JobResult& r) {
                 (r.trigger == "deadline" ? "not confirmed by " + iso_time(change.deadline) + " and was rolled back"
                                          : "rolled back (" + r.trigger + ")") +
                 "; the files still ask for it";
+        store_held(opts_, *held_);
         spdlog::warn("commit-confirmed: netlabd applies nothing until `netlabctl reload` (systemctl reload netlab) "
                      "or `netlabctl apply`{}",
                      deferred_.empty() ? "" : "; not applied: " + join(deferred_));

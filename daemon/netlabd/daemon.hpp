@@ -124,6 +124,8 @@ private:
     // Set when a crash recovery failed: no reconcile runs until one is asked
     // for explicitly (netlabctl reload/apply, SIGHUP) — the admin has then
     // been told and looked. File changes meanwhile are logged, not applied.
+    // Also after a commit-confirmed rollback; that hold is kept in
+    // STATE_DIR/held and survives restarts.
     std::optional<std::string> held_;
     // Commit-confirmed: the change applied and waiting for `netlabctl
     // confirm` (also found at start in the state directory). While it is

@@ -14,7 +14,8 @@
 #      same change still pending with the same deadline; at the deadline it
 #      is rolled back: the default route is back via .254, the dump equals
 #      the before, the journal says "not confirmed by DEADLINE; rolled back",
-#      203.0.113.5 answers again;
+#      203.0.113.5 answers again; restarted once more, netlabd still holds
+#      (STATE_DIR/held): the files asking for .99 are not applied at start;
 #   2. a good change (default route via .253) with `apply --confirm`,
 #      `systemctl restart netlab`, `netlabctl confirm`: it stays after its
 #      deadline.
@@ -230,6 +231,17 @@ for _ in $(seq 50); do reach && break; sleep 0.2; done
 reach || fail "203.0.113.5 does not answer after the rollback"
 x ping -n -c1 -W1 203.0.113.5 || fail "ping 203.0.113.5"
 echo "  ok: rolled back at the deadline, $after_ms ms after it (status), journal line $journal_ms ms after it; 203.0.113.5 answers"
+
+step "1e. systemctl restart netlab after the rollback: still held, the files (via .99) are not applied at start"
+mark
+x systemctl restart netlab || fail "systemctl restart netlab"
+x systemctl is-active netlab || fail "netlab is not active after the restart"
+wait_journal 'start: not applied: held'
+status_json
+[ "$(st 'j["held"] is not None and j["pending"] is None')" = True ] || fail "not held after the restart: $(cat "$TMP/st.json")"
+q sh -c 'ip route show default | grep -q "via 198.51.100.254 dev nic0"' || fail "the restart applied the rolled-back change"
+dump "$TMP/after1e"
+same_dump "restart after the rollback" "$TMP/before" "$TMP/after1e"
 
 step "2. a good change (default route via 198.51.100.253), apply --confirm ${DEADLINE_S}s, systemctl restart, netlabctl confirm"
 mark
