@@ -727,20 +727,43 @@ Outcome Engine::apply(const model::Loaded& config, const ConfirmPolicy& confirm)
 #endif
     std::string failure;
     const std::size_t total = out.plan.steps.size();
-    for (std::size_t i = 0; i < total; ++i) {
-        try {
+    bool one_by_one = false;  // a window or a fault before a given step needs each step sent on its own
 #ifdef NETLAB_TESTING
-            FaultInjection::sleep(faults.delay_ms);
+    one_by_one = faults.delay_ms || faults.fail_at;
 #endif
+    if (one_by_one) {
+        for (std::size_t i = 0; i < total; ++i) {
+            try {
+#ifdef NETLAB_TESTING
+                FaultInjection::sleep(faults.delay_ms);
+#endif
+                if (opts_.progress)
+                    opts_.progress(StepEvent{StepEvent::Phase::Forward, i + 1, total, out.plan.steps[i]});
+#ifdef NETLAB_TESTING
+                faults.fail(i + 1);
+#endif
+                kernel_.execute(out.plan.steps[i]);
+            } catch (const std::exception& e) {
+                out.failed_step = i;
+                failure = e.what();
+                break;
+            }
+        }
+    } else {
+        // The kernel may pipeline the steps (NlKernel: one sendmsg() per
+        // namespace); a refusal still names the first failing step, and
+        // whatever later steps did is undone by the rollback below, which
+        // restores the snapshot whatever the kernel holds now.
+        auto failed = kernel_.execute_steps(out.plan.steps, [&](std::size_t i) {
             if (opts_.progress) opts_.progress(StepEvent{StepEvent::Phase::Forward, i + 1, total, out.plan.steps[i]});
-#ifdef NETLAB_TESTING
-            faults.fail(i + 1);
-#endif
-            kernel_.execute(out.plan.steps[i]);
-        } catch (const std::exception& e) {
-            out.failed_step = i;
-            failure = e.what();
-            break;
+        });
+        if (failed) {
+            out.failed_step = failed->step;
+            try {
+                std::rethrow_exception(failed->error);
+            } catch (const std::exception& e) {
+                failure = e.what();
+            }
         }
     }
 #ifdef NETLAB_TESTING

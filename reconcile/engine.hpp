@@ -35,9 +35,12 @@ struct Options {
     // How containers' namespaces are found; the engine resolves and attaches
     // every container of the topology before it observes.
     ResolverOptions resolver;
-    // Called on the engine's thread just before each step is sent, forward
-    // and rollback alike: netlabd logs progress from it, so a log line
-    // "step k/K" means steps 1..k-1 are done and step k is being sent.
+    // Called on the engine's thread just before each step is handed to the
+    // kernel, forward and rollback alike: netlabd logs progress from it. A
+    // rollback (and a forward run under fault injection) sends each step on
+    // its own, so "step k/K" means steps 1..k-1 are done; a forward run is
+    // pipelined (Kernel::execute_steps), so there it means steps 1..k-1 are
+    // queued or sent, and any of them may still be waiting for their send.
     std::function<void(const StepEvent&)> progress = nullptr;
 };
 

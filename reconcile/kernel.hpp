@@ -3,8 +3,10 @@
 #pragma once
 
 #include <cstdint>
-#include <map>
 #include <exception>
+#include <functional>
+#include <map>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -22,6 +24,28 @@ public:
     virtual model::NetnsState observe(const NsId& ns) = 0;
     // Send the one netlink request a step stands for; throws NlError on refusal.
     virtual void execute(const Step& step) = 0;
+    // The first step of a run that failed, and why (what execute() threw).
+    struct RunFailure {
+        std::size_t step;
+        std::exception_ptr error;
+    };
+    // execute() of every step in order, `before(i)` called just before step i
+    // is handed over; stops at the first failure. A kernel may send the
+    // requests of several steps at once (NlKernel does, one sendmsg() per
+    // namespace): after a refusal, requests of later steps may have been
+    // carried out too, which the engine's snapshot-based rollback undoes.
+    virtual std::optional<RunFailure> execute_steps(const std::vector<Step>& steps,
+                                                    const std::function<void(std::size_t)>& before) {
+        for (std::size_t i = 0; i < steps.size(); ++i) {
+            before(i);
+            try {
+                execute(steps[i]);
+            } catch (...) {
+                return RunFailure{i, std::current_exception()};
+            }
+        }
+        return std::nullopt;
+    }
     // Make a namespace other than the current one reachable as `ns`; the
     // kernel object takes ownership of `netns_fd` (an open /proc/PID/ns/net,
     // /run/netns/NAME, ...).

@@ -5,7 +5,8 @@
 // and a request that names the link by IFLA_IFNAME needs no ifindex lookup.
 // Addresses and routes go through libnl's rtnl_addr/rtnl_route builders.
 // Every request is sent and acked through Impl::write(), which counts it and
-// keeps the kernel's own errno.
+// keeps the kernel's own errno — or, under execute_steps(), queued
+// (reconcile/nl/pipeline.cpp).
 #include <linux/if_link.h>
 #include <linux/ip.h>
 #include <linux/rtnetlink.h>
@@ -216,8 +217,22 @@ void NlKernel::Impl::execute(const Step& step) {
                 nla_nest_end(m, info);
                 return msg;
             };
-            write_built(sender, build, obj, action);
+            // The request changes the peer's (or the remote macvlan's) namespace too.
+            const NsId* reaches = remote ? &step.ns : l.kind == "veth" ? &l.peer_ns : nullptr;
+            write_built(sender, build, obj, action, {}, reaches);
             target.index.erase(l.name);
+            if (pipeline) {
+                // Queued, not sent: its echo will give the new link's ifindex
+                // (a veth's host end names its peer's too).
+                Pipeline::Request& r = pipeline->queues[sender.id].requests.back();
+                nlmsg_hdr(r.msg.get())->nlmsg_flags |= NLM_F_ECHO;
+                r.learn_own = !remote;
+                r.own_ns = step.ns;
+                r.own_name = l.name;
+                r.learn_peer = l.kind == "veth" && !l.peer_name.empty();
+                r.peer_ns = l.peer_ns;
+                r.peer_name = l.peer_name;
+            }
             if (l.kind == "veth") get(l.peer_ns).index.erase(l.peer_name);
             // The kernel ignores IFLA_IFALIAS in a create: mark ownership with
             // a follow-up change, on both ends of a veth.

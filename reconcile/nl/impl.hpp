@@ -1,11 +1,14 @@
 // NlKernel internals shared by socket.cpp, observe.cpp and execute.cpp.
 #pragma once
 
+#include <cerrno>
 #include <cstdint>
+#include <exception>
 #include <functional>
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -44,9 +47,49 @@ struct RawLink {
 // An RTM_NEWLINK/RTM_DELLINK message as a RawLink (dumps and events alike).
 RawLink parse_link(nlmsghdr* nlh);
 
+// The kernel's answer to one request of a batch.
+struct Answer {
+    int error = EIO;          // the kernel's errno, 0 = done
+    std::string extack;       // its extended ack text
+    std::vector<char> echo;   // the RTM_NEWLINK it echoed (NLM_F_ECHO), if any
+};
+
+// execute_steps() state: per namespace, the requests not sent yet.
+struct Pipeline {
+    // A request waiting for its namespace's next send.
+    struct Request {
+        MsgPtr msg;
+        std::size_t step;
+        std::vector<int> ok;   // errnos that count as done
+        std::string object, action;
+        bool cached = false;   // built with an ifindex from a cache (see write_built)
+        // A created link, whose echo teaches its ifindex (and a veth's, its peer's).
+        NsId own_ns, peer_ns;
+        std::string own_name, peer_name;
+        bool learn_own = false, learn_peer = false;
+    };
+    std::map<NsId, std::set<NsId>> touched_by;  // namespace -> queues that change it
+    struct Queue {
+        std::vector<Request> requests;
+        std::set<NsId> touches;  // namespaces the queued requests change
+        std::set<NsId> after;    // queues to send before this one
+    };
+    const std::vector<Step>* steps = nullptr;
+    std::size_t step = 0;  // the step being queued
+    std::map<NsId, Queue> queues;
+    std::optional<std::size_t> failed;  // lowest failing step so far
+    std::exception_ptr error;
+    void fail(std::size_t at, std::exception_ptr e) {
+        if (failed && *failed <= at) return;
+        failed = at;
+        error = std::move(e);
+    }
+};
+
 struct NlKernel::Impl {
     std::map<NsId, std::unique_ptr<Netns>> spaces;
     std::uint64_t writes = 0;
+    Pipeline* pipeline = nullptr;  // set while execute_steps() queues requests
 
     Impl();
     Netns& get(const NsId& ns);
@@ -63,12 +106,18 @@ struct NlKernel::Impl {
     // Several write requests in one sendmsg() per 64 KiB, then their acks:
     // the kernel's errno of each (0 = done), in order. Each counts as a write.
     std::vector<int> write_batch(Netns& ns, const std::vector<MsgPtr>& msgs);
+    // write_batch's engine: the answer to each message, extended ack and echo
+    // included.
+    std::vector<Answer> send_batch(Netns& ns, const std::vector<nl_msg*>& msgs);
     // write_or_throw of the message `build` makes; when it fails with ENODEV
     // or EINVAL and `build` used an ifindex from the cache, the cache is
     // forgotten and the request built and sent once more. `build` returns
     // nullptr when there is nothing to send (a device already gone).
+    // While execute_steps() runs, the request is queued instead (see enqueue).
+    // `reaches`: another namespace the request changes (a veth peer's).
     void write_built(Netns& ns, const std::function<MsgPtr()>& build, const std::string& object,
-                     const std::string& action, std::initializer_list<int> ok = {});
+                     const std::string& action, std::initializer_list<int> ok = {},
+                     const NsId* reaches = nullptr);
 
     // Sends a dump request and calls `each` with every answer of `type`.
     void dump(Netns& ns, nl_msg* request, int type, const std::string& what,
@@ -95,6 +144,19 @@ struct NlKernel::Impl {
 
     model::NetnsState observe(const NsId& ns);
     void execute(const Step& step);
+    std::optional<Kernel::RunFailure> execute_steps(const std::vector<Step>& steps,
+                                                    const std::function<void(std::size_t)>& before);
+    // Pipelining (execute_steps): a request joins its namespace's queue, after
+    // every other queue that changes a namespace it changes; a queue is sent
+    // (flush) when something needs what it does: a read in a namespace it
+    // changes (settle), a request that must come after it, the end of the run.
+    Pipeline::Request& enqueue(Netns& ns, MsgPtr msg, const std::string& object, const std::string& action,
+                               std::initializer_list<int> ok, bool cached, const NsId* reaches);
+    void flush(const NsId& queue);
+    void flush_all();
+    // Before reading ns: send the queues that change it (its own too unless
+    // own_queue is false).
+    void settle(const NsId& ns, bool own_queue = true);
     void delete_group(const Step& step);
 };
 

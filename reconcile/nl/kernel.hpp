@@ -20,6 +20,10 @@ public:
 
     model::NetnsState observe(const NsId& ns) override;
     void execute(const Step& step) override;
+    // Pipelined: each namespace's requests wait in a queue and go out in one
+    // sendmsg() when something needs them (Impl::enqueue).
+    std::optional<RunFailure> execute_steps(const std::vector<Step>& steps,
+                                            const std::function<void(std::size_t)>& before) override;
     // Takes ownership of netns_fd; the namespace's socket is opened from a
     // short-lived thread that setns()'s into it (the caller's thread never moves).
     void attach_namespace(const NsId& ns, int netns_fd) override;

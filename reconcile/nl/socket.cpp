@@ -32,24 +32,27 @@ namespace netlab::reconcile::nl {
 
 namespace {
 
+// The extended ack text of an NLMSG_ERROR, if the kernel gave one.
+std::string extack_of(nlmsgerr* e) {
+    auto* nlh = reinterpret_cast<nlmsghdr*>(reinterpret_cast<char*>(e) - NLMSG_HDRLEN);
+    if (!(nlh->nlmsg_flags & NLM_F_ACK_TLVS)) return {};
+    std::size_t payload = nlh->nlmsg_len - NLMSG_HDRLEN;
+    std::size_t off = sizeof(nlmsgerr);
+    if (!(nlh->nlmsg_flags & NLM_F_CAPPED)) off += e->msg.nlmsg_len - NLMSG_HDRLEN;
+    off = NLMSG_ALIGN(off);
+    if (off >= payload) return {};
+    nlattr* tb[NLMSGERR_ATTR_MAX + 1] = {};
+    auto* head = reinterpret_cast<nlattr*>(reinterpret_cast<char*>(e) + off);
+    if (nla_parse(tb, NLMSGERR_ATTR_MAX, head, static_cast<int>(payload - off), nullptr) == 0 &&
+        tb[NLMSGERR_ATTR_MSG])
+        return nla_get_string(tb[NLMSGERR_ATTR_MSG]);
+    return {};
+}
+
 int on_error(sockaddr_nl*, nlmsgerr* e, void* arg) {
     auto* ns = static_cast<Netns*>(arg);
     ns->last_errno = -e->error;
-    ns->last_extack.clear();
-    auto* nlh = reinterpret_cast<nlmsghdr*>(reinterpret_cast<char*>(e) - NLMSG_HDRLEN);
-    if (nlh->nlmsg_flags & NLM_F_ACK_TLVS) {
-        std::size_t payload = nlh->nlmsg_len - NLMSG_HDRLEN;
-        std::size_t off = sizeof(nlmsgerr);
-        if (!(nlh->nlmsg_flags & NLM_F_CAPPED)) off += e->msg.nlmsg_len - NLMSG_HDRLEN;
-        off = NLMSG_ALIGN(off);
-        if (off < payload) {
-            nlattr* tb[NLMSGERR_ATTR_MAX + 1] = {};
-            auto* head = reinterpret_cast<nlattr*>(reinterpret_cast<char*>(e) + off);
-            if (nla_parse(tb, NLMSGERR_ATTR_MAX, head, static_cast<int>(payload - off), nullptr) == 0 &&
-                tb[NLMSGERR_ATTR_MSG])
-                ns->last_extack = nla_get_string(tb[NLMSGERR_ATTR_MSG]);
-        }
-    }
+    ns->last_extack = extack_of(e);
     return NL_STOP;
 }
 
@@ -352,6 +355,10 @@ int NlKernel::Impl::write(Netns& ns, nl_msg* msg) {
 
 void NlKernel::Impl::write_or_throw(Netns& ns, nl_msg* msg, const std::string& object,
                                     const std::string& action, std::initializer_list<int> ok) {
+    if (pipeline) {
+        enqueue(ns, MsgPtr(nlmsg_convert(nlmsg_hdr(msg))), object, action, ok, false, nullptr);
+        return;
+    }
     int e = write(ns, msg);
     if (e == 0) return;
     for (int o : ok)
@@ -361,6 +368,7 @@ void NlKernel::Impl::write_or_throw(Netns& ns, nl_msg* msg, const std::string& o
 
 void NlKernel::Impl::dump(Netns& ns, nl_msg* request, int type, const std::string& what,
                           const std::function<void(nlmsghdr*)>& each) {
+    if (pipeline) settle(ns.id);
     const std::string who = ns.id.empty() ? "host" : ns.id;
     constexpr int kAttempts = 10;
     for (int attempt = 1;; ++attempt) {
@@ -389,6 +397,7 @@ std::vector<RawLink> NlKernel::Impl::dump_links(Netns& ns) {
 }
 
 std::optional<RawLink> NlKernel::Impl::get_link(Netns& ns, const std::string& name) {
+    if (pipeline) settle(ns.id);
     std::vector<RawLink> out;
     MsgPtr msg = link_request(RTM_GETLINK, 0, name);
     int err = nl_send_auto(ns.sock.get(), msg.get());
@@ -420,6 +429,20 @@ std::optional<int> NlKernel::Impl::find_index(Netns& ns, const std::string& name
         ++cache_hits;
         return it->second;
     }
+    if (pipeline) {
+        // A queued create may be the link's: sent, its echo names the index
+        // (a veth's host end names its peer's), and no read is needed.
+        settle(ns.id, /*own_queue=*/false);
+        if (auto it = ns.index.find(name); it != ns.index.end()) {
+            ++cache_hits;
+            return it->second;
+        }
+        settle(ns.id);
+        if (auto it = ns.index.find(name); it != ns.index.end()) {
+            ++cache_hits;
+            return it->second;
+        }
+    }
     auto l = get_link(ns, name);
     if (!l) return std::nullopt;
     ns.index[name] = l->state.ifindex;
@@ -431,10 +454,14 @@ void NlKernel::Impl::forget_indexes() {
 }
 
 void NlKernel::Impl::write_built(Netns& ns, const std::function<MsgPtr()>& build, const std::string& object,
-                                 const std::string& action, std::initializer_list<int> ok) {
+                                 const std::string& action, std::initializer_list<int> ok, const NsId* reaches) {
     cache_hits = 0;
     MsgPtr msg = build();
     if (!msg) return;
+    if (pipeline) {
+        enqueue(ns, std::move(msg), object, action, ok, cache_hits > 0, reaches);
+        return;
+    }
     int e = write(ns, msg.get());
     if (e != 0 && cache_hits > 0 && (e == ENODEV || e == EINVAL)) {
         // An index from the last dump may be stale (the link was made
@@ -451,26 +478,46 @@ void NlKernel::Impl::write_built(Netns& ns, const std::function<MsgPtr()>& build
 }
 
 std::vector<int> NlKernel::Impl::write_batch(Netns& ns, const std::vector<MsgPtr>& msgs) {
-    std::vector<int> result(msgs.size(), EIO);
-    std::vector<bool> answered(msgs.size(), false);
+    std::vector<nl_msg*> raw;
+    raw.reserve(msgs.size());
+    for (const auto& m : msgs) raw.push_back(m.get());
+    std::vector<int> result;
+    result.reserve(msgs.size());
     ns.last_extack.clear();
+    for (const Answer& a : send_batch(ns, raw)) {
+        result.push_back(a.error);
+        if (a.error != 0 && ns.last_extack.empty()) ns.last_extack = a.extack;
+    }
+    return result;
+}
+
+std::vector<Answer> NlKernel::Impl::send_batch(Netns& ns, const std::vector<nl_msg*>& msgs) {
+    std::vector<Answer> result(msgs.size());
+    std::vector<bool> answered(msgs.size(), false);
     const int fd = nl_socket_get_fd(ns.sock.get());
     constexpr std::size_t kChunk = 64 * 1024;
+    // An echoed link takes a few KiB of the receive buffer until it is read:
+    // few enough per send that they (and the acks) all fit.
+    constexpr std::size_t kEchoesPerChunk = 64;
     std::vector<char> in(256 * 1024);
     std::size_t first = 0;
     while (first < msgs.size()) {
         // One chunk: messages packed back to back, sequence numbers noted.
         std::vector<char> out;
         std::unordered_map<std::uint32_t, std::size_t> by_seq;
-        std::size_t end = first;
+        std::size_t end = first, echoes = 0;
         while (end < msgs.size()) {
             // Sequence numbers of our own (high bit set), not libnl's: its
             // receive path expects the acks of its own sequence in order.
-            nlmsghdr* h = nlmsg_hdr(msgs[end].get());
+            nlmsghdr* h = nlmsg_hdr(msgs[end]);
+            if (!out.empty() && out.size() + NLMSG_ALIGN(h->nlmsg_len) > kChunk) break;
+            if (h->nlmsg_flags & NLM_F_ECHO) {
+                if (echoes == kEchoesPerChunk) break;
+                ++echoes;
+            }
             h->nlmsg_pid = nl_socket_get_local_port(ns.sock.get());
             h->nlmsg_seq = 0x80000000u | batch_seq++;
             h->nlmsg_flags |= NLM_F_REQUEST | NLM_F_ACK;
-            if (!out.empty() && out.size() + NLMSG_ALIGN(h->nlmsg_len) > kChunk) break;
             const std::size_t at = out.size();
             out.resize(at + NLMSG_ALIGN(h->nlmsg_len));
             std::memcpy(out.data() + at, h, h->nlmsg_len);
@@ -479,7 +526,7 @@ std::vector<int> NlKernel::Impl::write_batch(Netns& ns, const std::vector<MsgPtr
         }
         writes += end - first;
         if (::send(fd, out.data(), out.size(), 0) < 0) {
-            for (std::size_t i = first; i < msgs.size(); ++i) result[i] = errno;
+            for (std::size_t i = first; i < msgs.size(); ++i) result[i].error = errno;
             return result;
         }
         std::size_t pending = end - first;
@@ -489,20 +536,24 @@ std::vector<int> NlKernel::Impl::write_batch(Netns& ns, const std::vector<MsgPtr
                 if (errno == EINTR) continue;
                 const int e = errno;
                 for (std::size_t i = first; i < msgs.size(); ++i)
-                    if (!answered[i]) result[i] = e;
+                    if (!answered[i]) result[i].error = e;
                 return result;
             }
             int len = static_cast<int>(n);
             for (auto* h = reinterpret_cast<nlmsghdr*>(in.data()); nlmsg_ok(h, len); h = nlmsg_next(h, &len)) {
-                if (h->nlmsg_type != NLMSG_ERROR) continue;
                 auto it = by_seq.find(h->nlmsg_seq);
                 if (it == by_seq.end() || answered[it->second]) continue;
+                Answer& a = result[it->second];
+                if (h->nlmsg_type == RTM_NEWLINK) {  // an echo: it comes before the ack
+                    const auto* bytes = reinterpret_cast<const char*>(h);
+                    a.echo.assign(bytes, bytes + h->nlmsg_len);
+                    continue;
+                }
+                if (h->nlmsg_type != NLMSG_ERROR) continue;
                 auto* err = static_cast<nlmsgerr*>(nlmsg_data(h));
                 answered[it->second] = true;
-                result[it->second] = -err->error;
-                if (err->error != 0 && ns.last_extack.empty()) {
-                    on_error(nullptr, err, &ns);  // keeps the extended ack text
-                }
+                a.error = -err->error;
+                if (err->error != 0) a.extack = extack_of(err);
                 --pending;
             }
         }
@@ -515,6 +566,10 @@ NlKernel::NlKernel() : impl_(std::make_unique<Impl>()) {}
 NlKernel::~NlKernel() = default;
 model::NetnsState NlKernel::observe(const NsId& ns) { return impl_->observe(ns); }
 void NlKernel::execute(const Step& step) { impl_->execute(step); }
+std::optional<Kernel::RunFailure> NlKernel::execute_steps(const std::vector<Step>& steps,
+                                                          const std::function<void(std::size_t)>& before) {
+    return impl_->execute_steps(steps, before);
+}
 void NlKernel::attach_namespace(const NsId& ns, int netns_fd) { impl_->attach(ns, netns_fd); }
 std::map<NsId, std::string> NlKernel::attach_namespaces(const std::vector<std::pair<NsId, int>>& fds) {
     return impl_->attach_many(fds);

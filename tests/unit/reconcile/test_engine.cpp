@@ -223,6 +223,60 @@ TEST_CASE("engine: a refusal at any step rolls back to the snapshot") {
     }
 }
 
+// A kernel that pipelines as NlKernel does: every step of the run is carried
+// out (the kernel answers each request of a batch), the first refusal is
+// reported.
+class PipelinedKernel : public FakeKernel {
+public:
+    using FakeKernel::FakeKernel;
+    std::optional<RunFailure> execute_steps(const std::vector<Step>& steps,
+                                            const std::function<void(std::size_t)>& before) override {
+        std::optional<RunFailure> first;
+        for (std::size_t i = 0; i < steps.size(); ++i) {
+            before(i);
+            try {
+                execute(steps[i]);
+            } catch (const std::exception&) {
+                if (!first) first = RunFailure{i, std::current_exception()};
+            }
+        }
+        return first;
+    }
+};
+
+TEST_CASE("engine: steps a pipelining kernel carried out after the refused one are rolled back") {
+    const auto config = takeover_config();
+    std::size_t steps = 0;
+    {
+        StateDir dir;
+        FakeKernel k(host1());
+        steps = Engine(k, Options{dir.path, {}}).plan(config).plan.steps.size();
+    }
+    REQUIRE(steps >= 4);
+    for (std::size_t at = 1; at < steps; ++at) {
+        CAPTURE(at);
+        StateDir dir;
+        PipelinedKernel k(host1());
+        const Observed before = k.state;
+        k.refuse_at = at;
+        std::vector<std::size_t> announced;
+        Options opts{dir.path, {}};
+        opts.progress = [&](const StepEvent& e) {
+            if (e.phase == StepEvent::Phase::Forward) announced.push_back(e.n);
+        };
+        Engine engine(k, opts);
+        Outcome o = engine.apply(config);
+        CHECK(o.status == Status::RolledBack);
+        REQUIRE(o.failed_step);
+        CHECK(*o.failed_step == at - 1);
+        CHECK(o.error.find("Device or resource busy") != std::string::npos);
+        CHECK(announced.size() == steps);  // every step announced, the ones after the refusal too
+        check_same(k.state[""], before.at(""));
+        CHECK(test::reaches(k.state[""], "198.51.100.1"));
+        CHECK_FALSE(fs::exists(dir.journal()));
+    }
+}
+
 TEST_CASE("engine: a step the kernel silently ignores fails verification and rolls back") {
     StateDir dir;
     FakeKernel k(host1());
