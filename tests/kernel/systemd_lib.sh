@@ -145,7 +145,7 @@ sd_teardown() {
     # Its cgroups: empty once every process in them has been reaped.
     if [ -n "$SD_CG" ] && [ -d "$SD_CG" ]; then
         for _ in $(seq 50); do
-            find "$SD_CG" -depth -type d -exec rmdir {} + 2>/dev/null
+            find "$SD_CG" -depth -type d -exec rmdir {} + 2>/dev/null || true  # busy until reaped; set -e must not end the caller here
             [ -d "$SD_CG" ] || break
             sleep 0.1
         done
