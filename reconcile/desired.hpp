@@ -19,6 +19,11 @@ namespace netlab::reconcile {
 // "container:NAME".
 using NsId = std::string;
 inline NsId container_ns(const std::string& name) { return "container:" + name; }
+// The container a namespace belongs to; "" for the host.
+inline std::string container_of(const NsId& ns) {
+    const std::string prefix = container_ns("");
+    return ns.rfind(prefix, 0) == 0 ? ns.substr(prefix.size()) : std::string();
+}
 
 struct LinkSpec {
     std::string name;

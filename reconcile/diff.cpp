@@ -31,10 +31,6 @@ std::set<Prefix> addresses_of(const NetnsState& s, const std::string& dev) {
     return out;
 }
 
-std::string container_of(const NsId& ns) {
-    const std::string prefix = container_ns("");
-    return ns.rfind(prefix, 0) == 0 ? ns.substr(prefix.size()) : std::string();
-}
 
 std::string in_ns(const NsId& ns) { return ns.empty() ? std::string() : " in " + ns; }
 

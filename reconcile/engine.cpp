@@ -84,6 +84,7 @@ json Outcome::to_json() const {
                 {"restored", restored},
                 {"diagnostics", diags},
                 {"phases", phases},
+                {"reused_namespaces", reused},
                 {"pending", pending ? json{{"deadline", pending->deadline.time_since_epoch().count()},
                                            {"reason", pending->reason},
                                            {"summary", pending->summary}}
@@ -451,7 +452,9 @@ public:
     // Resolves and attaches every container's namespace. A container that
     // is missing or stopped is reported and left out of this run (with the
     // links other namespaces would point into it); the rest goes on.
-    void attach_containers(const model::Topology& topo, Desired& desired, model::Diagnostics& diags) {
+    // `wanted` picks the containers to attach (all when null).
+    void attach_containers(const model::Topology& topo, Desired& desired, model::Diagnostics& diags,
+                           const std::function<bool(const NsId&)>& wanted = nullptr) {
         auto skip = [&](const std::string& name, const model::Container& c, const std::string& why) {
             const NsId ns = container_ns(name);
             diags.push_back(model::Diagnostic{model::Severity::Warning, {},
@@ -468,6 +471,7 @@ public:
         std::vector<std::pair<std::string, ResolvedNs>> resolved;
         std::vector<std::pair<NsId, int>> fds;
         for (const auto& [name, c] : topo.containers) {
+            if (wanted && !wanted(container_ns(name))) continue;
             auto r = resolve(c.netns);
             if (auto* ok = std::get_if<ResolvedNs>(&r)) {
                 resolved.emplace_back(name, *ok);
@@ -545,6 +549,8 @@ public:
         return id;
     }
 
+    bool attached(const NsId& ns) const { return ns.empty() || attached_.count(ns); }
+
     void detach(const NsId& ns) {
         kernel_.detach_namespace(ns);
         attached_.erase(ns);
@@ -601,7 +607,7 @@ struct Prepared {
 
 // Validation, compile, observe, plan. Fills `out` (status Rejected /
 // Converged / Changes) and returns what apply needs to go on.
-std::optional<Prepared> prepare(Transaction& tx, const model::Loaded& config, Outcome& out) {
+std::optional<Prepared> prepare(Transaction& tx, const model::Loaded& config, Outcome& out, Known known = {}) {
     PhaseClock phase(out);
     out.diagnostics = config.diagnostics;
     if (!config.ok()) {
@@ -619,18 +625,64 @@ std::optional<Prepared> prepare(Transaction& tx, const model::Loaded& config, Ou
     }
     p.desired = compile(config.topology, p.ledger);
     phase.lap("compile");
-    tx.attach_containers(config.topology, p.desired, out.diagnostics);
+    // Known states that still stand: a container's only while the topology
+    // names the same target for it.
+    for (auto it = known.state.begin(); it != known.state.end();) {
+        const std::string name = container_of(it->first);
+        bool keep = p.desired.namespaces.count(it->first) != 0 || it->first.empty();
+        if (keep && !name.empty()) {
+            auto c = config.topology.containers.find(name);
+            auto t = known.targets.find(it->first);
+            keep = c != config.topology.containers.end() && t != known.targets.end() && c->second.netns.str() == t->second;
+        }
+        it = keep ? std::next(it) : known.state.erase(it);
+    }
+    tx.attach_containers(config.topology, p.desired, out.diagnostics,
+                         [&](const NsId& ns) { return !known.state.count(ns); });
     phase.lap("attach");
+    std::set<NsId> remembered;  // taken from `known`, not observed in this run
     try {
-        p.observed = tx.observe(namespaces_of(p.desired, {}));
+        std::set<NsId> fresh;
+        for (const auto& ns : namespaces_of(p.desired, {}))
+            (known.state.count(ns) ? remembered : fresh).insert(ns);
+        p.observed = tx.observe(fresh);
+        for (const auto& ns : remembered) p.observed.emplace(ns, std::move(known.state.at(ns)));
     } catch (const std::exception& e) {
         out.status = Outcome::Status::Rejected;
         out.error = std::string("cannot observe the kernel: ") + e.what();
         return std::nullopt;
     }
+    known = {};
     phase.lap("observe");
     out.plan = make_plan(p.desired, p.observed);
     phase.lap("plan");
+    // A remembered namespace the plan writes into is attached and observed
+    // now, and the plan made again with what the kernel says. Ends: each
+    // round takes at least one namespace out of `remembered`.
+    for (;;) {
+        std::set<NsId> now;
+        for (const auto& ns : in_play(out.plan, p.observed))
+            if (remembered.count(ns)) now.insert(ns);
+        if (now.empty()) break;
+        tx.attach_containers(config.topology, p.desired, out.diagnostics,
+                             [&](const NsId& ns) { return now.count(ns) != 0; });
+        phase.lap("attach");
+        try {
+            for (const auto& ns : now) {
+                remembered.erase(ns);
+                if (tx.attached(ns)) p.observed[ns] = tx.observe({ns}).at(ns);
+                else p.observed.erase(ns);  // gone meanwhile: left out, as attach_containers says
+            }
+        } catch (const std::exception& e) {
+            out.status = Outcome::Status::Rejected;
+            out.error = std::string("cannot observe the kernel: ") + e.what();
+            return std::nullopt;
+        }
+        phase.lap("observe");
+        out.plan = make_plan(p.desired, p.observed);
+        phase.lap("plan");
+    }
+    out.reused = remembered.size();
     if (!out.plan.refusals.empty()) {
         out.diagnostics.insert(out.diagnostics.end(), out.plan.refusals.begin(), out.plan.refusals.end());
         out.status = Outcome::Status::Rejected;
@@ -654,7 +706,7 @@ Outcome Engine::plan(const model::Loaded& config) {
     return out;
 }
 
-Outcome Engine::apply(const model::Loaded& config, const ConfirmPolicy& confirm) {
+Outcome Engine::apply(const model::Loaded& config, const ConfirmPolicy& confirm, Known known) {
     Clock clock;
     Outcome out;
     Transaction tx(kernel_, opts_, resolve_);
@@ -693,8 +745,12 @@ Outcome Engine::apply(const model::Loaded& config, const ConfirmPolicy& confirm)
                     "); `netlabctl confirm` or `netlabctl rollback` first; nothing was changed";
         return finish();
     }
-    auto prepared = prepare(tx, config, out);
-    if (!prepared || out.plan.empty()) return finish();
+    auto prepared = prepare(tx, config, out, std::move(known));
+    if (!prepared) return finish();
+    if (out.plan.empty()) {
+        out.state = std::make_shared<Observed>(std::move(prepared->observed));
+        return finish();
+    }
 
     PhaseClock phase(out);
     const std::set<NsId> spaces = in_play(out.plan, prepared->observed);
@@ -776,10 +832,13 @@ Outcome Engine::apply(const model::Loaded& config, const ConfirmPolicy& confirm)
         try {
             // The namespaces in play observed again; the others as they were
             // observed for the plan (nothing here wrote to them).
-            Observed after = prepared->observed;
-            for (auto& [ns, state] : tx.observe(spaces)) after[ns] = std::move(state);
-            Plan residual = make_plan(prepared->desired, after);
-            if (!residual.empty())
+            // (Moved: nothing below reads prepared->observed; the rollback
+            // works from `snapshot`.)
+            auto after = std::make_shared<Observed>(std::move(prepared->observed));
+            for (auto& [ns, state] : tx.observe(spaces)) (*after)[ns] = std::move(state);
+            Plan residual = make_plan(prepared->desired, *after);
+            if (residual.empty()) out.state = std::move(after);
+            else
                 failure = "verification failed: still to do after apply: " + residual.steps.front().describe() +
                           (residual.steps.size() > 1
                                ? " (and " + std::to_string(residual.steps.size() - 1) + " more)"

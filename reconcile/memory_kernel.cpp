@@ -43,10 +43,6 @@ bool has_macvlan_children(const NetnsState& s, const std::string& name) {
                        [&](const auto& kv) { return kv.second.kind == "macvlan" && kv.second.parent == name; });
 }
 
-std::string container_of(const NsId& ns) {
-    const std::string prefix = container_ns("");
-    return ns.rfind(prefix, 0) == 0 ? ns.substr(prefix.size()) : std::string();
-}
 
 RouteState prefix_route(const AddressState& a) {
     RouteState r;

@@ -231,7 +231,7 @@ void print_result(std::FILE* out, const nlohmann::json& r) {
     if (r.value("fast", false))
         std::fprintf(out, "  fast path: %s\n", str(r, "message").c_str());
     else if (r.contains("full_because"))
-        std::fprintf(out, "  full:      %s\n", str(r, "full_because").c_str());
+        std::fprintf(out, "  not fast:  %s\n", str(r, "full_because").c_str());
     if (r.contains("error") && !str(r, "error", "").empty())
         std::fprintf(out, "  error:     %s\n", str(r, "error").c_str());
     for (const auto& line : r.value("restored", nlohmann::json::array()))

@@ -19,6 +19,13 @@ namespace netlab::daemon {
 
 namespace {
 
+// ", 999 namespaces unchanged since the last reconcile not observed again"
+std::string remembered_note(const reconcile::Outcome& o) {
+    if (o.reused == 0) return "";
+    return ", " + std::to_string(o.reused) + " namespace" + (o.reused == 1 ? "" : "s") +
+           " unchanged since the last reconcile not observed again";
+}
+
 // A job running longer than this is taken as stuck: the watchdog keep-alive
 // is withheld so systemd restarts netlabd (and the journal restores the
 // snapshot at the next start).
@@ -345,8 +352,14 @@ void Daemon::start_next() {
         if (in_force_) containers = in_force_->topology.containers;
         drift_.job_started(running_->mode);
         if (running_->mode != JobResult::Mode::Plan) dirty_.job_started();
+        reconcile::Known known;
+        if (running_->mode == JobResult::Mode::Apply && !running_->full && !running_->confirm) known = known_for_job();
+        // Handed to the job, or stale once a job that may write has run.
+        if (running_->mode != JobResult::Mode::Plan && running_->mode != JobResult::Mode::Probe &&
+            running_->mode != JobResult::Mode::Confirm)
+            remembered_.reset();
         reconciler_.run(running_->mode, trigger, std::move(tag), std::move(containers), running_->confirm,
-                        [this](JobResult r) { on_done(std::move(r)); });
+                        std::move(known), [this](JobResult r) { on_done(std::move(r)); });
     }
 }
 
@@ -465,11 +478,12 @@ void Daemon::record_apply(Job& job, JobResult& r) {
             r.loaded.reset();
         }
         if (o.status == S::Applied)
-            spdlog::info("{}: applied {} steps, {} netlink writes, {:.3f} s; in force: {}{}", tag, n, o.writes,
-                         o.seconds, files_in_force(), r.full_because.empty() ? "" : "; full: " + r.full_because);
+            spdlog::info("{}: applied {} steps, {} netlink writes, {:.3f} s{}; in force: {}{}", tag, n, o.writes,
+                         o.seconds, remembered_note(o), files_in_force(),
+                         r.full_because.empty() ? "" : "; fast path not taken: " + r.full_because);
         else
-            spdlog::info("{}: converged, no netlink write ({:.3f} s); in force: {}{}", tag, o.seconds,
-                         files_in_force(), r.full_because.empty() ? "" : "; full: " + r.full_because);
+            spdlog::info("{}: converged, no netlink write ({:.3f} s{}); in force: {}{}", tag, o.seconds,
+                         remembered_note(o), files_in_force(), r.full_because.empty() ? "" : "; fast path not taken: " + r.full_because);
         break;
     case S::Rejected:
         ++rejected_;
@@ -757,6 +771,8 @@ nlohmann::json Daemon::result_json(const JobResult& r) const {
     if (r.mode == JobResult::Mode::Apply) {
         j["fast"] = false;
         if (!r.full_because.empty()) j["full_because"] = r.full_because;
+        j["reused_namespaces"] = o.reused;
+        j["phases"] = o.phases;
     }
     auto diags = nlohmann::json::array();
     for (const auto& d : o.diagnostics) diags.push_back(d.str());
@@ -824,6 +840,36 @@ std::optional<std::string> Daemon::why_full() {
     const std::string input = input_bytes(config_bytes(opts_.config_dir), ledger_bytes(opts_.state_dir));
     return dirty_.why_full(input, target_identities(in_force_->topology.containers,
                                                     engine_options(opts_).resolver));
+}
+
+// The namespaces a reconcile may take from the last verified one instead of
+// observing: every one the dirty set has had no event of, whose target
+// still stats as the same namespace. Moved out of remembered_: the job
+// hands back a fresh state when it verifies.
+reconcile::Known Daemon::known_for_job() {
+    reconcile::Known k;
+    if (!remembered_ || !in_force_ || !dirty_.has_baseline() || dirty_.all_dirty()) return k;
+    if (!drift_.watching_all() || !container_watch_.docker_followed()) return k;
+    drift_.poll();  // what the kernel said until now counts
+    if (dirty_.all_dirty()) return k;
+    const auto& baseline = *dirty_.baseline();
+    const auto& containers = in_force_->topology.containers;
+    const auto resolver = engine_options(opts_).resolver;
+    k.state = std::move(*remembered_);
+    remembered_.reset();
+    for (auto it = k.state.begin(); it != k.state.end();) {
+        bool keep = !dirty_.dirty().count(it->first);
+        if (const std::string name = reconcile::container_of(it->first); keep && !name.empty()) {
+            auto c = containers.find(name);
+            auto then = baseline.targets.find(name);
+            keep = c != containers.end() && then != baseline.targets.end() &&
+                   c->second.netns.kind != model::NetnsTarget::Kind::Docker &&
+                   target_identity(c->second.netns, resolver) == then->second;
+            if (keep) k.targets[it->first] = c->second.netns.str();
+        }
+        it = keep ? std::next(it) : k.state.erase(it);
+    }
+    return k;
 }
 
 void Daemon::answer_fast(Job& job, const std::string& trigger, Clock::time_point t0) {
@@ -900,6 +946,7 @@ void Daemon::settle_dirty(const JobResult& r) {
         dirty_.forget(why);
         return;
     }
+    remembered_ = o.state;
     std::set<reconcile::NsId> written;
     if (o.status == S::Applied)
         for (const auto& step : o.plan.steps) {

@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <deque>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -63,6 +64,7 @@ private:
     void enqueue(JobResult::Mode mode, std::string trigger, ControlServer::Reply waiter, bool reload,
                  std::optional<std::chrono::seconds> confirm = std::nullopt, bool full = false);
     void start_next();
+    reconcile::Known known_for_job();
     void on_done(JobResult r);
     void record_apply(Job& job, JobResult& r);
 
@@ -148,6 +150,10 @@ private:
     // The fast reload: what the last verified reconcile left and what
     // changed since; how many applies took it and how many observed.
     reconcile::DirtySet dirty_;
+    // The kernel state the last verified reconcile left (Outcome::state),
+    // while dirty_ has its baseline: what a reconcile need not observe again
+    // for the namespaces still clean (known_for_job).
+    std::shared_ptr<reconcile::Observed> remembered_;
     std::uint64_t fast_ = 0, full_ = 0;
     std::optional<std::string> last_full_because_;
     std::uint64_t rejected_ = 0;

@@ -62,18 +62,19 @@ Reconciler::~Reconciler() {
 
 void Reconciler::run(JobResult::Mode mode, std::string trigger, std::string tag,
                      std::map<std::string, model::Container> in_force, std::optional<std::chrono::seconds> confirm,
-                     Done done) {
+                     reconcile::Known known, Done done) {
     asio::post(engine_io_, [this, mode, trigger = std::move(trigger), tag = std::move(tag),
-                            in_force = std::move(in_force), confirm, done = std::move(done)]() mutable {
+                            in_force = std::move(in_force), confirm, known = std::move(known),
+                            done = std::move(done)]() mutable {
         tag_ = std::move(tag);
-        JobResult r = execute(mode, std::move(trigger), in_force, confirm);
+        JobResult r = execute(mode, std::move(trigger), in_force, confirm, std::move(known));
         asio::post(loop_, [done = std::move(done), r = std::move(r)]() mutable { done(std::move(r)); });
     });
 }
 
 JobResult Reconciler::execute(JobResult::Mode mode, std::string trigger,
                               const std::map<std::string, model::Container>& in_force,
-                              std::optional<std::chrono::seconds> confirm) {
+                              std::optional<std::chrono::seconds> confirm, reconcile::Known known) {
     JobResult r;
     r.mode = mode;
     r.trigger = std::move(trigger);
@@ -114,7 +115,9 @@ JobResult Reconciler::execute(JobResult::Mode mode, std::string trigger,
             // Before loading: a file changed in between makes the next
             // reload a full one, never the other way round.
             r.input = config_bytes(config_dir_);
+            const auto load_start = std::chrono::steady_clock::now();
             r.loaded = model::load_config(config_dir_);
+            const std::chrono::duration<double, std::milli> load_ms = std::chrono::steady_clock::now() - load_start;
             if (!r.loaded->ok()) {
                 // Validate before touching: nothing reaches the engine.
                 r.outcome.status = reconcile::Outcome::Status::Rejected;
@@ -122,7 +125,8 @@ JobResult Reconciler::execute(JobResult::Mode mode, std::string trigger,
             } else if (mode == JobResult::Mode::Plan) {
                 r.outcome = engine_->plan(*r.loaded);
             } else if (auto rec = engine_->recover()) {
-                // Never write a new journal over one not yet recovered.
+                // Never write a new journal over one not yet recovered (and
+                // nothing remembered counts after a recovery wrote).
                 const bool ok = rec->status == reconcile::Outcome::Status::RolledBack;
                 r.recovered = std::move(*rec);
                 if (ok) {
@@ -133,8 +137,9 @@ JobResult Reconciler::execute(JobResult::Mode mode, std::string trigger,
                                       r.recovered->error;
                 }
             } else {
-                r.outcome = engine_->apply(*r.loaded, confirm_policy(*r.loaded, confirm));
+                r.outcome = engine_->apply(*r.loaded, confirm_policy(*r.loaded, confirm), std::move(known));
             }
+            r.outcome.phases["load"] = load_ms.count();
             break;
         }
     } catch (const std::exception& e) {

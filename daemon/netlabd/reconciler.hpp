@@ -80,15 +80,16 @@ public:
     // does not replace it). `tag` starts the log line of each step as it is
     // sent ("reconcile #3 (SIGHUP)", "recovery").
     // `confirm` (Apply): `netlabctl apply --confirm DUR`, the change stays
-    // pending for DUR whatever it moves.
+    // pending for DUR whatever it moves. `known` (Apply): the namespaces
+    // nothing touched since the last verified reconcile (Engine::apply).
     void run(JobResult::Mode mode, std::string trigger, std::string tag,
              std::map<std::string, model::Container> in_force, std::optional<std::chrono::seconds> confirm,
-             Done done);
+             reconcile::Known known, Done done);
 
 private:
     JobResult execute(JobResult::Mode mode, std::string trigger,
                       const std::map<std::string, model::Container>& in_force,
-                      std::optional<std::chrono::seconds> confirm);
+                      std::optional<std::chrono::seconds> confirm, reconcile::Known known);
     void probe(JobResult& r);
     void observe_after(JobResult& r, const std::map<std::string, model::Container>& containers);
     void log_step(const reconcile::StepEvent& e) const;

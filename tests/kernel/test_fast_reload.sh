@@ -11,7 +11,12 @@
 #     the foreign address is still there; the one after is fast again
 #  4. c1's named netns deleted and created again -> attached again (the
 #     existing re-attach); an unchanged reload is fast again afterwards
-#  5. c2's address changed in the file -> applied
+#  5. c2's address changed in the file while c3's owned address is deleted
+#     from outside -> both done by one reconcile
+#  6. c2's address changed back, nothing else -> applied observing only c2
+#     (the host, c1 and c3 are taken from the last verified reconcile, the
+#     log says "3 namespaces unchanged ... not observed again"); a --full
+#     reload afterwards writes nothing
 # A reload right after a reconcile that wrote may be a full one: the kernel's
 # late follow-ups in the containers (carrier, IPv6 DAD) mark them dirty; the
 # test reloads until the fast path answers (bounded), and asserts no time.
@@ -198,15 +203,43 @@ note "  c1 attached again ($(( $(st 'j["daemon"]["reconciles"]') - before )) rec
 reload_until_fast
 note "PASS part 4: a recreated namespace is attached again, and then reloads are fast again"
 
-heading "5. c2's address changed in the file"
+# applied_lines FROM: the "applied" log lines after line FROM.
+applied_lines() { tail -n +"$(($1 + 1))" "$NLD_LOG" | grep ": applied " || true; }
+
+heading "5. c2's address changed in the file while c3's owned address is deleted from outside"
+lines=$(wc -l <"$NLD_LOG")
 write_topology "$C2_NEW"
+ip -n "$C3" addr del "$C3_ADDR/$LAN_PREFIX" dev eth1
+note "  topology: c2 -> $C2_NEW; ip -n c3 addr del $C3_ADDR/$LAN_PREFIX dev eth1"
 reload
 wait_idle
 has_addr "$C2" "$C2_NEW" || netlabd_fail "c2 does not have its new address $C2_NEW"
 has_addr "$C2" "$C2_ADDR" && netlabd_fail "c2 still has its old address $C2_ADDR"
-grep -q "applied" "$NLD_LOG" || netlabd_fail "no reconcile applied the change"
+has_addr "$C3" "$C3_ADDR" || netlabd_fail "c3's address deleted from outside is not back"
+has_addr "$C3" "$FOREIGN" lo || netlabd_fail "the foreign address in c3 was touched"
+applied_lines "$lines" | sed 's/^/  log: /'
+[ -n "$(applied_lines "$lines")" ] || netlabd_fail "no reconcile applied the change"
 reload_until_fast
-note "PASS part 5: a changed file is applied"
+note "PASS part 5: a changed file is applied, and a namespace changed from outside meanwhile is repaired"
+
+heading "6. one container changed, nothing else: only its namespace is observed"
+# Settled and fast (part 5 ends so): the host, c1 and c3 are remembered
+# from the last verified reconcile; c2, which the plan writes into, is
+# observed afresh.
+lines=$(wc -l <"$NLD_LOG")
+write_topology "$C2_ADDR"
+reload
+wait_idle
+has_addr "$C2" "$C2_ADDR" || netlabd_fail "c2 does not have $C2_ADDR again"
+has_addr "$C2" "$C2_NEW" && netlabd_fail "c2 still has $C2_NEW"
+applied_lines "$lines" | sed 's/^/  log: /'
+applied_lines "$lines" | grep -q "3 namespaces unchanged since the last reconcile not observed again" \
+    || netlabd_fail "the one-container change did not take the host, c1 and c3 from the last reconcile"
+reload_until_fast
+reload --full
+[ "$(writes)" = 0 ] || netlabd_fail "a full reconcile after the one-container change wrote"
+[ "$(r 'j["result"]["reused_namespaces"]')" = 0 ] || netlabd_fail "reload --full took something from memory"
+note "PASS part 6: a one-container change observes only that container; --full afterwards finds nothing to do"
 
 status_json
 note "  fast reloads: $(st 'j["fast_reload"]["fast"]'), full: $(st 'j["fast_reload"]["full"]')"

@@ -55,6 +55,7 @@ public:
         if (fd >= 0) ::close(fd);
         state[ns];
         attached.insert(ns);
+        ++attaches;
     }
     void detach_namespace(const NsId& ns) override { attached.erase(ns); }
     std::uint64_t namespace_cookie(const NsId& ns) const override {
@@ -70,6 +71,7 @@ public:
     std::size_t executed = 0;  // 1-based count of execute() calls
     std::size_t refuse_at = 0, crash_at = 0, ignore_at = 0;
     std::size_t observes = 0;
+    std::size_t attaches = 0;
     std::function<void(std::size_t, const Step&)> before_each;
 
 private:
@@ -656,4 +658,104 @@ TEST_CASE("engine: a change in one container journals and verifies only that nam
     CHECK(targets == journaled);
     // 5 namespaces observed for the plan, 1 again for the verification
     CHECK(k.observes - observes == 6);
+}
+
+// ---- what netlabd remembers (Known) ------------------------------------------
+
+TEST_CASE("engine: Known namespaces are neither attached nor observed; one the plan writes into is, first") {
+    StateDir dir;
+    const std::vector<std::string> names = {"same", "restarted", "recreated", "vanished"};
+    Observed world = host1();
+    for (const auto& c : names) world[container_ns(c)] = docker_like();
+    FakeKernel k(world);
+    auto resolver = std::make_shared<FakeResolver>();
+    for (const auto& c : names) resolver->ids["netns:" + c] = ident(0, 0, 4026531000 + resolver->ids.size());
+    Engine engine(k, Options{dir.path, {}});
+    engine.set_resolver([resolver](const model::NetnsTarget& t) { return (*resolver)(t); });
+    const model::Loaded config = containers_config();
+
+    const Outcome first = engine.apply(config);
+    REQUIRE(first.status == Status::Applied);
+    REQUIRE(first.state);
+    CHECK(first.reused == 0);
+    for (const auto& [ns, state] : *first.state) {
+        CAPTURE(ns);
+        CHECK(state == k.state.at(ns));  // what it verified is what the kernel holds
+    }
+    CHECK(first.state->size() == names.size() + 1);
+    auto known_from = [&](const Outcome& o) {
+        Known kn;
+        kn.state = *o.state;
+        for (const auto& c : names) kn.targets[container_ns(c)] = "netns:" + c;
+        return kn;
+    };
+
+    SUBCASE("nothing changed: converged without attaching or observing anything") {
+        k.observes = k.attaches = 0;
+        const Outcome o = engine.apply(config, nullptr, known_from(first));
+        CHECK(o.status == Status::Converged);
+        CHECK(o.reused == names.size() + 1);
+        CHECK(k.observes == 0);
+        CHECK(k.attaches == 0);
+        REQUIRE(o.state);
+        CHECK(*o.state == *first.state);
+    }
+    SUBCASE("one container's address changed: only that namespace is attached, observed and written") {
+        model::Loaded changed = config;
+        changed.topology.containers.at("same").interfaces.at("eth1").addresses = {test::pfx("198.51.100.31/24")};
+        k.observes = k.attaches = 0;
+        const auto writes = k.writes();
+        const Outcome o = engine.apply(changed, nullptr, known_from(first));
+        INFO(o.error);
+        CHECK(o.status == Status::Applied);
+        CHECK(o.reused == names.size());  // the host and three containers
+        CHECK(k.attaches == 1);
+        CHECK(k.observes == 2);  // for the plan, and to verify
+        for (const auto& st : o.plan.steps) CHECK(st.ns == container_ns("same"));
+        CHECK(k.writes() - writes == o.plan.steps.size());
+        CHECK(k.state.at(container_ns("same")).addresses.count({"eth1", test::pfx("198.51.100.31/24")}) == 1);
+        REQUIRE(o.state);
+        for (const auto& [ns, state] : *o.state) {
+            CAPTURE(ns);
+            CHECK(state == k.state.at(ns));
+        }
+    }
+    SUBCASE("a remembered state the plan would write into is observed afresh, and the plan made again") {
+        Known stale = known_from(first);
+        stale.state[container_ns("restarted")] = docker_like();  // "its attachment is missing": it is not
+        k.observes = k.attaches = 0;
+        const Outcome o = engine.apply(config, nullptr, std::move(stale));
+        CHECK(o.status == Status::Converged);
+        CHECK(o.writes == 0);
+        // The host too: the macvlan the stale state asks for is sent from there.
+        CHECK(o.reused == names.size() - 1);
+        CHECK(k.attaches == 1);
+        CHECK(k.observes == 2);
+        REQUIRE(o.state);
+        CHECK(o.state->at(container_ns("restarted")) == k.state.at(container_ns("restarted")));
+    }
+    SUBCASE("a container whose target changed in the topology is attached, not remembered") {
+        Known moved = known_from(first);
+        moved.targets[container_ns("vanished")] = "netns:elsewhere";
+        k.observes = k.attaches = 0;
+        const Outcome o = engine.apply(config, nullptr, std::move(moved));
+        CHECK(o.status == Status::Converged);
+        CHECK(o.reused == names.size());
+        CHECK(k.attaches == 1);
+        CHECK(k.observes == 1);
+    }
+    SUBCASE("an attachment removed: its namespace and the host are observed, the rest remembered") {
+        model::Loaded fewer = config;
+        fewer.topology.containers.at("vanished").interfaces.clear();
+        k.observes = k.attaches = 0;
+        const Outcome o = engine.apply(fewer, nullptr, known_from(first));
+        INFO(o.error);
+        CHECK(o.status == Status::Applied);
+        CHECK(k.state.at(container_ns("vanished")).links.count("eth1") == 0);
+        CHECK(o.reused == names.size() - 1);
+        for (const auto& [ns, state] : *o.state) {
+            CAPTURE(ns);
+            CHECK(state == k.state.at(ns));
+        }
+    }
 }
