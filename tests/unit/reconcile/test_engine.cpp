@@ -482,6 +482,23 @@ NsIdentity ident(int pid, unsigned long long start, unsigned long long inode) {
     return id;
 }
 
+// The four containers of containers_config() with a Docker-like namespace
+// each, on host1.
+const std::vector<std::string> kContainers = {"same", "restarted", "recreated", "vanished"};
+Observed containers_world() {
+    Observed world = host1();
+    for (const auto& c : kContainers) world[container_ns(c)] = docker_like();
+    return world;
+}
+
+// A resolver that finds every container's netns:NAME, each its own inode.
+std::shared_ptr<FakeResolver> containers_resolver() {
+    auto resolver = std::make_shared<FakeResolver>();
+    unsigned long long inode = 4026531001;
+    for (const auto& c : kContainers) resolver->ids["netns:" + c] = ident(0, 0, inode++);
+    return resolver;
+}
+
 }  // namespace
 
 TEST_CASE("engine: recover() restores a container only into the namespace the snapshot was taken in") {
@@ -626,13 +643,9 @@ TEST_CASE("identity_mismatch: what tells two namespaces apart") {
 
 TEST_CASE("engine: a change in one container journals and verifies only that namespace") {
     StateDir dir;
-    const std::vector<std::string> names = {"same", "restarted", "recreated", "vanished"};
-    Observed world = host1();
-    for (const auto& c : names) world[container_ns(c)] = docker_like();
+    const Observed world = containers_world();
     FakeKernel k(world);
-    auto resolver = std::make_shared<FakeResolver>();
-    unsigned long long inode = 4026531001;
-    for (const auto& c : names) resolver->ids["netns:" + c] = ident(0, 0, inode++);
+    auto resolver = containers_resolver();
     auto resolve = [resolver](const model::NetnsTarget& t) { return (*resolver)(t); };
     const Options opts{dir.path, {}};
     auto config = containers_config();
@@ -664,12 +677,9 @@ TEST_CASE("engine: a change in one container journals and verifies only that nam
 
 TEST_CASE("engine: Known namespaces are neither attached nor observed; one the plan writes into is, first") {
     StateDir dir;
-    const std::vector<std::string> names = {"same", "restarted", "recreated", "vanished"};
-    Observed world = host1();
-    for (const auto& c : names) world[container_ns(c)] = docker_like();
-    FakeKernel k(world);
-    auto resolver = std::make_shared<FakeResolver>();
-    for (const auto& c : names) resolver->ids["netns:" + c] = ident(0, 0, 4026531000 + resolver->ids.size());
+    const std::vector<std::string>& names = kContainers;
+    FakeKernel k(containers_world());
+    auto resolver = containers_resolver();
     Engine engine(k, Options{dir.path, {}});
     engine.set_resolver([resolver](const model::NetnsTarget& t) { return (*resolver)(t); });
     const model::Loaded config = containers_config();
