@@ -312,9 +312,12 @@ print("?")
 EOF
 }
 
-# netlab_extra JSON: what the raw results keep of `netlabctl apply --json`:
+# netlab_extra JSON: what the raw results keep of `netlabctl apply --json`
+# (or of netlabd's reply to `netlabctl reload --json`, under "result"):
 # "writes=N phases=load:1.2,observe:3.4,... ops=delete-group:1,..." (phases
-# in ms, as netlab reports them; ops counts the plan's steps by op).
+# in ms, as netlab reports them; ops counts the plan's steps by op; netlabd
+# gives only their number, steps=N, and reused=N: the namespaces taken from
+# its last verified run instead of observed).
 netlab_extra() {
     "$PYTHON" - "$1" <<'EOF' 2>/dev/null || echo "writes=$(writes_of "$1")"
 import json, sys
@@ -446,6 +449,27 @@ is_fast() {
     "$PYTHON" -c 'import json,sys; print(json.load(open(sys.argv[1])).get("result",{}).get("fast") is True)' "$1" 2>/dev/null || echo False
 }
 
+# reload_extra REPLY_JSON: the raw results' extras of a `netlabctl reload --json`:
+# netlab_extra's, netlabd's own time (daemon_ms) and whether it took the fast path.
+reload_extra() {
+    echo "$(netlab_extra "$1") daemon_ms=$(
+        "$PYTHON" -c 'import json,sys; r=json.load(open(sys.argv[1])).get("result",{}); print(round(1000*r.get("seconds",-0.001),1))' "$1" 2>/dev/null || echo '?') fast=$(is_fast "$1")"
+}
+
+# netlabd_idle SOCKET: settle (0.3 s, longer than netlabd's 200 ms debounce),
+# then wait up to 10 s until netlabd runs no reconcile and has none queued.
+netlabd_idle() {
+    local k
+    sleep 0.3
+    for ((k = 0; k < 100; k++)); do
+        "$NETLABCTL" status --socket "$1" --json 2>/dev/null | "$PYTHON" -c '
+import json, sys
+d = json.load(sys.stdin).get("daemon", {})
+sys.exit(1 if d.get("busy") or d.get("queued") else 0)' 2>/dev/null && return 0
+        sleep 0.1
+    done
+}
+
 rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
 
 run_w6() {  # MODE
@@ -453,12 +477,14 @@ run_w6() {  # MODE
     if [ -n "$NETLAB_ERROR" ] || [ ! -x "$NETLABD" ]; then
         local why=${NETLAB_ERROR:-netlabd not built at $NETLABD}
         record W2 reload "$mode" "$n" 1 /dev/null "not available yet: $why" ""
+        record W3 reload "$mode" "$n" 1 /dev/null "not available yet: $why" ""
         record W6 netlabd "$mode" "$n" 1 /dev/null "not available yet: $why" ""
         return 0
     fi
     if ! awk -F'\t' -v n="$n" -v m="$mode" '$1 == "W1" && $2 == "c" && $3 == m && $4 == n && $11 == "ok" { f = 1 } END { exit !f }' "$RAW"; then
         local why="not measured: netlab's own attach of the $n containers did not work in this run (see W1)"
         record W2 reload "$mode" "$n" 1 /dev/null "$why" ""
+        record W3 reload "$mode" "$n" 1 /dev/null "$why" ""
         record W6 netlabd "$mode" "$n" 1 /dev/null "$why" ""
         return 0
     fi
@@ -476,6 +502,7 @@ run_w6() {  # MODE
     [ "$i" -lt 1200 ] || st="netlabd did not converge in 120 s: $(head -n 1 "$WORK/w6/netlabd.log")"
     if [ -n "$st" ]; then
         record W2 reload "$mode" "$n" 1 /dev/null "failed: $st" ""
+        record W3 reload "$mode" "$n" 1 /dev/null "failed: $st" ""
         record W6 netlabd "$mode" "$n" 1 /dev/null "failed: $st" ""
     else
         settle "$n"
@@ -497,10 +524,32 @@ run_w6() {  # MODE
             for ((i = 1; i <= 5; i++)); do
                 rm -f "$WORK/time"; st=ok
                 "$TIMEIT" "$WORK/time" -- "$NETLABCTL" reload $full --socket "$sock" --json >"$js" 2>&1 || st="failed: $(first_error "$js")"
-                record W2 "$method" "$mode" "$n" "$i" "$WORK/time" "$st" "$(netlab_extra "$js") daemon_ms=$(
-                    "$PYTHON" -c 'import json,sys; r=json.load(open(sys.argv[1])).get("result",{}); print(round(1000*r.get("seconds",-0.001),1))' "$js" 2>/dev/null || echo '?') fast=$(is_fast "$js")"
+                record W2 "$method" "$mode" "$n" "$i" "$WORK/time" "$st" "$(reload_extra "$js")"
             done
         done
+        # W3 through netlabd: one container's address changed in the file
+        # netlabd reads, then `netlabctl reload`. The runs alternate between
+        # the changed file and the original (run 1 changes the last container's
+        # address, run 2 puts it back, ...), so every one is a one-container
+        # change. netlabd's file watch would reconcile on its own 200 ms after
+        # the copy; the reload comes first and covers it (the job cancels the
+        # pending debounce), and netlabd is let go idle between runs, untimed.
+        local src
+        for ((i = 1; i <= 5; i++)); do
+            if [ $((i % 2)) = 1 ]; then src=c-changed.yaml; else src=c-topology.yaml; fi
+            cp "$WORK/$src" "$conf/topology.yaml"
+            rm -f "$WORK/time"; st=ok
+            "$TIMEIT" "$WORK/time" -- "$NETLABCTL" reload --socket "$sock" --json >"$js" 2>&1 || st="failed: $(first_error "$js")"
+            record W3 reload "$mode" "$n" "$i" "$WORK/time" "$st" "$(reload_extra "$js")"
+            netlabd_idle "$sock"
+        done
+        # Back to the converged topology for W6 (after an odd number of runs
+        # the file holds the changed one): the first reload reconverges.
+        if ! cmp -s "$WORK/c-topology.yaml" "$conf/topology.yaml"; then
+            cp "$WORK/c-topology.yaml" "$conf/topology.yaml"
+            "$NETLABCTL" reload --socket "$sock" --json >"$js" 2>&1 || log "W3 reload: putting the original topology back failed: $(first_error "$js")"
+            netlabd_idle "$sock"
+        fi
         t0=$(date +%s%3N); st=ok
         local stop=""
         [ -z "$DEADLINE" ] || stop=$(( $(date -u -d "$DEADLINE" +%s) + 300 ))
