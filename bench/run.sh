@@ -6,8 +6,16 @@
 #   bench/run.sh [--n "10 100 1000"] [--runs 5] [--ipv6 "on off"]
 #                [--methods "a b c d"] [--out docs/benchmarks.md]
 #                [--no-w5] [--raw FILE] [--slow-runs K] [--slow-n N] [--slow-max-n N]
-#                [--deadline HH:MM]
+#                [--v6-above K] [--deadline HH:MM]
 #   bench/run.sh --render RAW --out FILE      (re-render a report from raw results)
+#
+# The full run is one invocation:
+#   bench/run.sh --n "10 100 1000" --runs 5 --ipv6 "on off" --v6-above 506
+# With IPv6 on, containers k >= 506 get addresses from 2001:db8::/64 (the two
+# IPv4 test ranges hold 506 host addresses), so every address is unique at
+# N = 1000. With IPv6 off the plan repeats IPv4 addresses above N = 506: the
+# shell methods and the floor do not mind, but netlab rejects a repeated
+# address, so its (c) cells there say "not run" and why.
 #
 # Binaries: bench_floor and bench_timeit from $BENCH_BIN, netlabctl and netlabd
 # from $NETLAB_BIN (both default to build/).
@@ -22,8 +30,8 @@
 # Safety: every namespace is named "nlb<PID>-..." and is deleted by the EXIT
 # trap, even on failure; nothing runs in the machine's own namespace (every
 # network command is `ip -n NS`, `ip netns exec NS`, or bench_floor, which
-# refuses to run outside a named namespace). Addresses: 198.51.100.0/24 and
-# 203.0.113.0/24 only (see "Address plan" in bench/notes.md).
+# refuses to run outside a named namespace). Addresses: 198.51.100.0/24,
+# 203.0.113.0/24 and 2001:db8::/64 only (see "Address plan" in bench/notes.md).
 set -euo pipefail
 
 SRC=$(cd "$(dirname "$0")/.." && pwd)
@@ -47,7 +55,7 @@ DO_W5=1
 SLOW_RUNS=""   # runs of method (a) at N >= SLOW_N (9 processes per container); default --runs
 SLOW_N=500
 SLOW_MAX_N=1000  # method (a) is not run above this N
-V6_ABOVE=""      # containers k >= this get 2001:db8::/64 addresses instead (unique at any N; needs --ipv6 on)
+V6_ABOVE=""      # with IPv6 on, containers k >= this get 2001:db8::/64 addresses instead (unique at any N)
 DEADLINE=""    # HH:MM UTC: no measurement of (a)/(b) that would end after it is started
 SETTLE_BASE=${SETTLE_BASE:-0.3}   # seconds after every attach/teardown, plus N/1000 s
 
@@ -66,7 +74,7 @@ while [ $# -gt 0 ]; do
         --slow-max-n) SLOW_MAX_N=$2; shift 2 ;;
         --v6-above) V6_ABOVE=$2; shift 2 ;;
         --deadline) DEADLINE=$2; shift 2 ;;
-        -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,33p' "$0"; exit 0 ;;
         *) echo "run.sh: unknown option $1" >&2; exit 2 ;;
     esac
 done
@@ -87,6 +95,7 @@ for n in $NS_LIST; do
     case "$n" in ''|*[!0-9]*) die "--n wants numbers" ;; esac
     [ "$n" -ge 1 ] && [ "$n" -le 1000 ] || die "N must be 1..1000 (address plan)"
 done
+case "$V6_ABOVE" in ''|*[!0-9]*) [ -z "$V6_ABOVE" ] || die "--v6-above wants a number" ;; esac
 
 PFX="nlb$$"
 HOSTNS="$PFX-host"
@@ -119,10 +128,43 @@ for n in $NS_LIST; do [ "$n" -gt "$MAXN" ] && MAXN=$n; done
 # Address plan: container k gets the (k mod 506)-th of the 506 host addresses of
 # 198.51.100.0/24 and 203.0.113.0/24 (.2-.254 each), gateway .1 of its /24, held
 # by br0 in the host netns. Unique up to N = 506; above, addresses repeat
-# (harmless: no traffic flows in W1-W4 and IPv4 sends nothing on address add).
-container_line() {  # k -> "NETNS HOST_END IFNAME ADDR/LEN GATEWAY BRIDGE"
-    local k=$1 i=$(( $1 % 506 ))
-    if [ -n "$V6_ABOVE" ] && [ "$k" -ge "$V6_ABOVE" ]; then
+# (harmless for the shell methods and the floor: no traffic flows in W1-W4 and
+# IPv4 sends nothing on address add; netlab rejects it). With --v6-above K and
+# IPv6 on, containers k >= K get 2001:db8::(k+2)/64 instead, gateway
+# 2001:db8::1 on br0: two plans, plan-N (IPv4 only) and plan6-N.
+IPV4_HOSTS=506
+
+v6_applies() {  # MODE: true when this IPv6 setting uses the --v6-above plan
+    [ -n "$V6_ABOVE" ] && [ "$1" = on ]
+}
+
+plan_of() {  # MODE N|max -> the plan file for N containers in this IPv6 setting
+    if v6_applies "$1"; then echo "$WORK/plan6-$2"; else echo "$WORK/plan-$2"; fi
+}
+
+# netlab_skip_reason MODE N: why netlab (method c, netlabd) is not run on this
+# plan, on stdout; nothing when it is run. netlab's validator rejects a
+# topology that gives one address to two containers, which the IPv4 plan does
+# above N = 506.
+netlab_skip_reason() {
+    local mode=$1 n=$2
+    [ "$n" -gt "$IPV4_HOSTS" ] || return 0
+    if v6_applies "$mode" && [ "$V6_ABOVE" -le "$IPV4_HOSTS" ]; then return 0; fi
+    local why="the test ranges 198.51.100.0/24 and 203.0.113.0/24 hold $IPV4_HOSTS unique host addresses; netlab rejects a repeated address"
+    if [ "$mode" = off ]; then
+        if [[ " $IPV6_MODES " == *" on "* ]] && [ -n "$V6_ABOVE" ] && [ "$V6_ABOVE" -le "$IPV4_HOSTS" ]; then
+            echo "not run: with IPv6 off $why, so N = $n is measured with IPv6 on (addresses above $V6_ABOVE from 2001:db8::/64)"
+        else
+            echo "not run: with IPv6 off $why, so netlab needs IPv6 on and --v6-above $IPV4_HOSTS at N = $n"
+        fi
+    else
+        echo "not run: $why; --v6-above $IPV4_HOSTS gives the containers above $IPV4_HOSTS addresses from 2001:db8::/64"
+    fi
+}
+
+container_line() {  # k V6(0|1) -> "NETNS HOST_END IFNAME ADDR/LEN GATEWAY BRIDGE"
+    local k=$1 i=$(( $1 % IPV4_HOSTS ))
+    if [ "$2" = 1 ] && [ "$k" -ge "$V6_ABOVE" ]; then
         printf '%s-c%d vh%d eth1 2001:db8::%x/64 2001:db8::1 br0\n' "$PFX" "$k" "$k" $((k + 2))
     elif [ "$i" -lt 253 ]; then
         echo "$PFX-c$k vh$k eth1 198.51.100.$((i + 2))/24 198.51.100.1 br0"
@@ -143,10 +185,14 @@ setup_lab() {
     local k
     for ((k = 0; k < MAXN; k++)); do echo "netns add $PFX-c$k"; done >"$WORK/netns.batch"
     ip -batch "$WORK/netns.batch"
-    for n in $NS_LIST; do
-        for ((k = 0; k < n; k++)); do container_line "$k"; done >"$WORK/plan-$n"
+    local v6=0 p
+    for v6 in 0 ${V6_ABOVE:+1}; do
+        p=plan; [ "$v6" = 0 ] || p=plan6
+        for n in $NS_LIST; do
+            for ((k = 0; k < n; k++)); do container_line "$k" "$v6"; done >"$WORK/$p-$n"
+        done
+        for ((k = 0; k < MAXN; k++)); do container_line "$k" "$v6"; done >"$WORK/$p-max"
     done
-    for ((k = 0; k < MAXN; k++)); do container_line "$k"; done >"$WORK/plan-max"
 }
 
 in_host() { ip netns exec "$HOSTNS" "$@"; }
@@ -155,6 +201,8 @@ set_ipv6() {  # on|off in the host netns and every container netns
     local enable=0
     if [ "$1" = on ]; then enable=1; fi
     in_host "$FLOOR" sysctl "$WORK/plan-max" --ipv6 "$enable" >/dev/null
+    # Disabling IPv6 removed br0's IPv6 address: the --v6-above plan's gateway.
+    if v6_applies "$1"; then ip -n "$HOSTNS" addr replace 2001:db8::1/64 dev br0 nodad; fi
 }
 
 settle() { sleep "$(awk -v n="$1" -v b="$SETTLE_BASE" 'BEGIN { printf "%.2f", b + n / 1000 }')"; }
@@ -242,12 +290,13 @@ gen_b() {  # ip -batch: host batch (peer born in its netns, no move) + one per c
     echo "ip -batch $WORK/b/teardown.batch" >"$WORK/b-teardown.sh"
 }
 
-gen_c() {  # netlab topology: the same containers; and the same without them
-    local plan=$1 ns he ifn addr gw br
+gen_c() {  # PLAN MODE: netlab topology: the same containers; and the same without them
+    local plan=$1 ns he ifn addr gw br v6=""
+    if v6_applies "$2"; then v6=", 2001:db8::1/64"; fi
     {
         echo "version: 1"
         echo "interfaces:"
-        echo "  br0: {kind: bridge, stp: false, addresses: [198.51.100.1/24, 203.0.113.1/24${V6_ABOVE:+, 2001:db8::1/64}]}"
+        echo "  br0: {kind: bridge, stp: false, addresses: [198.51.100.1/24, 203.0.113.1/24$v6]}"
         echo "containers:"
         while read -r ns he ifn addr gw br; do
             echo "  ${ns#"$PFX"-}:"
@@ -328,16 +377,23 @@ ph = j.get("phases") or {}
 if ph:
     out.append("phases=" + ",".join("%s:%.1f" % (k, v) for k, v in ph.items()))
 ops = {}
-for s in j.get("steps", []):
-    ops[s.get("op", "?")] = ops.get(s.get("op", "?"), 0) + 1
+steps = j.get("steps")
+if isinstance(steps, list):   # netlabctl apply: the steps themselves
+    for s in steps:
+        ops[s.get("op", "?")] = ops.get(s.get("op", "?"), 0) + 1
+elif isinstance(steps, int):  # netlabd's reply: their number
+    out.append("steps=%d" % steps)
 if ops:
     out.append("ops=" + ",".join("%s:%d" % kv for kv in sorted(ops.items())))
+if isinstance(j.get("reused_namespaces"), int):
+    out.append("reused=%d" % j["reused_namespaces"])
 print(" ".join(out))
 EOF
 }
 
 run_method() {  # METHOD MODE N RUN
-    local m=$1 mode=$2 n=$3 run=$4 plan="$WORK/plan-$3" tf="$WORK/time" st before
+    local m=$1 mode=$2 n=$3 run=$4 plan tf="$WORK/time" st before
+    plan=$(plan_of "$mode" "$n")
     before=$(wc -l <"$RAW")
     rm -f "$tf"
     case "$m" in
@@ -373,7 +429,7 @@ run_method() {  # METHOD MODE N RUN
                 settle 0
                 return 0   # nothing was touched
             fi
-            gen_c "$plan"
+            gen_c "$plan" "$mode"
             local state="$WORK/state-c" js="$WORK/c.json"
             rm -rf "$state"; mkdir -p "$state"
             st=ok
@@ -496,7 +552,7 @@ run_w6() {  # MODE
     st=""
     for ((i = 0; i < 1200; i++)); do   # up to 120 s to start and converge
         kill -0 "$NETLABD_PID" 2>/dev/null || { st="netlabd exited: $(head -n 1 "$WORK/w6/netlabd.log")"; break; }
-        if [ -S "$sock" ] && [ "$(host_ends)" -eq "$n" ] && check_container "$WORK/plan-max"; then break; fi
+        if [ -S "$sock" ] && [ "$(host_ends)" -eq "$n" ] && check_container "$(plan_of "$mode" max)"; then break; fi
         sleep 0.1
     done
     [ "$i" -lt 1200 ] || st="netlabd did not converge in 120 s: $(head -n 1 "$WORK/w6/netlabd.log")"
@@ -595,7 +651,7 @@ too_late() {
 START=$(date -u '+%Y-%m-%d %H:%M:%S UTC')
 {
     echo "# start $START"
-    echo "# command${V6_ABOVE:+-v6} bench/run.sh${V6_ABOVE:+ --v6-above $V6_ABOVE} --n \"$NS_LIST\" --runs $RUNS --ipv6 \"$IPV6_MODES\" --methods \"$METHODS\"${SLOW_RUNS:+ --slow-runs $SLOW_RUNS} --slow-n $SLOW_N --slow-max-n $SLOW_MAX_N${DEADLINE:+ --deadline $DEADLINE}"
+    echo "# command bench/run.sh --n \"$NS_LIST\" --runs $RUNS --ipv6 \"$IPV6_MODES\"${V6_ABOVE:+ --v6-above $V6_ABOVE} --methods \"$METHODS\"${SLOW_RUNS:+ --slow-runs $SLOW_RUNS} --slow-n $SLOW_N --slow-max-n $SLOW_MAX_N${DEADLINE:+ --deadline $DEADLINE}$([ "$DO_W5" = 1 ] || echo ' --no-w5')"
     echo "# kernel $(uname -r)"
     echo "# cpus $(nproc) × $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')"
     echo "# memory $(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo)"
@@ -632,6 +688,12 @@ for n in $NS_LIST; do
                     [ "$run" -gt 1 ] || record W1 a "$mode" "$n" 1 /dev/null "not run: --slow-max-n $SLOW_MAX_N (too slow for this run's time box)" ""
                     continue
                 fi
+                if [ "$m" = c ] && skip=$(netlab_skip_reason "$mode" "$n") && [ -n "$skip" ]; then
+                    if [ "$run" = 1 ]; then
+                        for wl in W1 W2 W3 W4; do record "$wl" c "$mode" "$n" 1 /dev/null "$skip" ""; done
+                    fi
+                    continue
+                fi
                 if too_late "$m" "$n"; then
                     log "IPv6 $mode N=$n run $run: skipping method $m (it would end after the deadline $DEADLINE)"
                     continue
@@ -643,14 +705,28 @@ for n in $NS_LIST; do
     done
 done
 if [[ " $METHODS " == *" c "* ]]; then
-    # netlabd's memory does not depend on the IPv6 setting: the first one only.
-    for mode in ${IPV6_MODES%% *}; do
+    # netlabd's memory does not depend on the IPv6 setting: in one only, the
+    # first in which netlab can run the N = MAXN plan (IPv6 on with --v6-above
+    # above N = 506).
+    w6_mode=""
+    for mode in $IPV6_MODES; do
+        if [ -z "$(netlab_skip_reason "$mode" "$MAXN")" ]; then w6_mode=$mode; break; fi
+    done
+    if [ -z "$w6_mode" ]; then
+        w6_mode=${IPV6_MODES%% *}
+        skip=$(netlab_skip_reason "$w6_mode" "$MAXN")
+        for wl in "W2 reload" "W3 reload" "W6 netlabd"; do
+            record ${wl% *} ${wl#* } "$w6_mode" "$MAXN" 1 /dev/null "$skip" ""
+        done
+        w6_mode=""
+    fi
+    for mode in $w6_mode; do
         if [ -n "$DEADLINE" ] && [ "$(date -u +%s)" -gt $(( $(date -u -d "$DEADLINE" +%s) + 240 )) ]; then
             record W6 netlabd "$mode" "$MAXN" 1 /dev/null "not measured: past the run's deadline $DEADLINE" ""
             continue
         fi
         set_ipv6 "$mode"
-        gen_c "$WORK/plan-max"
+        gen_c "$(plan_of "$mode" max)" "$mode"
         run_w6 "$mode"
     done
 fi
