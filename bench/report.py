@@ -380,9 +380,11 @@ def main():
             tb.append([label, "≤ 20 writes, ≤ 50 ms", "netlab: %s" % esc(why or "not measured"),
                        missing(why or "")])
     # W3 through netlabd: its state kept current by events, the change is a
-    # `netlabctl reload` after the file changed. Judged, like W2's reload, on
-    # the time netlabd reports for the reconcile; the client's whole wall time
-    # (its process start and the socket round trip) is shown beside it.
+    # `netlabctl reload` after the file changed. Judged on all of netlabd's
+    # phases added up (reading the files, the transaction, the status step):
+    # its `seconds` alone (attach to commit) leaves the YAML parse out. The
+    # client's whole wall time (its process start and the socket round trip)
+    # is shown beside it.
     for k in sorted(k for k in cs if k[0] == "W3" and k[1] == "reload"):
         c = cs[k]
         label = "W3 one of %d changed (netlabd reload), IPv6 %s" % (k[3], k[2])
@@ -392,13 +394,14 @@ def main():
         dm = daemon_ms(c)
         wr = [int(r.kv("writes")) for r in c.good if (r.kv("writes") or "").isdigit()]
         fast = sum(1 for r in c.good if r.kv("fast") == "True")
-        ok = dm is not None and dm <= 50 and bool(wr) and max(wr) <= 20
         ph = phases_ms(c)
+        judged = ph if ph is not None else dm
+        ok = judged is not None and judged <= 50 and bool(wr) and max(wr) <= 20
         tb.append([label, "≤ 20 writes, ≤ 50 ms",
-                   "%s in netlabd (judged: its `seconds`, attach to commit)%s, %s for `netlabctl reload` as a whole "
-                   "(process start included); writes %s (median %s)%s" % (
-                       fmt_ms(dm), "; with loading the files and the status step, all its phases add up to %s" % fmt_ms(ph)
-                       if ph is not None else "", fmt_ms(c.wall), ",".join(str(x) for x in sorted(set(wr))) or "?",
+                   "%s in netlabd (judged: all its phases, from reading the files to the status step)%s, %s for "
+                   "`netlabctl reload` as a whole (process start included); writes %s (median %s)%s" % (
+                       fmt_ms(judged), "; of it the transaction (attach to commit, its `seconds`) %s" % fmt_ms(dm)
+                       if ph is not None and dm is not None else "", fmt_ms(c.wall), ",".join(str(x) for x in sorted(set(wr))) or "?",
                        "%g" % med(wr) if wr else "?",
                        "; %d of %d replies took the fast path (nothing done: not a measurement)" % (fast, len(c.good))
                        if fast else ""),
