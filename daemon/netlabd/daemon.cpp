@@ -347,18 +347,21 @@ void Daemon::start_next() {
         } else if (job.mode == JobResult::Mode::Confirm || job.mode == JobResult::Mode::Rollback) {
             tag = "commit-confirmed: " + trigger;
         }
+        // Before the job starts for the dirty set: an event read now (the
+        // poll in known_for_job) predates the job and must keep its
+        // namespace out of what the job takes from memory.
+        reconcile::Known known;
+        if (job.mode == JobResult::Mode::Apply && !job.full && !job.confirm) known = known_for_job();
+        // Handed to the job, or stale once a job that may write has run.
+        if (job.mode != JobResult::Mode::Plan && job.mode != JobResult::Mode::Probe &&
+            job.mode != JobResult::Mode::Confirm)
+            remembered_.reset();
         running_ = std::move(job);
         running_since_ = Clock::now();
         std::map<std::string, model::Container> containers;
         if (in_force_) containers = in_force_->topology.containers;
         drift_.job_started(running_->mode);
         if (running_->mode != JobResult::Mode::Plan) dirty_.job_started();
-        reconcile::Known known;
-        if (running_->mode == JobResult::Mode::Apply && !running_->full && !running_->confirm) known = known_for_job();
-        // Handed to the job, or stale once a job that may write has run.
-        if (running_->mode != JobResult::Mode::Plan && running_->mode != JobResult::Mode::Probe &&
-            running_->mode != JobResult::Mode::Confirm)
-            remembered_.reset();
         reconciler_.run(running_->mode, trigger, std::move(tag), std::move(containers), running_->confirm,
                         std::move(known), [this](JobResult r) { on_done(std::move(r)); });
     }
