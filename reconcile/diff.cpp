@@ -31,7 +31,6 @@ std::set<Prefix> addresses_of(const NetnsState& s, const std::string& dev) {
     return out;
 }
 
-
 std::string in_ns(const NsId& ns) { return ns.empty() ? std::string() : " in " + ns; }
 
 std::string kind_name(const std::string& kind) { return kind.empty() ? "plain" : kind; }

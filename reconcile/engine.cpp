@@ -640,18 +640,26 @@ std::optional<Prepared> prepare(Transaction& tx, const model::Loaded& config, Ou
     tx.attach_containers(config.topology, p.desired, out.diagnostics,
                          [&](const NsId& ns) { return !known.state.count(ns); });
     phase.lap("attach");
+    // Observation is the one kernel read here; a failure rejects the run.
+    auto observed = [&](const std::function<void()>& read) {
+        try {
+            read();
+            return true;
+        } catch (const std::exception& e) {
+            out.status = Outcome::Status::Rejected;
+            out.error = std::string("cannot observe the kernel: ") + e.what();
+            return false;
+        }
+    };
     std::set<NsId> remembered;  // taken from `known`, not observed in this run
-    try {
-        std::set<NsId> fresh;
-        for (const auto& ns : namespaces_of(p.desired, {}))
-            (known.state.count(ns) ? remembered : fresh).insert(ns);
-        p.observed = tx.observe(fresh);
-        for (const auto& ns : remembered) p.observed.emplace(ns, std::move(known.state.at(ns)));
-    } catch (const std::exception& e) {
-        out.status = Outcome::Status::Rejected;
-        out.error = std::string("cannot observe the kernel: ") + e.what();
+    if (!observed([&] {
+            std::set<NsId> fresh;
+            for (const auto& ns : namespaces_of(p.desired, {}))
+                (known.state.count(ns) ? remembered : fresh).insert(ns);
+            p.observed = tx.observe(fresh);
+            for (const auto& ns : remembered) p.observed.emplace(ns, std::move(known.state.at(ns)));
+        }))
         return std::nullopt;
-    }
     known = {};
     phase.lap("observe");
     out.plan = make_plan(p.desired, p.observed);
@@ -667,17 +675,14 @@ std::optional<Prepared> prepare(Transaction& tx, const model::Loaded& config, Ou
         tx.attach_containers(config.topology, p.desired, out.diagnostics,
                              [&](const NsId& ns) { return now.count(ns) != 0; });
         phase.lap("attach");
-        try {
-            for (const auto& ns : now) {
-                remembered.erase(ns);
-                if (tx.attached(ns)) p.observed[ns] = tx.observe({ns}).at(ns);
-                else p.observed.erase(ns);  // gone meanwhile: left out, as attach_containers says
-            }
-        } catch (const std::exception& e) {
-            out.status = Outcome::Status::Rejected;
-            out.error = std::string("cannot observe the kernel: ") + e.what();
+        if (!observed([&] {
+                for (const auto& ns : now) {
+                    remembered.erase(ns);
+                    if (tx.attached(ns)) p.observed[ns] = tx.observe({ns}).at(ns);
+                    else p.observed.erase(ns);  // gone meanwhile: left out, as attach_containers says
+                }
+            }))
             return std::nullopt;
-        }
         phase.lap("observe");
         out.plan = make_plan(p.desired, p.observed);
         phase.lap("plan");

@@ -291,6 +291,7 @@ void Daemon::start_next() {
         Job job = std::move(queue_.front());
         queue_.pop_front();
         const std::string trigger = join(job.triggers, " + ");
+        std::optional<std::map<std::string, std::string>> identities;  // by why_full, for known_for_job
         if (job.mode == JobResult::Mode::Apply && pending_) {
             // Never applied over a pending change: its rollback must find
             // the network as the change left it.
@@ -325,7 +326,7 @@ void Daemon::start_next() {
             const auto t0 = Clock::now();
             if (job.full) {
                 job.full_because = "asked for (--full)";
-            } else if (auto why = why_full()) {
+            } else if (auto why = why_full(identities)) {
                 job.full_because = *why;
             } else {
                 answer_fast(job, trigger, t0);
@@ -347,11 +348,12 @@ void Daemon::start_next() {
         } else if (job.mode == JobResult::Mode::Confirm || job.mode == JobResult::Mode::Rollback) {
             tag = "commit-confirmed: " + trigger;
         }
-        // Before the job starts for the dirty set: an event read now (the
-        // poll in known_for_job) predates the job and must keep its
-        // namespace out of what the job takes from memory.
+        // Before the job starts for the dirty set: what why_full's poll
+        // read predates the job and keeps its namespace out of what the
+        // job takes from memory (nothing runs in between: one handler).
         reconcile::Known known;
-        if (job.mode == JobResult::Mode::Apply && !job.full && !job.confirm) known = known_for_job();
+        if (job.mode == JobResult::Mode::Apply && !job.full && !job.confirm && identities)
+            known = known_for_job(*identities);
         // Handed to the job, or stale once a job that may write has run.
         if (job.mode != JobResult::Mode::Plan && job.mode != JobResult::Mode::Probe &&
             job.mode != JobResult::Mode::Confirm)
@@ -839,30 +841,27 @@ nlohmann::json Daemon::status_json() const {
 
 // ---- fast reload ---------------------------------------------------------------
 
-std::optional<std::string> Daemon::why_full() {
+std::optional<std::string> Daemon::why_full(std::optional<std::map<std::string, std::string>>& identities) {
     if (!in_force_ || !last_) return "nothing in force yet";
     if (!drift_.watching_all()) return drift_.not_watching_all();
     if (!container_watch_.docker_followed()) return "the Docker events are not followed right now";
     // What the kernel said until now counts.
     drift_.poll();
     const std::string input = input_bytes(config_bytes(opts_.config_dir), ledger_bytes(opts_.state_dir));
-    return dirty_.why_full(input, target_identities(in_force_->topology.containers,
-                                                    engine_options(opts_).resolver));
+    identities = target_identities(in_force_->topology.containers, engine_options(opts_).resolver);
+    return dirty_.why_full(input, *identities);
 }
 
 // The namespaces a reconcile may take from the last verified one instead of
 // observing: every one the dirty set has had no event of, whose target
-// still stats as the same namespace. Moved out of remembered_: the job
-// hands back a fresh state when it verifies.
-reconcile::Known Daemon::known_for_job() {
+// still stats as the same namespace (`identities`: why_full's stat()s, after
+// its poll of the event socket). Moved out of remembered_: the job hands
+// back a fresh state when it verifies.
+reconcile::Known Daemon::known_for_job(const std::map<std::string, std::string>& identities) {
     reconcile::Known k;
     if (!remembered_ || !in_force_ || !dirty_.has_baseline() || dirty_.all_dirty()) return k;
-    if (!drift_.watching_all() || !container_watch_.docker_followed()) return k;
-    drift_.poll();  // what the kernel said until now counts
-    if (dirty_.all_dirty()) return k;
     const auto& baseline = *dirty_.baseline();
     const auto& containers = in_force_->topology.containers;
-    const auto resolver = engine_options(opts_).resolver;
     k.state = std::move(*remembered_);
     remembered_.reset();
     for (auto it = k.state.begin(); it != k.state.end();) {
@@ -870,9 +869,9 @@ reconcile::Known Daemon::known_for_job() {
         if (const std::string name = reconcile::container_of(it->first); keep && !name.empty()) {
             auto c = containers.find(name);
             auto then = baseline.targets.find(name);
-            keep = c != containers.end() && then != baseline.targets.end() &&
-                   c->second.netns.kind != model::NetnsTarget::Kind::Docker &&
-                   target_identity(c->second.netns, resolver) == then->second;
+            auto now = identities.find(name);
+            keep = c != containers.end() && then != baseline.targets.end() && now != identities.end() &&
+                   c->second.netns.kind != model::NetnsTarget::Kind::Docker && now->second == then->second;
             if (keep) k.targets[it->first] = c->second.netns.str();
         }
         it = keep ? std::next(it) : k.state.erase(it);

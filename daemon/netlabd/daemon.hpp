@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <deque>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -64,14 +65,16 @@ private:
     void enqueue(JobResult::Mode mode, std::string trigger, ControlServer::Reply waiter, bool reload,
                  std::optional<std::chrono::seconds> confirm = std::nullopt, bool full = false);
     void start_next();
-    reconcile::Known known_for_job();
+    reconcile::Known known_for_job(const std::map<std::string, std::string>& identities);
     void on_done(JobResult r);
     void record_apply(Job& job, JobResult& r);
 
     // The fast reload (reconcile/dirty.hpp): why an apply must observe
     // (nullopt: it need not), answering one that need not, and what a
     // finished job leaves for the next.
-    std::optional<std::string> why_full();
+    // `identities` gets each container's target identity when it was
+    // worked out (known_for_job uses the same stat()s).
+    std::optional<std::string> why_full(std::optional<std::map<std::string, std::string>>& identities);
     void answer_fast(Job& job, const std::string& trigger, Clock::time_point t0);
     void on_kernel_events(const reconcile::KernelEvents& batch);
     void settle_dirty(const JobResult& r);
