@@ -332,7 +332,7 @@ netlab_apply() {  # FILE STATE TIMEFILE JSONOUT
 }
 
 first_error() {  # the error of `netlabctl ... --json` (JSON in $1, stderr in $1.err), one line
-    "$PYTHON" - "$1" <<'EOF' 2>/dev/null || { cat "$1.err" "$1" 2>/dev/null | grep -v '^\s*$' | head -n 1 | cut -c1-200 || true; }
+    "$PYTHON" - "$1" <<'EOF' 2>/dev/null || { cat "$1.err" "$1" 2>/dev/null | grep -v '^\s*$' | sed -n 1p | cut -c1-200 || true; }
 import json, sys
 j = json.load(open(sys.argv[1]))
 parts = [j.get("error") or j.get("status") or ""]

@@ -75,7 +75,7 @@ measure() {  # METHOD RUN
                 write_takeover_yaml "$(lab_tmp)/takeover.yaml"
                 nlctl "$NS_HOST1" apply "$(lab_tmp)/takeover.yaml" --json >"$(lab_tmp)/apply.json" 2>"$(lab_tmp)/apply.err" || rc=$?
                 if [ "$rc" -ne 0 ]; then
-                    status="not available yet: $({ cat "$(lab_tmp)/apply.err"; cat "$(lab_tmp)/apply.json"; } | grep -v '^\s*$' | head -n 1 | cut -c1-160)"
+                    status="not available yet: $({ cat "$(lab_tmp)/apply.err"; cat "$(lab_tmp)/apply.json"; } | grep -v '^\s*$' | sed -n 1p | cut -c1-160)"
                 fi
             fi
             ;;

@@ -13,6 +13,7 @@
 #include "reconcile/engine.hpp"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/file.h>
 #include <unistd.h>
 
@@ -188,6 +189,13 @@ struct FaultInjection {
     std::size_t fail_at = 0;  // 1-based; 0 = none
     unsigned delay_ms = 0;
     unsigned rollback_delay_ms = 0;
+    // The process stops itself (SIGSTOP) at one point, once: a test waits
+    // for the stopped state and kills, inspects or continues it there. A
+    // sleep would be a window the test has to hit, which a busy machine can
+    // miss.
+    std::size_t stop_before = 0;           // before forward step k is reported and sent
+    std::size_t stop_after = 0;            // after forward step k was sent
+    std::size_t stop_after_rollback = 0;   // after rollback (or recovery) step k was sent
     static unsigned ms(const char* name) {
         const char* v = std::getenv(name);
         return v ? static_cast<unsigned>(std::strtoul(v, nullptr, 10)) : 0;
@@ -197,8 +205,12 @@ struct FaultInjection {
         f.fail_at = ms("NETLAB_FAIL_AT_STEP");
         f.delay_ms = ms("NETLAB_STEP_DELAY_MS");
         f.rollback_delay_ms = ms("NETLAB_ROLLBACK_DELAY_MS");
+        f.stop_before = ms("NETLAB_STOP_BEFORE_STEP");
+        f.stop_after = ms("NETLAB_STOP_AFTER_STEP");
+        f.stop_after_rollback = ms("NETLAB_STOP_AFTER_ROLLBACK_STEP");
         return f;
     }
+    bool forward_one_by_one() const { return delay_ms || fail_at || stop_before || stop_after; }
     static void sleep(unsigned ms) {
         if (ms) std::this_thread::sleep_for(std::chrono::milliseconds(ms));
     }
@@ -206,7 +218,15 @@ struct FaultInjection {
         if (fail_at == n)
             throw nl::NlError(EPERM, "", "", "injected fault at step " + std::to_string(n));
     }
+    // Stops the process when `when` (1-based) is `at`, the first time only:
+    // a later reconcile of the same process runs on.
+    static void stop_at(std::size_t at, std::size_t when, bool& done) {
+        if (at == 0 || at != when || done) return;
+        done = true;
+        ::raise(SIGSTOP);
+    }
 };
+bool stopped_before = false, stopped_after = false, stopped_after_rollback = false;
 #endif
 
 // A link compared without its ifindex: a link the rollback had to recreate is
@@ -363,7 +383,8 @@ public:
         }
         Plan back = make_plan(target, now);
 #ifdef NETLAB_TESTING
-        const unsigned delay_ms = FaultInjection::from_env().rollback_delay_ms;
+        const auto rollback_faults = FaultInjection::from_env();
+        const unsigned delay_ms = rollback_faults.rollback_delay_ms;
 #endif
         for (std::size_t i = 0; i < back.steps.size(); ++i) {
             const auto& step = back.steps[i];
@@ -374,6 +395,9 @@ public:
             // Best effort: one step refused must not stop the others.
             try {
                 kernel_.execute(step);
+#ifdef NETLAB_TESTING
+                FaultInjection::stop_at(rollback_faults.stop_after_rollback, i + 1, stopped_after_rollback);
+#endif
                 out.restored.push_back(step.describe());
             } catch (const std::exception& e) {
                 clean = false;
@@ -790,13 +814,14 @@ Outcome Engine::apply(const model::Loaded& config, const ConfirmPolicy& confirm,
     const std::size_t total = out.plan.steps.size();
     bool one_by_one = false;  // a window or a fault before a given step needs each step sent on its own
 #ifdef NETLAB_TESTING
-    one_by_one = faults.delay_ms || faults.fail_at;
+    one_by_one = faults.forward_one_by_one();
 #endif
     if (one_by_one) {
         for (std::size_t i = 0; i < total; ++i) {
             try {
 #ifdef NETLAB_TESTING
                 FaultInjection::sleep(faults.delay_ms);
+                FaultInjection::stop_at(faults.stop_before, i + 1, stopped_before);
 #endif
                 if (opts_.progress)
                     opts_.progress(StepEvent{StepEvent::Phase::Forward, i + 1, total, out.plan.steps[i]});
@@ -804,6 +829,9 @@ Outcome Engine::apply(const model::Loaded& config, const ConfirmPolicy& confirm,
                 faults.fail(i + 1);
 #endif
                 kernel_.execute(out.plan.steps[i]);
+#ifdef NETLAB_TESTING
+                FaultInjection::stop_at(faults.stop_after, i + 1, stopped_after);
+#endif
             } catch (const std::exception& e) {
                 out.failed_step = i;
                 failure = e.what();

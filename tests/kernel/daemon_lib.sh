@@ -10,6 +10,9 @@
 #   DIR/run/netlabd.sock    --socket
 #   DIR/netlabd.log         its stderr, appended (a restarted daemon adds to it)
 
+# shellcheck source=tests/kernel/check_lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/check_lib.sh"
+
 NETLAB_BIN=${NETLAB_BIN:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/build}
 NETLABD="$NETLAB_BIN/netlabd"
 NETLABCTL="$NETLAB_BIN/netlabctl"
@@ -22,6 +25,20 @@ daemon_sock() { printf '%s\n' "$1/run/netlabd.sock"; }
 # control socket answers — the start-up recovery and reconcile may still run
 # — and 1 when netlabd exited or never answered.
 daemon_start() {
+    daemon_spawn "$@"
+    local dir=$2 _
+    for _ in $(seq 300); do
+        "$NETLABCTL" status --socket "$dir/run/netlabd.sock" --timeout 2 >/dev/null 2>&1 && return 0
+        kill -0 "$NETLABD_PID" 2>/dev/null || return 1
+        sleep 0.05
+    done
+    return 1
+}
+
+# daemon_spawn NS DIR [VAR=VALUE...] [-- NETLABD_ARGS...]: daemon_start
+# without waiting for the socket (for a netlabd that stops itself at a
+# NETLAB_STOP_* point before it can answer); sets NETLABD_PID.
+daemon_spawn() {
     local ns=$1 dir=$2 envs=()
     shift 2
     while [ $# -gt 0 ] && [ "$1" != -- ]; do envs+=("$1"); shift; done
@@ -30,13 +47,6 @@ daemon_start() {
     ip netns exec "$ns" env "${envs[@]}" "$NETLABD" --config-dir "$dir/etc" --state-dir "$dir/run" \
         --socket "$dir/run/netlabd.sock" "$@" 2>>"$dir/netlabd.log" &
     NETLABD_PID=$!
-    local _
-    for _ in $(seq 300); do
-        "$NETLABCTL" status --socket "$dir/run/netlabd.sock" --timeout 2 >/dev/null 2>&1 && return 0
-        kill -0 "$NETLABD_PID" 2>/dev/null || return 1
-        sleep 0.05
-    done
-    return 1
 }
 
 # daemon_status DIR [ARGS...]: `netlabctl status` of DIR's daemon.
@@ -51,7 +61,7 @@ daemon_status() {
 daemon_wait_reconciled() {
     local _
     for _ in $(seq 600); do
-        daemon_status "$1" --json 2>/dev/null | grep -q '"last": {' && return 0
+        has_line daemon_status "$1" --json 2>/dev/null -- '"last": {' && return 0
         kill -0 "$NETLABD_PID" 2>/dev/null || return 1
         sleep 0.1
     done

@@ -26,6 +26,9 @@
 #   docker_down                 stop everything and remove every file (the trap does it)
 #   docker_host_untouched       fails if a default Docker path appeared on the machine
 
+# shellcheck source=tests/kernel/check_lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/check_lib.sh"
+
 DOCKER_RUN_ID="nlc$$"
 DOCKER_DIR="/tmp/$DOCKER_RUN_ID-docker"
 DOCKER_SOCK="$DOCKER_DIR/docker.sock"
@@ -50,7 +53,7 @@ docker_require() {
     done
     [ -x "$DOCKER_CLI" ] || _docker_skip "needs the docker CLI (docker.io)"
     busybox --list >/dev/null 2>&1 || _docker_skip "busybox cannot list its applets"
-    file -L "$(command -v busybox)" 2>/dev/null | grep -q dynamic \
+    has_line file -L "$(command -v busybox)" 2>/dev/null -- dynamic \
         && _docker_skip "busybox is dynamically linked: install busybox-static"
     return 0
 }

@@ -14,6 +14,9 @@
 # EXIT trap this file installs, even when the test fails. lab_up can be called
 # again after lab_destroy to get a fresh lab (a new generation, new names).
 
+# shellcheck source=tests/kernel/check_lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/check_lib.sh"
+
 LAB_ID="nlt$$"
 LAB_GEN=0
 LAB_NAMESPACES=()   # every namespace ever created by this run (for the trap)
@@ -415,7 +418,7 @@ netlabd_start() {
         --socket "$NLD_SOCK" "$@" 2>"$NLD_LOG" &
     NLD_PID=$!
     LAB_PIDS+=("$NLD_PID")
-    for i in $(seq 1 100); do
+    for i in $(seq 1 600); do
         [ "$(readlink "/proc/$NLD_PID/exe" 2>/dev/null)" = "$(readlink -f "$NETLAB_BIN/netlabd")" ] && break
         sleep 0.05
     done
@@ -459,4 +462,48 @@ netlabd_holds_only() {
     for ino in $held; do
         [ "$ino" = "$own" ] || netlabd_fail "netlabd holds a network namespace that is not its own (inode $ino) $2"
     done
+}
+
+# monitor_start NS OUT [OBJECTS...] / monitor_stop: `ip monitor OBJECTS`
+# (default: route) of NS into OUT while a change runs. Both ends are
+# synchronised with a marker route in table 4242 (added and deleted until the
+# monitor has printed it), not with a sleep: every event before monitor_stop
+# is in OUT, and none was missed after monitor_start. The marker lines are
+# left out of OUT.
+MONITOR_TABLE=4242
+monitor_start() {
+    local ns=$1 out=$2 objs
+    shift 2
+    objs=("$@")
+    [ ${#objs[@]} -gt 0 ] || objs=(route)
+    case " ${objs[*]} " in *" route "*) ;; *) objs+=(route) ;; esac
+    MONITOR_NS=$ns MONITOR_OUT=$out
+    ip -n "$ns" monitor "${objs[@]}" >"$out.raw" 2>&1 &
+    MONITOR_PID=$!
+    LAB_PIDS+=("$MONITOR_PID")
+    monitor_mark 203.0.113.253
+}
+# monitor_mark ADDR: adds and deletes the marker route until the monitor has
+# printed both (an event sent before the monitor subscribed is not printed).
+monitor_mark() {
+    local mark="$1 table $MONITOR_TABLE" _
+    for _ in $(seq 60); do
+        ip -n "$MONITOR_NS" route add unreachable "$1/32" table "$MONITOR_TABLE"
+        if poll_until 2 has_line cat "$MONITOR_OUT.raw" -- -F "$mark"; then
+            ip -n "$MONITOR_NS" route del unreachable "$1/32" table "$MONITOR_TABLE"
+            poll_until 60 has_line cat "$MONITOR_OUT.raw" -- -E "^Deleted.*$1 table $MONITOR_TABLE" \
+                || fail "ip monitor in $MONITOR_NS did not print the deletion of its marker route: $(cat "$MONITOR_OUT.raw")"
+            return 0
+        fi
+        ip -n "$MONITOR_NS" route del unreachable "$1/32" table "$MONITOR_TABLE"
+        kill -0 "$MONITOR_PID" 2>/dev/null || fail "ip monitor in $MONITOR_NS exited: $(cat "$MONITOR_OUT.raw")"
+    done
+    fail "ip monitor in $MONITOR_NS never printed its marker route: $(cat "$MONITOR_OUT.raw")"
+}
+monitor_stop() {
+    monitor_mark 203.0.113.254
+    kill "$MONITOR_PID" 2>/dev/null || true
+    wait "$MONITOR_PID" 2>/dev/null || true
+    LAB_PIDS=("${LAB_PIDS[@]/$MONITOR_PID}")
+    grep -v -F "table $MONITOR_TABLE" "$MONITOR_OUT.raw" >"$MONITOR_OUT" || true
 }

@@ -1,5 +1,5 @@
-# Boot a throwaway systemd as PID 1 for tests, with the recipe checked in
-# ../shared/DESIGN.md: new pid/mount/net/uts namespaces, an overlay of / on a
+# Boot a throwaway systemd as PID 1 for tests (docs/testing.md, "A throwaway
+# systemd"): new pid/mount/net/uts namespaces, an overlay of / on a
 # tmpfs, /proc /sys /dev bound in, fresh /run and /tmp, netlab installed into
 # the overlay with `cmake --install`, pivot_root, exec systemd. Nothing outside
 # the overlay changes; `kill -9` of its PID 1 ends it all.
@@ -13,12 +13,15 @@
 #
 # Source it; the caller installs `trap sd_teardown EXIT` (plus its own cleanup).
 #
-# Two additions to the DESIGN.md recipe keep the host's cgroups untouched:
+# Two additions to the plain recipe keep the host's cgroups untouched:
 # booted with the host's /sys/fs/cgroup bound in, systemd remounts that tmpfs
 # read-only (a superblock change: read-only for the host too) and creates
 # init.scope, system.slice, ... at the root of every host hierarchy. So the
 # instance gets a cgroup namespace rooted at a cgroup of its own (removed at
 # teardown) and an empty /sys/fs/cgroup, where it mounts cgroup2 itself.
+
+# shellcheck source=tests/kernel/check_lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/check_lib.sh"
 
 SD_DIR=
 SD_UNSHARE=
@@ -91,7 +94,7 @@ export container=netlab-test
 exec /lib/systemd/systemd --system --unit=multi-user.target systemd.unified_cgroup_hierarchy=1
 BOOT
     local cg2 self
-    cg2=$(findmnt -n -t cgroup2 -o TARGET | head -1)
+    cg2=$(findmnt -n -t cgroup2 -o TARGET | sed -n 1p)
     self=$(awk -F: '$1 == 0 {print $3}' /proc/self/cgroup)
     [ -n "$cg2" ] && [ -n "$self" ] || { echo "no cgroup2 hierarchy"; return 1; }
     SD_CG=$cg2${self%/}/$(basename "$SD_DIR")
@@ -144,7 +147,7 @@ sd_teardown() {
     [ -n "$SD_DIR" ] && rm -rf "$SD_DIR"
     # Its cgroups: empty once every process in them has been reaped.
     if [ -n "$SD_CG" ] && [ -d "$SD_CG" ]; then
-        for _ in $(seq 50); do
+        for _ in $(seq 300); do
             find "$SD_CG" -depth -type d -exec rmdir {} + 2>/dev/null || true  # busy until reaped; set -e must not end the caller here
             [ -d "$SD_CG" ] || break
             sleep 0.1

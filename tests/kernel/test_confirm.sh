@@ -24,7 +24,8 @@ lab_takeover_files
 [ -x "$NETLABD" ] || skip "netlabd not built at $NETLABD"
 
 BAD_GW=198.51.100.99   # on the LAN, answered by nobody
-DEADLINE_S=${CONFIRM_DEADLINE_S:-12}
+# Long enough for a loaded machine to restart netlabd before it (case 4).
+DEADLINE_S=${CONFIRM_DEADLINE_S:-20}
 
 DAEMONS=()
 confirm_cleanup() {
@@ -57,7 +58,7 @@ since_mark() { tail -n +"$((MARK + 1))" "$D/netlabd.log"; }
 wait_log() {
     local _
     for _ in $(seq 3000); do
-        since_mark | grep -qE "$1" && return 0
+        has_line since_mark -- -E "$1" && return 0
         kill -0 "$NETLABD_PID" 2>/dev/null || break
         sleep 0.05
     done
@@ -83,6 +84,15 @@ reach_within() {
     local _
     for _ in $(seq "$1"); do reach && return 0; done
     return 1
+}
+# past_deadline ISO EXTRA_S: returns once the wall clock is EXTRA_S seconds
+# past the deadline ISO (as status prints it).
+past_deadline() {
+    local until_s
+    until_s=$("$PYTHON" -c 'import sys,datetime; print(datetime.datetime.fromisoformat(sys.argv[1].replace("Z","+00:00")).timestamp() + float(sys.argv[2]))' "$1" "$2")
+    while "$PYTHON" -c 'import sys,time; sys.exit(0 if time.time() < float(sys.argv[1]) else 1)' "$until_s"; do
+        sleep 0.5
+    done
 }
 after_deadline_ms() { status_json "$dir/st.json"; json_get "$dir/st.json" '(j["settled"] or {}).get("after_deadline_ms")'; }
 
@@ -110,7 +120,7 @@ note "  probe: $probe"
 if out=$(ctl confirm 2>&1); then die "confirm was accepted although the probe failed: $out"; fi
 grep -q 'refused: the probe failed' <<<"$out" || die "confirm refused without the reason: $out"
 note "  confirm: $out"
-ctl status | grep -q '^PENDING' || die "status does not show the pending change"
+has_line ctl status -- '^PENDING' || die "status does not show the pending change"
 ctl status | sed -n '/^PENDING/,/probe:/p' | sed 's/^/  status: /'
 if reach; then die "the remote still reaches host1 through a default route via $BAD_GW"; fi
 note "  the remote's pings stop"
@@ -122,8 +132,8 @@ ms1=$(after_deadline_ms)
 grep 'commit-confirmed: not confirmed' "$D/netlabd.log" | sed 's/^/  log: /'
 ns_dump "$NS_HOST1" >"$dir/after1"
 assert_same_dump "rollback at the deadline" "$dir/before" "$dir/after1"
-json_get "$dir/st.json" 'j["pending"] is None and j["settled"]["status"] == "rolled-back" and isinstance(j["held"], str)' \
-    | grep -qx True || die "status after the rollback: $(cat "$dir/st.json")"
+has_line json_get "$dir/st.json" 'j["pending"] is None and j["settled"]["status"] == "rolled-back" and isinstance(j["held"], str)' -- -x True \
+        || die "status after the rollback: $(cat "$dir/st.json")"
 pinger_start "$NS_REMOTE" "$HOST1_ADDR"
 sleep 2
 pinger_stop
@@ -145,16 +155,15 @@ deadline=$(json_get "$dir/st.json" 'j["pending"]["deadline"]')
 out=$(ctl confirm) || die "confirm failed: $out"
 note "  confirm: $out"
 ns_dump "$NS_HOST1" >"$dir/takeover"
-# Wait until the deadline has passed (seconds_left is gone with the pending
-# change: sleep the whole deadline, then some).
-sleep $((DEADLINE_S + 2))
+# Time that must pass: until 2 s after the deadline.
+past_deadline "$deadline" 2
 ns_dump "$NS_HOST1" >"$dir/after2"
 assert_same_dump "confirmed change after its deadline ($deadline)" "$dir/takeover" "$dir/after2"
 since_mark | grep -E 'commit-confirmed: (not confirmed by|.*rollback step)' && die "the confirmed change was rolled back"
 reach || die "the remote does not reach host1 through br0"
 status_json "$dir/st.json"
-json_get "$dir/st.json" 'j["pending"] is None and j["settled"]["status"] == "confirmed" and j["held"] is None' \
-    | grep -qx True || die "status after confirm: $(cat "$dir/st.json")"
+has_line json_get "$dir/st.json" 'j["pending"] is None and j["settled"]["status"] == "confirmed" and j["held"] is None' -- -x True \
+        || die "status after confirm: $(cat "$dir/st.json")"
 note "  br0 stays after the deadline ($deadline) passed; the remote reaches host1"
 
 # ---- 3 ----------------------------------------------------------------------
@@ -168,8 +177,8 @@ ns_dump "$NS_HOST1" >"$dir/after3"
 assert_same_dump "netlabctl rollback" "$dir/takeover" "$dir/after3"
 reach || die "the remote does not reach host1 after netlabctl rollback"
 status_json "$dir/st.json"
-json_get "$dir/st.json" 'j["pending"] is None and j["settled"]["status"] == "rolled-back" and j["settled"]["trigger"] == "netlabctl rollback"' \
-    | grep -qx True || die "status after rollback: $(cat "$dir/st.json")"
+has_line json_get "$dir/st.json" 'j["pending"] is None and j["settled"]["status"] == "rolled-back" and j["settled"]["trigger"] == "netlabctl rollback"' -- -x True \
+        || die "status after rollback: $(cat "$dir/st.json")"
 note "  restored at once (the takeover is back)"
 
 # ---- 4 ----------------------------------------------------------------------
@@ -189,7 +198,7 @@ restart_case() {  # SIGNAL: pending change, netlabd killed with SIGNAL and start
     mark
     start
     wait_log 'is still pending .* its deadline is re-armed'
-    ctl status | grep -q '^PENDING' || die "the restarted netlabd does not show the pending change"
+    has_line ctl status -- '^PENDING' || die "the restarted netlabd does not show the pending change"
     note "  after the restart: $(ctl status | grep '^PENDING')"
     wait_log 'commit-confirmed: not confirmed by .*; rolled back'
     since_mark | grep -E 'commit-confirmed: (a change applied|not confirmed)' | sed 's/^/  log: /'
@@ -206,11 +215,13 @@ heading "4c. the deadline passes while netlabd is down"
 mark
 topology "$(takeover "$BAD_GW")"
 wait_log 'not applied: held'
-ctl apply --confirm 3s >/dev/null || die "apply --confirm failed"
+ctl apply --confirm 6s >/dev/null || die "apply --confirm failed"
 [ -s "$D/run/pending.json" ] || die "no pending file in the state directory"
+status_json "$dir/st.json"
+dl=$(json_get "$dir/st.json" 'j["pending"]["deadline"]')
 kill -9 "$NETLABD_PID"
 wait "$NETLABD_PID" 2>/dev/null || true
-sleep 4
+past_deadline "$dl" 1   # time that must pass while netlabd is down
 mark
 start
 wait_log 'is still pending .* its deadline has passed'

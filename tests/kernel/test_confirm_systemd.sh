@@ -30,7 +30,7 @@ for tool in unshare nsenter cmake findmnt python3; do
     command -v "$tool" >/dev/null || skip "$tool not installed"
 done
 [ -x /lib/systemd/systemd ] || skip "systemd not installed"
-[ -n "$(findmnt -n -t cgroup2 -o TARGET | head -1)" ] || skip "no cgroup2 hierarchy for the instance"
+[ -n "$(findmnt -n -t cgroup2 -o TARGET | sed -n 1p)" ] || skip "no cgroup2 hierarchy for the instance"
 BIN=${NETLAB_BIN:-$(cd "$(dirname "$0")/../.." && pwd)/build}
 [ -x "$BIN/netlabd" ] && [ -f "$BIN/cmake_install.cmake" ] || skip "no build tree with netlabd in $BIN"
 LABTOOL=$(cd "$(dirname "$0")" && pwd)/labtool.py
@@ -85,7 +85,7 @@ mark() { MARK=$(sd journalctl -u netlab --no-pager -o cat | wc -l); }
 since_mark() { sd journalctl -u netlab --no-pager -o cat | tail -n +"$((MARK + 1))"; }
 wait_journal() {  # REGEX: until a journal line since the mark matches (150 s at most)
     for _ in $(seq 750); do
-        if since_mark | grep -qE "$1"; then
+        if has_line since_mark -- -E "$1"; then
             since_mark | grep -E "$1" | tail -1 | sed 's/^/  journal: /'
             return 0
         fi
@@ -169,7 +169,7 @@ x systemctl start netlab || fail "systemctl start netlab"
 x systemctl is-active netlab || fail "netlab is not active"
 x ip -br addr show nic0
 x ip route
-q sh -c 'ip route show default | grep -q "via 198.51.100.254 dev nic0"' || fail "no default route via .254"
+has_line sd ip route show default 2>/dev/null -- "via 198.51.100.254 dev nic0" || fail "no default route via .254"
 for _ in $(seq 50); do reach && break; sleep 0.2; done
 reach || fail "203.0.113.5 does not answer through .254"
 echo "  ok: 203.0.113.5 answers through 198.51.100.254"
@@ -191,7 +191,7 @@ wait_journal 'not applied: held'
 x netlabctl apply --confirm "${DEADLINE_S}s" || fail "netlabctl apply --confirm"
 grep -q 'pending until' "$OUT" || fail "apply --confirm did not leave the change pending"
 x ip route
-q sh -c 'ip route show default | grep -q "via 198.51.100.99 dev nic0"' || fail "the default route is not via .99"
+has_line sd ip route show default 2>/dev/null -- "via 198.51.100.99 dev nic0" || fail "the default route is not via .99"
 if reach; then fail "203.0.113.5 answers through a default route via .99"; fi
 wait_probe
 [ "$(st 'j["pending"]["probe"]["ok"]')" = False ] || fail "the probe of 198.51.100.99 passed"
@@ -204,7 +204,7 @@ echo "  ok: pending until $deadline; the probe failed; 203.0.113.5 does not answ
 step "1c. systemctl restart netlab while it is pending"
 restart_keeps_pending "$deadline" "$started"
 x ip route
-q sh -c 'ip route show default | grep -q "via 198.51.100.99 dev nic0"' || fail "the restart changed the pending default route"
+has_line sd ip route show default 2>/dev/null -- "via 198.51.100.99 dev nic0" || fail "the restart changed the pending default route"
 
 step "1d. wait past the deadline ($deadline): rolled back"
 settled=
@@ -220,7 +220,7 @@ done
 after_ms=$(st 'j["settled"]["after_deadline_ms"]')
 x netlabctl status
 x ip route
-q sh -c 'ip route show default | grep -q "via 198.51.100.254 dev nic0"' || fail "the default route is not back via .254"
+has_line sd ip route show default 2>/dev/null -- "via 198.51.100.254 dev nic0" || fail "the default route is not back via .254"
 dump "$TMP/after1"
 same_dump "rollback at the deadline after systemctl restart" "$TMP/before" "$TMP/after1"
 wait_journal "commit-confirmed: not confirmed by $deadline; rolled back"
@@ -239,7 +239,7 @@ x systemctl is-active netlab || fail "netlab is not active after the restart"
 wait_journal 'start: not applied: held'
 status_json
 [ "$(st 'j["held"] is not None and j["pending"] is None')" = True ] || fail "not held after the restart: $(cat "$TMP/st.json")"
-q sh -c 'ip route show default | grep -q "via 198.51.100.254 dev nic0"' || fail "the restart applied the rolled-back change"
+has_line sd ip route show default 2>/dev/null -- "via 198.51.100.254 dev nic0" || fail "the restart applied the rolled-back change"
 dump "$TMP/after1e"
 same_dump "restart after the rollback" "$TMP/before" "$TMP/after1e"
 
@@ -266,7 +266,7 @@ status_json
     || fail "status after confirm and the deadline: $(cat "$TMP/st.json")"
 dump "$TMP/after2"
 same_dump "the confirmed change after its deadline" "$TMP/good" "$TMP/after2"
-q sh -c 'ip route show default | grep -q "via 198.51.100.253 dev nic0"' || fail "the default route is not via .253"
+has_line sd ip route show default 2>/dev/null -- "via 198.51.100.253 dev nic0" || fail "the default route is not via .253"
 if since_mark | grep -E 'commit-confirmed: (not confirmed by|rolled back)'; then fail "the confirmed change was rolled back"; fi
 reach || fail "203.0.113.5 does not answer through .253"
 echo "  ok: confirmed after the restart; still in place after its deadline $deadline"

@@ -285,7 +285,7 @@ for c in self1 self2; do
     grep -q "skipped: .*is the host's own network namespace" <<<"$line" \
         || fail "container $c (host1's own namespace) was not refused as such"
 done
-if ip -n "$NS_HOST1" -o link | grep -Eq 'self[12]'; then fail "a host end was made for a refused container"; fi
+if has_line ip -n "$NS_HOST1" -o link -- -E 'self[12]'; then fail "a host end was made for a refused container"; fi
 kill "$SELF_PID" 2>/dev/null || true
 wait "$SELF_PID" 2>/dev/null || true
 LAB_PIDS=("${LAB_PIDS[@]/$SELF_PID}")
@@ -354,7 +354,7 @@ print(pick[len(pick) // 2] if pick else 0)
 EOF
 )
 K=$(json_get "$dir/r3-plan.json" 'len(j.get("steps", []))' 2>/dev/null || echo 0)
-[ "$k" -gt 0 ] || { cat "$dir/r3-plan.json.err" "$dir/r3-plan.json" | head -40; fail "no step of container:$target in the plan ($K steps)"; }
+[ "$k" -gt 0 ] || { cat "$dir/r3-plan.json.err" "$dir/r3-plan.json" | sed -n 1,40p; fail "no step of container:$target in the plan ($K steps)"; }
 note "  plan: $K steps; the fault is injected at step $k: $(step_text "$dir/r3-plan.json" "$k")"
 
 nl_apply "$NS_A" "$dir/r3.yaml" "$dir/r3-fault.json" NETLAB_FAIL_AT_STEP="$k"
@@ -378,7 +378,7 @@ lab_reach "$P-c001" 203.0.113.1 3 >/dev/null || fail "c001 cannot reach the brid
 lab_reach "$P-${names[N - 1]}" 203.0.113.2 3 >/dev/null || fail "${names[N - 1]} cannot reach c001"
 attached=0
 for c in "${names[@]}"; do
-    in_ns "$P-$c" ip -4 route show default | grep -q "via 203.0.113.1 dev eth1" && attached=$((attached + 1))
+    has_line in_ns "$P-$c" ip -4 route show default -- "via 203.0.113.1 dev eth1" && attached=$((attached + 1))
 done
 note "  $attached of $N containers have eth1 and their default route via 203.0.113.1"
 [ "$attached" -eq "$N" ] || fail "only $attached of $N containers attached"

@@ -1,20 +1,21 @@
 #!/usr/bin/env bash
-# Crash recovery (issue 6): netlabd runs in host1 with the takeover topology
-# and is killed with SIGKILL during step k of its start-up apply, for every
-# k = 1..K (K from `netlabctl plan --json`). "During step k" is read from its
-# log: netlabd logs "step k/K" just before it sends step k, and
-# NETLAB_STEP_DELAY_MS keeps each step (and the verification after the last)
-# waiting long enough for the kill to land there. Then netlabd is started
-# again with a long NETLAB_STEP_DELAY_MS: when it logs "recovery: ..." it is
-# frozen with SIGSTOP, and host1's full dump (links, addresses, routes v4+v6)
-# must equal the one before the first start — before the new reconcile has
-# sent anything (no "step 1" line yet) — then it goes on; `netlabctl
-# status` (and --json) must show the recovery, and the daemon must then
-# converge to the topology (the remote reaches host1 through br0).
-# Also: SIGKILL during the recovery itself (NETLAB_ROLLBACK_DELAY_MS), then a
-# third start still restores; a truncated and a corrupt journal give a clear
-# error in the log and in status, nothing is written, netlabd stays up and
-# holds until `netlabctl reload`, which then converges.
+# Crash recovery: netlabd runs in host1 with the takeover topology and is
+# killed with SIGKILL during step k of its start-up apply, for every k = 1..K
+# (K from `netlabctl plan --json`). "During step k": netlabd stops itself
+# right after sending step k (NETLAB_STOP_AFTER_STEP=k, a test-build hook),
+# the test sees it stopped and kills it there, and its log's last "step k/K"
+# line confirms where. Then netlabd is started again and stops itself before
+# the first step of its reconcile (NETLAB_STOP_BEFORE_STEP=1): host1's full
+# dump (links, addresses, routes v4+v6) must then equal the one before the
+# first start, with nothing of the new reconcile sent (no "step 1" line
+# yet); it goes on (SIGCONT), `netlabctl status` (and --json) must show the
+# recovery, and the daemon must converge to the topology (the remote reaches
+# host1 through br0).
+# Also: SIGKILL during the recovery itself (after its rollback step 2,
+# NETLAB_STOP_AFTER_ROLLBACK_STEP), then a third start still restores; a
+# truncated and a corrupt journal give a clear error in the log and in
+# status, nothing is written, netlabd stays up and holds until `netlabctl
+# reload`, which then converges.
 set -euo pipefail
 # shellcheck source=tests/kernel/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -23,10 +24,10 @@ set -euo pipefail
 lab_takeover_files
 [ -x "$NETLABD" ] || skip "netlabd not built at $NETLABD"
 
-# The window of each step of the apply that is killed, and of each step of
-# the restarted daemon's reconcile (its dump must be taken before its first).
-KILL_DELAY_MS=${CRASH_KILL_DELAY_MS:-1500}
-HOLD_DELAY_MS=${CRASH_HOLD_DELAY_MS:-2500}
+# netlabd stops itself (SIGSTOP) where the test acts: after step k of the
+# apply that is killed, before the first step of the restarted daemon's
+# reconcile (its dump is taken there). No window has to be hit in time, so a
+# busy machine cannot make the kill land in another step.
 
 DAEMONS=()
 crash_cleanup() {
@@ -51,6 +52,16 @@ start() {
     daemon_start "$NS_HOST1" "$d" "$@" || rc=$?
     DAEMONS+=("$NETLABD_PID")
     [ "$rc" = 0 ] || die "$d" "netlabd did not start ($*)"
+}
+
+# start_stopping D WHAT VAR=VALUE...: netlabd in host1 with a NETLAB_STOP_*
+# variable; returns once it has stopped itself there (WHAT names the point).
+start_stopping() {
+    local d=$1 what=$2
+    shift 2
+    daemon_spawn "$NS_HOST1" "$d" "$@"
+    DAEMONS+=("$NETLABD_PID")
+    wait_stopped "$NETLABD_PID" || die "$d" "netlabd never stopped $what ($*)"
 }
 
 # kill9 D: SIGKILL the running netlabd and keep its log as netlabd.N.log, so
@@ -91,22 +102,19 @@ last_step() {
 # changed_lines A B: how many dump lines differ between A and B.
 changed_lines() { diff "$1" "$2" | grep -cE '^[<>]' || true; }
 
-# restart_and_check D: the start after a crash. netlabd with a long step
-# delay; at its "recovery:" line it is stopped (SIGSTOP), host1 must equal
-# D/before, and nothing of the new reconcile may have been sent yet; then it
+# restart_and_check D: the start after a crash. netlabd stops itself before
+# the first step of its reconcile: by then its recovery is done, host1 must
+# equal D/before, and nothing of the new reconcile has been sent; then it
 # goes on (SIGCONT). Sets RESTORED, SHOWN (status and
 # status --json show the recovery) and CONVERGED; prints what differs.
 restart_and_check() {
     local d=$1
-    start "$d" NETLAB_STEP_DELAY_MS="$HOLD_DELAY_MS"
-    daemon_wait_log "$d" 'recovery: (an interrupted transaction was found|FAILED)' \
-        || die "$d" "the restarted netlabd logged no recovery outcome"
-    # Frozen while host1 is dumped (a loaded machine may take seconds); the
-    # step delay only has to cover the time from the log line to the SIGSTOP.
-    kill -STOP "$NETLABD_PID"
+    start_stopping "$d" "before the first step of its reconcile after the recovery" NETLAB_STOP_BEFORE_STEP=1
+    grep -qE 'recovery: (an interrupted transaction was found|FAILED)' "$d/netlabd.log" \
+        || die "$d" "the restarted netlabd logged no recovery outcome before its reconcile"
     ns_dump "$NS_HOST1" >"$d/recovered"
     grep -q 'reconcile #1 (start): step 1/' "$d/netlabd.log" \
-        && die "$d" "the new reconcile sent its first step before netlabd was stopped; raise CRASH_HOLD_DELAY_MS"
+        && die "$d" "the new reconcile reported its first step before it stopped"
     kill -CONT "$NETLABD_PID"
     RESTORED=yes
     diff -u --label before --label "at recovery" "$d/before" "$d/recovered" || RESTORED=no
@@ -117,23 +125,23 @@ restart_and_check() {
     daemon_status "$d" --json >"$d/status.json" || SHOWN=no
     grep -q '^crash recovery' "$d/status.txt" || SHOWN=no
     grep -qE '^  outcome: +rolled-back' "$d/status.txt" || SHOWN=no
-    json_get "$d/status.json" \
+    has_line json_get "$d/status.json" \
         'j["recovery"]["status"] == "rolled-back" and j["recovery"]["trigger"] == "start" and "rolled back" in j["recovery"]["error"] and j["held"] is None' \
-        | grep -qx True || SHOWN=no
+        -- -x True || SHOWN=no
     sed -n '/^crash recovery/,/^[a-z]/p' "$d/status.txt" | sed 's/^/  status: /'
 
     CONVERGED=yes
     daemon_wait_log "$d" 'reconcile #1 \(start\): (applied|converged|rejected|rolled back|FAILED)' \
         || die "$d" "the restarted netlabd never finished its reconcile"
     grep -q 'reconcile #1 (start): applied' "$d/netlabd.log" || CONVERGED=no
-    ip -n "$NS_HOST1" -4 addr show dev br0 2>/dev/null | grep -q "inet $HOST1_ADDR/$LAN_PREFIX" || CONVERGED=no
-    ip -n "$NS_HOST1" route show default | grep -q "via $GW_LAN_ADDR dev br0" || CONVERGED=no
+    has_line ip -n "$NS_HOST1" -4 addr show dev br0 2>/dev/null -- "inet $HOST1_ADDR/$LAN_PREFIX" || CONVERGED=no
+    has_line ip -n "$NS_HOST1" route show default -- "via $GW_LAN_ADDR dev br0" || CONVERGED=no
     lab_reach "$NS_REMOTE" "$HOST1_ADDR" 3 >/dev/null || CONVERGED=no
     stop "$d"
 }
 
 lab_up
-note "NETLAB_STEP_DELAY_MS=$KILL_DELAY_MS while killed, $HOLD_DELAY_MS after the restart"
+note "netlabd stops itself after step k (NETLAB_STOP_AFTER_STEP) and is killed there; after the restart it stops before its first step (NETLAB_STOP_BEFORE_STEP=1)"
 plan_table "$NS_HOST1" "$topo" "$dir/plan.json" "takeover plan"
 [ "$K" -gt 1 ] || fail "plan: expected several steps, got $K"
 
@@ -142,8 +150,7 @@ bad=0
 for k in $(seq 1 "$K"); do
     heading "k=$k: SIGKILL during step $k/$K"
     new_run "k$k"
-    start "$D" NETLAB_STEP_DELAY_MS="$KILL_DELAY_MS"
-    daemon_wait_log "$D" "reconcile #1 \\(start\\): step $k/$K: " || die "$D" "netlabd never logged step $k/$K"
+    start_stopping "$D" "after step $k/$K" NETLAB_STOP_AFTER_STEP="$k"
     kill9 "$D"
     at=$(last_step "$KILLED_LOG")
     journal=no
@@ -162,13 +169,11 @@ done
 
 heading "SIGKILL during the recovery itself, then a third start"
 new_run second
-start "$D" NETLAB_STEP_DELAY_MS="$KILL_DELAY_MS"
-daemon_wait_log "$D" "reconcile #1 \\(start\\): step $K/$K: " || die "$D" "netlabd never logged step $K/$K"
+start_stopping "$D" "after step $K/$K" NETLAB_STOP_AFTER_STEP="$K"
 kill9 "$D"
 ns_dump "$NS_HOST1" >"$D/crashed"
 note "  1st start killed during step $(last_step "$KILLED_LOG")/$K; $(changed_lines "$D/before" "$D/crashed") dump lines differ"
-start "$D" NETLAB_ROLLBACK_DELAY_MS="$KILL_DELAY_MS" NETLAB_STEP_DELAY_MS="$HOLD_DELAY_MS"
-daemon_wait_log "$D" 'recovery: rollback step 2/[0-9]+: ' || die "$D" "the recovery never logged its step 2"
+start_stopping "$D" "after step 2 of its recovery" NETLAB_STOP_AFTER_ROLLBACK_STEP=2
 kill9 "$D"
 grep 'recovery: rollback step' "$KILLED_LOG" | sed 's/^/  log: /'
 grep -q 'recovery: an interrupted transaction was found' "$KILLED_LOG" \
@@ -200,9 +205,9 @@ for variant in truncated corrupt; do
     start "$D"
     daemon_wait_log "$D" 'recovery: FAILED' || die "$D" "no 'recovery: FAILED' line for a $variant journal"
     # Idle: the start-up reconcile was held, not queued behind anything.
-    for _ in $(seq 100); do
+    for _ in $(seq 600); do
         daemon_status "$D" --json >"$D/status.json" 2>/dev/null \
-            && json_get "$D/status.json" 'not j["daemon"]["busy"] and j["daemon"]["queued"] == 0' | grep -qx True && break
+            && has_line json_get "$D/status.json" 'not j["daemon"]["busy"] and j["daemon"]["queued"] == 0' -- -x True && break
         sleep 0.1
     done
     ns_dump "$NS_HOST1" >"$D/after"
@@ -212,18 +217,18 @@ for variant in truncated corrupt; do
     same=yes clear=yes held=yes aside=yes once=yes
     diff -u --label before --label after "$D/before" "$D/after" || same=no
     grep -q 'recovery: FAILED: the journal of an interrupted transaction is unreadable' "$D/netlabd.log" || clear=no
-    json_get "$D/status.json" \
+    has_line json_get "$D/status.json" \
         'j["recovery"]["status"] == "failed" and "unreadable" in j["recovery"]["error"] and j["recovery"]["writes"] == 0' \
-        | grep -qx True || clear=no
+        -- -x True || clear=no
     grep -q '^HELD' "$D/status.txt" || held=no
-    json_get "$D/status.json" 'isinstance(j["held"], str) and j["last"] is None and j["daemon"]["reconciles"] == 0' \
-        | grep -qx True || held=no
+    has_line json_get "$D/status.json" 'isinstance(j["held"], str) and j["last"] is None and j["daemon"]["reconciles"] == 0' -- -x True \
+        || held=no
     { [ ! -e "$D/run/journal.json" ] && [ -s "$D/run/journal.json.unreadable" ]; } || aside=no
     [ "$(grep -c 'recovery: FAILED:' "$D/netlabd.log")" = 1 ] || once=no
     kill -0 "$NETLABD_PID" 2>/dev/null || once=no
     reload=no
     if daemon_status "$D" >/dev/null && "$NETLABCTL" reload --socket "$(daemon_sock "$D")" >"$D/reload.txt" 2>&1 \
-        && ip -n "$NS_HOST1" route show default | grep -q "via $GW_LAN_ADDR dev br0" \
+        && has_line ip -n "$NS_HOST1" route show default -- "via $GW_LAN_ADDR dev br0" \
         && lab_reach "$NS_REMOTE" "$HOST1_ADDR" 3 >/dev/null; then
         reload=yes
     fi

@@ -60,9 +60,9 @@ wait_for() {  # DESCRIPTION COMMAND...
     done
     fail "never happened: $what"
 }
-has_route_metric() { ip -n "$NS" route show 203.0.113.0/24 | grep -qw "metric $1"; }
+has_route_metric() { has_line ip -n "$NS" route show 203.0.113.0/24 -- -w "metric $1"; }
 route_count() { ip -n "$NS" route show 203.0.113.0/24 | wc -l; }
-has_br1() { ip -n "$NS" -br addr show br1 2>/dev/null | grep -q 203.0.113.129/25; }
+has_br1() { has_line ip -n "$NS" -br addr show br1 2>/dev/null -- 203.0.113.129/25; }
 no_br1() { ! ip -n "$NS" link show br1 >/dev/null 2>&1; }
 
 mkdir -p "$ETC" "$T/run"
@@ -82,25 +82,36 @@ step "200 writes within about 2 s"
 # One process writes them all (a fork per write would not fit 200 in 2 s on a
 # busy machine): each to a temporary file, then renamed over topology.yaml.
 topology METRIC > "$T/template.yaml"
-python3 - "$ETC/topology.yaml" "$T/template.yaml" <<'PY'
+# A busy machine can stall the writer for longer than netlabd's 200 ms
+# debounce; each such gap may rightly end one burst and start another, so the
+# writer counts the gaps over 150 ms and the bound below allows one
+# reconcile more for each.
+gaps=$(python3 - "$ETC/topology.yaml" "$T/template.yaml" <<'PY'
 import os, sys, time
 path, template = sys.argv[1], open(sys.argv[2]).read()
-t0 = time.monotonic()
+t0 = last = time.monotonic()
+gaps = 0
 for i in range(1, 201):
     tmp = f"{path}.tmp"
     with open(tmp, "w") as f:
         f.write(template.replace("METRIC", str(i)))
     os.rename(tmp, path)
+    now = time.monotonic()
+    if now - last > 0.150:
+        gaps += 1
+    last = now
     time.sleep(0.008)
-print(f"200 writes in {time.monotonic() - t0:.2f} s")
+print(f"200 writes in {time.monotonic() - t0:.2f} s, {gaps} gaps over 150 ms", file=sys.stderr)
+print(gaps)
 PY
+)
 wait_for "the last write (metric 200) in force" has_route_metric 200
 after=$(status_field 's["daemon"]["reconciles"]')
 count=$((after - before))
 echo "route now: $(ip -n "$NS" route show 203.0.113.0/24)"
 echo "reconciles for 200 writes: $count"
 [ "$(route_count)" = 1 ] || fail "more than one route left: $(ip -n "$NS" route show 203.0.113.0/24)"
-[ "$count" -ge 1 ] && [ "$count" -le 5 ] || fail "$count reconciles for one burst (want 1..5)"
+[ "$count" -ge 1 ] && [ "$count" -le $((5 + gaps)) ] || fail "$count reconciles for one burst (want 1..$((5 + gaps)): 5, plus one per writer stall)"
 grep "reconcile #" "$T/netlabd.log" | grep -E "applied|converged|rejected|rolled" | tail -n "$count"
 
 step "topology.d/ created with a drop-in"
@@ -143,7 +154,7 @@ interfaces:
     kind: bridge
     addresses: [203.0.113.65/26]
 YAML
-has_br1_65() { ip -n "$NS" -br addr show br1 2>/dev/null | grep -q 203.0.113.65/26; }
+has_br1_65() { has_line ip -n "$NS" -br addr show br1 2>/dev/null -- 203.0.113.65/26; }
 wait_for "br1 from the recreated topology.d" has_br1_65
 ip -n "$NS" -br addr show br1
 

@@ -313,22 +313,25 @@ if grep -E "drift: (changed while the reconcile ran|still there after the repair
 fi
 
 heading "the window: a change made while a reconcile runs"
-# netlabd again, each step (and the verification) delayed: a new route in the
-# files gives a reconcile; ens33 is released while it runs. Its verification
-# fails and it rolls back the route; the state it ends with shows the drift,
-# which one more reconcile repairs (with the new route).
+# netlabd again, stopping itself once after the first step it sends
+# (NETLAB_STOP_AFTER_STEP=1): a new route in the files gives a reconcile;
+# ens33 is released while it is stopped there, between its step and its
+# verification. The verification fails and it rolls back the route; the
+# state it ends with shows the drift, which one more reconcile repairs (with
+# the new route).
 figures=$(st 'j["drift"]')
 "$NETLABCTL" status --socket "$NLD_SOCK" --timeout 10 | sed -n '/^drift:/,$p' | sed 's/^/  status: /'
 netlabd_stop
-export NETLAB_STEP_DELAY_MS=300
+export NETLAB_STOP_AFTER_STEP=1
 netlabd_start "$H" "$ETC" --log-level debug
-unset NETLAB_STEP_DELAY_MS
+unset NETLAB_STOP_AFTER_STEP
 netlabd_status "$STATUS"
 printf '  - to: 203.0.113.224/27\n    via: %s\n    dev: br0\n' "$GW_LAN_ADDR" >>"$ETC/topology.yaml"
 log_has() { grep -qE "$1" "$NLD_LOG"; }
-for _ in $(seq 1 1500); do log_has 'files changed.*step 1/' && break; sleep 0.02; done
-log_has 'files changed.*step 1/' || netlabd_fail "the reconcile of the new route never started"
+wait_stopped "$NLD_PID" || netlabd_fail "netlabd never stopped after the first step of the new route's reconcile"
+log_has 'files changed.*step 1/' || netlabd_fail "netlabd stopped, but not in the reconcile of the new route"
 ip -n "$H" link set ens33 nomaster
+kill -CONT "$NLD_PID"
 new_route() { grep -q "via $GW_LAN_ADDR dev br0" <<<"$(ip -n "$H" route show 203.0.113.224/27)"; }
 window_repaired() { [ "$(drift '["repairs"]')" = 1 ] && repaired && new_route; }
 wait_until "the change made during the reconcile repaired" window_repaired

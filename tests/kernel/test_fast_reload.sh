@@ -79,7 +79,7 @@ status_json() { "$NETLABCTL" status --socket "$NLD_SOCK" --json --timeout 10 >"$
 st() { json_get "$STATUS" "$1"; }
 r() { json_get "$REPLY" "$1"; }
 ctr_state() { st "next((c['state'] for c in j['containers'] if c['name'] == '$1'), 'none')"; }
-has_addr() { ip -n "$1" -o -4 addr show dev "${3:-eth1}" 2>/dev/null | grep -q " $2/"; }
+has_addr() { has_line ip -n "$1" -o -4 addr show dev "${3:-eth1}" 2>/dev/null -- " $2/"; }
 
 # reload [--full]: netlabctl reload --json into $REPLY; prints a summary line.
 reload() {
@@ -106,14 +106,13 @@ wait_idle() {
 settled() {
     local c
     for c in "$C1" "$C2" "$C3"; do
-        ip -n "$c" -6 addr show dev eth1 2>/dev/null | grep -q "inet6 fe80" || return 1
-        ip -n "$c" -6 addr show dev eth1 2>/dev/null | grep -q tentative && return 1
+        has_line ip -n "$c" -6 addr show dev eth1 2>/dev/null -- "inet6 fe80" || return 1
+        has_line ip -n "$c" -6 addr show dev eth1 2>/dev/null -- tentative && return 1
     done
     return 0
 }
 wait_settled() {
-    local i
-    for i in $(seq 1 300); do settled && return 0; sleep 0.1; done
+    poll_until 60 settled && return 0
     netlabd_fail "the containers' IPv6 DAD never finished"
 }
 
@@ -121,15 +120,16 @@ wait_settled() {
 # takes the fast path (the ones before are full reconciles that must write
 # nothing).
 reload_until_fast() {
-    local i
+    local end=$((SECONDS + 60)) n=0
     wait_settled
-    for i in $(seq 1 20); do
+    while [ "$SECONDS" -lt "$end" ]; do
         reload
+        n=$((n + 1))
         is_fast && return 0
         [ "$(writes)" = 0 ] || netlabd_fail "an unchanged reload wrote $(writes) times"
         sleep 0.3
     done
-    netlabd_fail "no unchanged reload took the fast path"
+    netlabd_fail "no unchanged reload took the fast path in 60 s ($n reloads; the last: $(r 'j["result"].get("full_because")'))"
 }
 
 heading "1. unchanged reload: fast path"
@@ -147,7 +147,7 @@ reload
 is_fast || netlabd_fail "a second unchanged reload in a row was not fast"
 [ "$(writes)" = 0 ] || netlabd_fail "the fast path wrote"
 [ "$(r 'j["result"]["steps"]')" = 0 ] || netlabd_fail "the fast path has steps"
-tail -n +"$((lines + 1))" "$NLD_LOG" | grep -q "fast path, nothing attached or observed" \
+has_line tail -n +"$((lines + 1))" "$NLD_LOG" -- "fast path, nothing attached or observed" \
     || netlabd_fail "the log does not say the reload observed nothing"
 if tail -n +"$((lines + 1))" "$NLD_LOG" | grep -E "step [0-9]+/|applied"; then
     netlabd_fail "the fast reload logged steps"
@@ -169,7 +169,7 @@ ip -n "$C2" addr del "$C2_ADDR/$LAN_PREFIX" dev eth1
 note "  ip -n c2 addr del $C2_ADDR/$LAN_PREFIX dev eth1"
 reload
 is_fast && netlabd_fail "the reload after a change inside c2 took the fast path"
-r 'j["result"]["full_because"]' | grep -q "container:c2" || netlabd_fail "the full reconcile does not name container:c2"
+has_line r 'j["result"]["full_because"]' -- "container:c2" || netlabd_fail "the full reconcile does not name container:c2"
 [ "$(writes)" -gt 0 ] || netlabd_fail "the address was not put back"
 has_addr "$C2" "$C2_ADDR" || netlabd_fail "c2's address is not back"
 note "  c2 has $C2_ADDR again"
@@ -181,7 +181,7 @@ ip -n "$C3" addr add "$FOREIGN/32" dev lo
 note "  ip -n c3 addr add $FOREIGN/32 dev lo"
 reload
 is_fast && netlabd_fail "the reload after a foreign change inside c3 took the fast path"
-r 'j["result"]["full_because"]' | grep -q "container:c3" || netlabd_fail "the full reconcile does not name container:c3"
+has_line r 'j["result"]["full_because"]' -- "container:c3" || netlabd_fail "the full reconcile does not name container:c3"
 [ "$(writes)" = 0 ] || netlabd_fail "the full reconcile after a foreign change wrote"
 has_addr "$C3" "$FOREIGN" lo || netlabd_fail "the foreign address in c3 was touched"
 reload
@@ -233,7 +233,7 @@ wait_idle
 has_addr "$C2" "$C2_ADDR" || netlabd_fail "c2 does not have $C2_ADDR again"
 has_addr "$C2" "$C2_NEW" && netlabd_fail "c2 still has $C2_NEW"
 applied_lines "$lines" | sed 's/^/  log: /'
-applied_lines "$lines" | grep -q "3 namespaces unchanged since the last reconcile not observed again" \
+has_line applied_lines "$lines" -- "3 namespaces unchanged since the last reconcile not observed again" \
     || netlabd_fail "the one-container change did not take the host, c1 and c3 from the last reconcile"
 reload_until_fast
 reload --full

@@ -9,7 +9,7 @@
 #   2. NETLAB_FAIL_AT_STEP on the delete-group step: rolled back, the host and
 #      every container equal their dumps before that apply;
 #   3. a foreign link joins the chosen group after the plan was made (while
-#      the step waits, NETLAB_STEP_DELAY_MS): the step refuses, nothing is
+#      the apply is stopped before the step, NETLAB_STOP_BEFORE_STEP): the step refuses, nothing is
 #      deleted, the members' groups are put back.
 set -euo pipefail
 # shellcheck source=tests/kernel/lib.sh
@@ -86,12 +86,18 @@ note "  rolled back: $(json_get "$dir/fault.json" 'j["error"]')"
 
 heading "3. a foreign link joins group $group after the plan was made"
 state="$LAB_TMP/state-$HOST"
-(export NETLAB_STEP_DELAY_MS=4000; nlctl "$HOST" apply "$dir/bridge.yaml" --json) >"$dir/race.json" 2>"$dir/race.json.err" &
+# The apply stops itself (SIGSTOP) before its first step, with its journal
+# written: the foreign link joins the group then, and the apply goes on.
+mkdir -p "$state"
+ip netns exec "$HOST" env NETLAB_STOP_BEFORE_STEP=1 "$NETLABCTL" apply "$dir/bridge.yaml" --json \
+    --state-dir "$state" >"$dir/race.json" 2>"$dir/race.json.err" &
 apply_pid=$!
-for ((i = 0; i < 400; i++)); do [ -e "$state/journal.json" ] && break; sleep 0.01; done
+LAB_PIDS+=("$apply_pid")
+wait_stopped "$apply_pid" || { cat "$dir/race.json" "$dir/race.json.err"; fail "the apply never stopped before its first step"; }
 [ -e "$state/journal.json" ] || fail "the apply wrote no journal"
 jgroup=$(json_get "$state/journal.json" '[s for s in j["plan"]["steps"] if s["op"] == "delete-group"][0]["group"]')
 ip -n "$HOST" link set fb0 group "$jgroup"
+kill -CONT "$apply_pid"
 rc=0; wait "$apply_pid" || rc=$?
 status=$(json_get "$dir/race.json" 'j["status"]')
 error=$(json_get "$dir/race.json" 'j["error"]')
@@ -109,8 +115,8 @@ note "  $(json_get "$dir/remove.json" 'j["steps"][0]["text"]')"
 note "  $(json_get "$dir/remove.json" 'j["writes"]') netlink writes"
 dump_all "$dir/after-remove"
 assert_same_dump "attach then removal" "$dir/before-attach" "$dir/after-remove"
-ip -n "$HOST" -o link show fa0 | grep -q 'master br0.*group 7700' || fail "fa0 lost its master or group"
-ip -n "$HOST" -o link show fb0 | grep -q 'group default' || fail "fb0 is not in the default group"
+has_line ip -n "$HOST" -o link show fa0 -- 'master br0.*group 7700' || fail "fa0 lost its master or group"
+has_line ip -n "$HOST" -o link show fb0 -- 'group default' || fail "fb0 is not in the default group"
 plan_rc=0
 nlctl "$HOST" plan "$dir/bridge.yaml" >/dev/null || plan_rc=$?
 [ "$plan_rc" -eq 0 ] || fail "plan exited $plan_rc after the removal, expected 0 (converged)"

@@ -16,13 +16,9 @@ ns_dump "$NS_HOST1" >"$dir/after1"
 
 heading "second apply of the same file"
 # Independent of netlab's own count: the kernel must announce no change.
-ip -n "$NS_HOST1" monitor link address route >"$dir/events" 2>&1 &
-monitor_pid=$!
-LAB_PIDS+=("$monitor_pid")
-sleep 0.5   # let the monitor subscribe; events it might miss would only hide a failure of a weaker check
+monitor_start "$NS_HOST1" "$dir/events" link address route
 nl_apply "$NS_HOST1" "$topo" "$dir/apply2.json"
-sleep 0.5
-kill "$monitor_pid"; wait "$monitor_pid" 2>/dev/null || true
+monitor_stop
 # IPv6 link-local addresses finishing duplicate address detection after the
 # first apply are the kernel's own doing, not a write: they are left out.
 events=$(grep -v -e 'fe80::' -e 'valid_lft' -e 'inet6 fe80' "$dir/events" | grep -c . || true)

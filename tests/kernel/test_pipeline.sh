@@ -33,7 +33,12 @@ ip -n "$H" link set br0 up
 ip -n "$H" link add d0 type veth peer name d1
 ip -n "$H" link set d1 up
 ip -n "$H" link set d0 master br0 up
-sleep 0.5
+br0_settled() {
+    local out
+    out=$(ip -n "$H" -6 addr show dev br0 scope link) || return 1
+    grep -q 'inet6 fe80' <<<"$out" && ! grep -q tentative <<<"$out"
+}
+poll_until 60 br0_settled || fail "br0 has no settled link-local address: $(ip -n "$H" addr show dev br0)"
 for c in c1 c2 c3; do lab_ns_add "$P-$c"; done
 in_ns "$P-c2" sysctl -qw net.ipv6.conf.all.disable_ipv6=1
 in_ns "$P-c2" sysctl -qw net.ipv6.conf.default.disable_ipv6=1
@@ -67,14 +72,9 @@ heading "apply with IPv6 disabled in c2"
 nlctl "$H" plan "$topo" >"$dir/plan.txt" 2>&1 || true  # exits non-zero when there are changes
 cat "$dir/plan.txt"
 dump_all >"$dir/before"
-ip -n "$P-c2" monitor route >"$dir/monitor" 2>&1 &
-monitor=$!
-LAB_PIDS+=("$monitor")
-sleep 0.2
+monitor_start "$P-c2" "$dir/monitor"
 nl_apply "$H" "$topo" "$dir/apply.json"
-sleep 0.2
-kill "$monitor" 2>/dev/null || true
-wait "$monitor" 2>/dev/null || true
+monitor_stop
 dump_all >"$dir/after"
 show_apply "$dir/apply.json"
 
@@ -102,10 +102,11 @@ nl_apply "$H" "$topo" "$dir/apply2.json"
 [ "$APPLY_RC" -eq 0 ] && [ "$APPLY_STATUS" = applied ] || { show_apply "$dir/apply2.json"; fail "apply failed"; }
 note "  applied, $(json_get "$dir/apply2.json" 'j.get("writes")') netlink writes"
 for k in 1 2 3; do
-    ip -n "$P-c$k" -o addr show dev eth1 | grep -q "198.51.100.3$k/24" || fail "c$k lacks its IPv4 address"
-    ip -n "$P-c$k" -o addr show dev eth1 | grep -q "2001:db8::3$k/64" || fail "c$k lacks its IPv6 address"
-    ip -n "$P-c$k" route show default | grep -q "via 198.51.100.1 dev eth1" || fail "c$k lacks its default route"
-    ip -n "$P-c$k" link show eth1 | grep -q "alias netlab:veth-peer" || fail "c$k's eth1 lacks the ownership alias"
+    addrs=$(ip -n "$P-c$k" -o addr show dev eth1)
+    grep -q "198.51.100.3$k/24" <<<"$addrs" || fail "c$k lacks its IPv4 address: $addrs"
+    grep -q "2001:db8::3$k/64" <<<"$addrs" || fail "c$k lacks its IPv6 address: $addrs"
+    has_line ip -n "$P-c$k" route show default -- "via 198.51.100.1 dev eth1" || fail "c$k lacks its default route"
+    has_line ip -n "$P-c$k" link show eth1 -- "alias netlab:veth-peer" || fail "c$k's eth1 lacks the ownership alias"
 done
 nl_apply "$H" "$topo" "$dir/apply3.json"
 [ "$APPLY_STATUS" = converged ] || { show_apply "$dir/apply3.json"; fail "a second apply should change nothing"; }

@@ -62,20 +62,6 @@ must_apply() {  # must_apply FILE OUT [ENV=VALUE...]
 
 promote() { in_ns "$1" sysctl -n "net.ipv4.conf.$2.promote_secondaries"; }
 
-# monitor_start NS OUT / monitor_stop: route events of NS while a change runs.
-monitor_start() {
-    ip -n "$1" monitor route >"$2" 2>&1 &
-    MONITOR_PID=$!
-    LAB_PIDS+=("$MONITOR_PID")
-    sleep 0.2  # ip monitor has subscribed by then; a late start can only miss events, never invent them
-}
-monitor_stop() {
-    sleep 0.2
-    kill "$MONITOR_PID" 2>/dev/null || true
-    wait "$MONITOR_PID" 2>/dev/null || true
-    LAB_PIDS=("${LAB_PIDS[@]/$MONITOR_PID}")
-}
-
 write_topo "$dir/a.yaml" 198.51.100.10 198.51.100.12
 write_topo "$dir/b.yaml" 198.51.100.11 198.51.100.12
 write_topo "$dir/c.yaml" 198.51.100.11 198.51.100.13
@@ -103,9 +89,9 @@ if grep -E '^Deleted.*default' "$dir/b.monitor"; then fail "host1's default rout
 grep -q '198\.51\.100\.0/24' "$dir/b.monitor" || { cat "$dir/b.monitor"; fail "ip monitor saw no route event on host1: it was not listening"; }
 ip -n "$h" -4 addr show dev br0
 ip -n "$h" route show default
-ip -n "$h" -4 addr show dev br0 | grep -q 'inet 198.51.100.11/24' || fail "br0 does not have 198.51.100.11/24"
-if ip -n "$h" -4 addr show dev br0 | grep -q 'inet 198.51.100.10/'; then fail "br0 still has 198.51.100.10"; fi
-ip -n "$h" route show default | grep -q "^default via $GW_LAN_ADDR dev br0 proto 77" || fail "host1's default route changed"
+has_line ip -n "$h" -4 addr show dev br0 -- 'inet 198.51.100.11/24' || fail "br0 does not have 198.51.100.11/24"
+if has_line ip -n "$h" -4 addr show dev br0 -- 'inet 198.51.100.10/'; then fail "br0 still has 198.51.100.10"; fi
+has_line ip -n "$h" route show default -- "^default via $GW_LAN_ADDR dev br0 proto 77" || fail "host1's default route changed"
 lab_reach "$NS_REMOTE" 198.51.100.11 3 || fail "remote cannot reach host1's new address"
 if lab_reach "$NS_REMOTE" 198.51.100.10 1 >/dev/null; then fail "the old address still answers"; fi
 [ "$(promote "$h" br0)" = "$before_promote" ] || fail "br0 promote_secondaries is $(promote "$h" br0), was $before_promote"
@@ -147,9 +133,9 @@ container_ping="tx=$PING_TX rx=$PING_RX lost=$PING_LOST longest_run=$PING_RUN"
 if grep -E '^Deleted.*default' "$dir/c.monitor"; then fail "c9's default route was deleted during the change"; fi
 grep -q '198\.51\.100\.0/24' "$dir/c.monitor" || { cat "$dir/c.monitor"; fail "ip monitor saw no route event in c9: it was not listening"; }
 ip -n "$C" -4 addr show dev eth1
-ip -n "$C" -4 addr show dev eth1 | grep -q 'inet 198.51.100.13/24' || fail "c9 eth1 does not have 198.51.100.13/24"
-if ip -n "$C" -4 addr show dev eth1 | grep -q 'inet 198.51.100.12/'; then fail "c9 eth1 still has .12"; fi
-ip -n "$C" route show default | grep -q "via $GW_LAN_ADDR dev eth1" || fail "c9 lost its default route"
+has_line ip -n "$C" -4 addr show dev eth1 -- 'inet 198.51.100.13/24' || fail "c9 eth1 does not have 198.51.100.13/24"
+if has_line ip -n "$C" -4 addr show dev eth1 -- 'inet 198.51.100.12/'; then fail "c9 eth1 still has .12"; fi
+has_line ip -n "$C" route show default -- "via $GW_LAN_ADDR dev eth1" || fail "c9 lost its default route"
 [ "$(promote "$C" eth1)" = 0 ] || fail "c9 eth1 promote_secondaries left on"
 lab_reach "$C" "$REMOTE_ADDR" 3 || fail "c9 cannot reach the remote after the change"
 lab_reach "$NS_REMOTE" 198.51.100.13 3 || fail "remote cannot reach c9's new address"

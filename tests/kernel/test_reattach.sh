@@ -70,7 +70,7 @@ wait_until() {
     netlabd_fail "never happened: $what"
 }
 
-has_addr() { ip -n "$1" -o -4 addr show dev eth1 2>/dev/null | grep -q " $2/"; }
+has_addr() { has_line ip -n "$1" -o -4 addr show dev eth1 2>/dev/null -- " $2/"; }
 ifindex() { ip -n "$1" -o link show dev eth1 | cut -d: -f1; }
 attached() { [ "$(ctr_state "$1")" = attached ]; }
 absent() { [ "$(ctr_state "$1")" = absent ]; }
@@ -190,7 +190,7 @@ docker_image
 dk run --net=none -d --name test1 "$DOCKER_IMAGE" sleep 3600 >/dev/null
 note "  docker run test1: pid $(docker_pid test1)"
 
-ctr_has_addr() { dk exec test1 ip -o -4 addr show dev eth1 2>/dev/null | grep -q " $CTR_ADDR/"; }
+ctr_has_addr() { has_line dk exec test1 ip -o -4 addr show dev eth1 2>/dev/null -- " $CTR_ADDR/"; }
 ctr_ping() {
     local out
     out=$(dk exec test1 ping -c 3 -W 2 "$GW_LAN_ADDR" 2>&1) || true
@@ -202,7 +202,7 @@ prev=""
 wait_until "test1 attached after dockerd came up" test1_back
 record_latency docker
 prev=$(last_field event_at)
-grep -E "docker: events" "$NLD_LOG" | head -n 2 | sed 's/^/  log: /'
+grep -E "docker: events" "$NLD_LOG" | sed -n "1,2s/^/  log: /p"
 ctr_ping || netlabd_fail "test1 cannot ping the gateway after it was attached"
 
 from=$(($(wc -l <"$NLD_LOG") + 1))

@@ -28,11 +28,11 @@ note "  pinger during the removal: $PING_LINE"
 ns_dump "$NS_HOST1" >"$dir/after"
 
 ip -n "$NS_HOST1" link show br0 >/dev/null 2>&1 && fail "br0 still exists"
-ip -n "$NS_HOST1" -4 addr show dev ens33 | grep -q "inet $HOST1_ADDR/$LAN_PREFIX" \
+has_line ip -n "$NS_HOST1" -4 addr show dev ens33 -- "inet $HOST1_ADDR/$LAN_PREFIX" \
     || fail "ens33 did not get $HOST1_ADDR/$LAN_PREFIX back"
-ip -n "$NS_HOST1" route show default | grep -q "via $GW_LAN_ADDR dev ens33" \
+has_line ip -n "$NS_HOST1" route show default -- "via $GW_LAN_ADDR dev ens33" \
     || fail "the default route via ens33 is not back"
-ip -n "$NS_HOST1" -j link show ens33 | grep -q '"master"' && fail "ens33 is still enslaved"
+has_line ip -n "$NS_HOST1" -j link show ens33 -- '"master"' && fail "ens33 is still enslaved"
 lab_reach "$NS_REMOTE" "$HOST1_ADDR" 3 || fail "remote cannot reach host1 after the removal"
 assert_same_dump "takeover then removal" "$dir/before" "$dir/after"
 

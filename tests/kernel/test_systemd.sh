@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # netlab under a real systemd (issue 5). A throwaway systemd boots as PID 1 on
-# an overlay of the root (tests/kernel/systemd_lib.sh, the DESIGN.md recipe),
+# an overlay of the root (tests/kernel/systemd_lib.sh),
 # netlab is installed into it with `cmake --install`, and a lab lives in the
 # instance's own network namespace: a "NIC" nic0 whose veth peer sits in a
 # named netns `lab` (198.51.100.254, the gateway). Then, with the unit as
@@ -21,7 +21,7 @@ for tool in unshare nsenter cmake findmnt; do
     command -v "$tool" >/dev/null || skip "$tool not installed"
 done
 [ -x /lib/systemd/systemd ] || skip "systemd not installed"
-[ -n "$(findmnt -n -t cgroup2 -o TARGET | head -1)" ] || skip "no cgroup2 hierarchy for the instance"
+[ -n "$(findmnt -n -t cgroup2 -o TARGET | sed -n 1p)" ] || skip "no cgroup2 hierarchy for the instance"
 BIN=${NETLAB_BIN:-$(cd "$(dirname "$0")/../.." && pwd)/build}
 [ -x "$BIN/netlabd" ] && [ -f "$BIN/cmake_install.cmake" ] || skip "no build tree with netlabd in $BIN"
 
@@ -112,16 +112,16 @@ x systemctl start netlab || fail "systemctl start netlab"
 x systemctl is-active netlab || fail "netlab is not active"
 x ip -br addr show br0
 x ip route
-q sh -c 'ip -br addr show br0 | grep -q 198.51.100.1/24' || fail "br0 lacks 198.51.100.1/24"
-q sh -c 'ip link show nic0 | grep -q "master br0"' || fail "nic0 is not a port of br0"
-q sh -c 'ip route show 203.0.113.0/24 | grep -q "via 198.51.100.254 dev br0 proto 77"' || fail "the route is missing"
+has_line sd ip -br addr show br0 2>/dev/null -- 198.51.100.1/24 || fail "br0 lacks 198.51.100.1/24"
+has_line sd ip link show nic0 2>/dev/null -- "master br0" || fail "nic0 is not a port of br0"
+has_line sd ip route show 203.0.113.0/24 2>/dev/null -- "via 198.51.100.254 dev br0 proto 77" || fail "the route is missing"
 wait_for "the gateway answers ping on the bridge" ip netns exec lab ping -c1 -W1 198.51.100.1
 x systemctl show -p StatusText -p WatchdogUSec -p NRestarts -p MainPID netlab
 x netlabctl status
 
 step "edit the file: applied without any command"
 bridge_topology 203.0.113.64/26 | put /etc/netlab/topology.yaml
-wait_for "route 203.0.113.64/26 in place" sh -c 'ip route show 203.0.113.64/26 | grep -q "via 198.51.100.254"'
+wait_for "route 203.0.113.64/26 in place" sh -c 'case "$(ip route show 203.0.113.64/26)" in *"via 198.51.100.254"*) exit 0;; esac; exit 1'
 wait_for "route 203.0.113.0/24 gone" sh -c '[ -z "$(ip route show 203.0.113.0/24)" ]'
 x ip route
 
@@ -132,9 +132,9 @@ bridge_topology 203.0.113.64/26 | sed '/stp: false/a\    mtu: lots' | put /etc/n
 if x systemctl reload netlab; then fail "systemctl reload succeeded on a broken file"; fi
 x systemctl is-active netlab || fail "netlab is not active after a rejected reload"
 x sh -c 'journalctl -u netlab --no-pager -o cat | grep -E "topology.yaml:[0-9]+:[0-9]+: error" | tail -3'
-q sh -c 'journalctl -u netlab --no-pager -o cat | grep -qE "/etc/netlab/topology.yaml:9:[0-9]+: error: .*mtu"' \
+has_line sd journalctl -u netlab --no-pager -o cat 2>/dev/null -- -E "/etc/netlab/topology.yaml:9:[0-9]+: error: .*mtu" \
     || fail "the journal lacks the diagnostic for line 9 (mtu)"
-q sh -c 'journalctl -u netlab --no-pager -o cat | grep -q "still in force: /etc/netlab/topology.yaml"' \
+has_line sd journalctl -u netlab --no-pager -o cat 2>/dev/null -- "still in force: /etc/netlab/topology.yaml" \
     || fail "the journal does not say the configuration in force stays"
 after=$(net_state)
 [ "$before" = "$after" ] || { diff <(echo "$before") <(echo "$after") || true; fail "the network changed"; }
@@ -152,7 +152,7 @@ interfaces:
     kind: bridge
     addresses: [203.0.113.129/25]
 YAML
-wait_for "br1 with 203.0.113.129/25" sh -c 'ip -br addr show br1 | grep -q 203.0.113.129/25'
+wait_for "br1 with 203.0.113.129/25" sh -c 'case "$(ip -br addr show br1)" in *203.0.113.129/25*) exit 0;; esac; exit 1'
 x ip -br addr
 x netlabctl status
 
@@ -165,7 +165,7 @@ x systemctl daemon-reload
 before=$(net_state)
 x systemctl restart netlab || fail "systemctl restart netlab"
 pid=$(sd systemctl show -p MainPID --value netlab)
-q sh -c "journalctl -u netlab --no-pager -o cat _PID=$pid | grep -q 'reconcile #1 (start): converged, no netlink write'" \
+has_line sd journalctl -u netlab --no-pager -o cat "_PID=$pid" 2>/dev/null -- 'reconcile #1 (start): converged, no netlink write' \
     || fail "the restarted netlabd was not converged at once"
 sleep 6  # three watchdog periods: a missing keep-alive would have restarted it
 x systemctl show -p MainPID -p NRestarts -p WatchdogUSec -p StatusText netlab
