@@ -15,6 +15,10 @@ namespace netlab::model {
 
 namespace {
 
+// Ports a Linux bridge can hold: port numbers are 1..BR_MAX_PORTS-1 (1024,
+// port 0 reserved); the next enslave is refused with EXFULL.
+constexpr std::size_t kMaxBridgePorts = 1023;
+
 std::string family_name(int f) { return f == 6 ? "IPv6" : "IPv4"; }
 
 // Why `name` cannot be a Linux interface name, or "" when it can.
@@ -269,6 +273,36 @@ private:
                              "give it `kind: bridge` to let netlab create it");
                     }
                 }
+            }
+        bridge_port_limit();
+    }
+
+    // A Linux bridge numbers its ports 1..1023 (BR_MAX_PORTS is 1024, port 0
+    // is reserved): the 1024th enslaved link is refused with EXFULL. Said
+    // here, before any write, at the attachment that would be one too many,
+    // instead of by the kernel a thousand steps into a transaction.
+    void bridge_port_limit() {
+        std::map<std::string, std::size_t> ports;
+        for (const auto& [name, itf] : t_.interfaces)
+            if (itf.kind == InterfaceKind::Bridge) ports[name] = itf.ports.size();
+        for (const auto& [name, n] : ports)
+            if (n > kMaxBridgePorts)
+                error("interfaces." + name + ".ports",
+                      "bridge '" + name + "' lists " + std::to_string(n) + " ports; a Linux bridge holds at most " +
+                          std::to_string(kMaxBridgePorts) + " (the kernel refuses the next with EXFULL)",
+                      "spread the ports over more bridges");
+        for (const auto& [cname, c] : t_.containers)
+            for (const auto& [iname, ci] : c.interfaces) {
+                if (!ci.bridge) continue;
+                auto it = ports.find(*ci.bridge);
+                if (it == ports.end() || ++it->second != kMaxBridgePorts + 1) continue;
+                const auto& own = t_.interfaces.at(*ci.bridge).ports.size();
+                error(cpath(cname, iname) + ".bridge",
+                      "bridge '" + *ci.bridge + "' would get its " + std::to_string(kMaxBridgePorts + 1) +
+                          "th port here (" + std::to_string(own) + " listed in its ports, the rest container "
+                          "attachments); a Linux bridge holds at most " + std::to_string(kMaxBridgePorts) +
+                          " ports (the kernel refuses the next with EXFULL)",
+                      "spread the containers over more bridges (about 1000 each)");
             }
     }
 

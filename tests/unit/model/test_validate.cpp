@@ -2,7 +2,9 @@
 // not fire on the valid neighbour of a bad case).
 #include <doctest/doctest.h>
 
+#include <cstdio>
 #include <string>
+#include <vector>
 
 #include "model/load.hpp"
 
@@ -155,4 +157,50 @@ TEST_CASE("validate: the DESIGN.md example's one mistake is named with EBUSY") {
     REQUIRE(out.size() == 1);
     CHECK(out[0].message.find("the kernel answers EBUSY") != std::string::npos);
     CHECK(out[0].where.line == 10);  // networks.mynet.parent
+}
+
+namespace {
+// A bridge br0 with `ports` listed ports (p0, p1, ...) and `containers`
+// containers attached to it (c0000, c0001, ...), one interface each.
+std::string bridge_with(std::size_t ports, std::size_t containers) {
+    std::string t = "version: 1\ninterfaces:\n  br0:\n    kind: bridge\n    ports: [";
+    for (std::size_t i = 0; i < ports; ++i) t += (i ? ", p" : "p") + std::to_string(i);
+    t += "]\n";
+    if (containers) t += "containers:\n";
+    for (std::size_t i = 0; i < containers; ++i) {
+        char name[16];
+        std::snprintf(name, sizeof name, "c%04zu", i);
+        t += std::string("  ") + name + ":\n    netns: netns:" + name + "\n    interfaces:\n      eth1: {bridge: br0}\n";
+    }
+    return t;
+}
+std::vector<Diagnostic> errors_of(const std::string& text) {
+    Loaded l = load_string(text, "t.yaml");
+    REQUIRE(l.diagnostics.empty());
+    Diagnostics out;
+    validate(l.topology, l.sources, out);
+    std::vector<Diagnostic> e;
+    for (const auto& d : out)
+        if (d.severity == Severity::Error) e.push_back(d);
+    return e;
+}
+}  // namespace
+
+TEST_CASE("validate: a bridge holds at most 1023 ports (the kernel's EXFULL), counted before any write") {
+    // 2 listed ports + 1021 containers = 1023: the most the kernel takes.
+    CHECK(errors_of(bridge_with(2, 1021)).empty());
+    // One more container: refused at that container's attachment, once.
+    auto e = errors_of(bridge_with(2, 1022));
+    REQUIRE(e.size() == 1);
+    CHECK(e[0].message.find("would get its 1024th port here") != std::string::npos);
+    CHECK(e[0].message.find("at most 1023") != std::string::npos);
+    CHECK(e[0].message.find("EXFULL") != std::string::npos);
+    CHECK(e[0].where.line > 0);
+    CHECK(e[0].where.line == 2 + 3 + 1 + 4 * 1021 + 4);  // c1021's eth1 line: the 1022nd container
+    // Far past the limit: still one error per bridge, not one per container.
+    CHECK(errors_of(bridge_with(0, 1100)).size() == 1);
+    // Listed ports alone over the limit.
+    auto p = errors_of(bridge_with(1024, 0));
+    REQUIRE(p.size() == 1);
+    CHECK(p[0].message.find("lists 1024 ports") != std::string::npos);
 }
