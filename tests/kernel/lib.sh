@@ -477,7 +477,7 @@ monitor_start() {
     objs=("$@")
     [ ${#objs[@]} -gt 0 ] || objs=(route)
     case " ${objs[*]} " in *" route "*) ;; *) objs+=(route) ;; esac
-    MONITOR_NS=$ns MONITOR_OUT=$out
+    MONITOR_NS=$ns MONITOR_OUT=$out MONITOR_SKIP=0
     ip -n "$ns" monitor "${objs[@]}" >"$out.raw" 2>&1 &
     MONITOR_PID=$!
     LAB_PIDS+=("$MONITOR_PID")
@@ -500,10 +500,29 @@ monitor_mark() {
     done
     fail "ip monitor in $MONITOR_NS never printed its marker route: $(cat "$MONITOR_OUT.raw")"
 }
+# monitor_quiet SECONDS: waits until the monitor has printed nothing for
+# SECONDS (at most 120 s), then leaves everything printed so far out of OUT:
+# the kernel's own follow-ups to an earlier change (carrier and operstate
+# from linkwatch, DAD, link-local routes) arrive for a while after it, later
+# on a busy machine, and are not what the next check is about.
+monitor_quiet() {
+    local quiet=$1 size last end=$((SECONDS + 120)) since=$SECONDS
+    last=$(stat -c %s "$MONITOR_OUT.raw")
+    while [ "$SECONDS" -lt "$end" ]; do
+        sleep 0.2
+        size=$(stat -c %s "$MONITOR_OUT.raw")
+        if [ "$size" != "$last" ]; then last=$size since=$SECONDS; continue; fi
+        if [ $((SECONDS - since)) -ge "$quiet" ]; then
+            MONITOR_SKIP=$size
+            return 0
+        fi
+    done
+    fail "ip monitor in $MONITOR_NS never went quiet for ${quiet}s: $(cat "$MONITOR_OUT.raw")"
+}
 monitor_stop() {
     monitor_mark 203.0.113.254
     kill "$MONITOR_PID" 2>/dev/null || true
     wait "$MONITOR_PID" 2>/dev/null || true
     LAB_PIDS=("${LAB_PIDS[@]/$MONITOR_PID}")
-    grep -v -F "table $MONITOR_TABLE" "$MONITOR_OUT.raw" >"$MONITOR_OUT" || true
+    tail -c +"$((MONITOR_SKIP + 1))" "$MONITOR_OUT.raw" | grep -v -F "table $MONITOR_TABLE" >"$MONITOR_OUT" || true
 }

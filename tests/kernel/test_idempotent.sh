@@ -17,6 +17,7 @@ ns_dump "$NS_HOST1" >"$dir/after1"
 heading "second apply of the same file"
 # Independent of netlab's own count: the kernel must announce no change.
 monitor_start "$NS_HOST1" "$dir/events" link address route
+monitor_quiet 2   # the first apply's follow-ups (carrier, operstate) are over
 nl_apply "$NS_HOST1" "$topo" "$dir/apply2.json"
 monitor_stop
 # IPv6 link-local addresses finishing duplicate address detection after the
