@@ -25,7 +25,7 @@ lab_require_netlabctl
 for tool in setpriv useradd userdel groupadd groupdel; do
     command -v "$tool" >/dev/null || skip "$tool not installed"
 done
-getent passwd nobody >/dev/null && getent group nogroup >/dev/null || skip "no nobody/nogroup"
+if ! getent passwd nobody >/dev/null || ! getent group nogroup >/dev/null; then skip "no nobody/nogroup"; fi
 
 CAP=4          # sessions per non-root uid (docs/daemon.md)
 HOLD=100       # connections the attacker opens besides its trickle
@@ -54,7 +54,11 @@ trap limits_cleanup EXIT
 T=$(lab_tmp)
 D=$T/d
 SOCK=$(daemon_sock "$D")
-die() { note "--- netlabd log"; cat "$D/netlabd.log" 2>/dev/null || true; fail "$*"; }
+die() {
+    note "--- netlabd log"; cat "$D/netlabd.log" 2>/dev/null || true
+    note "--- attacker's output"; cat "$T/attacker.log" 2>/dev/null || true
+    fail "$*"
+}
 
 groupadd "$GROUP" || skip "groupadd $GROUP failed"
 MADE_GROUP=$GROUP
@@ -219,7 +223,10 @@ FDS_BEFORE=$(fds)
 note "netlabd pid $PID: $FDS_BEFORE fds before the attack"
 
 heading "the attacker ($ATTACKER) holds $HOLD connections and trickles a request on another"
-as "$ATTACKER" "$PYTHON" "$T/attacker.py" "$SOCK" "$T/attack" "$HOLD" "$CAP" &
+# Not through `as`: a function run with & is a subshell, and $! would be its
+# PID, not the attacker's (setpriv execs python, so here $! is python).
+setpriv --reuid="$ATTACKER" --regid="$GROUP" --init-groups \
+    "$PYTHON" "$T/attacker.py" "$SOCK" "$T/attack" "$HOLD" "$CAP" >"$T/attacker.log" 2>&1 &
 ATTACK_PID=$!
 PIDS+=("$ATTACK_PID")
 for _ in $(seq 300); do
@@ -277,7 +284,7 @@ timed status ctl status
 timed reload ctl reload
 ip -n "$NS" addr del 198.51.100.1/24 dev br0
 for _ in $(seq 200); do
-    ctl status --json >"$T/st.json"
+    ctl status --json >"$T/st.json" || die "status failed"
     [ "$(json_get "$T/st.json" 'j["drift"]["drifts"] > 0')" = True ] && break
     sleep 0.05
 done
@@ -291,7 +298,7 @@ timed "apply --confirm (again)" ctl apply --confirm 60s
 wait_probe
 timed confirm ctl confirm
 grep -q 198.51.100.1/24 <<<"$(br0_addrs)" || die "the confirmed change is not in place: $(br0_addrs)"
-ctl status --json >"$T/st.json"
+ctl status --json >"$T/st.json" || die "status failed"
 [ "$(json_get "$T/st.json" 'j["pending"] is None and j["settled"]["status"] == "confirmed"')" = True ] \
     || die "status after the confirm: $(cat "$T/st.json")"
 
