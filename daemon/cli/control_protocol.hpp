@@ -8,6 +8,7 @@
 // A request that is not JSON, has another version, or is longer than
 // kMaxRequestBytes gets {"ok":false,"error":...} and the connection is closed.
 // Only root may send anything; `--status-group` lets one group ask `status`.
+// Connections are limited per peer uid, root's apart (docs/daemon.md).
 #pragma once
 
 #include <chrono>

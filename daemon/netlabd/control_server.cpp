@@ -61,17 +61,16 @@ bool in_group(int fd, const ucred& cred, gid_t gid) {
 // handler, write the reply, read the next line.
 class ControlServer::Session : public std::enable_shared_from_this<ControlServer::Session> {
 public:
-    Session(stream::socket sock, Peer peer, Handler handler, Limits limits, std::shared_ptr<std::size_t> count)
+    // `slot`: the peer's room in the quota, held as long as the session
+    // lives; none for a session that only carries a refusal.
+    Session(stream::socket sock, Peer peer, Handler handler, Limits limits, std::optional<SessionQuota::Slot> slot)
         : sock_(std::move(sock)),
           timer_(sock_.get_executor()),
           in_(limits.max_request + 1),
           peer_(peer),
           handler_(std::move(handler)),
           limits_(limits),
-          count_(std::move(count)) {
-        ++*count_;
-    }
-    ~Session() { --*count_; }
+          slot_(std::move(slot)) {}
 
     void read() {
         arm_timer();
@@ -82,8 +81,11 @@ public:
     }
 
     // Reply and close: refusals and protocol errors end the connection.
-    void refuse(const std::string& why) {
-        spdlog::warn("control: {}: {}", peer_.str(), why);
+    void refuse(const std::string& why, bool log = true) {
+        if (log)
+            spdlog::warn("control: {}: {}", peer_.str(), why);
+        else
+            spdlog::debug("control: {}: {}", peer_.str(), why);
         write(error_reply(why), /*then_close=*/true);
     }
 
@@ -167,7 +169,7 @@ private:
     Peer peer_;
     Handler handler_;
     Limits limits_;
-    std::shared_ptr<std::size_t> count_;
+    std::optional<SessionQuota::Slot> slot_;
 };
 
 ControlServer::ControlServer(asio::io_context& io, std::filesystem::path path, std::string status_group,
@@ -177,7 +179,8 @@ ControlServer::ControlServer(asio::io_context& io, std::filesystem::path path, s
       status_group_(std::move(status_group)),
       handler_(std::move(handler)),
       limits_(limits),
-      acceptor_(io) {}
+      acceptor_(io),
+      quota_(limits.sessions) {}
 
 ControlServer::~ControlServer() { stop(); }
 
@@ -241,13 +244,20 @@ void ControlServer::accept() {
             bool root = known && cred.uid == 0;
             bool reader = known && status_gid_ && in_group(sock.native_handle(), cred, *status_gid_);
             peer.may_write = root;
-            auto session = std::make_shared<Session>(std::move(sock), peer, handler_, limits_, sessions_);
-            if (!root && !reader)
-                session->refuse("permission denied: only root may use the control socket");
-            else if (*sessions_ > limits_.max_sessions)
-                session->refuse("too many connections; try again");
-            else
-                session->read();
+            // Rights first, then room: a peer that may not ask anything
+            // takes none, and a peer over its uid's cap is refused alone.
+            if (!root && !reader) {
+                std::make_shared<Session>(std::move(sock), peer, handler_, limits_, std::nullopt)
+                    ->refuse("permission denied: only root may use the control socket");
+            } else {
+                auto admission = quota_.admit(peer.uid);
+                auto session =
+                    std::make_shared<Session>(std::move(sock), peer, handler_, limits_, std::move(admission.slot));
+                if (admission.refusal)
+                    session->refuse(admission.refusal->message, admission.refusal->first);
+                else
+                    session->read();
+            }
         }
         if (acceptor_.is_open()) accept();
     });

@@ -1,7 +1,9 @@
 // The control socket: AF_UNIX stream, mode 0600 root (0660 with a status
-// group), peers identified with SO_PEERCRED/SO_PEERGROUPS. Requests are read
-// asynchronously with an idle timeout and a size limit, so a slow, silent or
-// hostile client never holds the loop (daemon/cli/control_protocol.hpp).
+// group), peers identified with SO_PEERCRED/SO_PEERGROUPS and admitted by
+// uid (session_quota.hpp: root keeps room of its own whatever others hold).
+// Requests are read asynchronously with an idle timeout and a size limit,
+// so a slow, silent or hostile client never holds the loop nor delays
+// another's reply (daemon/cli/control_protocol.hpp).
 #pragma once
 
 #include <sys/types.h>
@@ -17,6 +19,8 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
 #include <nlohmann/json.hpp>
+
+#include "netlabd/session_quota.hpp"
 
 namespace netlab::daemon {
 
@@ -38,7 +42,7 @@ public:
     struct Limits {
         std::size_t max_request = 64 * 1024;
         std::chrono::milliseconds idle_timeout{10000};  // for a whole request line, and for writing a reply
-        std::size_t max_sessions = 32;
+        SessionQuota::Caps sessions;                    // open sessions per peer uid
     };
 
     ControlServer(boost::asio::io_context& io, std::filesystem::path path, std::string status_group,
@@ -62,7 +66,7 @@ private:
     Handler handler_;
     Limits limits_;
     boost::asio::local::stream_protocol::acceptor acceptor_;
-    std::shared_ptr<std::size_t> sessions_ = std::make_shared<std::size_t>(0);
+    SessionQuota quota_;
     bool bound_ = false;
 };
 

@@ -116,7 +116,8 @@ Daemon::Daemon(Options opts)
                [this](const nlohmann::json& req, const Peer& peer, ControlServer::Reply reply) {
                    on_request(req, peer, std::move(reply));
                },
-               ControlServer::Limits{control::kMaxRequestBytes, std::chrono::seconds(10), 32}),
+               ControlServer::Limits{control::kMaxRequestBytes, std::chrono::seconds(10),
+                                     SessionQuota::Caps{.root = 16, .per_user = 4, .users = 32}}),
       container_watch_(io_, engine_options(opts_).resolver, opts_.debounce,
                        [this](std::string trigger) {
                            dirty_.all("a container event: " + trigger);
