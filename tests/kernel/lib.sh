@@ -183,6 +183,21 @@ lab_reach() {
     grep -Eq "^$count packets transmitted, $count received" <<<"$out"
 }
 
+# lab_reach_soon FROM_NS DST [COUNT]: lab_reach, tried again for up to 60 s
+# until it holds. A link just created, moved or set up carries nothing until
+# the kernel's linkwatch gives it its carrier (up to a second later, more on
+# a busy machine), and a new neighbour entry waits for its ARP answer. For
+# "reachable after the change"; where no loss is allowed, the tests use the
+# pinger instead.
+lab_reach_soon() {
+    local end=$((SECONDS + 60)) out
+    until out=$(lab_reach "$@"); do
+        if [ "$SECONDS" -ge "$end" ]; then printf '%s\n' "$out"; return 1; fi
+        sleep 0.2
+    done
+    printf '%s\n' "$out"
+}
+
 # pinger_start FROM_NS DST: one echo request every 10 ms until pinger_stop.
 # Returns once the first reply came back.
 pinger_start() {

@@ -25,7 +25,7 @@ lab_takeover_files
 
 BAD_GW=198.51.100.99   # on the LAN, answered by nobody
 # Long enough for a loaded machine to restart netlabd before it (case 4).
-DEADLINE_S=${CONFIRM_DEADLINE_S:-20}
+DEADLINE_S=${CONFIRM_DEADLINE_S:-30}
 
 DAEMONS=()
 confirm_cleanup() {

@@ -221,7 +221,7 @@ for c in p1 p2; do
     note "  $c: $(in_ns "$P-$c" ip -o -4 addr show dev eth1 | awk '{print $4}'); $def"
     [ "$(wc -l <<<"$def")" -eq 1 ] || fail "$c: more than one default route: $def"
     grep -q "^default via $GW dev eth1" <<<"$def" || fail "$c: default route is not via $GW dev eth1: $def"
-    lab_reach "$P-$c" "$GW" 3 >/dev/null || fail "$c: the gateway $GW does not answer"
+    lab_reach_soon "$P-$c" "$GW" 3 >/dev/null || fail "$c: the gateway $GW does not answer"
 done
 note "  hostB br0 ports: $(in_ns "$NS_B" ip -o link show master br0 | awk -F': ' '{print $2}' | cut -d@ -f1 | tr '\n' ' ')"
 NODES=("hostA=$NS_A=$HOSTA" "hostB=$NS_B=$HOSTB" "gw=$NS_GW=$GW" "p1=$P-p1=198.51.100.41" "p2=$P-p2=198.51.100.42")
@@ -374,8 +374,8 @@ note "  after the rollback: $same of $((N + 1)) namespaces (host + $N containers
 nl_apply "$NS_A" "$dir/r3.yaml" "$dir/r3-ok.json"
 [ "$APPLY_RC" -eq 0 ] || { show_apply "$dir/r3-ok.json"; fail "apply of $N containers failed"; }
 note "  apply without the fault: $APPLY_STATUS, $(json_get "$dir/r3-ok.json" 'j.get("writes")') writes"
-lab_reach "$P-c001" 203.0.113.1 3 >/dev/null || fail "c001 cannot reach the bridge address"
-lab_reach "$P-${names[N - 1]}" 203.0.113.2 3 >/dev/null || fail "${names[N - 1]} cannot reach c001"
+lab_reach_soon "$P-c001" 203.0.113.1 3 >/dev/null || fail "c001 cannot reach the bridge address"
+lab_reach_soon "$P-${names[N - 1]}" 203.0.113.2 3 >/dev/null || fail "${names[N - 1]} cannot reach c001"
 attached=0
 for c in "${names[@]}"; do
     has_line in_ns "$P-$c" ip -4 route show default -- "via 203.0.113.1 dev eth1" && attached=$((attached + 1))

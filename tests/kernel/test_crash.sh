@@ -136,7 +136,7 @@ restart_and_check() {
     grep -q 'reconcile #1 (start): applied' "$d/netlabd.log" || CONVERGED=no
     has_line ip -n "$NS_HOST1" -4 addr show dev br0 2>/dev/null -- "inet $HOST1_ADDR/$LAN_PREFIX" || CONVERGED=no
     has_line ip -n "$NS_HOST1" route show default -- "via $GW_LAN_ADDR dev br0" || CONVERGED=no
-    lab_reach "$NS_REMOTE" "$HOST1_ADDR" 3 >/dev/null || CONVERGED=no
+    lab_reach_soon "$NS_REMOTE" "$HOST1_ADDR" 3 >/dev/null || CONVERGED=no
     stop "$d"
 }
 
@@ -229,7 +229,7 @@ for variant in truncated corrupt; do
     reload=no
     if daemon_status "$D" >/dev/null && "$NETLABCTL" reload --socket "$(daemon_sock "$D")" >"$D/reload.txt" 2>&1 \
         && has_line ip -n "$NS_HOST1" route show default -- "via $GW_LAN_ADDR dev br0" \
-        && lab_reach "$NS_REMOTE" "$HOST1_ADDR" 3 >/dev/null; then
+        && lab_reach_soon "$NS_REMOTE" "$HOST1_ADDR" 3 >/dev/null; then
         reload=yes
     fi
     sed 's/^/  reload: /' "$D/reload.txt"

@@ -153,7 +153,7 @@ repair_case() {
     ms=$(drift '["last_repair"]["latency_ms"]')
     LATENCIES+=("$ms")
     note "  $(drift '["last_repair"]["what"]'): $(drift '["last_repair"]["status"]') by 1 reconcile, $ms ms after the change"
-    lab_reach "$NS_REMOTE" "$HOST1_ADDR" 3 || netlabd_fail "$name: the remote does not reach host1 after the repair"
+    lab_reach_soon "$NS_REMOTE" "$HOST1_ADDR" 3 || netlabd_fail "$name: the remote does not reach host1 after the repair"
     foreign_intact || netlabd_fail "$name: the foreign veth or route changed"
     foreign_untouched
 }
@@ -236,7 +236,7 @@ report_case "ens33 released from br0" "ens33 released from br0" 1 ens33_left \
     "link set ens33 master br0" \
     "link set ens33 nomaster"
 foreign_churn "in report mode"
-lab_reach "$NS_REMOTE" "$HOST1_ADDR" 3 || netlabd_fail "the remote does not reach host1 after report mode"
+lab_reach_soon "$NS_REMOTE" "$HOST1_ADDR" 3 || netlabd_fail "the remote does not reach host1 after report mode"
 
 # flood CHANGE...: netlabd frozen (SIGSTOP) while 4000 foreign routes are
 # added, CHANGE is made in host1 and the routes are deleted again, so the
@@ -297,7 +297,7 @@ note "  repaired: $(drift '["last_repair"]["what"]') ($(( $(reconciles) - r0 )) 
 [ "$(drift '["repairs"]')" = $((p0 + 1)) ] || netlabd_fail "lost events: repairs $p0 -> $(drift '["repairs"]')"
 [ "$(reconciles)" = $((r0 + 1)) ] || netlabd_fail "lost events: $(( $(reconciles) - r0 )) reconciles, not 1"
 foreign_intact || netlabd_fail "lost events: the foreign veth or route changed"
-lab_reach "$NS_REMOTE" "$HOST1_ADDR" 3 || netlabd_fail "the remote does not reach host1 after the flood"
+lab_reach_soon "$NS_REMOTE" "$HOST1_ADDR" 3 || netlabd_fail "the remote does not reach host1 after the flood"
 
 heading "foreign objects removed"
 status_json
@@ -339,7 +339,7 @@ grep -E "rolled back|drift: " "$NLD_LOG" | grep -vE "drift: (repair|report) \(" 
 log_has "drift: changed while the reconcile ran: ens33 released from br0" \
     || netlabd_fail "the change made during the reconcile was not taken for drift"
 [ "$(st 'j["last"]["status"]')" = applied ] || netlabd_fail "the repair: $(st 'j["last"]')"
-lab_reach "$NS_REMOTE" "$HOST1_ADDR" 3 || netlabd_fail "the remote does not reach host1 after the window repair"
+lab_reach_soon "$NS_REMOTE" "$HOST1_ADDR" 3 || netlabd_fail "the remote does not reach host1 after the window repair"
 
 heading "figures"
 note "  repair latencies (change -> repaired, ms): ${LATENCIES[*]}"

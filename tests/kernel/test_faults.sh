@@ -34,7 +34,7 @@ for k in $(seq 1 "$K"); do
     if ! diff -u --label before --label after "$dir/before.$k" "$dir/after.$k"; then
         ok=no restored=no
     fi
-    lab_reach "$NS_REMOTE" "$HOST1_ADDR" 3 >/dev/null || { ok=no reach=no; }
+    lab_reach_soon "$NS_REMOTE" "$HOST1_ADDR" 3 >/dev/null || { ok=no reach=no; }
     [ "$ok" = yes ] || bad=$((bad + 1))
     rows+=("$(printf '%2d | %-72s | %-4s | %-11s | %-8s | %-13s | %s' \
         "$k" "$(step_text "$dir/plan.json" "$k")" "$APPLY_RC" "$APPLY_STATUS" \

@@ -68,8 +68,8 @@ write_topo "$dir/c.yaml" 198.51.100.11 198.51.100.13
 
 heading "0. takeover with container c9 on br0 (.10, c9 .12)"
 must_apply "$dir/a.yaml" "$dir/a.json"
-lab_reach "$NS_REMOTE" 198.51.100.10 3 || fail "remote cannot reach host1 after the takeover"
-lab_reach "$C" "$REMOTE_ADDR" 3 || fail "c9 cannot reach the remote after the takeover"
+lab_reach_soon "$NS_REMOTE" 198.51.100.10 3 || fail "remote cannot reach host1 after the takeover"
+lab_reach_soon "$C" "$REMOTE_ADDR" 3 || fail "c9 cannot reach the remote after the takeover"
 before_promote=$(promote "$h" br0)
 ns_dump "$h" >"$dir/host1.a"
 
@@ -92,7 +92,7 @@ ip -n "$h" route show default
 has_line ip -n "$h" -4 addr show dev br0 -- 'inet 198.51.100.11/24' || fail "br0 does not have 198.51.100.11/24"
 if has_line ip -n "$h" -4 addr show dev br0 -- 'inet 198.51.100.10/'; then fail "br0 still has 198.51.100.10"; fi
 has_line ip -n "$h" route show default -- "^default via $GW_LAN_ADDR dev br0 proto 77" || fail "host1's default route changed"
-lab_reach "$NS_REMOTE" 198.51.100.11 3 || fail "remote cannot reach host1's new address"
+lab_reach_soon "$NS_REMOTE" 198.51.100.11 3 || fail "remote cannot reach host1's new address"
 if lab_reach "$NS_REMOTE" 198.51.100.10 1 >/dev/null; then fail "the old address still answers"; fi
 [ "$(promote "$h" br0)" = "$before_promote" ] || fail "br0 promote_secondaries is $(promote "$h" br0), was $before_promote"
 plan_steps "$h" "$dir/b.yaml" "$dir/b.again.json"
@@ -137,8 +137,8 @@ has_line ip -n "$C" -4 addr show dev eth1 -- 'inet 198.51.100.13/24' || fail "c9
 if has_line ip -n "$C" -4 addr show dev eth1 -- 'inet 198.51.100.12/'; then fail "c9 eth1 still has .12"; fi
 has_line ip -n "$C" route show default -- "via $GW_LAN_ADDR dev eth1" || fail "c9 lost its default route"
 [ "$(promote "$C" eth1)" = 0 ] || fail "c9 eth1 promote_secondaries left on"
-lab_reach "$C" "$REMOTE_ADDR" 3 || fail "c9 cannot reach the remote after the change"
-lab_reach "$NS_REMOTE" 198.51.100.13 3 || fail "remote cannot reach c9's new address"
+lab_reach_soon "$C" "$REMOTE_ADDR" 3 || fail "c9 cannot reach the remote after the change"
+lab_reach_soon "$NS_REMOTE" 198.51.100.13 3 || fail "remote cannot reach c9's new address"
 plan_steps "$h" "$dir/c.yaml" "$dir/c.again.json"
 [ "$PLAN_RC" -eq 0 ] || { cat "$dir/c.again.json"; fail "plan after the container change: expected 0, got $PLAN_RC"; }
 

@@ -139,7 +139,7 @@ reattach_netlabd
 both_attached() { attached c1 && attached c2 && has_addr "$C1" "$C1_ADDR" && has_addr "$C2" "$C2_ADDR"; }
 c1_back() { reattached c1 "$prev" && attached c1 && has_addr "$C1" "$C1_ADDR"; }
 wait_until "c1 and c2 attached at start" both_attached
-lab_reach "$C1" "$GW_LAN_ADDR" | sed 's/^/  c1: /' || netlabd_fail "c1 cannot ping the gateway after the start-up reconcile"
+lab_reach_soon "$C1" "$GW_LAN_ADDR" | sed 's/^/  c1: /' || netlabd_fail "c1 cannot ping the gateway after the start-up reconcile"
 C2_IFINDEX=$(ifindex "$C2")
 note "  c1, c2 attached; c2's eth1 is ifindex $C2_IFINDEX"
 from=$(($(wc -l <"$NLD_LOG") + 1))
@@ -154,7 +154,7 @@ note "  ip netns add $C1"
 wait_until "c1 attached again" c1_back
 record_latency netns
 prev=$(last_field event_at)
-lab_reach "$C1" "$GW_LAN_ADDR" | sed 's/^/  c1: /' || netlabd_fail "c1 cannot ping the gateway after the re-attach"
+lab_reach_soon "$C1" "$GW_LAN_ADDR" | sed 's/^/  c1: /' || netlabd_fail "c1 cannot ping the gateway after the re-attach"
 
 for run in $(seq 2 "$RUNS"); do
     ip netns del "$C1"
@@ -163,14 +163,14 @@ for run in $(seq 2 "$RUNS"); do
     wait_until "c1 attached again (run $run)" c1_back
     record_latency netns
     prev=$(last_field event_at)
-    lab_reach "$C1" "$GW_LAN_ADDR" >/dev/null || netlabd_fail "c1 cannot ping the gateway after re-attach run $run"
+    lab_reach_soon "$C1" "$GW_LAN_ADDR" >/dev/null || netlabd_fail "c1 cannot ping the gateway after re-attach run $run"
 done
 
 [ "$(ifindex "$C2")" = "$C2_IFINDEX" ] || netlabd_fail "c2's eth1 was recreated (ifindex $C2_IFINDEX -> $(ifindex "$C2"))"
 has_addr "$C2" "$C2_ADDR" || netlabd_fail "c2 lost its address"
 netlabd_holds_only "$NS_HOST1" "after the re-attaches"
 untouched_in_log c2 "$from"
-lab_reach "$C2" "$GW_LAN_ADDR" >/dev/null || netlabd_fail "c2 cannot ping the gateway any more"
+lab_reach_soon "$C2" "$GW_LAN_ADDR" >/dev/null || netlabd_fail "c2 cannot ping the gateway any more"
 note "  c2 undisturbed: eth1 still ifindex $C2_IFINDEX, no step named it, it pings the gateway"
 grep -E "re-attach:|netns: " "$NLD_LOG" | sed 's/^/  log: /'
 "$NETLABCTL" status --socket "$NLD_SOCK" --timeout 10 | sed -n '/^re-attach:/,$p' | sed 's/^/  status: /'
