@@ -11,7 +11,10 @@
 #  2. an owned address deleted inside one container in that window marks
 #     that container dirty, and only it: the next reload is a full one that
 #     names it, observes only it (the host and the 99 others come from the
-#     last reconcile) and puts the address back.
+#     last reconcile) and puts the address back;
+#  3. a foreign address on a link created in a container before the attach
+#     (its creation never heard) leaves the next reload fast: the link is
+#     named by asking the kernel (RTM_GETLINK by nsid), not taken as unknown.
 # Times are measured and printed, never asserted; every wait polls with a
 # deadline.
 set -euo pipefail
@@ -41,6 +44,11 @@ ip -batch "$dir/netns.batch"
 for ((k = 1; k <= N; k++)); do
     in_ns "$P-c$k" sysctl -qw net.ipv6.conf.all.disable_ipv6=0 net.ipv6.conf.default.disable_ipv6=0
 done
+# A foreign link in c7 from before the attach (so before c7 has an nsid, and
+# netlabd never hears its creation): part 3 gives it an address.
+FOREIGN_NS="$P-c7"
+ip -n "$FOREIGN_NS" link add x0 type veth peer name x1
+ip -n "$FOREIGN_NS" link set x0 up
 
 ETC=$dir/etc
 mkdir -p "$ETC"
@@ -136,6 +144,18 @@ note "  namespaces taken from the last reconcile, not observed: $reused"
 [ "$(r 'j["result"]["writes"]')" -gt 0 ] || netlabd_fail "the address was not put back"
 has_addr "$VICTIM_NS" "$VICTIM_ADDR" || netlabd_fail "c$VICTIM's address is not back"
 note "PASS part 2: a change inside one container marks it and only it; the next reload repairs it"
+
+heading "3. a foreign address on a link netlabd never heard of, inside c7"
+# Its address event names x0 by an ifindex the event socket has not seen in
+# c7: it asks the kernel for c7's links by nsid, finds x0 (foreign) and
+# leaves c7 clean. Were x0 left unnamed, c7 would count as dirty.
+ip -n "$FOREIGN_NS" addr add 203.0.113.77/32 dev x0
+note "  ip -n c7 addr add 203.0.113.77/32 dev x0"
+reload
+is_fast || netlabd_fail "the reload after a foreign address on a link from before the attach was not fast: $(r 'j["result"].get("full_because")')"
+addrs=$(ip -n "$FOREIGN_NS" -o addr show dev x0)
+grep -q "203.0.113.77/32" <<<"$addrs" || netlabd_fail "the foreign address on x0 in c7 was touched: $addrs"
+note "PASS part 3: a link from before the attach is named by asking the kernel; its foreign address is no change"
 
 grep -qiE "critical|internal error" "$NLD_LOG" && netlabd_fail "errors in netlabd's log"
 netlabd_stop
