@@ -282,7 +282,7 @@ def main():
     cs = cells(rows)
     modes = []
     for r in rows:
-        if r.mode not in modes and r.workload not in ("W5",):
+        if r.mode not in modes and r.workload not in ("W5", "W8"):
             modes.append(r.mode)
     ns = sorted({r.n for r in rows if r.workload in ("W1", "W4")})
     nmax = max(ns) if ns else 0
@@ -614,6 +614,20 @@ def main():
     else:
         w("_not measured in this run_")
     w("")
+
+    # ---- W8 (only when the run measured it: bench/run.sh --w8)
+    w8 = [r for r in rows if r.workload == "W8"]
+    if w8:
+        w("## W8: the no-change reload just after a large apply (netlabd)\n")
+        w("One apply (netlabd's start-up reconcile), then `netlabctl reload` with nothing changed at each")
+        w("offset after the apply's end, in that order (`bench/w8_after_apply.sh`).\n")
+        body = []
+        for r in w8:
+            why = (r.kv("why") or "?").replace("_", " ")
+            body.append([str(r.n), str(r.run), "+%s s" % (r.kv("at_s") or "?"), fmt_ms(r.wall),
+                         fmt_ms(float(r.kv("daemon_ms") or "nan")), "fast path" if r.kv("fast") == "True" else esc(why)])
+        w(table(["N", "run", "reload at", "`netlabctl reload`", "in netlabd", "answered by"], body))
+        w("")
 
     if a.notes and os.path.exists(a.notes):
         w(open(a.notes).read())

@@ -6,8 +6,12 @@
 #   bench/run.sh [--n "10 100 1000"] [--runs 5] [--ipv6 "on off"]
 #                [--methods "a b c d"] [--out docs/benchmarks.md]
 #                [--no-w5] [--raw FILE] [--slow-runs K] [--slow-n N] [--slow-max-n N]
-#                [--v6-above K] [--deadline HH:MM]
+#                [--v6-above K] [--deadline HH:MM] [--w8 "1 5 10"]
 #   bench/run.sh --render RAW --out FILE      (re-render a report from raw results)
+#
+# --w8 OFFSETS: also W8 (bench/w8_after_apply.sh): netlabd attaches the
+# largest N, then a no-change `netlabctl reload` at each offset (seconds)
+# after that apply; on its own: bench/w8_after_apply.sh --n 1000 --at "1 5 10".
 #
 # The full run is one invocation:
 #   bench/run.sh --n "10 100 1000" --runs 5 --ipv6 "on off" --v6-above 506
@@ -57,6 +61,7 @@ SLOW_N=500
 SLOW_MAX_N=1000  # method (a) is not run above this N
 V6_ABOVE=""      # with IPv6 on, containers k >= this get 2001:db8::/64 addresses instead (unique at any N)
 DEADLINE=""    # HH:MM UTC: no measurement of (a)/(b) that would end after it is started
+W8_AT=""       # --w8: offsets (s) of the no-change reloads after netlabd's apply of the largest N
 SETTLE_BASE=${SETTLE_BASE:-0.3}   # seconds after every attach/teardown, plus N/1000 s
 
 while [ $# -gt 0 ]; do
@@ -74,7 +79,8 @@ while [ $# -gt 0 ]; do
         --slow-max-n) SLOW_MAX_N=$2; shift 2 ;;
         --v6-above) V6_ABOVE=$2; shift 2 ;;
         --deadline) DEADLINE=$2; shift 2 ;;
-        -h|--help) sed -n '2,33p' "$0"; exit 0 ;;
+        --w8) W8_AT=$2; shift 2 ;;
+        -h|--help) sed -n '2,38p' "$0"; exit 0 ;;
         *) echo "run.sh: unknown option $1" >&2; exit 2 ;;
     esac
 done
@@ -653,7 +659,7 @@ too_late() {
 START=$(date -u '+%Y-%m-%d %H:%M:%S UTC')
 {
     echo "# start $START"
-    echo "# command bench/run.sh --n \"$NS_LIST\" --runs $RUNS --ipv6 \"$IPV6_MODES\"${V6_ABOVE:+ --v6-above $V6_ABOVE} --methods \"$METHODS\"${SLOW_RUNS:+ --slow-runs $SLOW_RUNS} --slow-n $SLOW_N --slow-max-n $SLOW_MAX_N${DEADLINE:+ --deadline $DEADLINE}$([ "$DO_W5" = 1 ] || echo ' --no-w5')"
+    echo "# command bench/run.sh --n \"$NS_LIST\" --runs $RUNS --ipv6 \"$IPV6_MODES\"${V6_ABOVE:+ --v6-above $V6_ABOVE} --methods \"$METHODS\"${SLOW_RUNS:+ --slow-runs $SLOW_RUNS} --slow-n $SLOW_N --slow-max-n $SLOW_MAX_N${DEADLINE:+ --deadline $DEADLINE}$([ "$DO_W5" = 1 ] || echo ' --no-w5')${W8_AT:+ --w8 \"$W8_AT\"}"
     echo "# kernel $(uname -r)"
     echo "# cpus $(nproc) × $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')"
     echo "# memory $(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo)"
@@ -733,6 +739,11 @@ if [[ " $METHODS " == *" c "* ]]; then
     done
 fi
 set_ipv6 on
+if [ -n "$W8_AT" ]; then
+    log "W8: the no-change reload at +${W8_AT// / s, +} s after netlabd's apply of $MAXN containers"
+    NETLAB_BIN=$NETLAB_BIN bash "$SRC/bench/w8_after_apply.sh" --n "$MAXN" --at "$W8_AT" --raw "$RAW" >&2 \
+        || log "W8 failed (see above)"
+fi
 END=$(date -u '+%Y-%m-%d %H:%M:%S UTC')
 
 {

@@ -1,3 +1,5 @@
+// DirtySet: which namespaces something changed since the last verified
+// reconcile, judged event by event with drift_of().
 #include "reconcile/dirty.hpp"
 
 #include <algorithm>
@@ -5,6 +7,13 @@
 namespace netlab::reconcile {
 
 namespace {
+
+// Events a job keeps to judge at its end when there is no desired state to
+// judge them by at once (the first reconcile): 1000 containers' attach
+// makes tens of thousands, all in namespaces it writes into.
+constexpr std::size_t kMaxJobEvents = 4096;
+
+const std::string kAnyEvent = "a link, address or route event";
 
 std::string ns_name(const NsId& ns) { return ns.empty() ? "the host" : ns; }
 
@@ -14,35 +23,69 @@ std::optional<NsId> ours(const std::map<int, NsId>& nsids, int nsid) {
     return it->second;
 }
 
+const DesiredNs* desired_of(const Baseline* b, const NsId& ns) {
+    if (!b || !b->desired) return nullptr;
+    auto it = b->desired->namespaces.find(ns);
+    return it == b->desired->namespaces.end() ? nullptr : &it->second;
+}
+
 }  // namespace
 
-void DirtySet::job_started() {
-    in_job_ = true;
-    job_host_ = false;
-    job_peers_.clear();
+std::optional<NsId> DirtySet::ns_of(const Baseline& b, std::optional<int> nsid) const {
+    if (!nsid) return NsId();
+    return ours(b.nsids, *nsid);
+}
+
+std::string DirtySet::judge(const Baseline& b, const NsId& ns, const KernelEvent& e) {
+    const DesiredNs* want = desired_of(&b, ns);
+    std::string drift = want ? drift_of(*want, e) : kAnyEvent;
+    ++(drift.empty() ? as_desired_ : drift_);
+    return drift;
+}
+
+void DirtySet::reset_job() {
+    in_job_ = false;
+    job_drift_.clear();
+    job_as_desired_.clear();
+    job_kept_.clear();
+    job_kept_.shrink_to_fit();
+    job_unjudged_.clear();
     job_deaths_.clear();
     job_all_.reset();
 }
 
+void DirtySet::job_started() {
+    reset_job();
+    in_job_ = true;
+}
+
 void DirtySet::mark(const NsId& ns, const std::string& why) { dirty_.emplace(ns, why); }
 
-void DirtySet::event(std::optional<int> nsid) {
+void DirtySet::event(std::optional<int> nsid, const KernelEvent& e) {
     if (in_job_) {
-        if (!nsid)
-            job_host_ = true;
-        else if (job_peers_.size() < 4096 &&
-                 std::find(job_peers_.begin(), job_peers_.end(), *nsid) == job_peers_.end())
-            job_peers_.push_back(*nsid);
-        else if (job_peers_.size() >= 4096)
-            job_all_ = job_all_.value_or("too many namespaces changed during the reconcile");
+        if (baseline_ && baseline_->desired) {
+            auto ns = ns_of(*baseline_, nsid);
+            if (ns && desired_of(&*baseline_, *ns)) {
+                std::string drift = judge(*baseline_, *ns, e);
+                if (drift.empty())
+                    job_as_desired_.insert(*ns);
+                else
+                    job_drift_.emplace(*ns, std::move(drift));
+                return;
+            }
+        }
+        // No desired state before the job for it (the first reconcile, a
+        // container it attaches): judged against the one after it.
+        if (job_kept_.size() < kMaxJobEvents)
+            job_kept_.emplace_back(nsid, e);
+        else
+            job_unjudged_.insert(nsid);
         return;
     }
     if (!baseline_) return;
-    if (!nsid) {
-        mark("", "a link, address or route event");
-        return;
-    }
-    if (auto ns = ours(baseline_->nsids, *nsid)) mark(*ns, "a link, address or route event");
+    auto ns = ns_of(*baseline_, nsid);
+    if (!ns) return;
+    if (std::string drift = judge(*baseline_, *ns, e); !drift.empty()) mark(*ns, drift);
 }
 
 void DirtySet::nsid_added(int nsid) {
@@ -67,28 +110,53 @@ void DirtySet::all(const std::string& why) {
     if (!all_) all_ = why;
 }
 
-void DirtySet::settle_job_events(const std::map<int, NsId>& nsids, const std::set<NsId>* written) {
+// `before`: the baseline the job's events were judged against at once (null
+// if none); baseline_ is the one after the job (null after a forget()).
+void DirtySet::settle_job_events(const Baseline* before, const std::set<NsId>* written) {
+    const Baseline* after = baseline_ ? &*baseline_ : nullptr;
     auto unexplained = [&](const NsId& ns) { return !written || !written->contains(ns); };
-    if (job_host_ && unexplained("")) mark("", "a link, address or route event during the last job");
-    for (int id : job_peers_)
-        if (auto ns = ours(nsids, id); ns && unexplained(*ns))
-            mark(*ns, "a link, address or route event during the last job");
-    for (int id : job_deaths_)
-        if (auto ns = ours(nsids, id)) mark(*ns, "its namespace is gone");
+    // Still one of ours after the job: the host, or a container with an nsid.
+    auto still_ours = [&](const NsId& ns) {
+        return ns.empty() || std::any_of(after->nsids.begin(), after->nsids.end(),
+                                         [&](const auto& kv) { return kv.second == ns; });
+    };
+    // A verdict given against the desired state before the job stands if the
+    // job left that namespace's desired state as it was.
+    auto verdict_stands = [&](const NsId& ns) {
+        const DesiredNs* then = desired_of(before, ns);
+        const DesiredNs* now = desired_of(after, ns);
+        return then && now && *then == *now;
+    };
+    const std::string in_job = " (during the last job)";
+    if (after) {
+        for (const auto& [ns, drift] : job_drift_) {
+            if (!still_ours(ns) || !unexplained(ns)) continue;
+            mark(ns, verdict_stands(ns) ? drift + in_job : kAnyEvent + " during the last job");
+        }
+        for (const auto& ns : job_as_desired_)
+            if (still_ours(ns) && unexplained(ns) && !verdict_stands(ns))
+                mark(ns, kAnyEvent + " during the last job, which changed what it should look like");
+        for (const auto& [nsid, e] : job_kept_) {
+            auto ns = ns_of(*after, nsid);
+            if (!ns || !unexplained(*ns)) continue;
+            if (std::string drift = judge(*after, *ns, e); !drift.empty()) mark(*ns, drift + in_job);
+        }
+        for (const auto& nsid : job_unjudged_)
+            if (auto ns = ns_of(*after, nsid); ns && unexplained(*ns)) mark(*ns, kAnyEvent + " during the last job");
+        for (int id : job_deaths_)
+            if (auto ns = ours(after->nsids, id)) mark(*ns, "its namespace is gone");
+    }
     if (job_all_ && !all_) all_ = job_all_;
-    in_job_ = false;
-    job_host_ = false;
-    job_peers_.clear();
-    job_deaths_.clear();
-    job_all_.reset();
+    reset_job();
 }
 
 void DirtySet::clean(Baseline b, const std::set<NsId>& written) {
+    std::optional<Baseline> before = std::move(baseline_);
     dirty_.clear();
     all_.reset();
     forgotten_.reset();
     baseline_ = std::move(b);
-    settle_job_events(baseline_->nsids, &written);
+    settle_job_events(before ? &*before : nullptr, &written);
 }
 
 void DirtySet::forget(const std::string& why) {
@@ -96,16 +164,11 @@ void DirtySet::forget(const std::string& why) {
     dirty_.clear();
     all_.reset();
     forgotten_ = why;
-    in_job_ = false;
-    job_host_ = false;
-    job_peers_.clear();
-    job_deaths_.clear();
-    job_all_.reset();
+    reset_job();
 }
 
 void DirtySet::job_ended_without_writes() {
-    static const std::map<int, NsId> none;
-    settle_job_events(baseline_ ? baseline_->nsids : none, nullptr);
+    settle_job_events(baseline_ ? &*baseline_ : nullptr, nullptr);
     // Without a baseline nothing is clean anyway.
     if (!baseline_) {
         dirty_.clear();

@@ -1,24 +1,33 @@
 // netlabd's fast path for a reload that changes nothing: what the last
-// verified reconcile left (its input and the namespaces it reached) and which
-// of those namespaces something has touched since. Pure bookkeeping: the
-// daemon feeds it the events of its event socket (the host's, and every
-// container namespace's through its nsid), the container watch's requests
-// and the jobs' ends, and asks it before a reconcile whether one is needed.
+// verified reconcile left (its input, the namespaces it reached, the desired
+// state it verified) and which of those namespaces something has changed
+// since. Pure bookkeeping: the daemon feeds it the events of its event socket
+// (the host's, and every container namespace's through its nsid), the
+// container watch's requests and the jobs' ends, and asks it before a
+// reconcile whether one is needed.
 //
-// Conservative by construction: any link, address or route event in a
-// namespace of ours makes it dirty (whether it is drift or not: a foreign
-// address can make a plan refuse), and everything that may hide one —
-// lost events, a container event, a job that did not verify — makes
-// everything dirty. Only events of nsids that are not ours are ignored.
+// An event marks its namespace dirty only if it leaves something netlab
+// manages there other than desired (reconcile::drift_of(): the same rules as
+// the host's drift, in the host and in every container): the kernel's
+// follow-ups of an attach (IPv6 DAD ending, link-local addresses and their
+// routes, carrier, operstate), foreign objects and the echo of netlabd's own
+// writes do not. Everything that may hide a change — lost events, a container
+// started or stopped, a job that did not verify, a namespace whose desired
+// state is not known — makes its namespace, or everything, dirty. Events of
+// nsids that are not ours are ignored.
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
 #include <vector>
 
+#include "reconcile/desired.hpp"
+#include "reconcile/drift.hpp"
 #include "reconcile/plan.hpp"
 
 namespace netlab::reconcile {
@@ -34,6 +43,10 @@ struct Baseline {
     std::map<std::string, std::string> targets;
     // nsid in the host's namespace -> the container namespace it tags.
     std::map<int, NsId> nsids;
+    // What every namespace should look like: compile() of the topology in
+    // force and the ledger the reconcile left. Events are judged against it;
+    // without it (or for a namespace it lacks) every event counts.
+    std::shared_ptr<const Desired> desired;
 };
 
 class DirtySet {
@@ -42,10 +55,14 @@ public:
     void job_started();
 
     // A link, address or route event: in the host's namespace (nullopt) or
-    // in the namespace of `nsid`. Outside a job it makes that namespace
-    // dirty (an unknown nsid is someone else's and ignored); in a job it is
-    // remembered and judged at the job's end.
-    void event(std::optional<int> nsid);
+    // in the namespace of `nsid` (an unknown nsid is someone else's and
+    // ignored). Outside a job it makes that namespace dirty if drift_of()
+    // finds it leaves something netlab manages other than the baseline's
+    // desired state. In a job it is judged at once against the desired
+    // state before the job, and its namespace marked at the job's end if
+    // the plan did not write there (then it cannot be the echo) and the
+    // verdict still stands.
+    void event(std::optional<int> nsid, const KernelEvent& e);
     // RTM_NEWNSID / RTM_DELNSID: one of ours changed its nsid or died.
     void nsid_added(int nsid);
     void nsid_deleted(int nsid);
@@ -56,9 +73,9 @@ public:
 
     // The job ended verified (applied or converged and checked): `b` is what
     // it left and `written` the namespaces its plan wrote into. Every
-    // namespace is clean, except one that had events in the job that its
-    // plan did not write into (they cannot be its echo), and whatever
-    // all() or a death said meanwhile.
+    // namespace is clean, except one its plan did not write into that had
+    // an event in the job that leaves it other than `b` wants (it cannot be
+    // the echo), and whatever all() or a death said meanwhile.
     void clean(Baseline b, const std::set<NsId>& written);
     // The job ended otherwise (nothing to remember, or not verified):
     // `why` says so and there is no baseline until the next clean().
@@ -79,21 +96,38 @@ public:
     // the reason everything is, if it is.
     const std::map<NsId, std::string>& dirty() const { return dirty_; }
     const std::optional<std::string>& all_dirty() const { return all_; }
+    // Events of ours judged to leave everything netlab manages as desired,
+    // and those that did not (a job's echo included).
+    std::uint64_t events_as_desired() const { return as_desired_; }
+    std::uint64_t events_drift() const { return drift_; }
 
 private:
+    // nullopt: not ours (or not judged here).
+    std::optional<NsId> ns_of(const Baseline& b, std::optional<int> nsid) const;
+    // drift_of() against `b`'s desired state of `ns`; without one, that any
+    // event may be.
+    std::string judge(const Baseline& b, const NsId& ns, const KernelEvent& e);
     void mark(const NsId& ns, const std::string& why);
-    void settle_job_events(const std::map<int, NsId>& nsids, const std::set<NsId>* written);
+    void settle_job_events(const Baseline* before, const std::set<NsId>* written);
+    void reset_job();
 
     std::optional<Baseline> baseline_;
     std::map<NsId, std::string> dirty_;
     std::optional<std::string> all_;
     std::optional<std::string> forgotten_;  // why there is no baseline
+    std::uint64_t as_desired_ = 0, drift_ = 0;
 
+    // A job's events: judged at once against the desired state before it
+    // (by namespace), or, with no baseline to judge by, kept to be judged
+    // against the one after it (at most kMaxJobEvents; beyond, only their
+    // nsids, and those count as changes).
     bool in_job_ = false;
-    bool job_host_ = false;           // host events in the job
-    std::vector<int> job_peers_;      // nsids with events in the job
-    std::vector<int> job_deaths_;     // nsids deleted in the job
-    std::optional<std::string> job_all_;  // all() in the job
+    std::map<NsId, std::string> job_drift_;  // first drift seen per namespace
+    std::set<NsId> job_as_desired_;          // namespaces with events that agreed
+    std::vector<std::pair<std::optional<int>, KernelEvent>> job_kept_;
+    std::set<std::optional<int>> job_unjudged_;
+    std::vector<int> job_deaths_;            // nsids deleted in the job
+    std::optional<std::string> job_all_;     // all() in the job
 };
 
 }  // namespace netlab::reconcile

@@ -16,6 +16,14 @@ std::string route_text(const model::RouteState& r) {
     return s;
 }
 
+// The metric the kernel gives a desired route: IPv6 turns 0 into 1024
+// (IP6_RT_PRIO_USER), so its events and dumps say 1024.
+std::uint32_t kernel_metric(const RouteSpec& s) { return s.dst.addr.is_v6() && s.metric == 0 ? 1024 : s.metric; }
+
+bool same_key(const RouteSpec& s, const model::RouteState& r) {
+    return s.table == r.table && s.dst == r.dst && kernel_metric(s) == r.metric;
+}
+
 void add(std::string& s, const std::string& what) { s += (s.empty() ? "" : ", ") + what; }
 
 // How a link the desired state names differs from it (only what is managed).
@@ -74,9 +82,7 @@ DriftVerdict classify_address(const DesiredNs& d, const KernelEvent& e) {
 DriftVerdict classify_route(const DesiredNs& d, const KernelEvent& e) {
     const model::RouteState& r = e.route;
     if (r.table != model::kMainTable || r.type != 1 /* RTN_UNICAST */) return {};
-    auto spec = std::find_if(d.routes.begin(), d.routes.end(), [&](const RouteSpec& s) {
-        return s.table == r.table && s.dst == r.dst && s.metric == r.metric;
-    });
+    auto spec = std::find_if(d.routes.begin(), d.routes.end(), [&](const RouteSpec& s) { return same_key(s, r); });
     if (spec == d.routes.end()) {
         if (!r.owned()) return {};
         // netlab's protocol on a route the topology does not have: the next
@@ -88,6 +94,25 @@ DriftVerdict classify_route(const DesiredNs& d, const KernelEvent& e) {
         spec->via == r.via && (spec->dev.empty() || spec->dev == r.dev) && spec->protocol == r.protocol;
     if (e.op == KernelEvent::Op::Del) return {true, as_desired ? route_text(r) + " deleted" : ""};
     return {true, as_desired ? "" : route_text(r) + " proto " + std::to_string(r.protocol) + " replaces the topology's"};
+}
+
+// An event classify() finds foreign whatever its unknown link is called: a
+// link-local address, a route of another table or type, or of a key the
+// topology does not have and not netlab's, a link the topology does not name
+// and that is not netlab's.
+bool foreign_by_any_name(const DesiredNs& d, const KernelEvent& e) {
+    switch (e.object) {
+    case KernelEvent::Object::Address: return e.address.prefix.addr.is_link_local_v6();
+    case KernelEvent::Object::Route: {
+        const model::RouteState& r = e.route;
+        if (r.table != model::kMainTable || r.type != 1 /* RTN_UNICAST */) return true;
+        return !r.owned() &&
+               std::none_of(d.routes.begin(), d.routes.end(), [&](const RouteSpec& s) { return same_key(s, r); });
+    }
+    case KernelEvent::Object::Link:
+        return !e.link.owned() && !d.links.count(e.link.name) && !d.links.count(e.renamed_from);
+    }
+    return false;
 }
 
 }  // namespace
@@ -105,6 +130,7 @@ std::string KernelEvent::str() const {
         s += route_text(route) + " table " + std::to_string(route.table) + " proto " + std::to_string(route.protocol);
         break;
     }
+    if (unnamed) s += " (on a link not known by name)";
     return s;
 }
 
@@ -115,6 +141,11 @@ DriftVerdict classify(const DesiredNs& desired, const KernelEvent& event) {
     case KernelEvent::Object::Route: return classify_route(desired, event);
     }
     return {};
+}
+
+std::string drift_of(const DesiredNs& desired, const KernelEvent& event) {
+    if (event.unnamed) return foreign_by_any_name(desired, event) ? std::string() : event.str();
+    return classify(desired, event).drift;
 }
 
 std::vector<std::string> drift_in(const DesiredNs& desired, const model::NetnsState& observed) {
@@ -144,7 +175,7 @@ std::vector<std::string> drift_in(const DesiredNs& desired, const model::NetnsSt
         model::RouteState want;
         want.table = spec.table;
         want.dst = spec.dst;
-        want.metric = spec.metric;
+        want.metric = kernel_metric(spec);
         want.via = spec.via;
         want.dev = spec.dev;
         want.protocol = spec.protocol;

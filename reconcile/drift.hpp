@@ -15,7 +15,8 @@ namespace netlab::reconcile {
 
 // One rtnetlink notification (RTM_NEWLINK/DELLINK, NEWADDR/DELADDR,
 // NEWROUTE/DELROUTE), in the values observe() uses. Names are resolved in the
-// event's namespace; an ifindex the reader did not know gives "".
+// event's namespace; an ifindex the reader did not know gives "" and
+// `unnamed`.
 struct KernelEvent {
     enum class Op { New, Del };
     enum class Object { Link, Address, Route };
@@ -25,20 +26,27 @@ struct KernelEvent {
     std::string renamed_from;     // Object::Link: the name it had until this event
     model::AddressState address;  // Object::Address
     model::RouteState route;      // Object::Route (any table and type)
+    // The address's or route's link (or the link's master) had an ifindex
+    // the reader could not name: the event may be about one of netlab's.
+    bool unnamed = false;
     std::string str() const;      // "Del address br0 198.51.100.10/24", for debug logs
+};
+
+// An event of another namespace (NETLINK_LISTEN_ALL_NSID), tagged with the
+// nsid that namespace has in the reader's; its names are resolved in it.
+struct PeerEvent {
+    int nsid = -1;
+    KernelEvent event;
 };
 
 // What one read of an event socket returned.
 struct KernelEvents {
-    std::vector<KernelEvent> events;
+    std::vector<KernelEvent> events;  // the reader's own namespace
     // The socket overflowed (ENOBUFS): events were lost, and only a full
     // observe tells what the kernel looks like now.
     bool lost = false;
-    // Other namespaces (NETLINK_LISTEN_ALL_NSID): the nsid, in the reader's
-    // namespace, of each one that had a link, address or route event, in the
-    // order seen (repeats kept). Not parsed further: their ifindexes are not
-    // the reader's.
-    std::vector<int> peers;
+    // Other namespaces' link, address and route events, in the order seen.
+    std::vector<PeerEvent> peers;
     // RTM_NEWNSID / RTM_DELNSID of the reader's namespace: an nsid given to
     // another namespace, or taken back because that namespace died.
     std::vector<int> nsids_new, nsids_del;
@@ -61,6 +69,16 @@ struct DriftVerdict {
 
 // `desired` is the namespace's part of compile(topology in force, ledger).
 DriftVerdict classify(const DesiredNs& desired, const KernelEvent& event);
+
+// Whether an event leaves something netlab manages in a namespace other than
+// `desired` wants it, in the admin's words: classify()'s drift, or, for an
+// event whose link could not be named (KernelEvent::unnamed), what it was,
+// since it may be about one of netlab's. "" when it does not: a foreign
+// object's event, the kernel's follow-ups (IPv6 DAD ending, a link-local
+// address and its routes, carrier, operstate) and the echo of netlab's own
+// writes. What marks a namespace dirty for the fast reload
+// (reconcile/dirty.hpp), in the host and in containers alike.
+std::string drift_of(const DesiredNs& desired, const KernelEvent& event);
 
 // The drift a whole observed state shows, in classify()'s terms: every
 // object there as if it had just been added or changed, every desired one

@@ -907,8 +907,8 @@ void Daemon::answer_fast(Job& job, const std::string& trigger, Clock::time_point
 }
 
 void Daemon::on_kernel_events(const reconcile::KernelEvents& batch) {
-    for (std::size_t i = 0; i < batch.events.size(); ++i) dirty_.event(std::nullopt);
-    for (int id : batch.peers) dirty_.event(id);
+    for (const auto& e : batch.events) dirty_.event(std::nullopt, e);
+    for (const auto& p : batch.peers) dirty_.event(p.nsid, p.event);
     for (int id : batch.nsids_new) dirty_.nsid_added(id);
     for (int id : batch.nsids_del) dirty_.nsid_deleted(id);
     if (batch.lost) dirty_.all("kernel events were lost (ENOBUFS)");
@@ -962,7 +962,7 @@ void Daemon::settle_dirty(const JobResult& r) {
             if (!step.link.peer_name.empty()) written.insert(step.link.peer_ns);
             if (!step.link.parent.empty()) written.insert(step.link.parent_ns);
         }
-    dirty_.clean(reconcile::Baseline{r.input, r.targets, r.nsids}, written);
+    dirty_.clean(reconcile::Baseline{r.input, r.targets, r.nsids, drift_.desired()}, written);
 }
 
 nlohmann::json Daemon::fast_reload_json() const {
@@ -977,6 +977,7 @@ nlohmann::json Daemon::fast_reload_json() const {
         {"all_dirty", dirty_.all_dirty() ? nlohmann::json(*dirty_.all_dirty()) : nlohmann::json()},
         {"dirty", dirty},
         {"dirty_count", dirty_.dirty().size()},
+        {"events", {{"as_desired", dirty_.events_as_desired()}, {"drift", dirty_.events_drift()}}},
         {"fast", fast_},
         {"full", full_},
         {"last_full_because", last_full_because_ ? nlohmann::json(*last_full_because_) : nlohmann::json()},

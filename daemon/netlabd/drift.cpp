@@ -298,8 +298,9 @@ void DriftWatch::follow(const model::Topology* in_force) {
                                    (socket_->listen_all_nsid() ? " (and containers' events, for the fast reload)" : "")
                              : "not watched: " + error_);
     policy_ = in_force->drift;
-    auto desired = reconcile::compile(*in_force, read_ledger(state_dir_));
-    desired_ = std::move(desired.namespaces[""]);
+    auto desired = std::make_shared<reconcile::Desired>(reconcile::compile(*in_force, read_ledger(state_dir_)));
+    desired_ = desired->namespaces[""];
+    desired_all_ = std::move(desired);
 }
 
 nlohmann::json DriftWatch::status_json() const {

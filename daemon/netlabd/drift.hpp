@@ -22,9 +22,10 @@
 // a stopped container's namespace, and its veth on the bridge, alive): the
 // event socket listens to all nsids, and the engine gives each attached
 // container namespace an nsid in netlabd's namespace (which does not keep
-// it alive). Their events are not classified: they only make the container
-// dirty for the fast reload (reconcile/dirty.hpp), so a drift inside a
-// container is repaired by the next reload, not at once.
+// it alive). Their events are judged by the same rules as the host's
+// (reconcile::drift_of) but only for the fast reload (reconcile/dirty.hpp):
+// a drift inside a container makes it dirty and is repaired by the next
+// reload, not at once.
 #pragma once
 
 #include <chrono>
@@ -89,6 +90,9 @@ public:
 
     // `drift` in the status reply.
     nlohmann::json status_json() const;
+    // The desired state of every namespace under the topology in force (and
+    // the ledger), as of the last job's end; null before the first.
+    std::shared_ptr<const reconcile::Desired> desired() const { return desired_all_; }
 
 private:
     struct Drift {
@@ -129,6 +133,7 @@ private:
 
     std::optional<model::DriftPolicy> policy_;  // nullopt: nothing in force yet
     reconcile::DesiredNs desired_;              // the host's part
+    std::shared_ptr<const reconcile::Desired> desired_all_;
 
     boost::asio::steady_timer timer_;
     std::optional<std::chrono::steady_clock::time_point> burst_start_;

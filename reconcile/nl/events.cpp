@@ -1,5 +1,6 @@
 // EventSocket: rtnetlink multicast notifications, parsed from the raw
-// messages (links with parse_link(), as the dumps are) into KernelEvents.
+// messages (links with parse_link(), as the dumps are) into KernelEvents,
+// other namespaces' with link names of their own.
 #include "reconcile/nl/events.hpp"
 
 #include <linux/if_addr.h>
@@ -14,6 +15,7 @@
 #include <cstring>
 #include <optional>
 #include <unordered_map>
+#include <unordered_set>
 
 #include <netlink/attr.h>
 
@@ -52,18 +54,62 @@ SockPtr open_socket(const char* action) {
     return sock;
 }
 
+using Names = std::unordered_map<int, std::string>;  // ifindex -> link name
+
+// The links of the namespace `nsid` tags, asked of the kernel from here
+// (RTM_GETLINK with IFLA_TARGET_NETNSID): no socket in that namespace, which
+// would keep it alive. Empty when the kernel does not answer.
+Names peer_links(int nsid) {
+    Names out;
+    SockPtr sock(nl_socket_alloc());
+    if (!sock || nl_connect(sock.get(), NETLINK_ROUTE) < 0) return out;
+    MsgPtr msg(nlmsg_alloc_simple(RTM_GETLINK, NLM_F_DUMP));
+    if (!msg) return out;
+    ifinfomsg ifi{};
+    ifi.ifi_family = AF_UNSPEC;
+    if (nlmsg_append(msg.get(), &ifi, sizeof ifi, NLMSG_ALIGNTO) < 0 ||
+        nla_put_s32(msg.get(), IFLA_TARGET_NETNSID, nsid) < 0 ||
+        nla_put_u32(msg.get(), IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS) < 0 || nl_send_auto(sock.get(), msg.get()) < 0)
+        return out;
+    auto each = [](nl_msg* m, void* arg) -> int {
+        nlmsghdr* nlh = nlmsg_hdr(m);
+        if (nlh->nlmsg_type == RTM_NEWLINK && nlh->nlmsg_len >= NLMSG_LENGTH(sizeof(ifinfomsg))) {
+            RawLink raw = parse_link(nlh);
+            (*static_cast<Names*>(arg))[raw.state.ifindex] = raw.state.name;
+        }
+        return NL_OK;
+    };
+    nl_socket_modify_cb(sock.get(), NL_CB_VALID, NL_CB_CUSTOM, each, &out);
+    // An interrupted dump (NLM_F_DUMP_INTR) or an error: what was read is
+    // still right for the links it names; the others stay unknown.
+    nl_recvmsgs_default(sock.get());
+    return out;
+}
+
 }  // namespace
 
 struct EventSocket::Impl {
     SockPtr sock;
     bool all_nsid = false;
     std::string all_nsid_error;
-    std::unordered_map<int, std::string> names;  // ifindex -> link name
+    Names names;                                  // this namespace's links
+    std::unordered_map<int, Names> peer_names;    // nsid -> that namespace's links
+    std::unordered_set<int> asked;                // nsids whose links were dumped in this read()
     alignas(nlmsghdr) std::array<char, 64 * 1024> buf{};
 
-    std::string name_of(int ifindex) const {
-        auto it = names.find(ifindex);
-        return it == names.end() ? std::string() : it->second;
+    Names& names_in(std::optional<int> peer) { return peer ? peer_names[*peer] : names; }
+
+    // The link's name in the event's namespace, "" if unknown. A peer's
+    // links are learnt from its link events; one that came before its nsid
+    // did (lo, a Docker container's eth0) is asked for once per read.
+    std::string name_of(std::optional<int> peer, int ifindex) {
+        Names& known = names_in(peer);
+        auto it = known.find(ifindex);
+        if (it != known.end()) return it->second;
+        if (!peer || !asked.insert(*peer).second) return {};
+        for (auto& [index, name] : peer_links(*peer)) known.try_emplace(index, std::move(name));
+        it = known.find(ifindex);
+        return it == known.end() ? std::string() : it->second;
     }
 
     // A dump on a socket of its own: the event socket only ever reads events.
@@ -80,25 +126,34 @@ struct EventSocket::Impl {
         }
     }
 
-    void parse(nlmsghdr* nlh, KernelEvents& out);
+    void parse(nlmsghdr* nlh, std::optional<int> peer, KernelEvents& out);
     void parse_nsid(nlmsghdr* nlh, KernelEvents& out);
-    void parse_link_event(nlmsghdr* nlh, KernelEvents& out);
-    void parse_address(nlmsghdr* nlh, KernelEvents& out);
-    void parse_route(nlmsghdr* nlh, KernelEvents& out);
+    std::optional<KernelEvent> parse_link_event(nlmsghdr* nlh, std::optional<int> peer);
+    std::optional<KernelEvent> parse_address(nlmsghdr* nlh, std::optional<int> peer);
+    std::optional<KernelEvent> parse_route(nlmsghdr* nlh, std::optional<int> peer);
 };
 
-void EventSocket::Impl::parse(nlmsghdr* nlh, KernelEvents& out) {
+void EventSocket::Impl::parse(nlmsghdr* nlh, std::optional<int> peer, KernelEvents& out) {
+    std::optional<KernelEvent> e;
     switch (nlh->nlmsg_type) {
     case RTM_NEWLINK:
-    case RTM_DELLINK: parse_link_event(nlh, out); break;
+    case RTM_DELLINK: e = parse_link_event(nlh, peer); break;
     case RTM_NEWADDR:
-    case RTM_DELADDR: parse_address(nlh, out); break;
+    case RTM_DELADDR: e = parse_address(nlh, peer); break;
     case RTM_NEWROUTE:
-    case RTM_DELROUTE: parse_route(nlh, out); break;
+    case RTM_DELROUTE: e = parse_route(nlh, peer); break;
     case RTM_NEWNSID:
-    case RTM_DELNSID: parse_nsid(nlh, out); break;
+    case RTM_DELNSID:
+        // A peer's own nsid messages are about its peers, not about it.
+        if (!peer) parse_nsid(nlh, out);
+        break;
     default: break;
     }
+    if (!e) return;
+    if (peer)
+        out.peers.push_back(PeerEvent{*peer, std::move(*e)});
+    else
+        out.events.push_back(std::move(*e));
 }
 
 void EventSocket::Impl::parse_nsid(nlmsghdr* nlh, KernelEvents& out) {
@@ -107,55 +162,62 @@ void EventSocket::Impl::parse_nsid(nlmsghdr* nlh, KernelEvents& out) {
     if (nlmsg_parse(nlh, sizeof(rtgenmsg), tb, NETNSA_MAX, nullptr) < 0 || !tb[NETNSA_NSID]) return;
     const int nsid = static_cast<int>(nla_get_s32(tb[NETNSA_NSID]));
     if (nsid < 0) return;
+    // Either way the names learnt under this nsid are not the next owner's.
+    peer_names.erase(nsid);
     (nlh->nlmsg_type == RTM_NEWNSID ? out.nsids_new : out.nsids_del).push_back(nsid);
 }
 
-void EventSocket::Impl::parse_link_event(nlmsghdr* nlh, KernelEvents& out) {
-    if (nlh->nlmsg_len < NLMSG_LENGTH(sizeof(ifinfomsg))) return;
+std::optional<KernelEvent> EventSocket::Impl::parse_link_event(nlmsghdr* nlh, std::optional<int> peer) {
+    if (nlh->nlmsg_len < NLMSG_LENGTH(sizeof(ifinfomsg))) return std::nullopt;
     // AF_BRIDGE messages are about a bridge port's state (STP, flags), and
     // their RTM_DELLINK means "no longer a port", not "deleted": the plain
     // RTM_NEWLINK that comes with them says what changed.
-    if (static_cast<ifinfomsg*>(nlmsg_data(nlh))->ifi_family == AF_BRIDGE) return;
+    if (static_cast<ifinfomsg*>(nlmsg_data(nlh))->ifi_family == AF_BRIDGE) return std::nullopt;
     RawLink raw = parse_link(nlh);
     KernelEvent e;
     e.op = nlh->nlmsg_type == RTM_NEWLINK ? KernelEvent::Op::New : KernelEvent::Op::Del;
     e.object = KernelEvent::Object::Link;
     e.link = std::move(raw.state);
+    Names& known = names_in(peer);
     if (e.op == KernelEvent::Op::New) {
-        std::string& known = names[e.link.ifindex];
-        if (!known.empty() && known != e.link.name) e.renamed_from = known;
-        known = e.link.name;
+        std::string& name = known[e.link.ifindex];
+        if (!name.empty() && name != e.link.name) e.renamed_from = name;
+        name = e.link.name;
     } else {
-        names.erase(e.link.ifindex);
+        known.erase(e.link.ifindex);
     }
-    if (raw.master_index) e.link.master = name_of(raw.master_index);
-    out.events.push_back(std::move(e));
+    if (raw.master_index) {
+        e.link.master = name_of(peer, raw.master_index);
+        e.unnamed = e.link.master.empty();
+    }
+    return e;
 }
 
-void EventSocket::Impl::parse_address(nlmsghdr* nlh, KernelEvents& out) {
-    if (nlh->nlmsg_len < NLMSG_LENGTH(sizeof(ifaddrmsg))) return;
+std::optional<KernelEvent> EventSocket::Impl::parse_address(nlmsghdr* nlh, std::optional<int> peer) {
+    if (nlh->nlmsg_len < NLMSG_LENGTH(sizeof(ifaddrmsg))) return std::nullopt;
     auto* ifa = static_cast<ifaddrmsg*>(nlmsg_data(nlh));
     nlattr* tb[IFA_MAX + 1] = {};
-    if (nlmsg_parse(nlh, sizeof(ifaddrmsg), tb, IFA_MAX, nullptr) < 0) return;
+    if (nlmsg_parse(nlh, sizeof(ifaddrmsg), tb, IFA_MAX, nullptr) < 0) return std::nullopt;
     // IFA_LOCAL is the address itself (IFA_ADDRESS the peer's, on
     // point-to-point links); IPv6 sends IFA_ADDRESS only.
     auto ip = ip_attr(tb[IFA_LOCAL] ? tb[IFA_LOCAL] : tb[IFA_ADDRESS], ifa->ifa_family);
-    if (!ip) return;
+    if (!ip) return std::nullopt;
     std::uint32_t flags = tb[IFA_FLAGS] ? nla_get_u32(tb[IFA_FLAGS]) : ifa->ifa_flags;
     KernelEvent e;
     e.op = nlh->nlmsg_type == RTM_NEWADDR ? KernelEvent::Op::New : KernelEvent::Op::Del;
     e.object = KernelEvent::Object::Address;
-    e.address = model::AddressState{name_of(static_cast<int>(ifa->ifa_index)), model::Prefix{*ip, ifa->ifa_prefixlen},
-                                    (flags & IFA_F_SECONDARY) != 0};
-    out.events.push_back(std::move(e));
+    e.address = model::AddressState{name_of(peer, static_cast<int>(ifa->ifa_index)),
+                                    model::Prefix{*ip, ifa->ifa_prefixlen}, (flags & IFA_F_SECONDARY) != 0};
+    e.unnamed = e.address.dev.empty();
+    return e;
 }
 
-void EventSocket::Impl::parse_route(nlmsghdr* nlh, KernelEvents& out) {
-    if (nlh->nlmsg_len < NLMSG_LENGTH(sizeof(rtmsg))) return;
+std::optional<KernelEvent> EventSocket::Impl::parse_route(nlmsghdr* nlh, std::optional<int> peer) {
+    if (nlh->nlmsg_len < NLMSG_LENGTH(sizeof(rtmsg))) return std::nullopt;
     auto* rtm = static_cast<rtmsg*>(nlmsg_data(nlh));
-    if (rtm->rtm_family != AF_INET && rtm->rtm_family != AF_INET6) return;
+    if (rtm->rtm_family != AF_INET && rtm->rtm_family != AF_INET6) return std::nullopt;
     nlattr* tb[RTA_MAX + 1] = {};
-    if (nlmsg_parse(nlh, sizeof(rtmsg), tb, RTA_MAX, nullptr) < 0) return;
+    if (nlmsg_parse(nlh, sizeof(rtmsg), tb, RTA_MAX, nullptr) < 0) return std::nullopt;
     model::RouteState r;
     r.table = tb[RTA_TABLE] ? nla_get_u32(tb[RTA_TABLE]) : rtm->rtm_table;
     r.type = rtm->rtm_type;
@@ -179,12 +241,15 @@ void EventSocket::Impl::parse_route(nlmsghdr* nlh, KernelEvents& out) {
                 r.via = ip_attr(nhtb[RTA_GATEWAY], rtm->rtm_family);
         }
     }
-    r.dev = name_of(oif);
     KernelEvent e;
+    if (oif) {
+        r.dev = name_of(peer, oif);
+        e.unnamed = r.dev.empty();
+    }
     e.op = nlh->nlmsg_type == RTM_NEWROUTE ? KernelEvent::Op::New : KernelEvent::Op::Del;
     e.object = KernelEvent::Object::Route;
     e.route = std::move(r);
-    out.events.push_back(std::move(e));
+    return e;
 }
 
 EventSocket::EventSocket() : impl_(std::make_unique<Impl>()) {
@@ -251,25 +316,16 @@ KernelEvents EventSocket::read() {
             }
         int len = static_cast<int>(n);
         for (auto* nlh = reinterpret_cast<nlmsghdr*>(impl_->buf.data()); NLMSG_OK(nlh, len);
-             nlh = NLMSG_NEXT(nlh, len)) {
-            if (!peer) {
-                impl_->parse(nlh, out);
-                continue;
-            }
-            // Another namespace's: which one is all that is kept (its own
-            // nsid messages are about its peers, not about it).
-            switch (nlh->nlmsg_type) {
-            case RTM_NEWLINK:
-            case RTM_DELLINK:
-            case RTM_NEWADDR:
-            case RTM_DELADDR:
-            case RTM_NEWROUTE:
-            case RTM_DELROUTE: out.peers.push_back(*peer); break;
-            default: break;
-            }
-        }
+             nlh = NLMSG_NEXT(nlh, len))
+            impl_->parse(nlh, peer, out);
     }
-    if (out.lost) impl_->learn_names();
+    impl_->asked.clear();
+    if (out.lost) {
+        // Renames and deletions may have been missed: learn again, the
+        // peers' lazily.
+        impl_->learn_names();
+        impl_->peer_names.clear();
+    }
     return out;
 }
 

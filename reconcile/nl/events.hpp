@@ -37,9 +37,12 @@ public:
     bool listen_all_nsid() const;
     const std::string& listen_all_nsid_error() const;
 
-    // Every event pending now, in the kernel's order; never blocks. After
-    // ENOBUFS (`lost`) the link names are learnt again. Throws NlError on
-    // any other socket error.
+    // Every event pending now, in the kernel's order; never blocks. Another
+    // namespace's events name links as they are called there: learnt from
+    // its link events, or, for one that came before its nsid, asked of the
+    // kernel once per read (RTM_GETLINK with IFLA_TARGET_NETNSID); a link
+    // still unknown gives KernelEvent::unnamed. After ENOBUFS (`lost`) the
+    // link names are learnt again. Throws NlError on any other socket error.
     KernelEvents read();
 
     struct Impl;

@@ -18,7 +18,7 @@ trap 'rm -rf "$out"' EXIT
 rc=0
 SETTLE_BASE=0.1 W5_BEFORE_S=0.2 W5_AFTER_S=0.5 RECONCILES=20 \
     NETLAB_BIN=$BIN BENCH_BIN=$BIN bash "$SRC/bench/run.sh" --n 10 --runs 1 --ipv6 on \
-    --out "$out/benchmarks.md" --raw "$out/raw.tsv" || rc=$?
+    --w8 "1" --out "$out/benchmarks.md" --raw "$out/raw.tsv" || rc=$?
 [ "$rc" -eq 0 ] || { echo "FAIL: bench/run.sh exited $rc"; exit 1; }
 grep -q '^| on | 10 | floor (bench_floor) | ' "$out/benchmarks.md" \
     || { echo "FAIL: no W1 floor row in the report"; cat "$out/benchmarks.md"; exit 1; }
@@ -26,5 +26,9 @@ grep -q '^| on | 10 | floor (bench_floor) | ' "$out/benchmarks.md" \
 if grep -P '^W[1-4]\t[abd]\t' "$out/raw.tsv" | cut -f11 | grep -v '^ok$'; then
     echo "FAIL: a baseline method failed (above)"; cat "$out/raw.tsv"; exit 1
 fi
+if [ -x "$BIN/netlabd" ]; then
+    grep -q '^| 10 | 1 | +' "$out/benchmarks.md" \
+        || { echo "FAIL: no W8 row in the report"; sed -n '/^## W8/,/^## /p' "$out/benchmarks.md"; exit 1; }
+fi
 sed -n '/^## Targets/,/^## W1/p' "$out/benchmarks.md"
-echo "PASS: bench/run.sh --n 10 --runs 1 --ipv6 on"
+echo "PASS: bench/run.sh --n 10 --runs 1 --ipv6 on --w8 1"

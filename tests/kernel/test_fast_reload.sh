@@ -7,8 +7,9 @@
 #     the log says nothing was observed); `reload --full` observes (0 writes)
 #  2. an owned address deleted inside c2 from outside -> the next reload is a
 #     full reconcile (it names container:c2) and puts it back
-#  3. a foreign address added inside c3 -> the next reload is full, 0 writes,
-#     the foreign address is still there; the one after is fast again
+#  3. a foreign address added inside c3 (on lo, which netlab does not
+#     manage) -> not a change to anything netlab manages: the next reload is
+#     fast, and the foreign address is still there
 #  4. c1's named netns deleted and created again -> attached again (the
 #     existing re-attach); an unchanged reload is fast again afterwards
 #  5. c2's address changed in the file while c3's owned address is deleted
@@ -17,9 +18,10 @@
 #     (the host, c1 and c3 are taken from the last verified reconcile, the
 #     log says "3 namespaces unchanged ... not observed again"); a --full
 #     reload afterwards writes nothing
-# A reload right after a reconcile that wrote may be a full one: the kernel's
-# late follow-ups in the containers (carrier, IPv6 DAD) mark them dirty; the
-# test reloads until the fast path answers (bounded), and asserts no time.
+# The kernel's late follow-ups in the containers (carrier, IPv6 DAD) do not
+# make a namespace dirty (test_container_events.sh checks that at 100
+# containers); reload_until_fast still allows a few full reloads (bounded) and
+# asserts no time.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=tests/kernel/lib.sh
@@ -179,14 +181,11 @@ note "PASS part 2: a change inside a container makes the next reload a full one,
 heading "3. a foreign address inside c3"
 ip -n "$C3" addr add "$FOREIGN/32" dev lo
 note "  ip -n c3 addr add $FOREIGN/32 dev lo"
+# (netlabd reads its event socket before it answers a reload.)
 reload
-is_fast && netlabd_fail "the reload after a foreign change inside c3 took the fast path"
-has_line r 'j["result"]["full_because"]' -- "container:c3" || netlabd_fail "the full reconcile does not name container:c3"
-[ "$(writes)" = 0 ] || netlabd_fail "the full reconcile after a foreign change wrote"
+is_fast || netlabd_fail "the reload after a foreign change inside c3 was not fast: $(r 'j["result"].get("full_because")')"
 has_addr "$C3" "$FOREIGN" lo || netlabd_fail "the foreign address in c3 was touched"
-reload
-is_fast || netlabd_fail "the reload after a converged full one was not fast"
-note "PASS part 3: a foreign change makes one full reconcile that writes nothing and leaves it"
+note "PASS part 3: a foreign change leaves the fast path on and is left alone"
 
 heading "4. c1's named netns deleted and created again"
 before=$(st 'j["daemon"]["reconciles"]')

@@ -11,8 +11,12 @@ namespace {
 const std::string kInput = "topology.yaml\0bytes";
 
 Baseline baseline() {
-    return Baseline{kInput, {{"a", "inode 1"}, {"b", "docker"}}, {{3, "container:a"}, {7, "container:b"}}};
+    // No desired state: every event counts (test_container_events.cpp
+    // judges them against one).
+    return Baseline{kInput, {{"a", "inode 1"}, {"b", "docker"}}, {{3, "container:a"}, {7, "container:b"}}, nullptr};
 }
+
+const netlab::reconcile::KernelEvent kEvent{};
 
 const std::map<std::string, std::string> kTargets = {{"a", "inode 1"}, {"b", "docker"}};
 
@@ -29,8 +33,8 @@ DirtySet cleaned() {
 TEST_CASE("dirty: nothing to compare with until a job verifies") {
     DirtySet d;
     CHECK(d.why_full(kInput, kTargets).has_value());
-    d.event(std::nullopt);
-    d.event(3);
+    d.event(std::nullopt, kEvent);
+    d.event(3, kEvent);
     CHECK(d.dirty().empty());
     d.job_started();
     d.clean(baseline(), {});
@@ -59,13 +63,13 @@ TEST_CASE("dirty: the input or a target identity differs: full") {
 
 TEST_CASE("dirty: events after the job mark their namespace; unknown nsids are ignored") {
     DirtySet d = cleaned();
-    d.event(42);  // someone else's namespace
+    d.event(42, kEvent);  // someone else's namespace
     d.nsid_deleted(42);
     d.nsid_added(43);
     CHECK(d.dirty().empty());
     CHECK_FALSE(d.why_full(kInput, kTargets).has_value());
 
-    d.event(7);
+    d.event(7, kEvent);
     REQUIRE(d.dirty().size() == 1);
     CHECK(d.dirty().begin()->first == "container:b");
     auto why = d.why_full(kInput, kTargets);
@@ -73,7 +77,7 @@ TEST_CASE("dirty: events after the job mark their namespace; unknown nsids are i
     CHECK(why->find("container:b") != std::string::npos);
 
     DirtySet h = cleaned();
-    h.event(std::nullopt);
+    h.event(std::nullopt, kEvent);
     CHECK(h.dirty().contains(""));
 }
 
@@ -99,10 +103,10 @@ TEST_CASE("dirty: all() makes everything dirty until the next verified job") {
 TEST_CASE("dirty: events in a job are its echo where it wrote, someone else's elsewhere") {
     DirtySet d = cleaned();
     d.job_started();
-    d.event(std::nullopt);  // host: written
-    d.event(3);             // container a: written
-    d.event(7);             // container b: not written
-    d.event(99);            // not ours
+    d.event(std::nullopt, kEvent);  // host: written
+    d.event(3, kEvent);             // container a: written
+    d.event(7, kEvent);             // container b: not written
+    d.event(99, kEvent);            // not ours
     d.clean(baseline(), {"", "container:a"});
     CHECK(d.dirty().size() == 1);
     CHECK(d.dirty().contains("container:b"));
@@ -111,13 +115,13 @@ TEST_CASE("dirty: events in a job are its echo where it wrote, someone else's el
 TEST_CASE("dirty: a job that wrote nothing: every event in it counts") {
     DirtySet d = cleaned();
     d.job_started();
-    d.event(std::nullopt);
+    d.event(std::nullopt, kEvent);
     d.clean(baseline(), {});
     CHECK(d.dirty().contains(""));
 
     DirtySet p = cleaned();
     p.job_started();
-    p.event(3);
+    p.event(3, kEvent);
     p.job_ended_without_writes();
     CHECK(p.dirty().contains("container:a"));
 }
