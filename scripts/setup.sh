@@ -9,6 +9,7 @@ pkgs=(
   libspdlog-dev doctest-dev libsystemd-dev nlohmann-json3-dev
   iproute2 iputils-ping procps util-linux socat python3
   docker.io busybox-static gnuplot-nox systemd
+  ansible-core openssh-server openssh-client python3-yaml
 )
 missing=()
 for p in "${pkgs[@]}"; do

@@ -16,6 +16,13 @@ namespace {
 constexpr std::uint32_t kDirMask = IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_CREATE | IN_DELETE |
                                    IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR;
 constexpr const char* kDropins = "topology.d";
+// The kubelet's atomic writer (a mounted ConfigMap or Secret) never writes a
+// *.yaml in place: it fills a new timestamped directory "..YYYY_MM_DD_...",
+// points a "..data_tmp" symlink at it, renames that over "..data" and removes
+// the old directory. topology.yaml and topology.d in the mount are symlinks
+// through ..data, so the rename of ..data is the one event that means "new
+// content", whatever keys changed.
+constexpr const char* kKubeletData = "..data";
 
 bool is_yaml(const std::string& name) {
     auto ends = [&](const char* s) {
@@ -119,10 +126,22 @@ void ConfigWatch::handle(int wd, std::uint32_t mask, const std::string& name) {
             on_change_(dir_.string() + " went away");
             return;
         }
-        if (name == kDropins && (mask & IN_ISDIR)) {
+        // IN_ISDIR is not required: the kubelet makes topology.d a symlink
+        // (through ..data) when a ConfigMap key first projects into it.
+        if (name == kDropins) {
             forget_dropins();
             watch_dropins();
             on_change_(std::string(kDropins) + (mask & (IN_CREATE | IN_MOVED_TO) ? " appeared" : " went away"));
+            return;
+        }
+        if (name == kKubeletData && (mask & IN_MOVED_TO)) {
+            // A topology.d that is a symlink through ..data was watched in
+            // the old timestamped directory, which the kubelet deletes next:
+            // follow the link now, so that deletion does not count as a
+            // second change.
+            forget_dropins();
+            watch_dropins();
+            on_change_(std::string(kKubeletData) + " swapped");
             return;
         }
         if (is_yaml(name)) on_change_(name);
@@ -134,6 +153,11 @@ void ConfigWatch::handle(int wd, std::uint32_t mask, const std::string& name) {
             dropin_wd_ = -1;
             watch_dropins();  // a directory already back in place (rename over) is watched again
             return;  // the parent's watch reports the change itself
+        }
+        // A ConfigMap mounted on topology.d itself swaps its own ..data.
+        if (name == kKubeletData && (mask & IN_MOVED_TO)) {
+            on_change_(std::string(kDropins) + "/" + kKubeletData + " swapped");
+            return;
         }
         if (is_yaml(name)) on_change_(std::string(kDropins) + "/" + name);
     }

@@ -2,8 +2,9 @@
 // are watched, not files: editors and config-management tools write a
 // temporary file and rename it over the old one, which a watch on the file
 // would lose. A topology.d/ (or the whole directory) deleted and created again
-// is picked up again. Every relevant event calls on_change; debouncing is the
-// caller's business.
+// is picked up again. A mounted Kubernetes ConfigMap is followed too: the
+// kubelet's rename of the "..data" symlink counts as one change. Every
+// relevant event calls on_change; debouncing is the caller's business.
 #pragma once
 
 #include <array>
