@@ -10,6 +10,7 @@
 
 #include "model/load.hpp"
 #include "model/load_detail.hpp"
+#include "model/suggest.hpp"
 
 namespace netlab::model {
 

@@ -3,6 +3,7 @@
 
 #include "model/topology.hpp"
 #include "reconcile/desired.hpp"
+#include "reconcile/ledger.hpp"
 
 namespace netlab::reconcile {
 

@@ -1,5 +1,5 @@
 // The desired kernel state, compiled from a Topology (plus the ledger of what
-// netlab adopted), per network namespace. diff() compares it with observed
+// netlab adopted), per network namespace. make_plan() compares it with observed
 // NetnsState. Rollback uses the same types: a snapshot becomes a Desired.
 #pragma once
 
@@ -83,24 +83,6 @@ struct DesiredNs {
 
 struct Desired {
     std::map<NsId, DesiredNs> namespaces;
-};
-
-// What netlab changed on objects it does not own, so removing them from the
-// topology can give them back. Persisted in the state directory (ledger.json).
-struct AdoptedOriginal {
-    model::LinkState link;                   // attributes before netlab first changed them
-    std::set<model::Prefix> addresses;       // addresses it had then
-    std::vector<model::RouteState> routes;   // routes through it then (main table, not proto kernel)
-    // Which of its attributes netlab changed: "master", "up", "promisc",
-    // "mtu", "mac", "addresses", "routes". Only these are given back. Empty
-    // (a ledger written without this field) means all of them.
-    std::set<std::string> attributes;
-    bool operator==(const AdoptedOriginal&) const = default;
-};
-
-struct Ledger {
-    std::map<NsId, std::map<std::string, AdoptedOriginal>> adopted;
-    bool operator==(const Ledger&) const = default;
 };
 
 }  // namespace netlab::reconcile

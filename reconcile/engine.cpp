@@ -29,8 +29,10 @@
 #include <nlohmann/json.hpp>
 
 #include "reconcile/compile.hpp"
-#include "reconcile/diff.hpp"
+#include "reconcile/ledger.hpp"
 #include "reconcile/nl/error.hpp"
+#include "reconcile/planner.hpp"
+#include "reconcile/rollback_target.hpp"
 #include "reconcile/serialize.hpp"
 
 namespace netlab::reconcile {

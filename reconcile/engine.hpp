@@ -1,5 +1,5 @@
 // The one entry point the CLI and the daemon use: load -> compile -> observe
-// -> diff -> plan -> apply as a transaction.
+// -> plan -> apply as a transaction.
 #pragma once
 
 #include <chrono>
@@ -16,8 +16,9 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include "model/load.hpp"
-#include "reconcile/diff.hpp"
 #include "reconcile/kernel.hpp"
+#include "reconcile/kernel_model.hpp"
+#include "reconcile/ledger.hpp"
 #include "reconcile/plan.hpp"
 #include "reconcile/target.hpp"
 

@@ -1,3 +1,5 @@
+// The Step vocabulary: each kind of step by name, one line that reads like
+// an ip(8) command (describe), and its JSON form.
 #include "reconcile/plan.hpp"
 
 #include <nlohmann/json.hpp>

@@ -12,7 +12,8 @@
 #include "model/state.hpp"
 #include "model/topology.hpp"
 #include "reconcile/desired.hpp"
-#include "reconcile/diff.hpp"
+#include "reconcile/kernel_model.hpp"
+#include "reconcile/ledger.hpp"
 #include "reconcile/plan.hpp"
 #include "reconcile/target.hpp"
 

@@ -8,7 +8,9 @@
 
 #include "model/state.hpp"
 #include "model/topology.hpp"
-#include "reconcile/diff.hpp"
+#include "reconcile/ledger.hpp"
+#include "reconcile/planner.hpp"
+#include "reconcile/rollback_target.hpp"
 #include "reconcile/memory_kernel.hpp"
 
 namespace netlab::test {

@@ -8,7 +8,9 @@
 
 #include "lab.hpp"
 #include "reconcile/compile.hpp"
-#include "reconcile/diff.hpp"
+#include "reconcile/ledger.hpp"
+#include "reconcile/planner.hpp"
+#include "reconcile/rollback_target.hpp"
 
 using namespace netlab;
 using namespace netlab::test;
