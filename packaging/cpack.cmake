@@ -5,9 +5,9 @@
 set(CPACK_GENERATOR DEB)
 set(CPACK_PACKAGE_NAME netlab)
 set(CPACK_PACKAGE_VERSION ${PROJECT_VERSION})
-set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
-# The install scripts see CMAKE_INSTALL_PREFIX=/usr and DESTDIR=staging, so
-# the unit's ExecStart= says /usr/sbin/netlabd, not the staging directory.
+# With CPACK_SET_DESTDIR the install scripts see the configured prefix and
+# DESTDIR=staging, so the unit's ExecStart= says /usr/sbin/netlabd, not the
+# staging directory; scripts/deb.sh configures CMAKE_INSTALL_PREFIX=/usr.
 set(CPACK_SET_DESTDIR ON)
 set(CPACK_STRIP_FILES ON)
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
@@ -19,14 +19,15 @@ set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 set(CPACK_DEBIAN_PACKAGE_HOMEPAGE "https://github.com/netlab/netlab")
 set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "declarative host network reconciler (bridges, macvlan, containers)")
-set(CPACK_DEBIAN_PACKAGE_DESCRIPTION "declarative host network reconciler (bridges, macvlan, containers)
- netlab keeps a Linux host's network equal to one YAML file: bridges that
- take over a NIC, docker-style macvlan networks with host access, and
- pipework-style container interfaces. netlabd applies every change over
- netlink as one transaction that completes or is rolled back, repairs
- drift, re-attaches restarted containers and can apply a change
- commit-confirmed. netlabctl checks, plans and applies topologies and
- talks to netlabd.")
+# CPack writes the summary as the synopsis and this, each line indented, as
+# the extended description.
+set(CPACK_DEBIAN_PACKAGE_DESCRIPTION "netlab keeps a Linux host's network equal to one YAML file: bridges that
+take over a NIC, docker-style macvlan networks with host access, and
+pipework-style container interfaces. netlabd applies every change over
+netlink as one transaction that completes or is rolled back, repairs
+drift, re-attaches restarted containers and can apply a change
+commit-confirmed. netlabctl checks, plans and applies topologies and
+talks to netlabd.")
 set(NETLAB_DEB_CONTROL ${CMAKE_BINARY_DIR}/deb-control)
 file(MAKE_DIRECTORY ${NETLAB_DEB_CONTROL})
 foreach(f postinst prerm postrm conffiles)
@@ -46,7 +47,7 @@ execute_process(COMMAND git -C ${CMAKE_SOURCE_DIR} log -1 --format=%aD OUTPUT_VA
 if(NOT NETLAB_DEB_DATE)
   string(TIMESTAMP NETLAB_DEB_DATE "%a, %d %b %Y %H:%M:%S +0000" UTC)
 endif()
-configure_file(${CMAKE_SOURCE_DIR}/packaging/changelog.Debian.in ${CMAKE_BINARY_DIR}/deb-doc/changelog.Debian @ONLY)
+configure_file(${CMAKE_SOURCE_DIR}/packaging/changelog.in ${CMAKE_BINARY_DIR}/deb-doc/changelog @ONLY)
 set(CPACK_INSTALL_SCRIPTS ${CMAKE_SOURCE_DIR}/packaging/cpack_extra.cmake)
 set(NETLAB_DEB_DOC ${CMAKE_BINARY_DIR}/deb-doc)
 set(NETLAB_LINTIAN_OVERRIDES ${CMAKE_SOURCE_DIR}/packaging/lintian-overrides)

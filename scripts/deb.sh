@@ -10,7 +10,7 @@ dir=${BUILD_DIR:-build-deb}
 export DEB_BUILD_MAINT_OPTIONS=hardening=+all
 cxxflags="$(dpkg-buildflags --get CXXFLAGS) $(dpkg-buildflags --get CPPFLAGS)"
 ldflags=$(dpkg-buildflags --get LDFLAGS)
-cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=None -DNETLAB_BUILD_TESTS=OFF -DNETLAB_TESTING=OFF \
+cmake -S . -B "$dir" -G Ninja -DCMAKE_INSTALL_PREFIX=/usr -DCMAKE_BUILD_TYPE=None -DNETLAB_BUILD_TESTS=OFF -DNETLAB_TESTING=OFF \
     "-DCMAKE_CXX_FLAGS=$cxxflags" "-DCMAKE_EXE_LINKER_FLAGS=$ldflags" "$@" >/dev/null
 cmake --build "$dir"
 rm -f "$dir"/netlab_*.deb
