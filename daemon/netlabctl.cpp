@@ -20,6 +20,7 @@ void usage(std::FILE* out) {
         "                                 unless confirmed\n"
         "  confirm [--force]              keep the pending commit-confirmed change (--force: even if its probe failed)\n"
         "  rollback                       roll the pending commit-confirmed change back now\n"
+        "  --version                      print the version\n"
         "common options: --config-dir DIR --state-dir DIR --socket PATH\n"
         "plan/apply: --docker-socket PATH  Docker Engine API socket for docker: containers\n"
         "            (default $NETLAB_DOCKER_SOCKET, else /var/run/docker.sock)\n",
@@ -45,6 +46,10 @@ int main(int argc, char** argv) {
     if (cmd == "reload") return netlab::cli::reload(args);
     if (cmd == "confirm") return netlab::cli::confirm(args);
     if (cmd == "rollback") return netlab::cli::rollback(args);
+    if (cmd == "--version") {
+        std::puts("netlabctl " NETLAB_VERSION);
+        return 0;
+    }
     if (cmd == "-h" || cmd == "--help" || cmd == "help") {
         usage(stdout);
         return 0;

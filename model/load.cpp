@@ -24,7 +24,7 @@ Loaded load_string(std::string_view yaml, const std::string& file) {
     return out;
 }
 
-Loaded load_config(const fs::path& path) {
+Loaded load_config(const fs::path& path, EmptyDir empty) {
     Loaded out;
     std::error_code ec;
     std::vector<std::pair<fs::path, bool>> files;  // (path, is drop-in)
@@ -45,6 +45,10 @@ Loaded load_config(const fs::path& path) {
         }
         bool haveMain = fs::exists(main, ec);
         if (!haveMain && drops.empty() && !has_errors(out.diagnostics)) {
+            if (empty == EmptyDir::NoTopology) {
+                out.no_topology = true;
+                return out;
+            }
             out.diagnostics.push_back({Severity::Error, {path.string(), 0, 0},
                                        "is a directory, but holds neither topology.yaml nor topology.d/*.yaml",
                                        "create " + main.string() + " starting with `version: 1`"});

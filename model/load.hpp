@@ -15,8 +15,16 @@ struct Loaded {
     SourceMap sources;
     std::vector<std::string> files;  // the files read, in merge order
     Diagnostics diagnostics;         // errors and warnings, loading and validation
+    // A directory holding neither topology.yaml nor topology.d/*.yaml, read
+    // with EmptyDir::NoTopology: valid, and nothing is to be managed.
+    bool no_topology = false;
     bool ok() const { return !has_errors(diagnostics); }
 };
+
+// What a directory with no topology file means. netlabd reads its config
+// directory with NoTopology (a fresh install starts and manages nothing);
+// netlabctl check/plan/apply keep Error: they were asked about a topology.
+enum class EmptyDir { Error, NoTopology };
 
 // Parse one document. `file` names it in diagnostics.
 Loaded load_string(std::string_view yaml, const std::string& file);
@@ -24,7 +32,7 @@ Loaded load_string(std::string_view yaml, const std::string& file);
 // `path` is a directory (reads DIR/topology.yaml, then DIR/topology.d/*.yaml in
 // name order, and merges them) or a single file. Validation runs too: the
 // result's diagnostics hold everything found, loading and validation alike.
-Loaded load_config(const std::filesystem::path& path);
+Loaded load_config(const std::filesystem::path& path, EmptyDir empty = EmptyDir::Error);
 
 // Semantic checks on a merged topology; appends to `out`.
 void validate(const Topology& topo, const SourceMap& sources, Diagnostics& out);

@@ -9,7 +9,10 @@ pkgs=(
   libspdlog-dev doctest-dev libsystemd-dev nlohmann-json3-dev
   iproute2 iputils-ping procps util-linux socat python3
   docker.io busybox-static gnuplot-nox systemd
-  ansible-core openssh-server openssh-client python3-yaml
+  ansible-core openssh-server openssh-client
+  # packaging: man pages, the .deb and its checks, completion, JSON Schema
+  scdoc mandoc man-db dpkg-dev fakeroot file lintian bash-completion
+  python3-jsonschema python3-yaml
 )
 missing=()
 for p in "${pkgs[@]}"; do

@@ -317,7 +317,11 @@ int status(const Args& args) {
     std::printf("reconciles: %s%s\n", str(d, "reconciles", "0").c_str(),
                 d.value("busy", false) ? " (one running now)" : "");
     const auto& f = r.value("in_force", nlohmann::json());
-    if (f.is_object()) {
+    if (f.is_object() && f.value("no_topology", false)) {
+        std::printf("in force: no topology (%s holds neither topology.yaml nor topology.d/*.yaml); "
+                    "netlabd manages nothing\n",
+                    str(d, "config_dir").c_str());
+    } else if (f.is_object()) {
         std::printf("in force since %s:\n", str(f, "since").c_str());
         for (const auto& file : f.value("files", nlohmann::json::array()))
             std::printf("  %s\n", file.get<std::string>().c_str());

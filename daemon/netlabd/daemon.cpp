@@ -482,6 +482,16 @@ void Daemon::record_apply(Job& job, JobResult& r) {
         if (r.loaded)
             for (const auto& d : r.loaded->diagnostics)
                 if (d.severity == model::Severity::Warning) spdlog::warn("{}", d.str());
+        if (r.loaded && r.loaded->no_topology && (!in_force_ || !in_force_->no_topology)) {
+            if (in_force_ && !in_force_->files.empty())
+                spdlog::warn("{}: the topology files are gone from {}: netlabd manages nothing now and leaves "
+                             "the network as it is (a topology.yaml of `version: 1` alone removes what netlab made)",
+                             tag, opts_.config_dir.string());
+            else
+                spdlog::info("{}: no topology: {} holds neither topology.yaml nor topology.d/*.yaml; netlabd "
+                             "manages nothing until one is written",
+                             tag, opts_.config_dir.string());
+        }
         if (r.loaded) {
             bool changed_files = !in_force_ || in_force_->files != r.loaded->files;
             if (o.status == S::Applied || changed_files) in_force_since_ = r.finished;
@@ -764,6 +774,7 @@ nlohmann::json Daemon::pending_json() const {
 
 std::string Daemon::files_in_force() const {
     if (!in_force_) return "nothing";
+    if (in_force_->no_topology) return "no topology";
     return in_force_->files.empty() ? "(no files)" : join(in_force_->files);
 }
 
@@ -809,7 +820,9 @@ nlohmann::json Daemon::status_json() const {
         {"rejected", rejected_},
     };
     if (in_force_) {
-        j["in_force"] = {{"files", in_force_->files}, {"since", iso_time(in_force_since_)}};
+        j["in_force"] = {{"files", in_force_->files},
+                         {"since", iso_time(in_force_since_)},
+                         {"no_topology", in_force_->no_topology}};
     } else {
         j["in_force"] = nullptr;
     }
@@ -993,7 +1006,9 @@ std::string Daemon::status_line() const {
     if (!last_) return "starting";
     std::string st = (*last_)["status"].get<std::string>();
     std::string s;
-    if (st == "applied" || st == "converged")
+    if ((st == "applied" || st == "converged") && in_force_ && in_force_->no_topology)
+        s = "no topology in " + opts_.config_dir.string() + ": managing nothing";
+    else if (st == "applied" || st == "converged")
         s = st + "; in force: " + files_in_force();
     else if (st == "rejected")
         s = "last change rejected (see journal); in force: " + files_in_force();

@@ -19,7 +19,8 @@ void usage(std::FILE* out) {
         "  --docker-socket PATH Docker Engine API socket for docker: containers\n"
         "                       (default $NETLAB_DOCKER_SOCKET, else /var/run/docker.sock)\n"
         "  --debounce MS        wait this long after the last file event (default 200)\n"
-        "  --log-level LEVEL    trace|debug|info|warn|error (default info)\n",
+        "  --log-level LEVEL    trace|debug|info|warn|error (default info)\n"
+        "  --version            print the version\n",
         out);
 }
 }  // namespace
@@ -35,6 +36,10 @@ std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
         const char* v = nullptr;
         if (a == "-h" || a == "--help") {
             usage(stdout);
+            exit_code = 0;
+            return std::nullopt;
+        } else if (a == "--version") {
+            std::puts("netlabd " NETLAB_VERSION);
             exit_code = 0;
             return std::nullopt;
         } else if (a == "--config-dir" && (v = value())) {

@@ -116,9 +116,14 @@ JobResult Reconciler::execute(JobResult::Mode mode, std::string trigger,
             // reload a full one, never the other way round.
             r.input = config_bytes(config_dir_);
             const auto load_start = std::chrono::steady_clock::now();
-            r.loaded = model::load_config(config_dir_);
+            r.loaded = model::load_config(config_dir_, model::EmptyDir::NoTopology);
             const std::chrono::duration<double, std::milli> load_ms = std::chrono::steady_clock::now() - load_start;
-            if (!r.loaded->ok()) {
+            if (r.loaded->no_topology) {
+                // Nothing to manage: the engine is not asked, so nothing is
+                // written, not even what an earlier topology made (that
+                // stays as it is; `version: 1` alone removes it).
+                r.outcome.status = reconcile::Outcome::Status::Converged;
+            } else if (!r.loaded->ok()) {
                 // Validate before touching: nothing reaches the engine.
                 r.outcome.status = reconcile::Outcome::Status::Rejected;
                 r.outcome.diagnostics = r.loaded->diagnostics;

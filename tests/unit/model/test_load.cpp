@@ -329,6 +329,27 @@ TEST_CASE("load_config: nothing to read") {
     CHECK(has_diag(load_config(d.path), "is a directory"));
 }
 
+TEST_CASE("load_config: netlabd's empty directory is no topology, not an error") {
+    TempDir d;
+    Loaded empty = load_config(d.path, EmptyDir::NoTopology);
+    CHECK(empty.ok());
+    CHECK(empty.no_topology);
+    CHECK(empty.diagnostics.empty());
+    CHECK(empty.files.empty());
+    // The packaged commented template and an empty drop-in directory are not topology files.
+    d.write("topology.yaml.example", "# version: 1\n");
+    fs::create_directories(d.path / "topology.d");
+    CHECK(load_config(d.path, EmptyDir::NoTopology).no_topology);
+    CHECK(has_diag(load_config(d.path), "holds neither topology.yaml nor topology.d/*.yaml"));
+    // Once a file is there, it is read as always: a bad one is still an error.
+    d.write("topology.yaml", "# only comments\n");
+    Loaded bad = load_config(d.path, EmptyDir::NoTopology);
+    CHECK_FALSE(bad.no_topology);
+    CHECK(has_diag(bad, "empty file: expected `version: 1`"));
+    // A file path is never "no topology".
+    CHECK(has_diag(load_config(d.path / "absent.yaml", EmptyDir::NoTopology), "no such file"));
+}
+
 TEST_CASE("load_config: a single file of any name (Ansible's validate: %s)") {
     TempDir d;
     auto p = d.write("tmpXYZ.tmp", "version: 1\ninterfaces:\n  ens33:\n    promisc: true\n");
