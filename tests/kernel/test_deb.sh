@@ -22,7 +22,7 @@ for tool in unshare nsenter cmake cpack findmnt dpkg-deb dpkg-buildflags; do
     command -v "$tool" >/dev/null || skip "$tool not installed"
 done
 [ -x /lib/systemd/systemd ] || skip "systemd not installed"
-[ -n "$(findmnt -n -t cgroup2 -o TARGET | head -1)" ] || skip "no cgroup2 hierarchy for the instance"
+[ -n "$(findmnt -n -t cgroup2 -o TARGET | sed -n 1p)" ] || skip "no cgroup2 hierarchy for the instance"
 SRC=${NETLAB_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 BIN=${NETLAB_BIN:-$SRC/build}
 
@@ -177,8 +177,8 @@ routes:
     via: 198.51.100.254
     dev: br0
 YAML
-wait_for "br0 has 198.51.100.1/24" 'ip -br addr show br0 | grep -q 198.51.100.1/24'
-wait_for "the route via the gateway" 'ip route show 203.0.113.0/24 | grep -q "via 198.51.100.254 dev br0"'
+wait_for "br0 has 198.51.100.1/24" 'case "$(ip -br addr show br0)" in *198.51.100.1/24*) exit 0;; esac; exit 1'
+wait_for "the route via the gateway" 'case "$(ip route show 203.0.113.0/24)" in *"via 198.51.100.254 dev br0"*) exit 0;; esac; exit 1'
 wait_for "the gateway answers ping on the bridge" 'ip netns exec lab ping -c1 -W1 198.51.100.1'
 x netlabctl status
 
