@@ -43,11 +43,25 @@ PLAYS=$NETLAB_SOURCE_DIR/tests/ansible
 t_start=$SECONDS
 
 # ansible's ssh masters (ControlPersist) outlive ansible-playbook: end them
-# by their control sockets before lab_down removes the namespaces.
+# by their control sockets before lab_down removes the namespaces. sshd's
+# per-connection processes (sshd: root@notty) are in sessions of their own
+# (sshd calls setsid for each) and outlive their listener: one whose client
+# was cut off by the bad change waits forever, so every process that holds a
+# file of this run open is ended too (found by its open fds, which name the
+# run's temp dir; nothing else on the machine does).
+run_processes() {
+    local f p
+    for f in /proc/[0-9]*/fd/*; do
+        case $(readlink "$f" 2>/dev/null) in "$T"/*) p=${f#/proc/}; printf '%s\n' "${p%%/*}" ;; esac
+    done | sort -u
+}
 cleanup() {
-    local s
+    local s p
     for s in "$T"/cp/*; do
         [ -S "$s" ] && ip netns exec "$NS_REMOTE" ssh -o ControlPath="$s" -O exit x >/dev/null 2>&1 || true
+    done
+    for p in $(run_processes); do
+        [ "$p" != "$$" ] && [ "$p" != "$BASHPID" ] && kill "$p" 2>/dev/null || true
     done
     lab_down
 }
@@ -92,7 +106,9 @@ MaxStartups 100
 Subsystem sftp /usr/lib/openssh/sftp-server
 LogLevel ERROR
 CONF
-    ip netns exec "$ns" /usr/sbin/sshd -D -f "$d/sshd_config" -E "$d/sshd.log" &
+    # No stdio of the test's: a session process that outlived the test would
+    # hold ctest's pipe open, and ctest waits for it to close.
+    ip netns exec "$ns" /usr/sbin/sshd -D -f "$d/sshd_config" -E "$d/sshd.log" </dev/null >/dev/null 2>&1 &
     LAB_PIDS+=($!)
     daemon_spawn "$ns" "$d"
     LAB_PIDS+=("$NETLABD_PID")
