@@ -48,6 +48,15 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 note() { printf '%s\n' "$*"; }
 heading() { printf '\n== %s\n' "$*"; }
 
+# lab_forget_pid PID: PID is no longer one of ours to kill. (Not
+# ${LAB_PIDS[@]/PID}: that removes PID as a substring, turning 41234 into 44
+# when PID is 123, a process lab_down would then kill.)
+lab_forget_pid() {
+    local keep=() p
+    for p in "${LAB_PIDS[@]}"; do [ "$p" = "$1" ] || keep+=("$p"); done
+    LAB_PIDS=("${keep[@]}")
+}
+
 lab_down() {
     local pid ns
     for pid in "${LAB_PIDS[@]}"; do
@@ -221,7 +230,7 @@ pinger_stop() {
     local dir; dir=$(lab_tmp)
     kill -TERM "$PINGER_PID" 2>/dev/null || true
     wait "$PINGER_PID" 2>/dev/null || true
-    LAB_PIDS=("${LAB_PIDS[@]/$PINGER_PID}")
+    lab_forget_pid "$PINGER_PID"
     [ -s "$dir/ping.out" ] || fail "pinger: no result"
     PING_LINE=$(cat "$dir/ping.out")
     PING_TX=$(sed -n 's/.*transmitted=\([0-9]*\).*/\1/p' <<<"$PING_LINE")
@@ -263,10 +272,10 @@ tcp_finish() {
     local dir rc=0; dir=$(lab_tmp)
     touch "$dir/tcp.go"
     wait "$TCP_CLIENT_PID" || rc=$?
-    LAB_PIDS=("${LAB_PIDS[@]/$TCP_CLIENT_PID}")
+    lab_forget_pid "$TCP_CLIENT_PID"
     kill "$TCP_SERVER_PID" 2>/dev/null || true
     wait "$TCP_SERVER_PID" 2>/dev/null || true
-    LAB_PIDS=("${LAB_PIDS[@]/$TCP_SERVER_PID}")
+    lab_forget_pid "$TCP_SERVER_PID"
     TCP_RESULT=$(tail -n 1 "$dir/tcp.client")
     return "$rc"
 }
@@ -464,7 +473,7 @@ netlabd_status() {
 netlabd_stop() {
     kill -TERM "$NLD_PID"
     wait "$NLD_PID" || netlabd_fail "netlabd did not exit cleanly on SIGTERM"
-    LAB_PIDS=("${LAB_PIDS[@]/$NLD_PID}")
+    lab_forget_pid "$NLD_PID"
 }
 
 # netlabd_holds_only NS WHEN: netlabd holds no network namespace open but its
@@ -538,6 +547,6 @@ monitor_stop() {
     monitor_mark 203.0.113.254
     kill "$MONITOR_PID" 2>/dev/null || true
     wait "$MONITOR_PID" 2>/dev/null || true
-    LAB_PIDS=("${LAB_PIDS[@]/$MONITOR_PID}")
+    lab_forget_pid "$MONITOR_PID"
     tail -c +"$((MONITOR_SKIP + 1))" "$MONITOR_OUT.raw" | grep -v -F "table $MONITOR_TABLE" >"$MONITOR_OUT" || true
 }

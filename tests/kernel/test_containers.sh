@@ -288,7 +288,7 @@ done
 if has_line ip -n "$NS_HOST1" -o link -- -E 'self[12]'; then fail "a host end was made for a refused container"; fi
 kill "$SELF_PID" 2>/dev/null || true
 wait "$SELF_PID" 2>/dev/null || true
-LAB_PIDS=("${LAB_PIDS[@]/$SELF_PID}")
+lab_forget_pid "$SELF_PID"
 NODES=("host1=$NS_HOST1=$HOST1_ADDR" "remote=$NS_REMOTE=$REMOTE_ADDR" "gw=$NS_GW=$GW_LAN_ADDR"
        "t1=$P-t1=198.51.100.61" "t2=$P-t2=198.51.100.62")
 ping_matrix "${NODES[@]}"
