@@ -2,11 +2,11 @@
 # Checks that stay right on a busy machine, for every test and library here
 # (lib.sh, daemon_lib.sh and systemd_lib.sh source this file).
 #
-# Why not `cmd | grep -q PATTERN`: under `set -o pipefail`, grep -q exits at
+# Why not a pipe from cmd into `grep -q PATTERN`: under pipefail, grep -q exits at
 # the first match, cmd gets SIGPIPE writing its next line, the pipeline's
 # status is 141 and a check that matched fails. Whether cmd still had a line
 # to write depends on scheduling, so it fails now and then, more often under
-# load. `| head` and `| grep -m` have the same flaw. tests/lint_tests.sh
+# load. Pipes into head and grep -m have the same flaw. tests/lint_pipes.py
 # rejects all three in scripts that set pipefail.
 
 # has_line CMD... -- GREP_ARGS...: succeeds when CMD's output has a line

@@ -186,7 +186,7 @@ ns_dump() { "$PYTHON" "$LABTOOL" dump "$1"; }
 lab_reach() {
     local out count=${3:-3}
     out=$(in_ns "$1" ping -n -q -c "$count" -i 0.05 -W 2 "$2" 2>&1) || true
-    # Here-strings, not printf | grep -q: under pipefail grep -q exiting at
+    # Here-strings, not a pipe into grep -q: under pipefail grep -q exiting at
     # the match can SIGPIPE printf and fail the check now and then.
     grep -E 'packets transmitted' <<<"$out" || true
     grep -Eq "^$count packets transmitted, $count received" <<<"$out"

@@ -162,7 +162,7 @@ apply_docker() {
 ctr_ping() {
     local out
     out=$(dk exec test1 ping -c 3 -W 2 "$GW_LAN_ADDR" 2>&1) || true
-    # Here-strings, not printf | grep -q: bash's printf writes line by line,
+    # Here-strings, not a pipe into grep -q: bash's printf writes line by line,
     # grep -q exits at the match and, under pipefail, the SIGPIPE of a later
     # line fails the pipeline.
     grep -E 'packets transmitted' <<<"$out" | sed 's/^/  /' || true

@@ -68,7 +68,7 @@ settle() {
     wait_until "netlabd idle" true
 }
 
-# Predicates read ip's whole output first: under pipefail, `ip | grep -q`
+# Predicates read ip's whole output first: under pipefail, grep -q fed by ip
 # fails now and then when grep exits at the match and ip gets SIGPIPE.
 has_addr() { grep -q " $2/" <<<"$(ip -n "$H" -o addr show dev "$1" 2>/dev/null)"; }
 no_addr() { ! has_addr "$@"; }
