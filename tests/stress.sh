@@ -58,7 +58,19 @@ stop_hogs() {
     for p in "${hog_pids[@]}"; do wait "$p" 2>/dev/null || true; done
     hog_pids=()
 }
-trap stop_hogs EXIT
+# A test runs in the background under `timeout`, which leads a process group
+# of its own and passes a TERM on to the whole group: on INT or TERM the
+# running test is stopped at once (its own trap removes its namespaces) and
+# waited for, then the busy loops stop. `wait` returns early for a trapped
+# signal, where a test in the foreground would delay the trap until it ended.
+test_pid=
+stop_test() {
+    [ -n "$test_pid" ] || return 0
+    kill -TERM "$test_pid" 2>/dev/null || true
+    wait "$test_pid" 2>/dev/null || true
+    test_pid=
+}
+trap 'stop_test; stop_hogs' EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 for _ in $(seq 1 "$hogs"); do
@@ -76,7 +88,10 @@ for t in "${tests[@]}"; do
         log="$logdir/$name.$k.log"
         t0=$SECONDS
         rc=0
-        timeout --kill-after=30 900 bash "$t" >"$log" 2>&1 </dev/null || rc=$?
+        timeout --kill-after=30 900 bash "$t" >"$log" 2>&1 </dev/null &
+        test_pid=$!
+        wait "$test_pid" || rc=$?
+        test_pid=
         dt=$((SECONDS - t0))
         secs[$name]=$((secs[$name] + dt))
         case $rc in
