@@ -20,6 +20,7 @@
 #include "reconcile/kernel_model.hpp"
 #include "reconcile/ledger.hpp"
 #include "reconcile/plan.hpp"
+#include "reconcile/state_dir.hpp"
 #include "reconcile/target.hpp"
 
 namespace netlab::reconcile {
@@ -163,6 +164,9 @@ public:
     std::optional<Outcome> roll_back_pending();
 
 private:
+    // recover() and roll_back_pending(): the snapshot of one record put back.
+    std::optional<Outcome> restore(StateDirectory::Record which);
+
     Kernel& kernel_;
     Options opts_;
     Resolver resolve_;

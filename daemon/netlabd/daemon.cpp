@@ -6,7 +6,6 @@
 
 #include <ctime>
 #include <filesystem>
-#include <fstream>
 #include <system_error>
 
 #include <spdlog/spdlog.h>
@@ -14,6 +13,7 @@
 #include "cli/control_protocol.hpp"
 #include "netlabd/fast_reload.hpp"
 #include "netlabd/log.hpp"
+#include "reconcile/state_dir.hpp"
 #include "model/duration.hpp"
 
 namespace netlab::daemon {
@@ -69,35 +69,20 @@ reconcile::Options engine_options(const Options& o) {
 // the files still ask for what was rolled back, and a restart of netlabd
 // (systemctl restart, Restart=on-failure, the watchdog) must not apply it
 // at start without a deadline.
-std::filesystem::path held_path(const Options& o) { return o.state_dir / "held"; }
-
 void store_held(const Options& o, const std::string& why) {
-    const auto path = held_path(o);
-    const auto tmp = path.string() + ".new";
-    {
-        std::ofstream out(tmp, std::ios::trunc);
-        out << why << '\n';
-        if (!out.flush()) {
-            spdlog::error("{}: cannot write: the hold does not survive a restart", tmp);
-            return;
-        }
+    try {
+        reconcile::StateDirectory(o.state_dir).store_held(why);
+    } catch (const std::exception& e) {
+        spdlog::error("{}: the hold does not survive a restart", e.what());
     }
-    std::error_code ec;
-    std::filesystem::rename(tmp, path, ec);
-    if (ec) spdlog::error("{}: {}: the hold does not survive a restart", path.string(), ec.message());
 }
 
 void drop_held(const Options& o) {
-    std::error_code ec;
-    std::filesystem::remove(held_path(o), ec);
-    if (ec) spdlog::error("{}: {}", held_path(o).string(), ec.message());
-}
-
-std::optional<std::string> load_held(const Options& o) {
-    std::ifstream in(held_path(o));
-    std::string why;
-    if (!in || !std::getline(in, why)) return std::nullopt;
-    return why.empty() ? std::string("an earlier netlabd held") : why;
+    try {
+        reconcile::StateDirectory(o.state_dir).drop_held();
+    } catch (const std::exception& e) {
+        spdlog::error("{}", e.what());
+    }
 }
 
 nlohmann::json error_reply(const std::string& message) {
@@ -136,17 +121,15 @@ Daemon::~Daemon() = default;
 int Daemon::run() {
     spdlog::info("netlabd {} starting: config {}, state {}, socket {}, docker {}", getpid(),
                  opts_.config_dir.string(), opts_.state_dir.string(), opts_.socket.string(), opts_.docker_socket);
-    std::error_code ec;
-    std::filesystem::create_directories(opts_.state_dir, ec);
-    if (ec) {
+    if (std::error_code ec = reconcile::StateDirectory(opts_.state_dir).make()) {
         spdlog::critical("state directory {}: {}", opts_.state_dir.string(), ec.message());
         return 1;
     }
-    if (auto why = load_held(opts_)) {
+    if (auto why = reconcile::StateDirectory(opts_.state_dir).held()) {
         held_ = *why;
         spdlog::warn("held since before this start ({}): {}; nothing is applied until `netlabctl reload` "
                      "(systemctl reload netlab) or `netlabctl apply`",
-                     held_path(opts_).string(), *held_);
+                     reconcile::StateDirectory(opts_.state_dir).held_path().string(), *held_);
     }
     try {
         control_.start();
