@@ -1,8 +1,12 @@
-// Commit-confirmed's state in the state directory: the pending change
+// Commit-confirmed: the policy (when a change is pending, when a confirm is
+// refused) and the pending change's record in the state directory
 // (pending.json), its probe result, confirming it. Rolling it back is
 // restore.cpp's, the same path as crash recovery.
+#include "reconcile/commit_confirmed.hpp"
+
 #include <nlohmann/json.hpp>
 
+#include "model/duration.hpp"
 #include "reconcile/engine.hpp"
 #include "reconcile/state_dir.hpp"
 #include "reconcile/transaction.hpp"
@@ -10,6 +14,42 @@
 namespace netlab::reconcile {
 
 using nlohmann::json;
+
+bool moves_host_egress(const Plan& plan) {
+    for (const auto& st : plan.steps) {
+        if (!st.ns.empty()) continue;
+        switch (st.op) {
+        case Step::Op::AddRoute:
+        case Step::Op::ReplaceRoute:
+        case Step::Op::DelRoute:
+            if (st.route.dst.is_default()) return true;
+            break;
+        case Step::Op::DelAddress: return true;
+        default: break;
+        }
+    }
+    return false;
+}
+
+ConfirmPolicy confirm_policy(const model::Topology& topology, std::optional<std::chrono::seconds> asked) {
+    const auto topo = topology.commit_confirmed;
+    if (!asked && !topo) return nullptr;
+    return [asked, topo](const Plan& plan) -> std::optional<ConfirmRequest> {
+        const auto now = std::chrono::system_clock::now();
+        if (asked) return ConfirmRequest{now + *asked, "netlabctl apply --confirm " + model::format_duration(*asked)};
+        if (moves_host_egress(plan))
+            return ConfirmRequest{now + *topo, "commit_confirmed: " + model::format_duration(*topo) +
+                                                   " (the change moves the host's default route or addresses)"};
+        return std::nullopt;
+    };
+}
+
+ConfirmVerdict may_confirm(const PendingChange& change, bool probing, bool force) {
+    if (force) return ConfirmVerdict::Keep;
+    if (probing) return ConfirmVerdict::ProbeRunning;
+    if (change.probe && !change.probe->ok) return ConfirmVerdict::ProbeFailed;
+    return ConfirmVerdict::Keep;
+}
 
 namespace detail {
 

@@ -46,22 +46,6 @@ const char* to_string(Outcome::Status s) {
     return "?";
 }
 
-bool moves_host_egress(const Plan& plan) {
-    for (const auto& st : plan.steps) {
-        if (!st.ns.empty()) continue;
-        switch (st.op) {
-        case Step::Op::AddRoute:
-        case Step::Op::ReplaceRoute:
-        case Step::Op::DelRoute:
-            if (st.route.dst.is_default()) return true;
-            break;
-        case Step::Op::DelAddress: return true;
-        default: break;
-        }
-    }
-    return false;
-}
-
 json Outcome::to_json() const {
     json steps = json::array();
     for (std::size_t i = 0; i < plan.steps.size(); ++i) {
