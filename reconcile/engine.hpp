@@ -16,10 +16,12 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include "model/load.hpp"
+#include "reconcile/commit_confirmed.hpp"
 #include "reconcile/kernel.hpp"
 #include "reconcile/kernel_model.hpp"
 #include "reconcile/ledger.hpp"
 #include "reconcile/plan.hpp"
+#include "reconcile/state_dir.hpp"
 #include "reconcile/target.hpp"
 
 namespace netlab::reconcile {
@@ -47,33 +49,6 @@ struct Options {
     std::function<void(const StepEvent&)> progress = nullptr;
 };
 
-// Commit-confirmed (docs/daemon.md): a change applied with a deadline stays
-// pending until it is confirmed; until then STATE_DIR/pending.json holds
-// what rolls it back (the journal's snapshot, plan and ledger) and the
-// deadline as wall-clock time, so both survive a restart.
-struct ProbeResult {
-    bool ok = false;
-    std::string text;  // "gateway 198.51.100.1 on br0: neighbour REACHABLE, ICMP echo answered in 0.2 ms"
-    bool operator==(const ProbeResult&) const = default;
-};
-
-struct PendingChange {
-    std::string id;       // the transaction's: "STARTED/PID"
-    std::string started;  // ISO 8601 UTC, when it was applied
-    std::chrono::system_clock::time_point deadline;
-    std::string reason;   // why it waits: "netlabctl apply --confirm 60s", "commit_confirmed: 60s (...)"
-    std::string summary;  // what it changed, one line
-    std::optional<ProbeResult> probe;  // nullopt until probed
-};
-
-// Asked by apply() with the plan it is about to run: nullopt = an ordinary
-// apply; otherwise the change stays pending until `deadline`.
-struct ConfirmRequest {
-    std::chrono::system_clock::time_point deadline;
-    std::string reason;
-};
-using ConfirmPolicy = std::function<std::optional<ConfirmRequest>(const Plan&)>;
-
 // What the caller already knows of the kernel (netlabd: the state a verified
 // run left, of the namespaces no event has touched since). apply() takes a
 // namespace's state from here instead of attaching and observing it, as long
@@ -87,12 +62,6 @@ struct Known {
     // target still leads to the same namespace (netlabd: the inode).
     std::map<NsId, std::string> targets;
 };
-
-// True when the plan moves the host's default route (adds, replaces or
-// deletes one) or deletes an address of the host (a move or a removal):
-// the changes that can cut the host off, which the topology's
-// `commit_confirmed` makes pending by default.
-bool moves_host_egress(const Plan& plan);
 
 struct Outcome {
     enum class Status {
@@ -163,6 +132,9 @@ public:
     std::optional<Outcome> roll_back_pending();
 
 private:
+    // recover() and roll_back_pending(): the snapshot of one record put back.
+    std::optional<Outcome> restore(StateDirectory::Record which);
+
     Kernel& kernel_;
     Options opts_;
     Resolver resolve_;

@@ -1,7 +1,5 @@
 #include "reconcile/serialize.hpp"
 
-#include <fcntl.h>
-#include <unistd.h>
 
 #include <cerrno>
 #include <stdexcept>
@@ -327,51 +325,6 @@ NsIdentity identity_from(const json& j) {
     id.inode = j.value("inode", 0ULL);
     id.cookie = j.value("cookie", std::uint64_t{0});
     return id;
-}
-
-void write_file_durably(const std::filesystem::path& path, const std::string& text) {
-    auto fail = [&](const std::string& what) {
-        throw std::system_error(errno, std::generic_category(), what + " " + path.string());
-    };
-    const std::filesystem::path dir = path.has_parent_path() ? path.parent_path() : ".";
-    std::filesystem::path tmp = path;
-    tmp += ".tmp." + std::to_string(getpid());
-    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) fail("cannot create temp file for");
-    std::size_t done = 0;
-    while (done < text.size()) {
-        ssize_t n = ::write(fd, text.data() + done, text.size() - done);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            int e = errno;
-            ::close(fd);
-            ::unlink(tmp.c_str());
-            errno = e;
-            fail("cannot write");
-        }
-        done += static_cast<std::size_t>(n);
-    }
-    if (::fsync(fd) != 0) {
-        int e = errno;
-        ::close(fd);
-        ::unlink(tmp.c_str());
-        errno = e;
-        fail("cannot fsync");
-    }
-    ::close(fd);
-    if (::rename(tmp.c_str(), path.c_str()) != 0) {
-        int e = errno;
-        ::unlink(tmp.c_str());
-        errno = e;
-        fail("cannot rename into");
-    }
-    int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd < 0) fail("cannot open directory of");
-    int rc = ::fsync(dfd);
-    int e = errno;
-    ::close(dfd);
-    errno = e;
-    if (rc != 0) fail("cannot fsync directory of");
 }
 
 }  // namespace netlab::reconcile::serial

@@ -50,9 +50,4 @@ Ledger ledger_from(const json& j);
 json ns_target(const std::string& target, const NsIdentity& id);
 NsIdentity identity_from(const json& j);
 
-// Write `text` to `path` atomically and durably: temp file in the same
-// directory, fsync, rename over `path`, fsync the directory. Throws
-// std::system_error on failure.
-void write_file_durably(const std::filesystem::path& path, const std::string& text);
-
 }  // namespace netlab::reconcile::serial

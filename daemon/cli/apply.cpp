@@ -16,6 +16,7 @@
 #include "model/load.hpp"
 #include "reconcile/engine.hpp"
 #include "reconcile/nl/kernel.hpp"
+#include "reconcile/state_dir.hpp"
 #include "reconcile/target.hpp"
 
 namespace netlab::cli {
@@ -172,11 +173,11 @@ int run(const char* cmd, const Args& args, bool apply) {
                              recovered->error.c_str(), joined(recovered->restored).c_str(),
                              static_cast<unsigned long long>(recovered->writes), ms(recovered->seconds).c_str());
             }
-        } else if (std::filesystem::exists(std::filesystem::path(inv->state_dir) / "journal.json")) {
+        } else if (const reconcile::StateDirectory dir(inv->state_dir); dir.has(reconcile::StateDirectory::Record::Journal)) {
             std::fprintf(stderr,
-                         "netlabctl plan: warning: %s/journal.json is the journal of an interrupted transaction; "
+                         "netlabctl plan: warning: %s is the journal of an interrupted transaction; "
                          "apply restores its snapshot first, so this plan may change\n",
-                         inv->state_dir.c_str());
+                         dir.file(reconcile::StateDirectory::Record::Journal).c_str());
         }
         Outcome out = apply ? engine.apply(config) : engine.plan(config);
         out.phases["load"] = load_ms;

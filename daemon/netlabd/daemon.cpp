@@ -6,14 +6,15 @@
 
 #include <ctime>
 #include <filesystem>
-#include <fstream>
 #include <system_error>
 
 #include <spdlog/spdlog.h>
 
 #include "cli/control_protocol.hpp"
 #include "netlabd/fast_reload.hpp"
+#include "netlabd/daemon_reply.hpp"
 #include "netlabd/log.hpp"
+#include "reconcile/state_dir.hpp"
 #include "model/duration.hpp"
 
 namespace netlab::daemon {
@@ -45,12 +46,6 @@ const char* status_name(reconcile::Outcome::Status s) {
     return "?";
 }
 
-std::string join(const std::vector<std::string>& v, const char* sep = ", ") {
-    std::string s;
-    for (const auto& x : v) s += (s.empty() ? "" : sep) + x;
-    return s;
-}
-
 std::size_t count_errors(const model::Diagnostics& d) {
     std::size_t n = 0;
     for (const auto& x : d)
@@ -69,39 +64,12 @@ reconcile::Options engine_options(const Options& o) {
 // the files still ask for what was rolled back, and a restart of netlabd
 // (systemctl restart, Restart=on-failure, the watchdog) must not apply it
 // at start without a deadline.
-std::filesystem::path held_path(const Options& o) { return o.state_dir / "held"; }
-
-void store_held(const Options& o, const std::string& why) {
-    const auto path = held_path(o);
-    const auto tmp = path.string() + ".new";
-    {
-        std::ofstream out(tmp, std::ios::trunc);
-        out << why << '\n';
-        if (!out.flush()) {
-            spdlog::error("{}: cannot write: the hold does not survive a restart", tmp);
-            return;
-        }
-    }
-    std::error_code ec;
-    std::filesystem::rename(tmp, path, ec);
-    if (ec) spdlog::error("{}: {}: the hold does not survive a restart", path.string(), ec.message());
-}
-
 void drop_held(const Options& o) {
-    std::error_code ec;
-    std::filesystem::remove(held_path(o), ec);
-    if (ec) spdlog::error("{}: {}", held_path(o).string(), ec.message());
-}
-
-std::optional<std::string> load_held(const Options& o) {
-    std::ifstream in(held_path(o));
-    std::string why;
-    if (!in || !std::getline(in, why)) return std::nullopt;
-    return why.empty() ? std::string("an earlier netlabd held") : why;
-}
-
-nlohmann::json error_reply(const std::string& message) {
-    return {{"version", control::kVersion}, {"ok", false}, {"error", message}};
+    try {
+        reconcile::StateDirectory(o.state_dir).drop_held();
+    } catch (const std::exception& e) {
+        spdlog::error("{}", e.what());
+    }
 }
 
 }  // namespace
@@ -136,17 +104,15 @@ Daemon::~Daemon() = default;
 int Daemon::run() {
     spdlog::info("netlabd {} starting: config {}, state {}, socket {}, docker {}", getpid(),
                  opts_.config_dir.string(), opts_.state_dir.string(), opts_.socket.string(), opts_.docker_socket);
-    std::error_code ec;
-    std::filesystem::create_directories(opts_.state_dir, ec);
-    if (ec) {
+    if (std::error_code ec = reconcile::StateDirectory(opts_.state_dir).make()) {
         spdlog::critical("state directory {}: {}", opts_.state_dir.string(), ec.message());
         return 1;
     }
-    if (auto why = load_held(opts_)) {
+    if (auto why = reconcile::StateDirectory(opts_.state_dir).held()) {
         held_ = *why;
         spdlog::warn("held since before this start ({}): {}; nothing is applied until `netlabctl reload` "
                      "(systemctl reload netlab) or `netlabctl apply`",
-                     held_path(opts_).string(), *held_);
+                     reconcile::StateDirectory(opts_.state_dir).held_path().string(), *held_);
     }
     try {
         control_.start();
@@ -584,191 +550,6 @@ void Daemon::begin_stop(const std::string& why) {
 }
 
 void Daemon::finish_stop() { io_.stop(); }
-
-// ---- commit-confirmed ----------------------------------------------------------
-
-void Daemon::pending_started(const reconcile::PendingChange& change, bool probe) {
-    // No probe for a change whose deadline has passed (found at start): it
-    // is rolled back at once.
-    probe = probe && change.deadline > WallClock::now();
-    pending_ = Pending{change, probe, std::nullopt, {}};
-    arm_deadline();
-    if (probe) enqueue(JobResult::Mode::Probe, "probe", nullptr, false);
-    notifier_.status(status_line());
-}
-
-void Daemon::arm_deadline() {
-    const std::string id = pending_->change.id;
-    // Wall-clock: the deadline was set as a time of day and survives restarts.
-    deadline_.expires_at(pending_->change.deadline);
-    deadline_.async_wait([this, id](const boost::system::error_code& ec) {
-        if (!ec) on_deadline(id);
-    });
-}
-
-void Daemon::on_deadline(const std::string& id) {
-    if (stopping_ || !pending_ || pending_->change.id != id) return;
-    for (const auto& q : queue_)
-        if (q.mode == JobResult::Mode::Rollback) return;
-    spdlog::warn("commit-confirmed: the deadline {} has come without `netlabctl confirm`; rolling back",
-                 iso_time(pending_->change.deadline));
-    enqueue(JobResult::Mode::Rollback, "deadline", nullptr, false);
-}
-
-void Daemon::confirm_request(const nlohmann::json& req, ControlServer::Reply reply) {
-    const bool force = req.value("force", false);
-    if (!pending_) {
-        reply(error_reply("no change is pending confirmation" +
-                          (settled_ ? " (the last one was " + (*settled_)["status"].get<std::string>() + " by " +
-                                          (*settled_)["trigger"].get<std::string>() + ")"
-                                    : std::string())));
-        return;
-    }
-    const auto& p = *pending_;
-    if (!force && p.probing) {
-        reply(error_reply("the probe of the gateway has not finished yet; ask again in a few seconds (or "
-                          "`netlabctl confirm --force`)"));
-        return;
-    }
-    if (!force && p.change.probe && !p.change.probe->ok) {
-        spdlog::warn("commit-confirmed: confirm refused: the probe failed: {}", p.change.probe->text);
-        reply(error_reply("refused: the probe failed: " + p.change.probe->text + "; the change is rolled back at " +
-                          iso_time(p.change.deadline) + " unless `netlabctl confirm --force` keeps it anyway"));
-        return;
-    }
-    enqueue(JobResult::Mode::Confirm, force ? "netlabctl confirm --force" : "netlabctl confirm", std::move(reply),
-            false);
-}
-
-void Daemon::rollback_request(ControlServer::Reply reply) {
-    if (!pending_) {
-        reply(error_reply("no change is pending confirmation: nothing to roll back"));
-        return;
-    }
-    enqueue(JobResult::Mode::Rollback, "netlabctl rollback", std::move(reply), false);
-}
-
-void Daemon::record_probe(const JobResult& r) {
-    if (!pending_) return;
-    pending_->probing = false;
-    if (!r.pending_error.empty()) spdlog::error("commit-confirmed: probe: {}", r.pending_error);
-    if (!r.pending || r.pending->id != pending_->change.id) return;
-    pending_->change.probe = r.pending->probe;
-    if (!r.pending->probe) return;
-    if (r.pending->probe->ok)
-        spdlog::info("commit-confirmed: probe ok: {}", r.pending->probe->text);
-    else
-        spdlog::error("commit-confirmed: probe FAILED: {}; `netlabctl confirm` is refused (unless --force) and "
-                      "the change is rolled back at {}",
-                      r.pending->probe->text, iso_time(pending_->change.deadline));
-}
-
-void Daemon::record_settled(Job& job, JobResult& r) {
-    using S = reconcile::Outcome::Status;
-    const bool rollback = r.mode == JobResult::Mode::Rollback;
-    if (!r.settled) {
-        // Settled meanwhile (a confirm and the deadline crossed).
-        spdlog::info("commit-confirmed: {}: no change is pending any more", r.trigger);
-        for (auto& w : job.waiters)
-            w(error_reply("no change is pending confirmation" +
-                          (settled_ ? " (the last one was " + (*settled_)["status"].get<std::string>() + " by " +
-                                          (*settled_)["trigger"].get<std::string>() + ")"
-                                    : std::string())));
-        job.waiters.clear();
-        return;
-    }
-    reconcile::PendingChange change = pending_ ? pending_->change : reconcile::PendingChange{};
-    if (r.outcome.pending) change = *r.outcome.pending;
-    nlohmann::json settled = {{"trigger", r.trigger},
-                              {"at", iso_time(r.finished)},
-                              {"started", change.started},
-                              {"deadline", iso_time(change.deadline)},
-                              {"summary", change.summary}};
-    nlohmann::json reply = {{"version", control::kVersion}, {"ok", true}};
-    if (!rollback) {
-        settled["status"] = "confirmed";
-        spdlog::info("commit-confirmed: confirmed ({}): the change applied {} stays: {}", r.trigger, change.started,
-                     change.summary);
-        reply["message"] = "confirmed: the change applied " + change.started + " stays";
-    } else {
-        const auto& o = r.outcome;
-        const auto after_deadline =
-            std::chrono::duration_cast<std::chrono::milliseconds>(r.finished - change.deadline).count();
-        const std::string how = r.trigger == "deadline" ? "not confirmed by " + iso_time(change.deadline)
-                                                        : "rolled back as asked (" + r.trigger + ")";
-        for (const auto& line : o.restored)
-            (o.status == S::RolledBack ? spdlog::warn("commit-confirmed: restored {}", line)
-                                       : spdlog::critical("commit-confirmed: restored {}", line));
-        if (o.status == S::RolledBack) {
-            settled["status"] = "rolled-back";
-            spdlog::warn("commit-confirmed: {}; rolled back ({} netlink writes, {:.3f} s{}); the change applied {} "
-                         "is undone: {}",
-                         how, o.writes, o.seconds,
-                         r.trigger == "deadline" ? ", restored " + std::to_string(after_deadline) +
-                                                       " ms after the deadline"
-                                                 : std::string(),
-                         change.started, change.summary);
-        } else {
-            settled["status"] = "failed";
-            spdlog::critical("commit-confirmed: {}; the rollback FAILED and did not verify; the network needs "
-                             "attention: {}",
-                             how, o.error);
-        }
-        if (r.trigger == "deadline") settled["after_deadline_ms"] = after_deadline;
-        settled["writes"] = o.writes;
-        settled["restored"] = o.restored;
-        // What cut the host off is still in the files: hold them until an
-        // explicit reload/apply, after the admin has looked.
-        held_ = "a commit-confirmed change was " +
-                (r.trigger == "deadline" ? "not confirmed by " + iso_time(change.deadline) + " and was rolled back"
-                                         : "rolled back (" + r.trigger + ")") +
-                "; the files still ask for it";
-        store_held(opts_, *held_);
-        spdlog::warn("commit-confirmed: netlabd applies nothing until `netlabctl reload` (systemctl reload netlab) "
-                     "or `netlabctl apply`{}",
-                     deferred_.empty() ? "" : "; not applied: " + join(deferred_));
-        deferred_.clear();
-        if (pending_ && pending_->previous) {
-            in_force_ = std::move(pending_->previous);
-            in_force_since_ = pending_->previous_since;
-        } else if (pending_) {
-            in_force_.reset();  // unknown after a restart: nothing netlabd applied is in force
-        }
-        last_ = result_json(r);
-        if (r.owned) owned_ = r.owned;
-        reply["ok"] = o.status == S::RolledBack;
-        reply["result"] = *last_;
-        reply["message"] = std::string(o.status == S::RolledBack ? "rolled back" : "FAILED to roll back") +
-                           ": the change applied " + change.started + " (" + std::to_string(o.writes) +
-                           " netlink writes)";
-        if (o.status != S::RolledBack) reply["error"] = o.error;
-    }
-    settled_ = settled;
-    pending_.reset();
-    deadline_.cancel();
-    for (auto& w : job.waiters) w(reply);
-    job.waiters.clear();
-    if (!rollback && !deferred_.empty()) {
-        const std::string trigger = "deferred while pending: " + join(deferred_);
-        deferred_.clear();
-        enqueue(JobResult::Mode::Apply, trigger, nullptr, false);
-    }
-    notifier_.status(status_line());
-}
-
-nlohmann::json Daemon::pending_json() const {
-    if (!pending_) return nullptr;
-    const auto& c = pending_->change;
-    const auto left = std::chrono::duration_cast<std::chrono::seconds>(c.deadline - WallClock::now()).count();
-    nlohmann::json probe = nullptr;
-    if (pending_->probing)
-        probe = "running";
-    else if (c.probe)
-        probe = {{"ok", c.probe->ok}, {"text", c.probe->text}};
-    return {{"started", c.started},      {"deadline", iso_time(c.deadline)},
-            {"seconds_left", std::max<long long>(left, 0)}, {"reason", c.reason},
-            {"summary", c.summary},      {"probe", probe}};
-}
 
 // ---- reports -----------------------------------------------------------------
 

@@ -9,7 +9,7 @@
 #include "netlabd/log.hpp"
 #include "reconcile/compile.hpp"
 #include "reconcile/nl/events.hpp"
-#include "reconcile/serialize.hpp"
+#include "reconcile/state_dir.hpp"
 
 namespace netlab::daemon {
 
@@ -23,15 +23,11 @@ constexpr std::size_t kMaxReports = 20;  // kept for `status`
 const char* policy_name(model::DriftPolicy p) { return p == model::DriftPolicy::Repair ? "repair" : "report"; }
 
 reconcile::Ledger read_ledger(const std::filesystem::path& state_dir) {
-    const auto path = state_dir / "ledger.json";
-    std::ifstream in(path);
-    if (!in) return {};
-    std::stringstream text;
-    text << in.rdbuf();
     try {
-        return reconcile::serial::ledger_from(nlohmann::json::parse(text.str()));
+        return reconcile::StateDirectory(state_dir).ledger();
     } catch (const std::exception& e) {
-        spdlog::warn("drift: {}: {}; adopted links are judged by the topology alone", path.string(), e.what());
+        spdlog::warn("drift: {}: the ledger: {}; adopted links are judged by the topology alone", state_dir.string(),
+                     e.what());
         return {};
     }
 }

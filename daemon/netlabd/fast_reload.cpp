@@ -9,6 +9,8 @@
 #include <sstream>
 #include <vector>
 
+#include "reconcile/state_dir.hpp"
+
 namespace netlab::daemon {
 
 namespace fs = std::filesystem;
@@ -48,9 +50,9 @@ std::string config_bytes(const fs::path& config) {
 }
 
 std::string ledger_bytes(const fs::path& state_dir) {
-    std::string out;
-    append_file(out, state_dir / "ledger.json");
-    return out;
+    const auto text = reconcile::StateDirectory(state_dir).ledger_text();
+    if (!text) return std::string("ledger\0missing\0", 15);
+    return "ledger" + ('\0' + std::to_string(text->size()) + '\0') + *text;
 }
 
 std::string input_bytes(const std::string& config, const std::string& ledger) {

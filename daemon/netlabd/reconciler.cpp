@@ -9,9 +9,9 @@
 #include <boost/asio/post.hpp>
 #include <spdlog/spdlog.h>
 
-#include "model/duration.hpp"
 #include "netlabd/fast_reload.hpp"
 #include "netlabd/probe.hpp"
+#include "reconcile/commit_confirmed.hpp"
 #include "reconcile/nl/kernel.hpp"
 #include "reconcile/target.hpp"
 
@@ -24,24 +24,6 @@ namespace {
 // How long the probe waits for each gateway: an unanswered ARP request
 // turns FAILED after three tries a second apart.
 constexpr std::chrono::milliseconds kProbeBudget{3500};
-
-// When apply leaves the change pending: always with --confirm; with the
-// topology's commit_confirmed when the plan moves the host's default route
-// or addresses.
-reconcile::ConfirmPolicy confirm_policy(const model::Loaded& loaded, std::optional<std::chrono::seconds> confirm) {
-    const auto topo = loaded.topology.commit_confirmed;
-    if (!confirm && !topo) return nullptr;
-    return [confirm, topo](const reconcile::Plan& plan) -> std::optional<reconcile::ConfirmRequest> {
-        const auto now = std::chrono::system_clock::now();
-        if (confirm) return reconcile::ConfirmRequest{now + *confirm, "netlabctl apply --confirm " +
-                                                                          model::format_duration(*confirm)};
-        if (reconcile::moves_host_egress(plan))
-            return reconcile::ConfirmRequest{now + *topo, "commit_confirmed: " + model::format_duration(*topo) +
-                                                              " (the change moves the host's default route or "
-                                                              "addresses)"};
-        return std::nullopt;
-    };
-}
 
 }  // namespace
 
@@ -135,14 +117,14 @@ JobResult Reconciler::execute(JobResult::Mode mode, std::string trigger,
                 const bool ok = rec->status == reconcile::Outcome::Status::RolledBack;
                 r.recovered = std::move(*rec);
                 if (ok) {
-                    r.outcome = engine_->apply(*r.loaded, confirm_policy(*r.loaded, confirm));
+                    r.outcome = engine_->apply(*r.loaded, reconcile::confirm_policy(r.loaded->topology, confirm));
                 } else {
                     r.outcome.status = reconcile::Outcome::Status::Failed;
                     r.outcome.error = "not applied: the recovery of an interrupted transaction failed first: " +
                                       r.recovered->error;
                 }
             } else {
-                r.outcome = engine_->apply(*r.loaded, confirm_policy(*r.loaded, confirm), std::move(known));
+                r.outcome = engine_->apply(*r.loaded, reconcile::confirm_policy(r.loaded->topology, confirm), std::move(known));
             }
             r.outcome.phases["load"] = load_ms.count();
             break;

@@ -1,0 +1,200 @@
+// The state directory's files: names, durable writes, the lock (see
+// state_dir.hpp for the layout).
+#include "reconcile/state_dir.hpp"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+#include <system_error>
+
+#include <nlohmann/json.hpp>
+
+#include "reconcile/serialize.hpp"
+
+namespace netlab::reconcile {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+constexpr const char* kLedger = "ledger.json";
+constexpr const char* kJournal = "journal.json";
+constexpr const char* kPending = "pending.json";
+constexpr const char* kHeld = "held";
+constexpr const char* kLock = "lock";
+
+std::optional<std::string> read_text(const fs::path& p) {
+    std::ifstream in(p, std::ios::binary);
+    if (!in) return std::nullopt;
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+std::string read_or_throw(const fs::path& p) {
+    std::ifstream in(p, std::ios::binary);
+    if (!in) throw std::system_error(errno, std::generic_category(), "cannot read " + p.string());
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+// A rename or unlink is durable once its directory is fsync'ed.
+void sync_dir(const fs::path& dir) {
+    int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) {
+        ::fsync(dfd);
+        ::close(dfd);
+    }
+}
+
+}  // namespace
+
+StateDirectory::StateDirectory(fs::path dir) : dir_(std::move(dir)) {}
+
+std::error_code StateDirectory::make() const {
+    std::error_code ec;
+    fs::create_directories(dir_, ec);
+    return ec;
+}
+
+fs::path StateDirectory::file(Record r) const { return dir_ / (r == Record::Journal ? kJournal : kPending); }
+
+StateDirectory::Lock::Lock(const fs::path& dir) {
+    fs::create_directories(dir);
+    const fs::path path = dir / kLock;
+    fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd_ < 0) throw std::system_error(errno, std::generic_category(), "cannot open " + path.string());
+    if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+        int e = errno;
+        ::close(fd_);
+        fd_ = -1;
+        if (e == EWOULDBLOCK) throw std::runtime_error("another netlab transaction is running on " + dir.string());
+        throw std::system_error(e, std::generic_category(), "cannot lock " + path.string());
+    }
+}
+
+StateDirectory::Lock::~Lock() {
+    if (fd_ >= 0) ::close(fd_);
+}
+
+Ledger StateDirectory::ledger() const {
+    const fs::path path = dir_ / kLedger;
+    if (!fs::exists(path)) return {};
+    return serial::ledger_from(json::parse(read_or_throw(path)));
+}
+
+void StateDirectory::save_ledger(const Ledger& l) const {
+    fs::create_directories(dir_);
+    write_file_durably(dir_ / kLedger, serial::ledger(l).dump(2) + "\n");
+}
+
+std::optional<std::string> StateDirectory::ledger_text() const { return read_text(dir_ / kLedger); }
+
+bool StateDirectory::has(Record r) const { return fs::exists(file(r)); }
+
+json StateDirectory::read(Record r) const { return json::parse(read_or_throw(file(r))); }
+
+void StateDirectory::write(Record r, const json& j) const {
+    fs::create_directories(dir_);
+    write_file_durably(file(r), j.dump() + "\n");
+}
+
+void StateDirectory::remove(Record r) const {
+    std::error_code ec;
+    fs::remove(file(r), ec);
+    sync_dir(dir_);
+}
+
+fs::path StateDirectory::aside_path(Record r) const { return fs::path(file(r)).concat(".unreadable"); }
+
+std::string StateDirectory::set_aside(Record r) const {
+    std::error_code ec;
+    fs::rename(file(r), aside_path(r), ec);
+    sync_dir(dir_);
+    return ec ? ec.message() : std::string();
+}
+
+void StateDirectory::remove_temporaries() const {
+    const std::string journal_tmp = std::string(kJournal) + ".tmp.";
+    const std::string ledger_tmp = std::string(kLedger) + ".tmp.";
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(dir_, ec)) {
+        const std::string name = e.path().filename().string();
+        if (name.starts_with(journal_tmp) || name.starts_with(ledger_tmp)) fs::remove(e.path(), ec);
+    }
+}
+
+fs::path StateDirectory::held_path() const { return dir_ / kHeld; }
+
+std::optional<std::string> StateDirectory::held() const {
+    std::ifstream in(held_path());
+    std::string why;
+    if (!in || !std::getline(in, why)) return std::nullopt;
+    return why.empty() ? std::string("an earlier netlabd held") : why;
+}
+
+void StateDirectory::store_held(const std::string& why) const {
+    fs::create_directories(dir_);
+    write_file_durably(held_path(), why + "\n");
+}
+
+void StateDirectory::drop_held() const {
+    std::error_code ec;
+    fs::remove(held_path(), ec);
+    if (ec) throw std::system_error(ec, held_path().string());
+    sync_dir(dir_);
+}
+
+void write_file_durably(const fs::path& path, const std::string& text) {
+    auto fail = [&](const std::string& what) {
+        throw std::system_error(errno, std::generic_category(), what + " " + path.string());
+    };
+    const fs::path dir = path.has_parent_path() ? path.parent_path() : ".";
+    fs::path tmp = path;
+    tmp += ".tmp." + std::to_string(getpid());
+    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) fail("cannot create temp file for");
+    std::size_t done = 0;
+    while (done < text.size()) {
+        ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            int e = errno;
+            ::close(fd);
+            ::unlink(tmp.c_str());
+            errno = e;
+            fail("cannot write");
+        }
+        done += static_cast<std::size_t>(n);
+    }
+    if (::fsync(fd) != 0) {
+        int e = errno;
+        ::close(fd);
+        ::unlink(tmp.c_str());
+        errno = e;
+        fail("cannot fsync");
+    }
+    ::close(fd);
+    if (::rename(tmp.c_str(), path.c_str()) != 0) {
+        int e = errno;
+        ::unlink(tmp.c_str());
+        errno = e;
+        fail("cannot rename into");
+    }
+    int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0) fail("cannot open directory of");
+    int rc = ::fsync(dfd);
+    int e = errno;
+    ::close(dfd);
+    errno = e;
+    if (rc != 0) fail("cannot fsync directory of");
+}
+
+}  // namespace netlab::reconcile
