@@ -1,5 +1,5 @@
-// Loading: finds the files (topology.yaml, then topology.d/*.yaml in name
-// order), reads each (reader.cpp, behind the guards of guard.cpp), merges
+// Loading: finds the files (topology.yaml, then topology.d/*.yaml and *.yml
+// in name order), reads each (reader.cpp, behind the guards of guard.cpp), merges
 // them (merge.cpp) and validates the result (validate.cpp), capping the
 // number of diagnostics reported.
 #include "model/load.hpp"
@@ -17,6 +17,47 @@ namespace netlab::model {
 
 namespace fs = std::filesystem;
 
+namespace {
+
+void add_document(Loaded& out, std::string_view text, const std::string& file, bool drop_in) {
+    Loaded one;
+    read_document(text, file, out.topology.routes.size(), one, drop_in);
+    merge_file(out, one, file);
+}
+
+// Validation runs even after loading errors, so every problem is reported
+// at once; values that failed to load are left out (routes stay as
+// placeholders of family 0, which validate() skips).
+void finish(Loaded& out, const std::string& where) {
+    validate(out.topology, out.sources, out.diagnostics);
+    if (out.diagnostics.size() > kMaxDiagnostics) {
+        std::size_t more = out.diagnostics.size() - kMaxDiagnostics;
+        out.diagnostics.resize(kMaxDiagnostics);
+        out.diagnostics.push_back({Severity::Error, {where, 0, 0}, std::to_string(more) + " more problems not shown",
+                                   "fix the ones above and run the check again"});
+    }
+}
+
+}  // namespace
+
+bool is_dropin_name(std::string_view name) {
+    if (name.empty() || name.front() == '.') return false;
+    auto ends = [&](std::string_view suffix) {
+        return name.size() > suffix.size() && name.substr(name.size() - suffix.size()) == suffix;
+    };
+    return ends(".yaml") || ends(".yml");
+}
+
+Loaded load_documents(const std::vector<Document>& docs) {
+    Loaded out;
+    for (const auto& d : docs) {
+        out.files.push_back(d.file);
+        add_document(out, d.text, d.file, d.drop_in);
+    }
+    finish(out, docs.empty() ? std::string() : docs.front().file);
+    return out;
+}
+
 Loaded load_string(std::string_view yaml, const std::string& file) {
     Loaded out;
     out.files.push_back(file);
@@ -29,13 +70,13 @@ Loaded load_config(const fs::path& path, EmptyDir empty) {
     std::error_code ec;
     std::vector<std::pair<fs::path, bool>> files;  // (path, is drop-in)
     if (fs::is_directory(path, ec)) {
-        fs::path main = path / "topology.yaml";
-        fs::path dropDir = path / "topology.d";
+        fs::path main = path / kMainFile;
+        fs::path dropDir = path / kDropinDir;
         std::vector<fs::path> drops;
         if (fs::is_directory(dropDir, ec)) {
             for (fs::directory_iterator it(dropDir, ec), end; !ec && it != end; it.increment(ec)) {
                 std::string fname = it->path().filename().string();
-                if (fname.empty() || fname[0] == '.' || it->path().extension() != ".yaml") continue;
+                if (!is_dropin_name(fname)) continue;
                 drops.push_back(it->path());
             }
             if (ec)
@@ -50,7 +91,7 @@ Loaded load_config(const fs::path& path, EmptyDir empty) {
                 return out;
             }
             out.diagnostics.push_back({Severity::Error, {path.string(), 0, 0},
-                                       "is a directory, but holds neither topology.yaml nor topology.d/*.yaml",
+                                       "is a directory, but holds neither topology.yaml nor topology.d/*.yaml or *.yml",
                                        "create " + main.string() + " starting with `version: 1`"});
             return out;
         }
@@ -64,22 +105,9 @@ Loaded load_config(const fs::path& path, EmptyDir empty) {
         std::string file = p.string();
         out.files.push_back(file);
         auto text = read_file(p, out.diagnostics);
-        if (!text) continue;
-        Loaded one;
-        read_document(*text, file, out.topology.routes.size(), one, dropIn);
-        merge_file(out, one, file);
+        if (text) add_document(out, *text, file, dropIn);
     }
-    // Validation runs even after loading errors, so every problem is reported
-    // at once; values that failed to load are left out (routes stay as
-    // placeholders of family 0, which validate() skips).
-    validate(out.topology, out.sources, out.diagnostics);
-    if (out.diagnostics.size() > kMaxDiagnostics) {
-        std::size_t more = out.diagnostics.size() - kMaxDiagnostics;
-        out.diagnostics.resize(kMaxDiagnostics);
-        out.diagnostics.push_back({Severity::Error, {path.string(), 0, 0},
-                                   std::to_string(more) + " more problems not shown",
-                                   "fix the ones above and run the check again"});
-    }
+    finish(out, path.string());
     return out;
 }
 

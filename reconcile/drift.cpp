@@ -160,15 +160,20 @@ std::vector<std::string> drift_in(const DesiredNs& desired, const model::NetnsSt
     };
     using Op = KernelEvent::Op;
     using Object = KernelEvent::Object;
-    for (const auto& [name, l] : observed.links) judge(Op::New, Object::Link, [&](KernelEvent& e) { e.link = l; });
+    // Lambdas capture the bindings by an init-capture: clang 14 (the fuzz
+    // build's) cannot capture a structured binding itself.
+    for (const auto& [name, l] : observed.links)
+        judge(Op::New, Object::Link, [&link = l](KernelEvent& e) { e.link = link; });
     for (const auto& [name, spec] : desired.links)
-        if (!observed.links.count(name)) judge(Op::Del, Object::Link, [&](KernelEvent& e) { e.link.name = name; });
+        if (!observed.links.count(name))
+            judge(Op::Del, Object::Link, [&dev = name](KernelEvent& e) { e.link.name = dev; });
     for (const auto& a : observed.addresses) judge(Op::New, Object::Address, [&](KernelEvent& e) { e.address = a; });
     for (const auto& [name, spec] : desired.links) {
         if (!spec.addresses) continue;
         for (const auto& p : *spec.addresses)
             if (!observed.addresses.count(model::AddressState{name, p, false}))
-                judge(Op::Del, Object::Address, [&](KernelEvent& e) { e.address = model::AddressState{name, p, false}; });
+                judge(Op::Del, Object::Address,
+                      [&dev = name, &p](KernelEvent& e) { e.address = model::AddressState{dev, p, false}; });
     }
     for (const auto& r : observed.routes) judge(Op::New, Object::Route, [&](KernelEvent& e) { e.route = r; });
     for (const auto& spec : desired.routes) {

@@ -211,10 +211,12 @@ std::string Transaction::compare_in_play(const Observed& snapshot, const Desired
             if (!an.count(a)) return where + "address " + a.prefix.str() + " on " + a.dev + " is missing";
         for (const auto& a : an)
             if (!ab.count(a)) return where + "address " + a.prefix.str() + " on " + a.dev + " is extra";
-        auto in_play = [&](const model::RouteState& r) {
+        // `routes` by name: clang 14 (the fuzz build's) cannot capture
+        // the structured binding `want` itself.
+        auto in_play = [&, &routes = want.routes](const model::RouteState& r) {
             if (r.dst.addr.is_link_local_v6()) return false;  // fe80::/64: the kernel's, with the address
             if (devs.count(r.dev)) return true;
-            for (const auto& w : want.routes)
+            for (const auto& w : routes)
                 if (w.table == r.table && w.dst == r.dst && w.metric == r.metric) return true;
             return false;
         };

@@ -9,13 +9,15 @@
 
 #include <spdlog/spdlog.h>
 
+#include "model/load.hpp"
+
 namespace netlab::daemon {
 
 namespace {
 
 constexpr std::uint32_t kDirMask = IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_CREATE | IN_DELETE |
                                    IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR;
-constexpr const char* kDropins = "topology.d";
+constexpr const char* kDropins = model::kDropinDir;
 // The kubelet's atomic writer (a mounted ConfigMap or Secret) never writes a
 // *.yaml in place: it fills a new timestamped directory "..YYYY_MM_DD_...",
 // points a "..data_tmp" symlink at it, renames that over "..data" and removes
@@ -23,14 +25,6 @@ constexpr const char* kDropins = "topology.d";
 // through ..data, so the rename of ..data is the one event that means "new
 // content", whatever keys changed.
 constexpr const char* kKubeletData = "..data";
-
-bool is_yaml(const std::string& name) {
-    auto ends = [&](const char* s) {
-        std::size_t n = std::strlen(s);
-        return name.size() > n && name.compare(name.size() - n, n, s) == 0;
-    };
-    return ends(".yaml") || ends(".yml");
-}
 
 int make_inotify() {
     int fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
@@ -144,7 +138,8 @@ void ConfigWatch::handle(int wd, std::uint32_t mask, const std::string& name) {
             on_change_(std::string(kKubeletData) + " swapped");
             return;
         }
-        if (is_yaml(name)) on_change_(name);
+        // Only the files the loader reads count (model/load.hpp).
+        if (name == model::kMainFile) on_change_(name);
         return;
     }
     if (wd == dropin_wd_ && dropin_wd_ >= 0) {
@@ -159,7 +154,7 @@ void ConfigWatch::handle(int wd, std::uint32_t mask, const std::string& name) {
             on_change_(std::string(kDropins) + "/" + kKubeletData + " swapped");
             return;
         }
-        if (is_yaml(name)) on_change_(std::string(kDropins) + "/" + name);
+        if (model::is_dropin_name(name)) on_change_(std::string(kDropins) + "/" + name);
     }
 }
 

@@ -19,6 +19,7 @@
 #include <spdlog/spdlog.h>
 
 #include "cli/control_protocol.hpp"
+#include "netlabd/control_request.hpp"
 
 #ifndef SO_PEERGROUPS
 #define SO_PEERGROUPS 59
@@ -111,26 +112,12 @@ private:
         if (ec) return;  // eof, reset, or closed by the timer
         std::string line(asio::buffers_begin(in_.data()), asio::buffers_begin(in_.data()) + n - 1);
         in_.consume(n);
-        auto req = nlohmann::json::parse(line, nullptr, false);
-        if (req.is_discarded() || !req.is_object()) {
-            refuse("malformed request: not a JSON object");
+        ControlRequest parsed = parse_control_request(line, peer_.may_write);
+        if (!parsed.refusal.empty()) {
+            refuse(parsed.refusal);
             return;
         }
-        auto version = req.find("version");
-        if (version == req.end() || !version->is_number_integer() || *version != control::kVersion) {
-            refuse("unsupported protocol version (this netlabd speaks version " +
-                   std::to_string(control::kVersion) + ")");
-            return;
-        }
-        auto cmd = req.find("cmd");
-        if (cmd == req.end() || !cmd->is_string()) {
-            refuse("malformed request: no \"cmd\"");
-            return;
-        }
-        if (!peer_.may_write && !control::is_read_only(cmd->get<std::string>())) {
-            refuse("permission denied: '" + cmd->get<std::string>() + "' is for root only");
-            return;
-        }
+        const nlohmann::json& req = parsed.json;
         auto self = shared_from_this();
         auto replied = std::make_shared<bool>(false);
         Reply reply = [self, replied](nlohmann::json j) {

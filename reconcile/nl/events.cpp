@@ -1,6 +1,7 @@
 // EventSocket: rtnetlink multicast notifications, parsed from the raw
 // messages (links with parse_link(), as the dumps are) into KernelEvents,
-// other namespaces' with link names of their own.
+// other namespaces' with link names of their own; decode_events() runs the
+// same parser on bytes, without a socket.
 #include "reconcile/nl/events.hpp"
 
 #include <linux/if_addr.h>
@@ -19,6 +20,7 @@
 
 #include <netlink/attr.h>
 
+#include "reconcile/nl/decode.hpp"
 #include "reconcile/nl/error.hpp"
 #include "reconcile/nl/impl.hpp"
 
@@ -96,6 +98,7 @@ struct EventSocket::Impl {
     std::unordered_map<int, Names> peer_names;    // nsid -> that namespace's links
     std::unordered_set<int> asked;                // nsids whose links were dumped in this read()
     alignas(nlmsghdr) std::array<char, 64 * 1024> buf{};
+    bool ask_kernel = true;  // false in decode_events(): no socket, no kernel
 
     Names& names_in(std::optional<int> peer) { return peer ? peer_names[*peer] : names; }
 
@@ -106,7 +109,7 @@ struct EventSocket::Impl {
         Names& known = names_in(peer);
         auto it = known.find(ifindex);
         if (it != known.end()) return it->second;
-        if (!peer || !asked.insert(*peer).second) return {};
+        if (!peer || !ask_kernel || !asked.insert(*peer).second) return {};
         for (auto& [index, name] : peer_links(*peer)) known.try_emplace(index, std::move(name));
         it = known.find(ifindex);
         return it == known.end() ? std::string() : it->second;
@@ -159,8 +162,8 @@ void EventSocket::Impl::parse(nlmsghdr* nlh, std::optional<int> peer, KernelEven
 void EventSocket::Impl::parse_nsid(nlmsghdr* nlh, KernelEvents& out) {
     if (nlh->nlmsg_len < NLMSG_LENGTH(sizeof(rtgenmsg))) return;
     nlattr* tb[NETNSA_MAX + 1] = {};
-    if (nlmsg_parse(nlh, sizeof(rtgenmsg), tb, NETNSA_MAX, nullptr) < 0 || !tb[NETNSA_NSID]) return;
-    const int nsid = static_cast<int>(nla_get_s32(tb[NETNSA_NSID]));
+    if (nlmsg_parse(nlh, sizeof(rtgenmsg), tb, NETNSA_MAX, nullptr) < 0 || !attr_u32(tb[NETNSA_NSID])) return;
+    const int nsid = static_cast<int>(*attr_u32(tb[NETNSA_NSID]));
     if (nsid < 0) return;
     // Either way the names learnt under this nsid are not the next owner's.
     peer_names.erase(nsid);
@@ -202,7 +205,7 @@ std::optional<KernelEvent> EventSocket::Impl::parse_address(nlmsghdr* nlh, std::
     // point-to-point links); IPv6 sends IFA_ADDRESS only.
     auto ip = ip_attr(tb[IFA_LOCAL] ? tb[IFA_LOCAL] : tb[IFA_ADDRESS], ifa->ifa_family);
     if (!ip) return std::nullopt;
-    std::uint32_t flags = tb[IFA_FLAGS] ? nla_get_u32(tb[IFA_FLAGS]) : ifa->ifa_flags;
+    std::uint32_t flags = attr_u32(tb[IFA_FLAGS]).value_or(ifa->ifa_flags);
     KernelEvent e;
     e.op = nlh->nlmsg_type == RTM_NEWADDR ? KernelEvent::Op::New : KernelEvent::Op::Del;
     e.object = KernelEvent::Object::Address;
@@ -219,27 +222,21 @@ std::optional<KernelEvent> EventSocket::Impl::parse_route(nlmsghdr* nlh, std::op
     nlattr* tb[RTA_MAX + 1] = {};
     if (nlmsg_parse(nlh, sizeof(rtmsg), tb, RTA_MAX, nullptr) < 0) return std::nullopt;
     model::RouteState r;
-    r.table = tb[RTA_TABLE] ? nla_get_u32(tb[RTA_TABLE]) : rtm->rtm_table;
+    r.table = attr_u32(tb[RTA_TABLE]).value_or(rtm->rtm_table);
     r.type = rtm->rtm_type;
     r.protocol = rtm->rtm_protocol;
     r.scope = rtm->rtm_scope;
-    if (tb[RTA_PRIORITY]) r.metric = nla_get_u32(tb[RTA_PRIORITY]);
+    if (auto v = attr_u32(tb[RTA_PRIORITY])) r.metric = *v;
     if (auto dst = ip_attr(tb[RTA_DST], rtm->rtm_family))
         r.dst = model::Prefix{*dst, rtm->rtm_dst_len};
     else
         r.dst = model::Prefix::default_route(rtm->rtm_family == AF_INET ? 4 : 6);
-    int oif = tb[RTA_OIF] ? static_cast<int>(nla_get_u32(tb[RTA_OIF])) : 0;
+    int oif = static_cast<int>(attr_u32(tb[RTA_OIF]).value_or(0));
     r.via = ip_attr(tb[RTA_GATEWAY], rtm->rtm_family);
-    if (!oif && tb[RTA_MULTIPATH] && nla_len(tb[RTA_MULTIPATH]) >= static_cast<int>(sizeof(rtnexthop))) {
+    if (auto hop = oif ? std::nullopt : first_hop(tb[RTA_MULTIPATH], rtm->rtm_family)) {
         // Multipath: the first hop, as observe() takes it.
-        auto* nh = static_cast<rtnexthop*>(nla_data(tb[RTA_MULTIPATH]));
-        oif = nh->rtnh_ifindex;
-        if (nh->rtnh_len > sizeof(rtnexthop)) {
-            nlattr* nhtb[RTA_MAX + 1] = {};
-            if (nla_parse(nhtb, RTA_MAX, reinterpret_cast<nlattr*>(RTNH_DATA(nh)),
-                          static_cast<int>(nh->rtnh_len - sizeof(rtnexthop)), nullptr) == 0)
-                r.via = ip_attr(nhtb[RTA_GATEWAY], rtm->rtm_family);
-        }
+        oif = hop->ifindex;
+        if (hop->parsed) r.via = hop->via;
     }
     KernelEvent e;
     if (oif) {
@@ -250,6 +247,14 @@ std::optional<KernelEvent> EventSocket::Impl::parse_route(nlmsghdr* nlh, std::op
     e.object = KernelEvent::Object::Route;
     e.route = std::move(r);
     return e;
+}
+
+KernelEvents decode_events(const std::vector<EventDatagram>& datagrams) {
+    auto parser = std::make_unique<EventSocket::Impl>();  // its read buffer is 64 KiB: not on the stack
+    parser->ask_kernel = false;
+    KernelEvents out;
+    for (const auto& d : datagrams) for_each_message(d.bytes, [&](nlmsghdr* nlh) { parser->parse(nlh, d.peer, out); });
+    return out;
 }
 
 EventSocket::EventSocket() : impl_(std::make_unique<Impl>()) {
@@ -315,8 +320,8 @@ KernelEvents EventSocket::read() {
                 peer = id;
             }
         int len = static_cast<int>(n);
-        for (auto* nlh = reinterpret_cast<nlmsghdr*>(impl_->buf.data()); NLMSG_OK(nlh, len);
-             nlh = NLMSG_NEXT(nlh, len))
+        for (auto* nlh = reinterpret_cast<nlmsghdr*>(impl_->buf.data()); nlmsg_ok(nlh, len);
+             nlh = nlmsg_next(nlh, &len))
             impl_->parse(nlh, peer, out);
     }
     impl_->asked.clear();

@@ -3,6 +3,7 @@
 
 #include <cerrno>
 #include <cstdint>
+#include <cstring>
 #include <exception>
 #include <functional>
 #include <map>
@@ -10,6 +11,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -44,8 +46,50 @@ struct RawLink {
     bool link_elsewhere = false;  // IFLA_LINK_NETNSID present: IFLA_LINK is in another netns
 };
 
-// An RTM_NEWLINK/RTM_DELLINK message as a RawLink (dumps and events alike).
+// An RTM_NEWLINK/RTM_DELLINK message as a RawLink (dumps and events alike);
+// one too short to hold an ifinfomsg gives a RawLink with no name.
 RawLink parse_link(nlmsghdr* nlh);
+
+// Attribute readers that check the attribute's length first. libnl parses
+// without a policy here, so nothing else does: a short or unterminated
+// attribute (a kernel bug, or the fuzzer's) must not be read past its end.
+inline std::optional<std::uint32_t> attr_u32(const nlattr* a) {
+    if (!a || nla_len(a) < 4) return std::nullopt;
+    std::uint32_t v = 0;
+    std::memcpy(&v, nla_data(a), 4);
+    return v;
+}
+inline std::string attr_str(const nlattr* a) {
+    if (!a || nla_len(a) <= 0) return {};
+    const auto* s = static_cast<const char*>(nla_data(a));
+    return std::string(s, ::strnlen(s, static_cast<std::size_t>(nla_len(a))));
+}
+
+// Each netlink message in `bytes` (a datagram, or a dump's answers) with its
+// own length inside it, read from a copy aligned for nlmsghdr.
+template <class F>
+void for_each_message(std::string_view bytes, F&& f) {
+    std::vector<char> buf(bytes.begin(), bytes.end());  // operator new's alignment suffices
+    int len = static_cast<int>(buf.size());
+    for (auto* nlh = reinterpret_cast<nlmsghdr*>(buf.data()); nlmsg_ok(nlh, len); nlh = nlmsg_next(nlh, &len)) f(nlh);
+}
+
+// observe()'s parsers (observe.cpp), one message each, given the link
+// names (ifindex -> name) of the namespace's link dump.
+using LinkNames = std::unordered_map<int, std::string>;
+// The dump's links, masters and parents named, into `out`; fills `names`.
+void add_links(std::vector<RawLink>& raw, LinkNames& names, model::NetnsState& out);
+void add_address(nlmsghdr* nlh, const LinkNames& names, model::NetnsState& out);
+void add_route(nlmsghdr* nlh, const LinkNames& names, model::NetnsState& out);
+
+// The first hop of an RTA_MULTIPATH attribute, read only within it; `parsed`
+// when the hop carries attributes that parsed (then `via` is its RTA_GATEWAY).
+struct FirstHop {
+    int ifindex = 0;
+    bool parsed = false;
+    std::optional<model::IpAddress> via;
+};
+std::optional<FirstHop> first_hop(const nlattr* multipath, int family);
 
 // The kernel's answer to one request of a batch.
 struct Answer {

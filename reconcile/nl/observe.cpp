@@ -1,6 +1,6 @@
 // observe(): links, addresses and routes of one namespace, as model values,
 // each parsed straight from its raw dump (RTM_NEWLINK see socket.cpp;
-// RTM_NEWADDR and RTM_NEWROUTE here). No libnl cache: at 1000 namespaces
+// RTM_NEWADDR and RTM_NEWROUTE here, by functions decode.cpp shares). No libnl cache: at 1000 namespaces
 // its per-object allocation and hashing was a good part of observe's time.
 // Route dumps ask the kernel for the main table only (strict checking, see
 // connect_here); answers are filtered here too, for kernels without it.
@@ -8,11 +8,13 @@
 #include <linux/rtnetlink.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cstring>
 #include <unordered_map>
 
 #include <netlink/attr.h>
 
+#include "reconcile/nl/decode.hpp"
 #include "reconcile/nl/error.hpp"
 #include "reconcile/nl/impl.hpp"
 
@@ -42,18 +44,29 @@ MsgPtr dump_request(int type, const void* header, std::size_t size) {
 
 }  // namespace
 
-model::NetnsState NlKernel::Impl::observe(const NsId& id) {
-    Netns& ns = get(id);
-    model::NetnsState out;
-
-    std::unordered_map<int, std::string> names;
-    std::vector<RawLink> raw = dump_links(ns);
-    ns.index.clear();
-    for (const auto& l : raw) {
-        names[l.state.ifindex] = l.state.name;
-        ns.index[l.state.name] = l.state.ifindex;
+std::optional<FirstHop> first_hop(const nlattr* multipath, int family) {
+    if (!multipath || nla_len(multipath) < static_cast<int>(sizeof(rtnexthop))) return std::nullopt;
+    rtnexthop nh{};
+    std::memcpy(&nh, nla_data(multipath), sizeof nh);
+    FirstHop hop;
+    hop.ifindex = nh.rtnh_ifindex;
+    const int attrs = std::min<int>(nh.rtnh_len, nla_len(multipath)) - static_cast<int>(RTNH_ALIGN(sizeof(rtnexthop)));
+    if (attrs > 0) {
+        nlattr* ntb[RTA_MAX + 1] = {};
+        auto* head = reinterpret_cast<nlattr*>(static_cast<char*>(nla_data(multipath)) + RTNH_ALIGN(sizeof(rtnexthop)));
+        if (nla_parse(ntb, RTA_MAX, head, attrs, nullptr) == 0) {
+            hop.parsed = true;
+            hop.via = to_ip(family, ntb[RTA_GATEWAY]);
+        }
     }
+    return hop;
+}
+
+void add_links(std::vector<RawLink>& raw, LinkNames& names, model::NetnsState& out) {
+    for (const auto& l : raw)
+        if (!l.state.name.empty()) names[l.state.ifindex] = l.state.name;
     for (auto& l : raw) {
+        if (l.state.name.empty()) continue;  // too short to be a link
         if (l.master_index) {
             auto it = names.find(l.master_index);
             if (it != names.end()) l.state.master = it->second;
@@ -65,24 +78,82 @@ model::NetnsState NlKernel::Impl::observe(const NsId& id) {
         }
         out.links.emplace(l.state.name, std::move(l.state));
     }
+}
+
+void add_address(nlmsghdr* nlh, const LinkNames& names, model::NetnsState& out) {
+    const auto* a = static_cast<const ifaddrmsg*>(nlmsg_data(nlh));
+    nlattr* tb[IFA_MAX + 1] = {};
+    if (nlmsg_parse(nlh, sizeof(ifaddrmsg), tb, IFA_MAX, nullptr) < 0) return;
+    auto it = names.find(static_cast<int>(a->ifa_index));
+    if (it == names.end()) return;
+    // IFA_LOCAL is the address itself; IFA_ADDRESS is the peer's on a
+    // point-to-point link, and the only one IPv6 sends otherwise.
+    auto ip = to_ip(a->ifa_family, tb[IFA_LOCAL] ? tb[IFA_LOCAL] : tb[IFA_ADDRESS]);
+    if (!ip) return;
+    const std::uint32_t flags = attr_u32(tb[IFA_FLAGS]).value_or(a->ifa_flags);
+    out.addresses.insert(model::AddressState{it->second, model::Prefix{*ip, a->ifa_prefixlen},
+                                             (flags & IFA_F_SECONDARY) != 0});
+}
+
+void add_route(nlmsghdr* nlh, const LinkNames& names, model::NetnsState& out) {
+    const auto* r = static_cast<const rtmsg*>(nlmsg_data(nlh));
+    nlattr* tb[RTA_MAX + 1] = {};
+    if (nlmsg_parse(nlh, sizeof(rtmsg), tb, RTA_MAX, nullptr) < 0) return;
+    const std::uint32_t table = attr_u32(tb[RTA_TABLE]).value_or(r->rtm_table);
+    if (table != model::kMainTable || r->rtm_type != RTN_UNICAST) return;
+    if (r->rtm_family != AF_INET && r->rtm_family != AF_INET6) return;
+    model::RouteState rs;
+    rs.table = table;
+    rs.type = r->rtm_type;
+    rs.protocol = r->rtm_protocol;
+    rs.scope = r->rtm_scope;
+    if (auto v = attr_u32(tb[RTA_PRIORITY])) rs.metric = *v;
+    const std::uint8_t fam = r->rtm_family == AF_INET ? 4 : 6;
+    if (auto dst = to_ip(r->rtm_family, tb[RTA_DST]))
+        rs.dst = model::Prefix{*dst, r->rtm_dst_len};
+    else
+        rs.dst = model::Prefix::default_route(fam);
+    int oif = static_cast<int>(attr_u32(tb[RTA_OIF]).value_or(0));
+    rs.via = to_ip(r->rtm_family, tb[RTA_GATEWAY]);
+    if (auto hop = first_hop(tb[RTA_MULTIPATH], r->rtm_family)) {
+        // multipath: the first hop, as for a single-path route
+        oif = hop->ifindex;
+        if (hop->parsed) rs.via = hop->via;
+    }
+    if (auto it = names.find(oif); it != names.end()) rs.dev = it->second;
+    out.routes.insert(std::move(rs));
+}
+
+model::NetnsState decode_dump(std::string_view messages) {
+    model::NetnsState out;
+    std::vector<RawLink> raw;
+    for_each_message(messages, [&](nlmsghdr* nlh) {
+        if (nlh->nlmsg_type == RTM_NEWLINK) raw.push_back(parse_link(nlh));
+    });
+    LinkNames names;
+    add_links(raw, names, out);
+    for_each_message(messages, [&](nlmsghdr* nlh) {
+        if (nlh->nlmsg_type == RTM_NEWADDR) add_address(nlh, names, out);
+        if (nlh->nlmsg_type == RTM_NEWROUTE) add_route(nlh, names, out);
+    });
+    return out;
+}
+
+model::NetnsState NlKernel::Impl::observe(const NsId& id) {
+    Netns& ns = get(id);
+    model::NetnsState out;
+
+    LinkNames names;
+    std::vector<RawLink> raw = dump_links(ns);
+    ns.index.clear();
+    for (const auto& l : raw)
+        if (!l.state.name.empty()) ns.index[l.state.name] = l.state.ifindex;
+    add_links(raw, names, out);
 
     ifaddrmsg ifa{};
     ifa.ifa_family = AF_UNSPEC;
     MsgPtr addr_req = dump_request(RTM_GETADDR, &ifa, sizeof ifa);
-    dump(ns, addr_req.get(), RTM_NEWADDR, "dump addresses", [&](nlmsghdr* nlh) {
-        const auto* a = static_cast<const ifaddrmsg*>(nlmsg_data(nlh));
-        nlattr* tb[IFA_MAX + 1] = {};
-        if (nlmsg_parse(nlh, sizeof(ifaddrmsg), tb, IFA_MAX, nullptr) < 0) return;
-        auto it = names.find(static_cast<int>(a->ifa_index));
-        if (it == names.end()) return;
-        // IFA_LOCAL is the address itself; IFA_ADDRESS is the peer's on a
-        // point-to-point link, and the only one IPv6 sends otherwise.
-        auto ip = to_ip(a->ifa_family, tb[IFA_LOCAL] ? tb[IFA_LOCAL] : tb[IFA_ADDRESS]);
-        if (!ip) return;
-        const std::uint32_t flags = tb[IFA_FLAGS] ? nla_get_u32(tb[IFA_FLAGS]) : a->ifa_flags;
-        out.addresses.insert(model::AddressState{it->second, model::Prefix{*ip, a->ifa_prefixlen},
-                                                 (flags & IFA_F_SECONDARY) != 0});
-    });
+    dump(ns, addr_req.get(), RTM_NEWADDR, "dump addresses", [&](nlmsghdr* nlh) { add_address(nlh, names, out); });
 
     for (const int family : {AF_INET, AF_INET6}) {
         rtmsg rtm{};
@@ -90,41 +161,7 @@ model::NetnsState NlKernel::Impl::observe(const NsId& id) {
         rtm.rtm_table = RT_TABLE_MAIN;
         MsgPtr route_req = dump_request(RTM_GETROUTE, &rtm, sizeof rtm);
         nla_put_u32(route_req.get(), RTA_TABLE, model::kMainTable);
-        dump(ns, route_req.get(), RTM_NEWROUTE, "dump routes", [&](nlmsghdr* nlh) {
-            const auto* r = static_cast<const rtmsg*>(nlmsg_data(nlh));
-            nlattr* tb[RTA_MAX + 1] = {};
-            if (nlmsg_parse(nlh, sizeof(rtmsg), tb, RTA_MAX, nullptr) < 0) return;
-            const std::uint32_t table = tb[RTA_TABLE] ? nla_get_u32(tb[RTA_TABLE]) : r->rtm_table;
-            if (table != model::kMainTable || r->rtm_type != RTN_UNICAST) return;
-            if (r->rtm_family != AF_INET && r->rtm_family != AF_INET6) return;
-            model::RouteState rs;
-            rs.table = table;
-            rs.type = r->rtm_type;
-            rs.protocol = r->rtm_protocol;
-            rs.scope = r->rtm_scope;
-            if (tb[RTA_PRIORITY]) rs.metric = nla_get_u32(tb[RTA_PRIORITY]);
-            const std::uint8_t fam = r->rtm_family == AF_INET ? 4 : 6;
-            if (auto dst = to_ip(r->rtm_family, tb[RTA_DST]))
-                rs.dst = model::Prefix{*dst, r->rtm_dst_len};
-            else
-                rs.dst = model::Prefix::default_route(fam);
-            int oif = tb[RTA_OIF] ? static_cast<int>(nla_get_u32(tb[RTA_OIF])) : 0;
-            rs.via = to_ip(r->rtm_family, tb[RTA_GATEWAY]);
-            if (tb[RTA_MULTIPATH] && nla_len(tb[RTA_MULTIPATH]) >= static_cast<int>(sizeof(rtnexthop))) {
-                // multipath: the first hop, as for a single-path route
-                const auto* nh = static_cast<const rtnexthop*>(nla_data(tb[RTA_MULTIPATH]));
-                oif = nh->rtnh_ifindex;
-                const int attrs = static_cast<int>(nh->rtnh_len) - static_cast<int>(RTNH_ALIGN(sizeof(rtnexthop)));
-                if (attrs > 0) {
-                    nlattr* ntb[RTA_MAX + 1] = {};
-                    auto* head = reinterpret_cast<nlattr*>(const_cast<char*>(reinterpret_cast<const char*>(nh)) +
-                                                           RTNH_ALIGN(sizeof(rtnexthop)));
-                    if (nla_parse(ntb, RTA_MAX, head, attrs, nullptr) == 0) rs.via = to_ip(r->rtm_family, ntb[RTA_GATEWAY]);
-                }
-            }
-            if (auto it = names.find(oif); it != names.end()) rs.dev = it->second;
-            out.routes.insert(std::move(rs));
-        });
+        dump(ns, route_req.get(), RTM_NEWROUTE, "dump routes", [&](nlmsghdr* nlh) { add_route(nlh, names, out); });
     }
     return out;
 }

@@ -45,7 +45,7 @@ std::string extack_of(nlmsgerr* e) {
     auto* head = reinterpret_cast<nlattr*>(reinterpret_cast<char*>(e) + off);
     if (nla_parse(tb, NLMSGERR_ATTR_MAX, head, static_cast<int>(payload - off), nullptr) == 0 &&
         tb[NLMSGERR_ATTR_MSG])
-        return nla_get_string(tb[NLMSGERR_ATTR_MSG]);
+        return attr_str(tb[NLMSGERR_ATTR_MSG]);
     return {};
 }
 
@@ -74,12 +74,11 @@ SockPtr connect_here(Netns& ns) {
     return sock;
 }
 
-std::string str_attr(nlattr* a) { return a ? std::string(nla_get_string(a)) : std::string(); }
-
 }  // namespace
 
 RawLink parse_link(nlmsghdr* nlh) {
     RawLink out;
+    if (nlh->nlmsg_len < NLMSG_LENGTH(sizeof(ifinfomsg))) return out;
     auto* ifi = static_cast<ifinfomsg*>(nlmsg_data(nlh));
     nlattr* tb[IFLA_MAX + 1] = {};
     nlmsg_parse(nlh, sizeof(ifinfomsg), tb, IFLA_MAX, nullptr);
@@ -87,29 +86,28 @@ RawLink parse_link(nlmsghdr* nlh) {
     s.ifindex = ifi->ifi_index;
     s.up = ifi->ifi_flags & IFF_UP;
     s.promisc = ifi->ifi_flags & IFF_PROMISC;
-    s.name = str_attr(tb[IFLA_IFNAME]);
-    if (tb[IFLA_MTU]) s.mtu = nla_get_u32(tb[IFLA_MTU]);
+    s.name = attr_str(tb[IFLA_IFNAME]);
+    if (auto v = attr_u32(tb[IFLA_MTU])) s.mtu = *v;
     if (tb[IFLA_ADDRESS] && nla_len(tb[IFLA_ADDRESS]) == 6)
         std::memcpy(s.mac.bytes.data(), nla_data(tb[IFLA_ADDRESS]), 6);
-    s.alias = str_attr(tb[IFLA_IFALIAS]);
-    if (tb[IFLA_GROUP]) s.group = nla_get_u32(tb[IFLA_GROUP]);
-    if (tb[IFLA_MASTER]) out.master_index = static_cast<int>(nla_get_u32(tb[IFLA_MASTER]));
-    if (tb[IFLA_LINK]) out.link_index = static_cast<int>(nla_get_u32(tb[IFLA_LINK]));
+    s.alias = attr_str(tb[IFLA_IFALIAS]);
+    if (auto v = attr_u32(tb[IFLA_GROUP])) s.group = *v;
+    if (auto v = attr_u32(tb[IFLA_MASTER])) out.master_index = static_cast<int>(*v);
+    if (auto v = attr_u32(tb[IFLA_LINK])) out.link_index = static_cast<int>(*v);
     out.link_elsewhere = tb[IFLA_LINK_NETNSID] != nullptr;
     if (tb[IFLA_LINKINFO]) {
         nlattr* li[IFLA_INFO_MAX + 1] = {};
         if (nla_parse_nested(li, IFLA_INFO_MAX, tb[IFLA_LINKINFO], nullptr) == 0) {
-            s.kind = str_attr(li[IFLA_INFO_KIND]);
+            s.kind = attr_str(li[IFLA_INFO_KIND]);
             if (li[IFLA_INFO_DATA] && s.kind == "bridge") {
                 nlattr* br[IFLA_BR_MAX + 1] = {};
-                if (nla_parse_nested(br, IFLA_BR_MAX, li[IFLA_INFO_DATA], nullptr) == 0 &&
-                    br[IFLA_BR_STP_STATE])
-                    s.stp = nla_get_u32(br[IFLA_BR_STP_STATE]) != 0;
+                if (nla_parse_nested(br, IFLA_BR_MAX, li[IFLA_INFO_DATA], nullptr) == 0)
+                    if (auto v = attr_u32(br[IFLA_BR_STP_STATE])) s.stp = *v != 0;
             } else if (li[IFLA_INFO_DATA] && s.kind == "macvlan") {
                 nlattr* mv[IFLA_MACVLAN_MAX + 1] = {};
                 if (nla_parse_nested(mv, IFLA_MACVLAN_MAX, li[IFLA_INFO_DATA], nullptr) == 0 &&
-                    mv[IFLA_MACVLAN_MODE]) {
-                    switch (nla_get_u32(mv[IFLA_MACVLAN_MODE])) {
+                    attr_u32(mv[IFLA_MACVLAN_MODE])) {
+                    switch (*attr_u32(mv[IFLA_MACVLAN_MODE])) {
                         case MACVLAN_MODE_PRIVATE: s.macvlan_mode = model::MacvlanMode::Private; break;
                         case MACVLAN_MODE_VEPA: s.macvlan_mode = model::MacvlanMode::Vepa; break;
                         case MACVLAN_MODE_PASSTHRU: s.macvlan_mode = model::MacvlanMode::Passthru; break;
@@ -280,8 +278,9 @@ int NlKernel::Impl::nsid_request(int type, int netns_fd) {
             if (r->nlmsg_type == NLMSG_ERROR) return static_cast<nlmsgerr*>(nlmsg_data(r))->error;
             if (r->nlmsg_type != RTM_NEWNSID) continue;
             nlattr* tb[NETNSA_MAX + 1] = {};
-            if (nlmsg_parse(r, sizeof(rtgenmsg), tb, NETNSA_MAX, nullptr) < 0 || !tb[NETNSA_NSID]) return -EPROTO;
-            return static_cast<int>(nla_get_s32(tb[NETNSA_NSID]));
+            if (nlmsg_parse(r, sizeof(rtgenmsg), tb, NETNSA_MAX, nullptr) < 0 || !attr_u32(tb[NETNSA_NSID]))
+                return -EPROTO;
+            return static_cast<int>(*attr_u32(tb[NETNSA_NSID]));
         }
     }
 }

@@ -5,7 +5,9 @@
 #     temporary file and renamed into place, end with the state of the last
 #     write after only a few reconciles (the count is printed), no crash;
 #   - topology.d/ created, deleted, renamed into place, and deleted then
-#     created again: each time the drop-in's state follows.
+#     created again: each time the drop-in's state follows;
+#   - a topology.d/*.yml drop-in is applied, and its removal undone, by the
+#     watch alone (the loader and the watch select the same names).
 set -euo pipefail
 
 skip() { echo "SKIP: $*"; exit 77; }
@@ -161,6 +163,20 @@ ip -n "$NS" -br addr show br1
 step "a file in the recreated topology.d/ is still watched"
 rm "$ETC/topology.d/20-br1.yaml"
 wait_for "br1 removed with its file" no_br1
+echo "br1 is gone"
+
+step "a *.yml drop-in is read like a *.yaml one, and its removal is seen"
+put "$ETC/topology.d/30-br1.yml" <<'YAML'
+version: 1
+interfaces:
+  br1:
+    kind: bridge
+    addresses: [203.0.113.129/25]
+YAML
+wait_for "br1 from the .yml drop-in" has_br1
+ip -n "$NS" -br addr show br1
+rm "$ETC/topology.d/30-br1.yml"
+wait_for "br1 removed with the .yml file" no_br1
 echo "br1 is gone"
 
 kill -0 "$PID" || fail "netlabd died"

@@ -278,6 +278,41 @@ TEST_CASE("load_config: a directory merges topology.yaml and topology.d/*.yaml i
     CHECK(fs::path(l.sources.at("interfaces.br0").file).filename() == "10-a.yaml");
 }
 
+TEST_CASE("load_config: drop-ins are *.yaml and *.yml alike, the names netlabd's watch reacts to") {
+    TempDir d;
+    d.write("topology.d/20-b.yml", "version: 1\ninterfaces:\n  ens34: {}\n");
+    d.write("topology.d/10-a.yaml", "version: 1\ninterfaces:\n  ens33: {}\n");
+    d.write("topology.d/.hidden.yml", "garbage: [");
+    d.write("topology.d/30-c.yml~", "garbage: [");
+    d.write("topology.d/40-d.YML", "garbage: [");
+    d.write("topology.yml", "garbage: [");  // the main file is topology.yaml only
+    Loaded l = load_config(d.path);
+    INFO(errors_of(l));
+    CHECK(l.ok());
+    REQUIRE(l.files.size() == 2);
+    CHECK(fs::path(l.files[0]).filename() == "10-a.yaml");
+    CHECK(fs::path(l.files[1]).filename() == "20-b.yml");
+    CHECK(l.topology.interfaces.size() == 2);
+    // The selection itself, as config_watch uses it.
+    CHECK(is_dropin_name("10-a.yaml"));
+    CHECK(is_dropin_name("20-b.yml"));
+    CHECK_FALSE(is_dropin_name(".hidden.yml"));
+    CHECK_FALSE(is_dropin_name(".yaml"));
+    CHECK_FALSE(is_dropin_name("30-c.yml~"));
+    CHECK_FALSE(is_dropin_name("30-c.yaml.bak"));
+    CHECK_FALSE(is_dropin_name("40-d.YML"));
+    CHECK_FALSE(is_dropin_name("yml"));
+    CHECK_FALSE(is_dropin_name(""));
+}
+
+TEST_CASE("load_documents: load_config's merge and validation without files") {
+    Loaded l = load_documents({{"main.yaml", "version: 1\ninterfaces:\n  br0:\n    kind: bridge\n", false},
+                               {"d.yaml", "version: 1\ninterfaces:\n  br0:\n    kind: bridge\n", true}});
+    CHECK(has_diag(l, "defined in two files"));
+    REQUIRE(l.files.size() == 2);
+    CHECK(load_documents({{"v.yaml", "version: 1\nroutes:\n  - to: default\n    dev: nope\n", false}}).ok() == false);
+}
+
 TEST_CASE("load_config: the same object in two files names both places") {
     TempDir d;
     d.write("topology.yaml", "version: 1\ninterfaces:\n  br0:\n    kind: bridge\n");
