@@ -24,6 +24,10 @@ private:
     void network(const std::string& name, const YAML::Node& n, const std::string& path, const Location& kl);
     void container(const std::string& name, const YAML::Node& n, const std::string& path, const Location& kl);
     void container_interface(ContainerInterface& ci, const YAML::Node& n, const std::string& path, const Location& kl);
+    // One entry of an address list: `ADDR/LEN`, or a map with `address:` and
+    // `broadcast:` (an IPv4 address, or `none`).
+    std::optional<Prefix> address_entry(const YAML::Node& e, const Location& el, const std::string& path,
+                                        const std::string& what, std::map<Prefix, std::optional<IpAddress>>& broadcasts);
 
     std::size_t routeBase_;
 };
@@ -139,8 +143,8 @@ void Reader::interface(const std::string& name, const YAML::Node& n, const std::
                 itf.mac_from = *s;
         } else if (key == "addresses") {
             std::vector<Prefix> addrs;
-            list(v, at, p, [&](const YAML::Node& e, const Location& el, const std::string&) {
-                if (auto a = prefix(e, el, what, false)) addrs.push_back(*a);
+            list(v, at, p, [&](const YAML::Node& e, const Location& el, const std::string& ep) {
+                if (auto a = address_entry(e, el, ep, what, itf.broadcasts)) addrs.push_back(*a);
             });
             itf.addresses = addrs;
         } else if (key == "ports") {
@@ -206,6 +210,48 @@ std::optional<Route> Reader::route(const YAML::Node& n, const Location& at, cons
         return std::nullopt;
     }
     return r;
+}
+
+std::optional<Prefix> Reader::address_entry(const YAML::Node& e, const Location& el, const std::string& path,
+                                            const std::string& what,
+                                            std::map<Prefix, std::optional<IpAddress>>& broadcasts) {
+    if (!e.IsMap()) return prefix(e, el, what, false);
+    std::optional<Prefix> addr;
+    std::optional<std::optional<IpAddress>> brd;
+    std::optional<Location> brdAt;
+    bool ok = true;
+    fields(e, path, {"address", "broadcast"}, [&](const std::string& key, const YAML::Node& v, const std::string& p) {
+        Location at = out_.sources.at(p);
+        if (key == "address") {
+            if (!(addr = prefix(v, at, what, false))) ok = false;
+        } else if (key == "broadcast") {
+            brdAt = at;
+            auto s = scalar(v, at, what + " broadcast");
+            if (!s) return void(ok = false);
+            if (*s == "none") {
+                brd.emplace(std::nullopt);
+            } else if (auto ip = IpAddress::parse(*s); ip && ip->is_v4()) {
+                brd.emplace(*ip);
+            } else {
+                ok = false;
+                error(at, "broadcast " + quote(*s) + " is not an IPv4 address",
+                      "write an IPv4 address such as 198.51.100.255, or `none` for no broadcast address");
+            }
+        }
+    });
+    if (!ok) return std::nullopt;
+    if (!addr) {
+        error(el, "address entry has no `address`", "write `- address: 198.51.100.7/24` with its `broadcast:`");
+        return std::nullopt;
+    }
+    if (brd) {
+        if (!addr->addr.is_v4() && *brd) {
+            error(*brdAt, "broadcast on IPv6 address " + addr->str(), "IPv6 has no broadcast address: leave it out");
+            return std::nullopt;
+        }
+        broadcasts[*addr] = *brd;
+    }
+    return addr;
 }
 
 void Reader::network(const std::string& name, const YAML::Node& n, const std::string& path, const Location& kl) {
@@ -311,8 +357,8 @@ void Reader::container_interface(ContainerInterface& ci, const YAML::Node& n, co
                    if (auto a = prefix_text(text, at, "address", false)) ci.addresses.push_back(*a);
                } else if (key == "addresses") {
                    addressesAt = at;
-                   list(v, at, p, [&](const YAML::Node& e, const Location& el, const std::string&) {
-                       if (auto a = prefix(e, el, "address", false)) ci.addresses.push_back(*a);
+                   list(v, at, p, [&](const YAML::Node& e, const Location& el, const std::string& ep) {
+                       if (auto a = address_entry(e, el, ep, "address", ci.broadcasts)) ci.addresses.push_back(*a);
                    });
                } else if (key == "mac") {
                    auto s = scalar(v, at, what);

@@ -42,6 +42,9 @@ struct Interface {
     std::optional<MacAddress> mac;          // a literal MAC ...
     std::optional<std::string> mac_from;    // ... or "take the MAC of this interface"
     std::optional<std::vector<Prefix>> addresses;  // nullopt: not managed
+    // `broadcast:` written for an address (nullopt: `broadcast: none`).
+    // Addresses not named here get default_broadcast() when netlab adds them.
+    std::map<Prefix, std::optional<IpAddress>> broadcasts;
     // bridge
     std::vector<std::string> ports;
     std::optional<bool> stp;
@@ -76,6 +79,7 @@ struct ContainerInterface {
     std::optional<std::string> network;    // macvlan child of the network's parent
     std::optional<std::string> bridge;     // veth pair, host end enslaved here
     std::vector<Prefix> addresses;         // `address:` (scalar, may be ADDR/LEN@GW) or `addresses:`
+    std::map<Prefix, std::optional<IpAddress>> broadcasts;  // as Interface::broadcasts
     std::optional<MacAddress> mac;
     std::optional<std::uint32_t> mtu;
     std::optional<IpAddress> gateway;      // replaces the container's default route

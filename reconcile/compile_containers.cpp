@@ -90,6 +90,7 @@ void compile_containers(const model::Topology& topo, Desired& out) {
             l.mtu = ci.mtu;
             l.mac = ci.mac ? *ci.mac : derived_mac(cname, ifname);
             l.addresses = std::set<model::Prefix>(ci.addresses.begin(), ci.addresses.end());
+            l.address_attrs = broadcast_wants(ci.broadcasts);
             if (ci.network) {
                 auto net = topo.networks.find(*ci.network);
                 if (net == topo.networks.end()) continue;  // the validator reports it

@@ -25,6 +25,15 @@ inline std::string container_of(const NsId& ns) {
     return ns.rfind(prefix, 0) == 0 ? ns.substr(prefix.size()) : std::string();
 }
 
+// Attributes asked for one of a LinkSpec's addresses. From the topology only
+// the broadcast is asked (`broadcast:`); a rollback target or the ledger
+// giving an adopted link back what it had asks for all of them (exact).
+struct AddressWant {
+    model::AddressAttrs attrs;
+    bool exact = false;
+    bool operator==(const AddressWant&) const = default;
+};
+
 struct LinkSpec {
     std::string name;
     std::string kind;                     // "" adopt an existing link; else create: "bridge", "macvlan", "veth"
@@ -44,6 +53,12 @@ struct LinkSpec {
     // delete (Step::Op::DeleteGroup) left behind or removed comes back as it was.
     std::optional<std::uint32_t> group;
     std::optional<std::set<model::Prefix>> addresses;  // exact set when managed
+    // Attributes for some of `addresses`. An address with an entry gets them
+    // and keeps them (a different broadcast is fixed by re-adding it: the
+    // kernel cannot change it in place). One without an entry gets, when
+    // netlab adds it, what it had on the link it moves from, else
+    // model::default_broadcast(); an existing one is left as it is.
+    std::map<model::Prefix, AddressWant> address_attrs;
     // macvlan: child of `parent`, which lives in `parent_ns` (a container's
     // macvlan is created from the host socket straight into the container's
     // netns with IFLA_NET_NS_FD; nothing is moved afterwards)

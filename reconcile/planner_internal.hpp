@@ -97,6 +97,8 @@ private:
 
     // ---- addresses and routes (planner_routes.cpp) ----
     void addresses();
+    static model::AddressAttrs carried(const AddressState& from, const std::string& dev);
+    void readd_if_changed(const NsId& ns, const std::string& dev, const Prefix& p, const AddressWant& want);
     void promote_secondaries(const NsId& ns, const std::string& name, const LinkSpec& spec, bool replaced);
     void routes();
     // The IPv4 addresses a link has once the plan ran.

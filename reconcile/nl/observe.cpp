@@ -80,8 +80,19 @@ model::NetnsState NlKernel::Impl::observe(const NsId& id) {
         auto ip = to_ip(a->ifa_family, tb[IFA_LOCAL] ? tb[IFA_LOCAL] : tb[IFA_ADDRESS]);
         if (!ip) return;
         const std::uint32_t flags = tb[IFA_FLAGS] ? nla_get_u32(tb[IFA_FLAGS]) : a->ifa_flags;
-        out.addresses.insert(model::AddressState{it->second, model::Prefix{*ip, a->ifa_prefixlen},
-                                                 (flags & IFA_F_SECONDARY) != 0});
+        model::AddressState st{it->second, model::Prefix{*ip, a->ifa_prefixlen}, (flags & IFA_F_SECONDARY) != 0};
+        if (tb[IFA_BROADCAST]) st.attrs.broadcast = to_ip(a->ifa_family, tb[IFA_BROADCAST]);
+        // The kernel labels every IPv4 address, with the device's name unless told otherwise.
+        if (tb[IFA_LABEL]) st.attrs.label = nla_get_string(tb[IFA_LABEL]);
+        if (st.attrs.label == it->second) st.attrs.label.clear();
+        st.attrs.flags = flags & model::AddressAttrs::kAdminFlags;
+        st.attrs.scope = a->ifa_scope;
+        if (tb[IFA_CACHEINFO]) {
+            const auto* ci = static_cast<const ifa_cacheinfo*>(nla_data(tb[IFA_CACHEINFO]));
+            st.attrs.valid_lft = ci->ifa_valid;
+            st.attrs.preferred_lft = ci->ifa_prefered;
+        }
+        out.addresses.insert(std::move(st));
     });
 
     for (const int family : {AF_INET, AF_INET6}) {
