@@ -96,6 +96,7 @@ void compile_containers(const model::Topology& topo, Desired& out) {
                 if (net == topo.networks.end()) continue;  // the validator reports it
                 l.kind = "macvlan";
                 l.parent = net->second.parent;
+                if (!l.mtu) l.mtu_from = l.parent;
                 l.parent_ns = "";
                 l.mode = net->second.mode;
                 if (ci.default_route)
@@ -110,6 +111,7 @@ void compile_containers(const model::Topology& topo, Desired& out) {
                 h.master = *ci.bridge;
                 h.up = true;
                 h.mtu = ci.mtu;  // both ends alike, or the bridge drops what the container sends
+                if (!ci.mtu) h.mtu_from = l.mtu_from = *ci.bridge;
                 h.addresses.emplace();
                 host.links[h.name] = h;
             } else {
@@ -137,6 +139,7 @@ void compile_containers(const model::Topology& topo, Desired& out) {
         shim.kind = "macvlan";
         shim.parent = n.parent;
         shim.mode = model::MacvlanMode::Bridge;
+        shim.mtu_from = n.parent;
         shim.up = true;
         shim.addresses = std::set<model::Prefix>{*n.host_access};
         host.links[shim.name] = shim;

@@ -44,6 +44,13 @@ struct LinkSpec {
     std::optional<std::uint32_t> mtu;
     std::optional<model::MacAddress> mac;
     std::optional<std::string> mac_from;  // take the MAC of this link (resolved against observed state)
+    // Without `mtu`: take the MTU of this link in mtu_from_ns (the bridge a
+    // container's veth joins, the parent of a macvlan), as the topology
+    // wants it or else as it is. A veth smaller than its bridge drops the
+    // container's large frames, and makes a bridge whose MTU was not pinned
+    // shrink to it.
+    std::optional<std::string> mtu_from;
+    NsId mtu_from_ns;
     // net.ipv4.conf.NAME.promote_secondaries. The topology never sets it: the
     // planner turns it on for the moment an address is replaced by another
     // in the same subnet, and only a rollback target asks for a value.

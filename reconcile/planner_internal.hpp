@@ -75,6 +75,7 @@ private:
     // What the link's master is once the plan ran.
     std::string master_after(const NsId& ns, const std::string& name) const;
     std::optional<model::MacAddress> resolved_mac(const NsId& ns, const LinkSpec& l) const;
+    std::optional<std::uint32_t> resolved_mtu(const LinkSpec& l) const;
     std::string route_dev(const NsId& ns, const RouteSpec& r) const;
 
     // ---- links (planner_links.cpp) ----

@@ -10,6 +10,9 @@
 #     side and must show the same brd; br0 has ens33's exact attributes; /31
 #     and /32 get no brd; `broadcast:` overrides and `none` disables. Removal
 #     gives ens33 back its exact dump.
+#  2. MTU: bridge br9 with mtu 9000 and container c9 on it (no mtu written):
+#     both veth ends get 9000 and c9 pings br9 with `ping -M do -s 8000`;
+#     br9's mtu changed to 4000 changes both ends in the same apply.
 set -euo pipefail
 # shellcheck source=tests/kernel/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -125,6 +128,24 @@ br0_line=$(addr_line "$H" br0 "$HOST1_ADDR")
 lab_reach_soon "$C1" "$REMOTE_ADDR" >/dev/null || fail "c1 cannot reach the remote"
 plan_steps "$H" "$dir/t1.yaml" "$dir/p1.json"
 [ "$PLAN_RC" -eq 0 ] || { cat "$dir/p1.json"; fail "plan after apply: exit $PLAN_RC, not converged"; }
+
+heading "2. MTU: c9 on br9 (mtu 9000)"
+host_end=$(ip -n "$H" -o link show master br9)
+note "$host_end"
+c9_mtu=$(ip -n "$C9" -o link show eth1); c9_mtu=${c9_mtu#*mtu }; c9_mtu=${c9_mtu%% *}
+[ "$c9_mtu" = 9000 ] || fail "c9's eth1 has mtu $c9_mtu, not br9's 9000"
+grep -q "mtu 9000 " <<<"$host_end" || fail "the host end is not at 9000: $host_end"
+poll_until 10 in_ns "$C9" ping -n -q -c 1 -W 1 -M do -s 8000 203.0.113.193 \
+    || fail "c9 cannot ping br9 with 8000-byte unfragmented packets"
+out=$(in_ns "$C9" ping -n -c 1 -W 1 -M do -s 8000 203.0.113.193 2>&1) || true
+grep -E "bytes from|transmitted" <<<"$out" || true
+sed 's/mtu: 9000/mtu: 4000/' "$dir/t1.yaml" >"$dir/t1b.yaml"
+plan_table "$H" "$dir/t1b.yaml" "$dir/p1b.json" "br9 mtu 9000 -> 4000"
+must_apply "$H" "$dir/t1b.yaml" "$dir/a1b.json"
+for l in "$(ip -n "$H" -o link show br9)" "$(ip -n "$H" -o link show master br9)" "$(ip -n "$C9" -o link show eth1)"; do
+    grep -q "mtu 4000 " <<<"$l" || fail "not at mtu 4000 after the change: $l"
+done
+note "br9, its port and c9's eth1 are at mtu 4000"
 
 heading "removal: ens33 gets its address back exactly"
 ip -n "$H" link del pwh

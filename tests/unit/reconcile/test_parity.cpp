@@ -86,3 +86,44 @@ TEST_CASE("new addresses get the default broadcast; broadcast: changes re-add th
     CHECK(addr_on(state, "br0", "198.51.100.10/24").attrs.broadcast == ip("198.51.100.127"));
     CHECK(reconcile::make_plan(reconcile::compile(t, {}), state).empty());
 }
+
+TEST_CASE("a container's veth takes its bridge's MTU, both ends, and follows it in the same plan") {
+    model::Topology t;
+    model::Interface br;
+    br.name = "br9";
+    br.kind = model::InterfaceKind::Bridge;
+    br.mtu = 9000;
+    t.interfaces["br9"] = br;
+    model::Container c;
+    c.name = "c9";
+    c.netns = *model::NetnsTarget::parse("netns:c9");
+    model::ContainerInterface ci;
+    ci.name = "eth1";
+    ci.bridge = "br9";
+    ci.addresses = {pfx("203.0.113.200/26")};
+    c.interfaces["eth1"] = ci;
+    t.containers["c9"] = c;
+    const std::string hostEnd = reconcile::veth_host_name("c9", "eth1");
+    Observed state{{"", host1()}, {reconcile::container_ns("c9"), {}}};
+    auto mtus = [&](const Observed& o) {
+        return std::vector<std::uint32_t>{o.at("").links.at("br9").mtu, o.at("").links.at(hostEnd).mtu,
+                                          o.at(reconcile::container_ns("c9")).links.at("eth1").mtu};
+    };
+    auto plan = reconcile::make_plan(reconcile::compile(t, {}), state);
+    REQUIRE(plan.refusals.empty());
+    for (const auto& st : plan.steps) reconcile::apply_step(state, st);
+    CHECK(mtus(state) == std::vector<std::uint32_t>{9000, 9000, 9000});
+    CHECK(reconcile::make_plan(reconcile::compile(t, {}), state).empty());
+
+    t.interfaces.at("br9").mtu = 4000;
+    plan = reconcile::make_plan(reconcile::compile(t, {}), state);
+    CHECK(plan.steps.size() == 3);
+    for (const auto& st : plan.steps) reconcile::apply_step(state, st);
+    CHECK(mtus(state) == std::vector<std::uint32_t>{4000, 4000, 4000});
+
+    // `mtu:` on the interface wins over the bridge's.
+    t.containers.at("c9").interfaces.at("eth1").mtu = 1500;
+    plan = reconcile::make_plan(reconcile::compile(t, {}), state);
+    for (const auto& st : plan.steps) reconcile::apply_step(state, st);
+    CHECK(mtus(state) == std::vector<std::uint32_t>{4000, 1500, 1500});
+}
