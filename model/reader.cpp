@@ -172,7 +172,7 @@ std::optional<Route> Reader::route(const YAML::Node& n, const Location& at, cons
     Route r;
     bool ok = true, sawTo = false, isDefault = false;
     std::optional<Prefix> to;
-    std::vector<std::string> allowed{"to", "via", "metric"};
+    std::vector<std::string> allowed{"to", "via", "metric", "on_link"};
     if (!inContainer) allowed.push_back("dev");
     fields(n, path, allowed, [&](const std::string& key, const YAML::Node& v, const std::string& p) {
         Location l = out_.sources.at(p);
@@ -189,6 +189,9 @@ std::optional<Route> Reader::route(const YAML::Node& n, const Location& at, cons
             else ok = false;
         } else if (key == "metric") {
             if (!(r.metric = number(v, l, "route metric", 0, 4294967295u))) ok = false;
+        } else if (key == "on_link") {
+            if (auto b = boolean(v, l, "route on_link")) r.on_link = *b;
+            else ok = false;
         }
     });
     if (!sawTo) {
@@ -203,6 +206,16 @@ std::optional<Route> Reader::route(const YAML::Node& n, const Location& at, cons
               "route to " + (isDefault ? std::string("default") : r.to.str()) + " is IPv" + std::to_string(r.to.addr.family) +
                   " but its via " + r.via->str() + " is IPv" + std::to_string(r.via->family),
               "use a gateway of the same family");
+        return std::nullopt;
+    }
+    if (r.on_link && !r.via) {
+        error(out_.sources.at(path + ".on_link"), "on_link on a route without `via`",
+              "on_link says the gateway is on the link: write the gateway as `via:`, or leave on_link out");
+        return std::nullopt;
+    }
+    if (!inContainer && r.on_link && r.dev.empty()) {
+        error(out_.sources.at(path + ".on_link"), "on_link on a route without `dev`",
+              "an on-link gateway is reached on one link: name it with `dev:`");
         return std::nullopt;
     }
     if (!inContainer && !r.via && r.dev.empty()) {
@@ -327,7 +340,8 @@ void Reader::container_interface(ContainerInterface& ci, const YAML::Node& n, co
                                  const Location& kl) {
     if (!expect_map(n, kl, "interface " + quote(ci.name), false)) return;
     std::optional<Location> addressAt, addressesAt, gatewayAt, atGw;
-    fields(n, path, {"network", "bridge", "address", "addresses", "mac", "mtu", "gateway", "default_route", "routes"},
+    fields(n, path,
+           {"network", "bridge", "address", "addresses", "mac", "mtu", "gateway", "on_link", "default_route", "routes"},
            [&](const std::string& key, const YAML::Node& v, const std::string& p) {
                Location at = out_.sources.at(p);
                std::string what = ci.name + ": " + key;
@@ -368,6 +382,8 @@ void Reader::container_interface(ContainerInterface& ci, const YAML::Node& n, co
                } else if (key == "gateway") {
                    gatewayAt = at;
                    if (auto g = ip(v, at, what)) ci.gateway = g;
+               } else if (key == "on_link") {
+                   if (auto b = boolean(v, at, what)) ci.gateway_on_link = *b;
                } else if (key == "default_route") {
                    if (auto b = boolean(v, at, what)) ci.default_route = *b;
                } else if (key == "routes") {

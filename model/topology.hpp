@@ -30,6 +30,10 @@ struct Route {
     std::optional<IpAddress> via;
     std::string dev;               // empty: any device that reaches `via`
     std::optional<std::uint32_t> metric;
+    // `on_link: true`: `via` is reached on `dev` although no subnet of it
+    // covers the gateway; netlab adds a host route to it first (pipework's
+    // ADDR/LEN@GW with GW outside the subnet, a hosting provider's /32).
+    bool on_link = false;
     bool operator==(const Route&) const = default;
 };
 
@@ -83,6 +87,7 @@ struct ContainerInterface {
     std::optional<MacAddress> mac;
     std::optional<std::uint32_t> mtu;
     std::optional<IpAddress> gateway;      // replaces the container's default route
+    bool gateway_on_link = false;          // `on_link: true`: the gateway is outside every subnet, on this link
     bool default_route = false;            // via the network's gateway
     std::vector<Route> routes;
     bool operator==(const ContainerInterface&) const = default;

@@ -145,6 +145,11 @@ Desired compile(const model::Topology& topo, const Ledger& ledger) {
     }
 
     for (const auto& r : topo.routes) {
+        if (r.on_link && r.via && !r.dev.empty()) {
+            RouteSpec h = host_route(*r.via, r.dev);
+            auto same = [&](const RouteSpec& o) { return same_key(o, h); };
+            if (std::none_of(host.routes.begin(), host.routes.end(), same)) host.routes.push_back(h);
+        }
         RouteSpec s;
         s.dst = r.to;
         s.via = r.via;

@@ -52,6 +52,20 @@ model::MacAddress derived_mac(const std::string& container, const std::string& i
     return m;
 }
 
+}  // namespace
+
+// Put before the routes via the gateway (the kernel wants the gateway
+// reachable when they are added), removed after them.
+RouteSpec host_route(const model::IpAddress& gw, const std::string& dev) {
+    RouteSpec r;
+    r.dst = model::Prefix{gw, static_cast<std::uint8_t>(gw.is_v4() ? 32 : 128)};
+    r.dev = dev;
+    r.scope = 253;
+    return r;
+}
+
+namespace {
+
 RouteSpec default_via(const model::IpAddress& gw, const std::string& dev) {
     RouteSpec r;
     r.dst = model::Prefix::default_route(gw.family);
@@ -118,8 +132,10 @@ void compile_containers(const model::Topology& topo, Desired& out) {
                 continue;
             }
             // pipework's @GW: the container's default route goes through here.
+            if (ci.gateway && ci.gateway_on_link) put_route(cns, host_route(*ci.gateway, ifname));
             if (ci.gateway) put_route(cns, default_via(*ci.gateway, ifname));
             for (const auto& r : ci.routes) {
+                if (r.on_link && r.via) put_route(cns, host_route(*r.via, ifname));
                 RouteSpec s;
                 s.dst = r.to;
                 s.via = r.via;

@@ -199,6 +199,19 @@ void Planner::routes() {
             st.why = unwanted ? "added by the failed plan" : "netlab's route, no longer desired";
             phases_[kDropRoutes].push_back(st);
         }
+        // An on-link gateway's host route goes after the routes via that
+        // gateway: the reverse of the order they came in.
+        auto& drops = phases_[kDropRoutes];
+        auto gateway_route = [&](const Step& h) {
+            return h.ns == ns && !h.route.via && h.route.dst.len == (h.route.dst.addr.is_v4() ? 32 : 128) &&
+                   std::any_of(drops.begin(), drops.end(), [&](const Step& v) {
+                       return v.ns == ns && v.route.via == h.route.dst.addr && v.route.dev == h.route.dev;
+                   });
+        };
+        std::vector<Step> first, last;
+        for (auto& st : drops) (gateway_route(st) ? last : first).push_back(st);
+        first.insert(first.end(), last.begin(), last.end());
+        drops = std::move(first);
         rehome(ns, s, dns, want);
     }
 }

@@ -10,6 +10,10 @@
 #     side and must show the same brd; br0 has ens33's exact attributes; /31
 #     and /32 get no brd; `broadcast:` overrides and `none` disables. Removal
 #     gives ens33 back its exact dump.
+#  3. On-link gateway: c2 with 198.51.100.20/32@198.51.100.1 is refused
+#     without `on_link: true` (file:line:col, nothing changed) and with it
+#     reaches the remote subnet through the lab gateway; the plan adds the
+#     host route to the gateway before the default route.
 #  2. MTU: bridge br9 with mtu 9000 and container c9 on it (no mtu written):
 #     both veth ends get 9000 and c9 pings br9 with `ping -M do -s 8000`;
 #     br9's mtu changed to 4000 changes both ends in the same apply.
@@ -73,9 +77,9 @@ containers:
       eth1:
         bridge: br0
         addresses:
-          - 198.51.100.20/24
-          - 198.51.100.200/31
-          - 198.51.100.202/32
+          - 198.51.100.22/24
+          - 198.51.100.220/31
+          - 198.51.100.222/32
           - address: 203.0.113.100/27
             broadcast: 203.0.113.120
           - address: 203.0.113.140/28
@@ -109,13 +113,13 @@ ip -n "$PW" route
 note "-- host1: ip addr show br0"
 ip -n "$H" addr show dev br0
 
-c1_line=$(addr_line "$C1" eth1 198.51.100.20)
+c1_line=$(addr_line "$C1" eth1 198.51.100.22)
 pw_line=$(addr_line "$PW" eth1 198.51.100.21)
 note "c1: $c1_line"
 note "pw: $pw_line"
-[ "${c1_line/198.51.100.20/X}" = "${pw_line/198.51.100.21/X}" ] || fail "c1's address differs from pipework's"
-[ "$c1_line" = "inet 198.51.100.20/24 brd 198.51.100.255 scope global eth1" ] || fail "c1: unexpected: $c1_line"
-for a in 198.51.100.200 198.51.100.202; do
+[ "${c1_line/198.51.100.22/X}" = "${pw_line/198.51.100.21/X}" ] || fail "c1's address differs from pipework's"
+[ "$c1_line" = "inet 198.51.100.22/24 brd 198.51.100.255 scope global eth1" ] || fail "c1: unexpected: $c1_line"
+for a in 198.51.100.220 198.51.100.222; do
     l=$(addr_line "$C1" eth1 "$a")
     case $l in *brd*) fail "c1: $a has a broadcast: $l" ;; esac
 done
@@ -146,6 +150,46 @@ for l in "$(ip -n "$H" -o link show br9)" "$(ip -n "$H" -o link show master br9)
     grep -q "mtu 4000 " <<<"$l" || fail "not at mtu 4000 after the change: $l"
 done
 note "br9, its port and c9's eth1 are at mtu 4000"
+
+heading "3. on-link gateway: c2 with 198.51.100.20/32, gateway $GW_LAN_ADDR outside it"
+C2="$P-c2"
+lab_ns_add "$C2"
+onlink_yaml() {  # onlink_yaml FILE MARK: t1b.yaml plus c2
+    cp "$dir/t1b.yaml" "$1"
+    printf '  c2:\n    netns: netns:%s\n    interfaces:\n      eth1:\n        bridge: br0\n' "$C2" >>"$1"
+    printf '        address: 198.51.100.20/32@%s\n' "$GW_LAN_ADDR" >>"$1"
+    [ -z "$2" ] || printf '%s\n' "$2" >>"$1"
+}
+onlink_yaml "$dir/t3bad.yaml" ""
+ns_dump "$H" >"$dir/host1.t3"
+check_rc=0
+"$NETLABCTL" check "$dir/t3bad.yaml" >"$dir/check3.out" 2>&1 || check_rc=$?
+cat "$dir/check3.out"
+[ "$check_rc" -eq 1 ] || fail "check without on_link: exit $check_rc, expected 1"
+line=$(grep -n "address: 198.51.100.20/32" "$dir/t3bad.yaml"); line=${line%%:*}
+grep -qF "t3bad.yaml:$line:18: error: container 'c2' eth1: gateway $GW_LAN_ADDR is outside every subnet" "$dir/check3.out" \
+    || fail "check without on_link: no file:line:col error for the gateway"
+nl_apply "$H" "$dir/t3bad.yaml" "$dir/a3bad.json"
+[ "$APPLY_RC" -ne 0 ] || fail "apply without on_link succeeded"
+ns_dump "$H" >"$dir/host1.t3b"
+assert_same_dump "apply refused without on_link" "$dir/host1.t3" "$dir/host1.t3b"
+[ -z "$(ip -n "$C2" link show eth1 2>/dev/null)" ] || fail "c2 has an eth1 although the apply was refused"
+
+onlink_yaml "$dir/t3.yaml" "        on_link: true"
+plan_table "$H" "$dir/t3.yaml" "$dir/p3.json" "c2 with an on-link gateway"
+must_apply "$H" "$dir/t3.yaml" "$dir/a3.json"
+note "-- c2: ip addr show eth1; ip route"
+ip -n "$C2" -4 addr show dev eth1
+ip -n "$C2" route
+c2_routes=$(ip -n "$C2" route)
+grep -q "^default via $GW_LAN_ADDR dev eth1" <<<"$c2_routes" || fail "c2: no default via $GW_LAN_ADDR"
+grep -q "^$GW_LAN_ADDR dev eth1 .*scope link" <<<"$c2_routes" || fail "c2: no on-link route to $GW_LAN_ADDR"
+lab_reach_soon "$C2" "$REMOTE_ADDR" >/dev/null || fail "c2 cannot reach the remote $REMOTE_ADDR through its on-link gateway"
+note "c2 reaches the remote $REMOTE_ADDR"
+plan_steps "$H" "$dir/t3.yaml" "$dir/p3b.json"
+[ "$PLAN_RC" -eq 0 ] || { cat "$dir/p3b.json"; fail "plan after the on-link apply: exit $PLAN_RC"; }
+plan_table "$H" "$dir/t1b.yaml" "$dir/p3c.json" "c2 dropped from the topology"
+must_apply "$H" "$dir/t1b.yaml" "$dir/a3c.json"
 
 heading "removal: ens33 gets its address back exactly"
 ip -n "$H" link del pwh

@@ -76,3 +76,31 @@ TEST_CASE("address entries: bad broadcasts have file:line:col") {
         CHECK(found);
     }
 }
+
+TEST_CASE("on_link: accepted only for a gateway no subnet covers, with file:line:col otherwise") {
+    auto diags = [](const std::string& tail) {
+        const std::string yaml = "version: 1\ninterfaces:\n  br0:\n    kind: bridge\n    addresses: [198.51.100.10/24]\n" + tail;
+        Loaded l = load_string(yaml, "t.yaml");
+        Diagnostics out = l.diagnostics;
+        if (!has_errors(out)) validate(l.topology, l.sources, out);
+        std::string s;
+        for (const auto& d : out)
+            if (d.severity == Severity::Error) s += d.str() + "\n";
+        return s;
+    };
+    const std::string c = "containers:\n  c2:\n    netns: netns:c2\n    interfaces:\n      eth1:\n        bridge: br0\n";
+    CHECK(diags(c + "        address: 198.51.100.20/32@198.51.100.1\n        on_link: true\n").empty());
+    CHECK(diags(c + "        address: 198.51.100.20/32@198.51.100.1\n").find(
+              "t.yaml:12:18: error: container 'c2' eth1: gateway 198.51.100.1 is outside every subnet") != std::string::npos);
+    CHECK(diags(c + "        address: 198.51.100.20/24@198.51.100.1\n        on_link: true\n").find(
+              "t.yaml:13:18: error: container 'c2' eth1: on_link, but gateway 198.51.100.1 is inside") != std::string::npos);
+    CHECK(diags(c + "        address: 198.51.100.20/32\n        on_link: true\n").find("on_link without a gateway") !=
+          std::string::npos);
+    const std::string r = "routes:\n  - to: default\n    via: 203.0.113.1\n    dev: br0\n";
+    CHECK(diags(r + "    on_link: true\n").empty());
+    CHECK(diags(r).find("t.yaml:8:10: error: gateway 203.0.113.1 is outside every subnet of 'br0'") != std::string::npos);
+    CHECK(diags("routes:\n  - to: default\n    via: 198.51.100.1\n    dev: br0\n    on_link: true\n")
+              .find("t.yaml:10:14: error: on_link, but gateway 198.51.100.1 is inside 198.51.100.0/24") != std::string::npos);
+    CHECK(diags("routes:\n  - to: default\n    via: 203.0.113.1\n    on_link: true\n").find("without `dev`") !=
+          std::string::npos);
+}

@@ -127,3 +127,45 @@ TEST_CASE("a container's veth takes its bridge's MTU, both ends, and follows it 
     for (const auto& st : plan.steps) reconcile::apply_step(state, st);
     CHECK(mtus(state) == std::vector<std::uint32_t>{4000, 1500, 1500});
 }
+
+TEST_CASE("on-link gateway: the host route to it first, then the default; removed in reverse") {
+    model::Topology t;
+    model::Interface br;
+    br.name = "br0";
+    br.kind = model::InterfaceKind::Bridge;
+    t.interfaces["br0"] = br;
+    model::Container c;
+    c.name = "c2";
+    c.netns = *model::NetnsTarget::parse("netns:c2");
+    model::ContainerInterface ci;
+    ci.name = "eth1";
+    ci.bridge = "br0";
+    ci.addresses = {pfx("198.51.100.20/32")};
+    ci.gateway = ip("198.51.100.1");
+    ci.gateway_on_link = true;
+    c.interfaces["eth1"] = ci;
+    t.containers["c2"] = c;
+    const auto ns = reconcile::container_ns("c2");
+    Observed state{{"", host1()}, {ns, {}}};
+    auto routes = [&](const reconcile::Plan& p) {
+        std::vector<std::string> out;
+        for (const auto& st : p.steps)
+            if (st.op == Step::Op::AddRoute || st.op == Step::Op::DelRoute) out.push_back(st.describe());
+        return out;
+    };
+    auto plan = reconcile::make_plan(reconcile::compile(t, {}), state);
+    CHECK(routes(plan) == std::vector<std::string>{
+                              "[container:c2] ip route add 198.51.100.1/32 dev eth1 scope link proto 77",
+                              "[container:c2] ip route add default via 198.51.100.1 dev eth1 proto 77",
+                          });
+    for (const auto& st : plan.steps) reconcile::apply_step(state, st);  // the kernel model checks on-link
+    CHECK(reconcile::make_plan(reconcile::compile(t, {}), state).empty());
+
+    t.containers.at("c2").interfaces.at("eth1").gateway.reset();
+    t.containers.at("c2").interfaces.at("eth1").gateway_on_link = false;
+    plan = reconcile::make_plan(reconcile::compile(t, {}), state);
+    CHECK(routes(plan) == std::vector<std::string>{
+                              "[container:c2] ip route del default via 198.51.100.1 dev eth1 proto 77",
+                              "[container:c2] ip route del 198.51.100.1/32 dev eth1 scope link proto 77",
+                          });
+}
