@@ -24,6 +24,10 @@ private:
     void network(const std::string& name, const YAML::Node& n, const std::string& path, const Location& kl);
     void container(const std::string& name, const YAML::Node& n, const std::string& path, const Location& kl);
     void container_interface(ContainerInterface& ci, const YAML::Node& n, const std::string& path, const Location& kl);
+    // One entry of an address list: `ADDR/LEN`, or a map with `address:` and
+    // `broadcast:` (an IPv4 address, or `none`).
+    std::optional<Prefix> address_entry(const YAML::Node& e, const Location& el, const std::string& path,
+                                        const std::string& what, std::map<Prefix, std::optional<IpAddress>>& broadcasts);
 
     std::size_t routeBase_;
 };
@@ -139,8 +143,8 @@ void Reader::interface(const std::string& name, const YAML::Node& n, const std::
                 itf.mac_from = *s;
         } else if (key == "addresses") {
             std::vector<Prefix> addrs;
-            list(v, at, p, [&](const YAML::Node& e, const Location& el, const std::string&) {
-                if (auto a = prefix(e, el, what, false)) addrs.push_back(*a);
+            list(v, at, p, [&](const YAML::Node& e, const Location& el, const std::string& ep) {
+                if (auto a = address_entry(e, el, ep, what, itf.broadcasts)) addrs.push_back(*a);
             });
             itf.addresses = addrs;
         } else if (key == "ports") {
@@ -168,7 +172,7 @@ std::optional<Route> Reader::route(const YAML::Node& n, const Location& at, cons
     Route r;
     bool ok = true, sawTo = false, isDefault = false;
     std::optional<Prefix> to;
-    std::vector<std::string> allowed{"to", "via", "metric"};
+    std::vector<std::string> allowed{"to", "via", "metric", "on_link"};
     if (!inContainer) allowed.push_back("dev");
     fields(n, path, allowed, [&](const std::string& key, const YAML::Node& v, const std::string& p) {
         Location l = out_.sources.at(p);
@@ -185,6 +189,9 @@ std::optional<Route> Reader::route(const YAML::Node& n, const Location& at, cons
             else ok = false;
         } else if (key == "metric") {
             if (!(r.metric = number(v, l, "route metric", 0, 4294967295u))) ok = false;
+        } else if (key == "on_link") {
+            if (auto b = boolean(v, l, "route on_link")) r.on_link = *b;
+            else ok = false;
         }
     });
     if (!sawTo) {
@@ -201,11 +208,63 @@ std::optional<Route> Reader::route(const YAML::Node& n, const Location& at, cons
               "use a gateway of the same family");
         return std::nullopt;
     }
+    if (r.on_link && !r.via) {
+        error(out_.sources.at(path + ".on_link"), "on_link on a route without `via`",
+              "on_link says the gateway is on the link: write the gateway as `via:`, or leave on_link out");
+        return std::nullopt;
+    }
+    if (!inContainer && r.on_link && r.dev.empty()) {
+        error(out_.sources.at(path + ".on_link"), "on_link on a route without `dev`",
+              "an on-link gateway is reached on one link: name it with `dev:`");
+        return std::nullopt;
+    }
     if (!inContainer && !r.via && r.dev.empty()) {
         error(at, "route needs `via`, `dev` or both", "e.g. `via: 198.51.100.1` or `dev: br0`");
         return std::nullopt;
     }
     return r;
+}
+
+std::optional<Prefix> Reader::address_entry(const YAML::Node& e, const Location& el, const std::string& path,
+                                            const std::string& what,
+                                            std::map<Prefix, std::optional<IpAddress>>& broadcasts) {
+    if (!e.IsMap()) return prefix(e, el, what, false);
+    std::optional<Prefix> addr;
+    std::optional<std::optional<IpAddress>> brd;
+    std::optional<Location> brdAt;
+    bool ok = true;
+    fields(e, path, {"address", "broadcast"}, [&](const std::string& key, const YAML::Node& v, const std::string& p) {
+        Location at = out_.sources.at(p);
+        if (key == "address") {
+            if (!(addr = prefix(v, at, what, false))) ok = false;
+        } else if (key == "broadcast") {
+            brdAt = at;
+            auto s = scalar(v, at, what + " broadcast");
+            if (!s) return void(ok = false);
+            if (*s == "none") {
+                brd.emplace(std::nullopt);
+            } else if (auto ip = IpAddress::parse(*s); ip && ip->is_v4()) {
+                brd.emplace(*ip);
+            } else {
+                ok = false;
+                error(at, "broadcast " + quote(*s) + " is not an IPv4 address",
+                      "write an IPv4 address such as 198.51.100.255, or `none` for no broadcast address");
+            }
+        }
+    });
+    if (!ok) return std::nullopt;
+    if (!addr) {
+        error(el, "address entry has no `address`", "write `- address: 198.51.100.7/24` with its `broadcast:`");
+        return std::nullopt;
+    }
+    if (brd) {
+        if (!addr->addr.is_v4() && *brd) {
+            error(*brdAt, "broadcast on IPv6 address " + addr->str(), "IPv6 has no broadcast address: leave it out");
+            return std::nullopt;
+        }
+        broadcasts[*addr] = *brd;
+    }
+    return addr;
 }
 
 void Reader::network(const std::string& name, const YAML::Node& n, const std::string& path, const Location& kl) {
@@ -281,7 +340,8 @@ void Reader::container_interface(ContainerInterface& ci, const YAML::Node& n, co
                                  const Location& kl) {
     if (!expect_map(n, kl, "interface " + quote(ci.name), false)) return;
     std::optional<Location> addressAt, addressesAt, gatewayAt, atGw;
-    fields(n, path, {"network", "bridge", "address", "addresses", "mac", "mtu", "gateway", "default_route", "routes"},
+    fields(n, path,
+           {"network", "bridge", "address", "addresses", "mac", "mtu", "gateway", "on_link", "default_route", "routes"},
            [&](const std::string& key, const YAML::Node& v, const std::string& p) {
                Location at = out_.sources.at(p);
                std::string what = ci.name + ": " + key;
@@ -311,8 +371,8 @@ void Reader::container_interface(ContainerInterface& ci, const YAML::Node& n, co
                    if (auto a = prefix_text(text, at, "address", false)) ci.addresses.push_back(*a);
                } else if (key == "addresses") {
                    addressesAt = at;
-                   list(v, at, p, [&](const YAML::Node& e, const Location& el, const std::string&) {
-                       if (auto a = prefix(e, el, "address", false)) ci.addresses.push_back(*a);
+                   list(v, at, p, [&](const YAML::Node& e, const Location& el, const std::string& ep) {
+                       if (auto a = address_entry(e, el, ep, "address", ci.broadcasts)) ci.addresses.push_back(*a);
                    });
                } else if (key == "mac") {
                    auto s = scalar(v, at, what);
@@ -322,6 +382,8 @@ void Reader::container_interface(ContainerInterface& ci, const YAML::Node& n, co
                } else if (key == "gateway") {
                    gatewayAt = at;
                    if (auto g = ip(v, at, what)) ci.gateway = g;
+               } else if (key == "on_link") {
+                   if (auto b = boolean(v, at, what)) ci.gateway_on_link = *b;
                } else if (key == "default_route") {
                    if (auto b = boolean(v, at, what)) ci.default_route = *b;
                } else if (key == "routes") {

@@ -9,6 +9,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <utility>
 
 #include "model/net.hpp"
 #include "model/topology.hpp"
@@ -42,7 +43,39 @@ struct LinkState {
     bool operator==(const LinkState&) const = default;
 };
 
+// What an address carries besides itself. Observed in full; netlab sets
+// them when it adds an address (docs/topology.md, "Addresses").
+struct AddressAttrs {
+    static constexpr std::uint32_t kForever = 0xffffffffu;
+    // The IFA_F_* flags an admin sets (`ip addr add ... noprefixroute`):
+    // nodad, homeaddress, managetempaddr, noprefixroute, mcautojoin. The
+    // kernel's own (permanent, secondary, tentative, ...) are left out.
+    static constexpr std::uint32_t kAdminFlags = 0x02 | 0x10 | 0x100 | 0x200 | 0x400;
+    std::optional<IpAddress> broadcast;  // IFA_BROADCAST (IPv4)
+    std::string label;                   // IFA_LABEL (IPv4); "" = the device's name
+    std::uint32_t flags = 0;             // kAdminFlags only
+    std::uint8_t scope = 0;              // RT_SCOPE_UNIVERSE unless host (254) or link (253)
+    // IFA_CACHEINFO lifetimes in seconds; kForever for a static address, finite
+    // for one a DHCP client or router advertisement brought.
+    std::uint32_t valid_lft = kForever;
+    std::uint32_t preferred_lft = kForever;
+    bool leased() const { return valid_lft != kForever; }
+    // What `ip addr` shows as the address's attributes (lifetimes aside).
+    bool same(const AddressAttrs& o) const {
+        return broadcast == o.broadcast && label == o.label && flags == o.flags && scope == o.scope;
+    }
+    bool operator==(const AddressAttrs&) const = default;
+};
+
+// The broadcast netlab gives an IPv4 address by default, as `ip addr add
+// ADDR/LEN brd +` (pipework), systemd-networkd and Docker do: the prefix's
+// last address; none for /31 and /32 and for IPv6.
+inline std::optional<IpAddress> default_broadcast(const Prefix& p) { return p.broadcast(); }
+
 struct AddressState {
+    AddressState() = default;
+    AddressState(std::string d, Prefix p, bool sec = false, AddressAttrs a = {})
+        : dev(std::move(d)), prefix(p), secondary(sec), attrs(std::move(a)) {}
     std::string dev;
     Prefix prefix;  // address with its prefix length
     // IFA_F_SECONDARY: an IPv4 address added to a link that already had one
@@ -50,6 +83,10 @@ struct AddressState {
     // identity: comparisons ignore it. Deleting the subnet's primary deletes
     // its secondaries too, unless the link has promote_secondaries.
     bool secondary = false;
+    // Part of what the address is to a user and restored exactly by a
+    // rollback, but not of its identity: the kernel keys an address by
+    // (dev, prefix), and so do these comparisons.
+    AddressAttrs attrs;
     std::weak_ordering operator<=>(const AddressState& o) const {
         if (auto c = dev <=> o.dev; c != 0) return c;
         return prefix <=> o.prefix;

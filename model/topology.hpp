@@ -30,6 +30,10 @@ struct Route {
     std::optional<IpAddress> via;
     std::string dev;               // empty: any device that reaches `via`
     std::optional<std::uint32_t> metric;
+    // `on_link: true`: `via` is reached on `dev` although no subnet of it
+    // covers the gateway; netlab adds a host route to it first (pipework's
+    // ADDR/LEN@GW with GW outside the subnet, a hosting provider's /32).
+    bool on_link = false;
     bool operator==(const Route&) const = default;
 };
 
@@ -42,6 +46,9 @@ struct Interface {
     std::optional<MacAddress> mac;          // a literal MAC ...
     std::optional<std::string> mac_from;    // ... or "take the MAC of this interface"
     std::optional<std::vector<Prefix>> addresses;  // nullopt: not managed
+    // `broadcast:` written for an address (nullopt: `broadcast: none`).
+    // Addresses not named here get default_broadcast() when netlab adds them.
+    std::map<Prefix, std::optional<IpAddress>> broadcasts;
     // bridge
     std::vector<std::string> ports;
     std::optional<bool> stp;
@@ -76,9 +83,11 @@ struct ContainerInterface {
     std::optional<std::string> network;    // macvlan child of the network's parent
     std::optional<std::string> bridge;     // veth pair, host end enslaved here
     std::vector<Prefix> addresses;         // `address:` (scalar, may be ADDR/LEN@GW) or `addresses:`
+    std::map<Prefix, std::optional<IpAddress>> broadcasts;  // as Interface::broadcasts
     std::optional<MacAddress> mac;
     std::optional<std::uint32_t> mtu;
     std::optional<IpAddress> gateway;      // replaces the container's default route
+    bool gateway_on_link = false;          // `on_link: true`: the gateway is outside every subnet, on this link
     bool default_route = false;            // via the network's gateway
     std::vector<Route> routes;
     bool operator==(const ContainerInterface&) const = default;

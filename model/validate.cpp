@@ -460,13 +460,19 @@ private:
             auto it = t_.interfaces.find(r.dev);
             if (it == t_.interfaces.end() || !it->second.addresses) continue;  // addresses not managed: cannot tell
             const auto& addrs = *it->second.addresses;
-            bool inside = std::any_of(addrs.begin(), addrs.end(), [&](const Prefix& a) { return a.contains(*r.via); });
-            if (!inside) {
+            auto cover = std::find_if(addrs.begin(), addrs.end(), [&](const Prefix& a) { return a.contains(*r.via); });
+            const bool inside = cover != addrs.end();
+            if (inside && r.on_link)
+                error(p + ".on_link", "on_link, but gateway " + r.via->str() + " is inside " + cover->network().str() +
+                                          " of '" + r.dev + "'",
+                      "on_link is only for a gateway outside every subnet of the link: leave it out");
+            if (!inside && !r.on_link) {
                 std::string list;
                 for (const auto& a : addrs) list += (list.empty() ? "" : ", ") + a.str();
                 error(p + ".via", "gateway " + r.via->str() + " is outside every subnet of '" + r.dev + "' (" +
                                       (list.empty() ? "it has no addresses" : list) + ")",
-                      "the kernel refuses a gateway it cannot reach on that link; fix the address or the via");
+                      "the kernel refuses a gateway it cannot reach on that link; fix the address or the via, "
+                      "or mark it `on_link: true` if it is reached on that link all the same");
             }
         }
     }
@@ -534,11 +540,22 @@ private:
                 for (const auto& s : net->subnets) list += (list.empty() ? "" : ", ") + s.str();
             error(path, who + ": " + what + " " + gw.str() + " is outside every subnet of the interface (" +
                             (list.empty() ? "it has no addresses" : list) + ")",
-                  "the kernel refuses a gateway it cannot reach; fix the address or the gateway");
+                  "the kernel refuses a gateway it cannot reach; fix the address or the gateway, or mark it "
+                  "`on_link: true` if it is reached on this link all the same");
+        };
+        // on_link only where it is needed: a gateway that no subnet covers.
+        auto onlink_inside = [&](const std::string& path, const IpAddress& gw) {
+            if (gw.is_link_local_v6() || !reachable(gw)) return;
+            error(path, who + ": on_link, but gateway " + gw.str() + " is inside a subnet of the interface",
+                  "on_link is only for a gateway outside every subnet of the interface: leave it out");
         };
         std::set<int> defaultFamilies;
+        if (ci.gateway_on_link && !ci.gateway)
+            error(p + ".on_link", who + ": on_link without a gateway",
+                  "on_link marks the interface's `gateway` (or ADDR/LEN@GW) as on-link: add the gateway or leave it out");
         if (ci.gateway) {
-            if (!reachable(*ci.gateway)) unreachable(p + ".gateway", *ci.gateway, "gateway");
+            if (ci.gateway_on_link) onlink_inside(p + ".on_link", *ci.gateway);
+            else if (!reachable(*ci.gateway)) unreachable(p + ".gateway", *ci.gateway, "gateway");
             for (const auto& a : ci.addresses)
                 if (a.addr == *ci.gateway)
                     error(p + ".gateway", who + ": the gateway " + a.addr.str() + " is the interface's own address",
@@ -563,7 +580,8 @@ private:
             if (r.to.addr.family == 0) continue;
             std::string rp = p + ".routes[" + std::to_string(i) + "]";
             route_key(seen, r.to, r.metric.value_or(0), rp, "namespace " + ns);
-            if (r.via && !reachable(*r.via)) unreachable(rp + ".via", *r.via, "route via");
+            if (r.via && r.on_link) onlink_inside(rp + ".on_link", *r.via);
+            else if (r.via && !reachable(*r.via)) unreachable(rp + ".via", *r.via, "route via");
         }
     }
 

@@ -28,6 +28,7 @@ LinkSpec interface_spec(const model::Interface& i) {
     l.mac = i.mac;
     l.mac_from = i.mac_from;
     if (i.addresses) l.addresses = std::set<model::Prefix>(i.addresses->begin(), i.addresses->end());
+    l.address_attrs = broadcast_wants(i.broadcasts);
     if (l.creates()) {
         // What netlab creates it manages entirely: up unless told otherwise,
         // and exactly the listed addresses (none when none are listed).
@@ -96,6 +97,7 @@ void restore_originals(const Ledger& ledger, Desired& out) {
             bool addressesBack = false;
             if (restores(orig, "addresses") && !l.addresses) {
                 l.addresses = orig.addresses;
+                for (const auto& [p, a] : orig.address_attrs) l.address_attrs[p] = {a, true};
                 addressesBack = true;
             }
             // The routes it had come back with its addresses (the kernel
@@ -117,6 +119,12 @@ void restore_originals(const Ledger& ledger, Desired& out) {
 
 }  // namespace
 
+std::map<model::Prefix, AddressWant> broadcast_wants(const std::map<model::Prefix, std::optional<model::IpAddress>>& b) {
+    std::map<model::Prefix, AddressWant> out;
+    for (const auto& [p, brd] : b) out[p].attrs.broadcast = brd;
+    return out;
+}
+
 Desired compile(const model::Topology& topo, const Ledger& ledger) {
     Desired out;
     DesiredNs& host = out.namespaces[""];
@@ -137,6 +145,11 @@ Desired compile(const model::Topology& topo, const Ledger& ledger) {
     }
 
     for (const auto& r : topo.routes) {
+        if (r.on_link && r.via && !r.dev.empty()) {
+            RouteSpec h = host_route(*r.via, r.dev);
+            auto same = [&](const RouteSpec& o) { return same_key(o, h); };
+            if (std::none_of(host.routes.begin(), host.routes.end(), same)) host.routes.push_back(h);
+        }
         RouteSpec s;
         s.dst = r.to;
         s.via = r.via;

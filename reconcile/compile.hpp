@@ -17,6 +17,12 @@ Desired compile(const model::Topology& topo, const Ledger& ledger);
 // addresses and routes. Called by compile().
 void compile_containers(const model::Topology& topo, Desired& out);
 
+// The topology's `broadcast:` entries as address wants (broadcast only).
+std::map<model::Prefix, AddressWant> broadcast_wants(const std::map<model::Prefix, std::optional<model::IpAddress>>& b);
+
+// The host route (scope link) that makes an on-link gateway reachable on dev.
+RouteSpec host_route(const model::IpAddress& gw, const std::string& dev);
+
 // Deterministic host-end name of a container's veth (<= 15 chars, unique).
 std::string veth_host_name(const std::string& container, const std::string& ifname);
 

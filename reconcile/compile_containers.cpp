@@ -52,6 +52,20 @@ model::MacAddress derived_mac(const std::string& container, const std::string& i
     return m;
 }
 
+}  // namespace
+
+// Put before the routes via the gateway (the kernel wants the gateway
+// reachable when they are added), removed after them.
+RouteSpec host_route(const model::IpAddress& gw, const std::string& dev) {
+    RouteSpec r;
+    r.dst = model::Prefix{gw, static_cast<std::uint8_t>(gw.is_v4() ? 32 : 128)};
+    r.dev = dev;
+    r.scope = 253;
+    return r;
+}
+
+namespace {
+
 RouteSpec default_via(const model::IpAddress& gw, const std::string& dev) {
     RouteSpec r;
     r.dst = model::Prefix::default_route(gw.family);
@@ -90,11 +104,13 @@ void compile_containers(const model::Topology& topo, Desired& out) {
             l.mtu = ci.mtu;
             l.mac = ci.mac ? *ci.mac : derived_mac(cname, ifname);
             l.addresses = std::set<model::Prefix>(ci.addresses.begin(), ci.addresses.end());
+            l.address_attrs = broadcast_wants(ci.broadcasts);
             if (ci.network) {
                 auto net = topo.networks.find(*ci.network);
                 if (net == topo.networks.end()) continue;  // the validator reports it
                 l.kind = "macvlan";
                 l.parent = net->second.parent;
+                if (!l.mtu) l.mtu_from = l.parent;
                 l.parent_ns = "";
                 l.mode = net->second.mode;
                 if (ci.default_route)
@@ -109,14 +125,17 @@ void compile_containers(const model::Topology& topo, Desired& out) {
                 h.master = *ci.bridge;
                 h.up = true;
                 h.mtu = ci.mtu;  // both ends alike, or the bridge drops what the container sends
+                if (!ci.mtu) h.mtu_from = l.mtu_from = *ci.bridge;
                 h.addresses.emplace();
                 host.links[h.name] = h;
             } else {
                 continue;
             }
             // pipework's @GW: the container's default route goes through here.
+            if (ci.gateway && ci.gateway_on_link) put_route(cns, host_route(*ci.gateway, ifname));
             if (ci.gateway) put_route(cns, default_via(*ci.gateway, ifname));
             for (const auto& r : ci.routes) {
+                if (r.on_link && r.via) put_route(cns, host_route(*r.via, ifname));
                 RouteSpec s;
                 s.dst = r.to;
                 s.via = r.via;
@@ -136,6 +155,7 @@ void compile_containers(const model::Topology& topo, Desired& out) {
         shim.kind = "macvlan";
         shim.parent = n.parent;
         shim.mode = model::MacvlanMode::Bridge;
+        shim.mtu_from = n.parent;
         shim.up = true;
         shim.addresses = std::set<model::Prefix>{*n.host_access};
         host.links[shim.name] = shim;

@@ -25,6 +25,15 @@ inline std::string container_of(const NsId& ns) {
     return ns.rfind(prefix, 0) == 0 ? ns.substr(prefix.size()) : std::string();
 }
 
+// Attributes asked for one of a LinkSpec's addresses. From the topology only
+// the broadcast is asked (`broadcast:`); a rollback target or the ledger
+// giving an adopted link back what it had asks for all of them (exact).
+struct AddressWant {
+    model::AddressAttrs attrs;
+    bool exact = false;
+    bool operator==(const AddressWant&) const = default;
+};
+
 struct LinkSpec {
     std::string name;
     std::string kind;                     // "" adopt an existing link; else create: "bridge", "macvlan", "veth"
@@ -35,6 +44,13 @@ struct LinkSpec {
     std::optional<std::uint32_t> mtu;
     std::optional<model::MacAddress> mac;
     std::optional<std::string> mac_from;  // take the MAC of this link (resolved against observed state)
+    // Without `mtu`: take the MTU of this link in mtu_from_ns (the bridge a
+    // container's veth joins, the parent of a macvlan), as the topology
+    // wants it or else as it is. A veth smaller than its bridge drops the
+    // container's large frames, and makes a bridge whose MTU was not pinned
+    // shrink to it.
+    std::optional<std::string> mtu_from;
+    NsId mtu_from_ns;
     // net.ipv4.conf.NAME.promote_secondaries. The topology never sets it: the
     // planner turns it on for the moment an address is replaced by another
     // in the same subnet, and only a rollback target asks for a value.
@@ -44,6 +60,12 @@ struct LinkSpec {
     // delete (Step::Op::DeleteGroup) left behind or removed comes back as it was.
     std::optional<std::uint32_t> group;
     std::optional<std::set<model::Prefix>> addresses;  // exact set when managed
+    // Attributes for some of `addresses`. An address with an entry gets them
+    // and keeps them (a different broadcast is fixed by re-adding it: the
+    // kernel cannot change it in place). One without an entry gets, when
+    // netlab adds it, what it had on the link it moves from, else
+    // model::default_broadcast(); an existing one is left as it is.
+    std::map<model::Prefix, AddressWant> address_attrs;
     // macvlan: child of `parent`, which lives in `parent_ns` (a container's
     // macvlan is created from the host socket straight into the container's
     // netns with IFLA_NET_NS_FD; nothing is moved afterwards)

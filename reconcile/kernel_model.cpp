@@ -54,7 +54,10 @@ RouteState prefix_route(const AddressState& a) {
     return r;
 }
 
-bool has_prefix_route(const AddressState& a) { return a.prefix.len < (a.prefix.addr.is_v4() ? 32 : 128); }
+bool has_prefix_route(const AddressState& a) {
+    constexpr std::uint32_t kNoPrefixRoute = 0x200;  // IFA_F_NOPREFIXROUTE
+    return a.prefix.len < (a.prefix.addr.is_v4() ? 32 : 128) && !(a.attrs.flags & kNoPrefixRoute);
+}
 
 void add_prefix_routes(NetnsState& s, const std::string& dev) {
     for (const auto& a : s.addresses)

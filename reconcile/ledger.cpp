@@ -20,6 +20,8 @@ Ledger next_ledger(const Ledger& ledger, const model::Topology& topo, const Obse
         if (fresh) {
             it->second.link = l->second;
             it->second.addresses = addresses_of(s->second, name);
+            for (const auto& a : s->second.addresses)
+                if (a.dev == name && it->second.addresses.count(a.prefix)) it->second.address_attrs[a.prefix] = a.attrs;
             for (const auto& r : s->second.routes)
                 if (r.dev == name && r.table == model::kMainTable && r.protocol != model::kProtoKernel)
                     it->second.routes.push_back(r);

@@ -19,6 +19,7 @@ namespace netlab::reconcile {
 struct AdoptedOriginal {
     model::LinkState link;                   // attributes before netlab first changed them
     std::set<model::Prefix> addresses;       // addresses it had then
+    std::map<model::Prefix, model::AddressAttrs> address_attrs;  // and their attributes
     std::vector<model::RouteState> routes;   // routes through it then (main table, not proto kernel)
     // Which of its attributes netlab changed: "master", "up", "promisc",
     // "mtu", "mac", "addresses", "routes". Only these are given back. Empty

@@ -93,7 +93,18 @@ std::string Step::describe() const {
             s += "sysctl -w net.ipv4.conf." + l.name + ".promote_secondaries=" + (*l.promote_secondaries ? "1" : "0");
             break;
         }
-        case Op::AddAddress: s += "ip addr add " + address.prefix.str() + " dev " + address.dev; break;
+        case Op::AddAddress: {
+            // attributes after the device, in ip(8)'s words
+            s += "ip addr add " + address.prefix.str() + " dev " + address.dev;
+            const auto& a = address.attrs;
+            if (a.broadcast) s += " brd " + a.broadcast->str();
+            if (!a.label.empty()) s += " label " + a.label;
+            if (a.scope == 253) s += " scope link";
+            if (a.scope == 254) s += " scope host";
+            if (a.flags & 0x200) s += " noprefixroute";
+            if (a.flags & 0x02) s += " nodad";
+            break;
+        }
         case Op::DelAddress: s += "ip addr del " + address.prefix.str() + " dev " + address.dev; break;
         case Op::AddRoute: s += describe_route("add", route); break;
         case Op::ReplaceRoute: s += describe_route("replace", route); break;
@@ -151,6 +162,7 @@ nlohmann::json Step::to_json() const {
             j["object"] = address.prefix.str() + " dev " + address.dev;
             j["dev"] = address.dev;
             j["address"] = address.prefix.str();
+            if (op == Op::AddAddress && address.attrs.broadcast) j["broadcast"] = address.attrs.broadcast->str();
             break;
         case Op::AddRoute:
         case Op::ReplaceRoute:

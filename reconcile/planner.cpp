@@ -90,6 +90,13 @@ std::optional<model::MacAddress> Planner::resolved_mac(const NsId& ns, const Lin
     return std::nullopt;
 }
 
+std::optional<std::uint32_t> Planner::resolved_mtu(const LinkSpec& l) const {
+    if (l.mtu || !l.mtu_from) return l.mtu;
+    if (const LinkSpec* w = wanted(l.mtu_from_ns, *l.mtu_from); w && w->mtu) return w->mtu;
+    if (const LinkState* o = find(l.mtu_from_ns, *l.mtu_from); o && o->mtu) return o->mtu;
+    return std::nullopt;
+}
+
 std::string Planner::route_dev(const NsId& ns, const RouteSpec& r) const {
     if (!r.dev.empty() || !r.via) return r.dev;
     auto s = work_.find(ns);

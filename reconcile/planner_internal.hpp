@@ -75,6 +75,7 @@ private:
     // What the link's master is once the plan ran.
     std::string master_after(const NsId& ns, const std::string& name) const;
     std::optional<model::MacAddress> resolved_mac(const NsId& ns, const LinkSpec& l) const;
+    std::optional<std::uint32_t> resolved_mtu(const LinkSpec& l) const;
     std::string route_dev(const NsId& ns, const RouteSpec& r) const;
 
     // ---- links (planner_links.cpp) ----
@@ -97,6 +98,8 @@ private:
 
     // ---- addresses and routes (planner_routes.cpp) ----
     void addresses();
+    static model::AddressAttrs carried(const AddressState& from, const std::string& dev);
+    void readd_if_changed(const NsId& ns, const std::string& dev, const Prefix& p, const AddressWant& want);
     void promote_secondaries(const NsId& ns, const std::string& name, const LinkSpec& spec, bool replaced);
     void routes();
     // The IPv4 addresses a link has once the plan ran.

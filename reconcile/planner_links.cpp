@@ -182,7 +182,12 @@ void Planner::create() {
             LinkSpec c;
             c.name = s.name;
             c.kind = s.kind;
-            c.mtu = s.mtu;
+            c.mtu = resolved_mtu(s);
+            // What the kernel gives anyway needs no attribute: a macvlan
+            // starts with its parent's MTU, a veth with 1500.
+            if (!s.mtu && c.mtu && s.mtu_from &&
+                (s.kind == "macvlan" ? s.mtu_from == s.parent && s.parent_ns == s.mtu_from_ns : *c.mtu == 1500))
+                c.mtu.reset();
             c.mac = resolved_mac(it->ns, s);
             c.promisc = s.promisc;
             if (s.group && *s.group != 0) c.group = s.group;
@@ -237,7 +242,7 @@ void Planner::configure_links() {
             std::vector<std::string> what;
             if (spec.up && *spec.up != o->up) c.up = spec.up, what.push_back(*spec.up ? "up" : "down");
             if (spec.promisc && *spec.promisc != o->promisc) c.promisc = spec.promisc, what.push_back("promisc");
-            if (spec.mtu && *spec.mtu != o->mtu) c.mtu = spec.mtu, what.push_back("mtu");
+            if (auto mtu = resolved_mtu(spec); mtu && *mtu != o->mtu) c.mtu = mtu, what.push_back("mtu");
             if (auto mac = resolved_mac(ns, spec); mac && *mac != o->mac) c.mac = mac, what.push_back("mac");
             if (spec.stp && o->kind == "bridge" && o->stp && spec.stp != o->stp) c.stp = spec.stp, what.push_back("stp");
             if (spec.group && *spec.group != o->group) c.group = spec.group, what.push_back("group");
@@ -266,7 +271,8 @@ void Planner::configure_new(const NsId& ns, const LinkSpec& spec) {
     c.name = spec.name;
     if (spec.kind == "veth-peer") {
         // Created by its partner's step with nothing but a name.
-        c.mtu = spec.mtu;
+        c.mtu = resolved_mtu(spec);
+        if (!spec.mtu && c.mtu == 1500u) c.mtu.reset();  // a new veth's own
         c.mac = resolved_mac(ns, spec);
         c.promisc = spec.promisc;
         if (spec.group && *spec.group != 0) c.group = spec.group;

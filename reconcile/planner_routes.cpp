@@ -32,6 +32,52 @@ RouteState route_state(const RouteSpec& r, const std::string& dev) {
 }  // namespace
 
 // ---- addresses ------------------------------------------------------------
+
+// An address moving from one link to `dev` keeps what `ip addr` shows of
+// it: broadcast, flags (noprefixroute...), scope, and its label re-based on
+// `dev` ("ens33:1" -> "br0:1"; the kernel wants a label that starts with the
+// device's name). A lease (finite lifetimes) becomes static: the DHCP
+// client's lease timer stays with the link it runs on, and the kernel would
+// otherwise delete the moved address when the lease ran out there.
+model::AddressAttrs Planner::carried(const AddressState& from, const std::string& dev) {
+    model::AddressAttrs a = from.attrs;
+    a.valid_lft = a.preferred_lft = model::AddressAttrs::kForever;
+    if (!a.label.empty()) {
+        std::string suffix = a.label.rfind(from.dev, 0) == 0 ? a.label.substr(from.dev.size()) : std::string();
+        a.label = suffix.empty() ? std::string() : (dev + suffix).substr(0, 15);
+    }
+    return a;
+}
+
+// The kernel cannot change an address's broadcast, label or flags in place
+// (RTM_NEWADDR with NLM_F_REPLACE updates lifetimes and metric only), so an
+// address whose asked-for attributes differ is deleted and added again. The
+// delete flushes routes through it: the working state learns that from the
+// kernel model, and the route phase adds the wanted ones back.
+void Planner::readd_if_changed(const NsId& ns, const std::string& dev, const Prefix& p, const AddressWant& want) {
+    NetnsState& s = work_.at(ns);
+    auto it = std::find_if(s.addresses.begin(), s.addresses.end(),
+                           [&](const AddressState& a) { return a.dev == dev && a.prefix == p; });
+    if (it == s.addresses.end()) return;
+    const bool differs = want.exact ? !it->attrs.same(want.attrs) : it->attrs.broadcast != want.attrs.broadcast;
+    if (!differs) return;
+    Step del;
+    del.op = Step::Op::DelAddress;
+    del.ns = ns;
+    del.address = *it;
+    del.why = "its attributes change (the kernel cannot change them in place)";
+    Step add = del;
+    add.op = Step::Op::AddAddress;
+    add.address.secondary = false;
+    if (want.exact) add.address.attrs = want.attrs;
+    else add.address.attrs.broadcast = want.attrs.broadcast;
+    add.why = "added back with " + (add.address.attrs.broadcast ? "broadcast " + add.address.attrs.broadcast->str()
+                                                                 : std::string("no broadcast"));
+    apply_step(work_, del);
+    apply_step(work_, add);
+    phases_[kAddAddresses].push_back(std::move(del));
+    phases_[kAddAddresses].push_back(std::move(add));
+}
 void Planner::addresses() {
     for (const auto& [ns, dns] : desired_.namespaces) {
         if (!reachable(ns)) continue;
@@ -40,14 +86,28 @@ void Planner::addresses() {
             if (!spec.addresses || !will_exist(ns, name)) continue;
             const std::set<Prefix> have = creates_.count({ns, name}) ? std::set<Prefix>{} : addresses_of(s, name);
             for (const auto& p : *spec.addresses) {
-                if (link_local(p) || have.count(p)) continue;
+                if (link_local(p)) continue;
+                auto want = spec.address_attrs.find(p);
+                if (have.count(p)) {
+                    if (want != spec.address_attrs.end()) readd_if_changed(ns, name, p, want->second);
+                    continue;
+                }
                 std::string why = "address wanted here";
-                for (const auto& a : s.addresses)
-                    if (a.prefix == p && a.dev != name) why = "added before it leaves " + a.dev + ": no gap";
                 Step st;
                 st.op = Step::Op::AddAddress;
                 st.ns = ns;
                 st.address = {name, p};
+                st.address.attrs.broadcast = model::default_broadcast(p);
+                for (const auto& a : s.addresses)
+                    if (a.prefix == p && a.dev != name) {
+                        why = "added before it leaves " + a.dev + ": no gap";
+                        st.address.attrs = carried(a, name);
+                        if (a.attrs.leased()) why += " (a DHCP lease there: moved as a static address)";
+                    }
+                if (want != spec.address_attrs.end()) {
+                    if (want->second.exact) st.address.attrs = want->second.attrs;
+                    else st.address.attrs.broadcast = want->second.attrs.broadcast;
+                }
                 st.why = why;
                 phases_[kAddAddresses].push_back(st);
             }
@@ -139,6 +199,19 @@ void Planner::routes() {
             st.why = unwanted ? "added by the failed plan" : "netlab's route, no longer desired";
             phases_[kDropRoutes].push_back(st);
         }
+        // An on-link gateway's host route goes after the routes via that
+        // gateway: the reverse of the order they came in.
+        auto& drops = phases_[kDropRoutes];
+        auto gateway_route = [&](const Step& h) {
+            return h.ns == ns && !h.route.via && h.route.dst.len == (h.route.dst.addr.is_v4() ? 32 : 128) &&
+                   std::any_of(drops.begin(), drops.end(), [&](const Step& v) {
+                       return v.ns == ns && v.route.via == h.route.dst.addr && v.route.dev == h.route.dev;
+                   });
+        };
+        std::vector<Step> first, last;
+        for (auto& st : drops) (gateway_route(st) ? last : first).push_back(st);
+        first.insert(first.end(), last.begin(), last.end());
+        drops = std::move(first);
         rehome(ns, s, dns, want);
     }
 }

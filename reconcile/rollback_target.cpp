@@ -53,6 +53,8 @@ Desired restore_target(const Observed& snapshot, const Plan& plan) {
             spec.promote_secondaries = l.promote_secondaries;
             spec.group = l.group;
             spec.addresses = addresses_of(s, name);
+            for (const auto& a : s.addresses)
+                if (a.dev == name && spec.addresses->count(a.prefix)) spec.address_attrs[a.prefix] = {a.attrs, true};
             if (l.kind == "macvlan") {
                 spec.parent = l.parent;
                 spec.parent_ns = "";  // the host: containers' macvlans hang off host links

@@ -89,10 +89,38 @@ model::LinkState link_state_from(const json& j) {
     return l;
 }
 
-json address(const model::AddressState& a) { return json{{"dev", a.dev}, {"prefix", a.prefix.str()}}; }
+// Attributes that differ from a static address's defaults only, so a
+// journal or ledger written before they were kept reads the same.
+void put_attrs(json& j, const model::AddressAttrs& a) {
+    if (a.broadcast) j["broadcast"] = a.broadcast->str();
+    if (!a.label.empty()) j["label"] = a.label;
+    if (a.flags) j["flags"] = a.flags;
+    if (a.scope) j["scope"] = a.scope;
+    if (a.valid_lft != model::AddressAttrs::kForever) j["valid_lft"] = a.valid_lft;
+    if (a.preferred_lft != model::AddressAttrs::kForever) j["preferred_lft"] = a.preferred_lft;
+}
+
+model::AddressAttrs attrs_from(const json& j) {
+    model::AddressAttrs a;
+    if (j.contains("broadcast")) a.broadcast = ip_from(j.at("broadcast"));
+    a.label = j.value("label", "");
+    a.flags = j.value("flags", 0u);
+    a.scope = j.value("scope", std::uint8_t{0});
+    a.valid_lft = j.value("valid_lft", model::AddressAttrs::kForever);
+    a.preferred_lft = j.value("preferred_lft", model::AddressAttrs::kForever);
+    return a;
+}
+
+json address(const model::AddressState& a) {
+    json j{{"dev", a.dev}, {"prefix", a.prefix.str()}};
+    put_attrs(j, a.attrs);
+    return j;
+}
 
 model::AddressState address_from(const json& j) {
-    return model::AddressState{j.at("dev").get<std::string>(), prefix_from(j.at("prefix"))};
+    model::AddressState a{j.at("dev").get<std::string>(), prefix_from(j.at("prefix"))};
+    a.attrs = attrs_from(j);
+    return a;
 }
 
 json route(const model::RouteState& r) {
@@ -281,6 +309,13 @@ json ledger(const Ledger& l) {
                              {"addresses", addrs},
                              {"routes", routes},
                              {"attributes", orig.attributes}};
+            json attrs = json::object();
+            for (const auto& [p, a] : orig.address_attrs) {
+                json one = json::object();
+                put_attrs(one, a);
+                attrs[p.str()] = one;
+            }
+            if (!attrs.empty()) per[name]["address_attrs"] = attrs;
         }
         adopted[ns] = per;
     }
@@ -298,6 +333,8 @@ Ledger ledger_from(const json& j) {
             for (const auto& p : o.at("addresses")) orig.addresses.insert(prefix_from(p));
             for (const auto& r : o.at("routes")) orig.routes.push_back(route_from(r));
             if (o.contains("attributes")) orig.attributes = o.at("attributes").get<std::set<std::string>>();
+            if (o.contains("address_attrs"))
+                for (const auto& [p, a] : o.at("address_attrs").items()) orig.address_attrs[prefix_from(p)] = attrs_from(a);
             out.emplace(name, std::move(orig));
         }
     }

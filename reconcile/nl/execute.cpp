@@ -350,6 +350,21 @@ void NlKernel::Impl::execute(const Step& step) {
                 rtnl_addr_set_family(addr.get(), a.prefix.addr.is_v4() ? AF_INET : AF_INET6);
                 rtnl_addr_set_local(addr.get(), local.get());
                 rtnl_addr_set_prefixlen(addr.get(), a.prefix.len);
+                NlAddrPtr brd;
+                if (add) {
+                    const auto& at = a.attrs;
+                    if (at.broadcast) {
+                        brd = to_nl(*at.broadcast, 32);
+                        rtnl_addr_set_broadcast(addr.get(), brd.get());
+                    }
+                    if (!at.label.empty() && a.prefix.addr.is_v4()) rtnl_addr_set_label(addr.get(), at.label.c_str());
+                    if (at.flags) rtnl_addr_set_flags(addr.get(), at.flags);
+                    if (at.scope) rtnl_addr_set_scope(addr.get(), at.scope);
+                    if (at.leased()) {
+                        rtnl_addr_set_valid_lifetime(addr.get(), at.valid_lft);
+                        rtnl_addr_set_preferred_lifetime(addr.get(), at.preferred_lft);
+                    }
+                }
                 nl_msg* raw = nullptr;
                 int err = add ? rtnl_addr_build_add_request(addr.get(), NLM_F_EXCL, &raw)
                               : rtnl_addr_build_delete_request(addr.get(), 0, &raw);

@@ -91,8 +91,20 @@ void add_address(nlmsghdr* nlh, const LinkNames& names, model::NetnsState& out) 
     auto ip = to_ip(a->ifa_family, tb[IFA_LOCAL] ? tb[IFA_LOCAL] : tb[IFA_ADDRESS]);
     if (!ip) return;
     const std::uint32_t flags = attr_u32(tb[IFA_FLAGS]).value_or(a->ifa_flags);
-    out.addresses.insert(model::AddressState{it->second, model::Prefix{*ip, a->ifa_prefixlen},
-                                             (flags & IFA_F_SECONDARY) != 0});
+    model::AddressState st{it->second, model::Prefix{*ip, a->ifa_prefixlen}, (flags & IFA_F_SECONDARY) != 0};
+    if (tb[IFA_BROADCAST]) st.attrs.broadcast = to_ip(a->ifa_family, tb[IFA_BROADCAST]);
+    // The kernel labels every IPv4 address, with the device's name unless told otherwise.
+    if (tb[IFA_LABEL]) st.attrs.label = attr_str(tb[IFA_LABEL]);
+    if (st.attrs.label == it->second) st.attrs.label.clear();
+    st.attrs.flags = flags & model::AddressAttrs::kAdminFlags;
+    st.attrs.scope = a->ifa_scope;
+    if (tb[IFA_CACHEINFO] && nla_len(tb[IFA_CACHEINFO]) >= static_cast<int>(sizeof(ifa_cacheinfo))) {
+        ifa_cacheinfo ci{};
+        std::memcpy(&ci, nla_data(tb[IFA_CACHEINFO]), sizeof ci);
+        st.attrs.valid_lft = ci.ifa_valid;
+        st.attrs.preferred_lft = ci.ifa_prefered;
+    }
+    out.addresses.insert(std::move(st));
 }
 
 void add_route(nlmsghdr* nlh, const LinkNames& names, model::NetnsState& out) {

@@ -158,8 +158,8 @@ TEST_CASE("attach: creates in the host come before the containers' configuration
         "[container:test2] ip link set eth1 address " +
             d.namespaces.at(container_ns("test2")).links.at("eth1").mac->str() + " up",
         "ip addr add 198.51.100.250/32 dev nl-mynet",
-        "[container:test1] ip addr add 198.51.100.20/24 dev eth1",
-        "[container:test2] ip addr add 203.0.113.20/24 dev eth1",
+        "[container:test1] ip addr add 198.51.100.20/24 dev eth1 brd 198.51.100.255",
+        "[container:test2] ip addr add 203.0.113.20/24 dev eth1 brd 203.0.113.255",
         "ip link set ens34 master br0",
         "ip route add 198.51.100.20/32 dev nl-mynet scope link proto 77",
         "[container:test1] ip route add default via 198.51.100.1 dev eth1 proto 77",

@@ -95,7 +95,7 @@ TEST_CASE("readdress on the host bridge: promote_secondaries around the swap; th
     CHECK(p.refusals.empty());
     CHECK(lines(p) == std::vector<std::string>{
                           "sysctl -w net.ipv4.conf.br0.promote_secondaries=1",
-                          "ip addr add 198.51.100.11/24 dev br0",
+                          "ip addr add 198.51.100.11/24 dev br0 brd 198.51.100.255",
                           "ip addr del 198.51.100.10/24 dev br0",
                           "sysctl -w net.ipv4.conf.br0.promote_secondaries=0",
                       });
@@ -120,7 +120,7 @@ TEST_CASE("readdress: a link that already promotes needs no extra step and keeps
     before.at("").links.at("br0").promote_secondaries = true;
     const Plan p = reconcile::make_plan(reconcile::compile(takeover_at("198.51.100.11/24"), {}), before);
     CHECK(lines(p) == std::vector<std::string>{
-                          "ip addr add 198.51.100.11/24 dev br0",
+                          "ip addr add 198.51.100.11/24 dev br0 brd 198.51.100.255",
                           "ip addr del 198.51.100.10/24 dev br0",
                       });
 }
@@ -179,7 +179,7 @@ TEST_CASE("readdress in a container: eth1 .12 -> .13 keeps the address and the d
     const Plan p = reconcile::make_plan(d, state);
     CHECK(lines(p) == std::vector<std::string>{
                           "[container:c9] sysctl -w net.ipv4.conf.eth1.promote_secondaries=1",
-                          "[container:c9] ip addr add 198.51.100.13/24 dev eth1",
+                          "[container:c9] ip addr add 198.51.100.13/24 dev eth1 brd 198.51.100.255",
                           "[container:c9] ip addr del 198.51.100.12/24 dev eth1",
                           "[container:c9] sysctl -w net.ipv4.conf.eth1.promote_secondaries=0",
                       });
