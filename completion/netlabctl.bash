@@ -33,11 +33,11 @@ _netlabctl() {
     case $cmd in
     check) opts="--json --config-dir --help" ;;
     plan) opts="--json --config-dir --state-dir --docker-socket --help" ;;
-    apply) opts="--json --config-dir --state-dir --docker-socket --confirm --socket --help" ;;
+    apply) opts="--json --config-dir --state-dir --docker-socket --confirm --socket --timeout --help" ;;
     status) opts="--json --socket --timeout --help" ;;
-    reload) opts="--full --socket --timeout --help" ;;
-    confirm) opts="--force --socket --timeout --help" ;;
-    rollback) opts="--socket --timeout --help" ;;
+    reload) opts="--full --json --socket --timeout --help" ;;
+    confirm) opts="--force --json --socket --timeout --help" ;;
+    rollback) opts="--json --socket --timeout --help" ;;
     *) opts=$common ;;
     esac
     if [[ $cur == -* ]]; then

@@ -21,27 +21,9 @@ std::string plural(std::size_t n, const char* word) {
 
 }  // namespace
 
-int check(const Args& args) {
-    std::string path = "/etc/netlab";
-    bool json = false, havePath = false;
-    for (std::size_t i = 0; i < args.size(); ++i) {
-        const std::string& a = args[i];
-        if (a == "--json") json = true;
-        else if (a == "--config-dir" && i + 1 < args.size()) path = args[++i], havePath = true;
-        else if (a == "-h" || a == "--help") {
-            std::puts("usage: netlabctl check [PATH] [--json]\n"
-                      "  PATH: a config directory (topology.yaml + topology.d/*.yaml) or one file; default /etc/netlab\n"
-                      "  exit 0: valid (warnings on stderr); 1: errors");
-            return 0;
-        } else if (!a.empty() && a[0] == '-' && a != "-") {
-            std::fprintf(stderr, "netlabctl check: unknown option '%s'\n", a.c_str());
-            return 1;
-        } else if (havePath) {
-            std::fprintf(stderr, "netlabctl check: more than one PATH given ('%s')\n", a.c_str());
-            return 1;
-        } else
-            path = a, havePath = true;
-    }
+int check(const LocalOptions& o) {
+    const std::string& path = o.path;
+    const bool json = o.json;
 
     model::Loaded loaded = model::load_config(path);
     std::size_t errors = 0, warnings = 0;

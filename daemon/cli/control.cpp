@@ -18,7 +18,6 @@
 
 #include "cli/cli.hpp"
 #include "cli/control_protocol.hpp"
-#include "model/duration.hpp"
 
 namespace netlab::control {
 
@@ -130,75 +129,6 @@ namespace netlab::cli {
 
 namespace {
 
-struct ClientOptions {
-    std::string socket = control::kDefaultSocket;
-    bool json = false;
-    bool force = false;                              // confirm --force
-    bool full = false;                               // reload --full
-    std::optional<std::chrono::seconds> confirm;     // apply --confirm DUR
-    std::chrono::milliseconds timeout{std::chrono::minutes(5)};
-};
-
-// Parses the options every control command takes; returns false (after
-// printing why) on a bad argument.
-bool parse(const char* cmd, const Args& args, ClientOptions& o) {
-    for (std::size_t i = 0; i < args.size(); ++i) {
-        const std::string& a = args[i];
-        auto value = [&](std::string& into) {
-            if (i + 1 >= args.size()) {
-                std::fprintf(stderr, "netlabctl %s: %s needs a value\n", cmd, a.c_str());
-                return false;
-            }
-            into = args[++i];
-            return true;
-        };
-        std::string ignored;
-        if (a == "--json") {
-            o.json = true;
-        } else if (a == "--force" && std::string(cmd) == "confirm") {
-            o.force = true;
-        } else if (a == "--full" && std::string(cmd) == "reload") {
-            o.full = true;
-        } else if (a == "--confirm" && std::string(cmd) == "apply") {
-            std::string v;
-            if (!value(v)) return false;
-            auto d = model::parse_duration(v);
-            if (!d || d->count() < 1 || *d > model::kMaxConfirmDeadline) {
-                std::fprintf(stderr, "netlabctl apply: --confirm wants a duration from 1s to 24h such as 60s or 5m, "
-                                     "got '%s'\n", v.c_str());
-                return false;
-            }
-            o.confirm = *d;
-        } else if (a == "--docker-socket" && std::string(cmd) == "apply") {
-            if (!value(ignored)) return false;  // the daemon resolves containers with its own
-        } else if (a == "--socket") {
-            if (!value(o.socket)) return false;
-        } else if (a == "--timeout") {
-            std::string v;
-            if (!value(v)) return false;
-            try {
-                o.timeout = std::chrono::milliseconds(static_cast<long long>(std::stod(v) * 1000));
-            } catch (const std::exception&) {
-                std::fprintf(stderr, "netlabctl %s: --timeout wants seconds, got '%s'\n", cmd, v.c_str());
-                return false;
-            }
-        } else if (a == "--config-dir" || a == "--state-dir") {
-            // Accepted for symmetry with check/plan/apply; the daemon knows its own.
-            if (!value(ignored)) return false;
-        } else if (std::string(cmd) == "apply" && !a.empty() && a[0] != '-') {
-            std::fprintf(stderr,
-                         "netlabctl apply --confirm: netlabd applies its own configuration directory; a PATH ('%s') "
-                         "cannot be given\n",
-                         a.c_str());
-            return false;
-        } else {
-            std::fprintf(stderr, "netlabctl %s: unknown argument '%s'\n", cmd, a.c_str());
-            return false;
-        }
-    }
-    return true;
-}
-
 std::string str(const nlohmann::json& j, const char* key, const std::string& dflt = "-") {
     if (!j.is_object() || !j.contains(key) || j[key].is_null()) return dflt;
     if (j[key].is_string()) return j[key].get<std::string>();
@@ -297,9 +227,7 @@ void print_pending(const nlohmann::json& p) {
 
 }  // namespace
 
-int status(const Args& args) {
-    ClientOptions o;
-    if (!parse("status", args, o)) return 1;
+int status(const ClientOptions& o) {
     auto reply = call("status", o);
     if (!reply) return 1;
     if (o.json) {
@@ -360,9 +288,7 @@ int status(const Args& args) {
     return 0;
 }
 
-int reload(const Args& args) {
-    ClientOptions o;
-    if (!parse("reload", args, o)) return 1;
+int reload(const ClientOptions& o) {
     auto reply = call("reload", o);
     if (!reply) return 1;
     bool ok = reply->value("ok", false);
@@ -402,9 +328,7 @@ int reload(const Args& args) {
 }
 
 namespace {
-int settle(const char* cmd, const Args& args) {
-    ClientOptions o;
-    if (!parse(cmd, args, o)) return 1;
+int settle(const char* cmd, const ClientOptions& o) {
     auto reply = call(cmd, o);
     if (!reply) return 1;
     if (o.json) {
@@ -418,12 +342,10 @@ int settle(const char* cmd, const Args& args) {
 }
 }  // namespace
 
-int confirm(const Args& args) { return settle("confirm", args); }
+int confirm(const ClientOptions& o) { return settle("confirm", o); }
 
 // apply --confirm DUR: the daemon applies its files and owns the deadline.
-int apply_confirmed(const Args& args) {
-    ClientOptions o;
-    if (!parse("apply", args, o)) return 1;
+int apply_confirmed(const ClientOptions& o) {
     if (!control::daemon_running(o.socket)) {
         std::fprintf(stderr,
                      "netlabctl apply --confirm: netlabd is not running (no answer on %s); commit-confirmed needs "
@@ -460,6 +382,6 @@ int apply_confirmed(const Args& args) {
         std::printf("nothing changed, so nothing waits for confirmation\n");
     return 0;
 }
-int rollback(const Args& args) { return settle("rollback", args); }
+int rollback(const ClientOptions& o) { return settle("rollback", o); }
 
 }  // namespace netlab::cli
