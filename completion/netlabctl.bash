@@ -33,7 +33,7 @@ _netlabctl() {
     case $cmd in
     check) opts="--json --config-dir --help" ;;
     plan) opts="--json --config-dir --state-dir --docker-socket --help" ;;
-    apply) opts="--json --config-dir --state-dir --docker-socket --confirm --socket --timeout --help" ;;
+    apply) opts="--json --detailed-exitcode --config-dir --state-dir --docker-socket --confirm --socket --timeout --help" ;;
     status) opts="--json --socket --timeout --help" ;;
     reload) opts="--full --json --socket --timeout --help" ;;
     confirm) opts="--force --json --socket --timeout --help" ;;

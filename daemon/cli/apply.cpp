@@ -1,8 +1,7 @@
 // netlabctl plan / apply: load the topology, then run the Engine directly on
 // the namespace netlabctl runs in (`ip netns exec LAB netlabctl apply ...`).
 //
-//   plan  exit 0 converged, 2 changes, 1 error or rejected
-//   apply exit 0 applied or converged, 1 rejected, rolled back or failed
+// Exit codes: daemon/cli/exit_code.hpp.
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -13,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/cli.hpp"
+#include "cli/exit_code.hpp"
 #include "model/load.hpp"
 #include "reconcile/engine.hpp"
 #include "reconcile/nl/kernel.hpp"
@@ -119,8 +119,10 @@ int run(const char* cmd, const LocalOptions& o, bool apply) {
         } else {
             print_outcome(out, "applied");
         }
-        if (!apply) return out.status == Outcome::Status::Converged ? 0 : out.status == Outcome::Status::Changes ? 2 : 1;
-        return out.ok() ? 0 : 1;
+        if (!apply) return exit_code::plan(out.status);
+        // A failed recovery left the host as the interrupted run did.
+        if (recovered && recovered->status == Outcome::Status::Failed) return exit_code::kNotRestored;
+        return exit_code::apply(out.status, o.detailed_exitcode);
     } catch (const std::exception& e) {
         if (o.json) {
             nlohmann::json j{{"status", "error"}, {"ok", false}, {"error", e.what()}};

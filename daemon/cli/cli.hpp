@@ -16,6 +16,7 @@ struct LocalOptions {
     std::string state_dir = "/run/netlab";
     std::string docker_socket;         // --docker-socket, else $NETLAB_DOCKER_SOCKET, else the default
     bool json = false;
+    bool detailed_exitcode = false;    // apply: exit 2 when it changed something
 };
 
 // status, reload, confirm, rollback and apply --confirm: netlabd's clients.
@@ -25,6 +26,7 @@ struct ClientOptions {
     bool force = false;                           // confirm --force
     bool full = false;                            // reload --full
     std::optional<std::chrono::seconds> confirm;  // apply --confirm DUR
+    bool detailed_exitcode = false;               // apply --confirm: exit 2 when it changed something
     std::chrono::milliseconds timeout{std::chrono::minutes(5)};
 };
 

@@ -93,7 +93,8 @@ CommandLine parse_command_line(const std::vector<std::string>& argv_in, std::ost
     app.get_formatter()->column_width(34);
     app.set_version_flag("--version", "netlabctl " NETLAB_VERSION, "print the version and exit");
     app.require_subcommand(1);
-    app.footer("exit status: see netlabctl(8), EXIT STATUS");
+    app.footer("exit status: 0 ok; 1 error; plan 2 changes; apply 3 rolled back, 4 not fully restored; "
+               "5 netlabd not running (netlabctl(8), EXIT STATUS)");
 
     std::string ignored;
     cl.local.docker_socket = reconcile::docker_socket_from_env();
@@ -107,6 +108,8 @@ CommandLine parse_command_line(const std::vector<std::string>& argv_in, std::ost
 
     auto* apply = app.add_subcommand("apply", "apply the topology to this network namespace as one transaction");
     add_local(*apply, cl.local, true);
+    apply->add_flag("--detailed-exitcode", cl.local.detailed_exitcode,
+                    "exit 2 when the apply changed something, 0 when it was converged already");
     std::string confirm_value;
     auto* confirm = apply->add_option("--confirm", confirm_value,
                                       "have netlabd apply its files and roll them back after DURATION (60s, 5m) "
@@ -171,6 +174,7 @@ CommandLine parse_command_line(const std::vector<std::string>& argv_in, std::ost
             cl.command = Command::ApplyConfirmed;
             co.confirm = *model::parse_duration(confirm_value);
             co.json = cl.local.json;
+            co.detailed_exitcode = cl.local.detailed_exitcode;
         }
     } else if (status->parsed()) cl.command = Command::Status;
     else if (reload->parsed()) cl.command = Command::Reload;

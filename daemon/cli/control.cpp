@@ -18,6 +18,7 @@
 
 #include "cli/cli.hpp"
 #include "cli/control_protocol.hpp"
+#include "cli/exit_code.hpp"
 
 namespace netlab::control {
 
@@ -51,6 +52,8 @@ int connect_to(const std::string& path) {
     if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
         int err = errno;
         ::close(fd);
+        if (err == ENOENT) throw NotRunning("netlabd is not running (no socket at " + path + ")");
+        if (err == ECONNREFUSED) throw NotRunning("netlabd is not running (nothing listens on " + path + ")");
         throw sys_error("connect " + path, err);
     }
     return fd;
@@ -135,15 +138,22 @@ std::string str(const nlohmann::json& j, const char* key, const std::string& dfl
     return j[key].dump();
 }
 
-// Sends {"cmd":cmd}; prints transport errors. Returns nullopt when there is no reply.
-std::optional<nlohmann::json> call(const char* cmd, const ClientOptions& o) {
+// Sends {"cmd":cmd}; prints transport errors. Returns nullopt when there is
+// no reply, with the exit code in `rc` (exit_code::kNoDaemon when no netlabd
+// listens, else exit_code::kError).
+std::optional<nlohmann::json> call(const char* cmd, const ClientOptions& o, int& rc) {
     nlohmann::json req = {{"version", control::kVersion}, {"cmd", cmd}};
     if (o.force) req["force"] = true;
     if (o.full) req["full"] = true;
     if (o.confirm) req["confirm"] = o.confirm->count();
     try {
         return control::request(o.socket, req, o.timeout);
+    } catch (const control::NotRunning& e) {
+        std::fprintf(stderr, "netlabctl %s: %s\n", cmd, e.what());
+        rc = exit_code::kNoDaemon;
+        return std::nullopt;
     } catch (const std::exception& e) {
+        rc = exit_code::kError;
         std::fprintf(stderr, "netlabctl %s: %s\n", cmd, e.what());
         return std::nullopt;
     }
@@ -228,8 +238,9 @@ void print_pending(const nlohmann::json& p) {
 }  // namespace
 
 int status(const ClientOptions& o) {
-    auto reply = call("status", o);
-    if (!reply) return 1;
+    int rc = exit_code::kError;
+    auto reply = call("status", o, rc);
+    if (!reply) return rc;
     if (o.json) {
         std::printf("%s\n", reply->dump(2).c_str());
         return reply->value("ok", false) ? 0 : 1;
@@ -289,8 +300,9 @@ int status(const ClientOptions& o) {
 }
 
 int reload(const ClientOptions& o) {
-    auto reply = call("reload", o);
-    if (!reply) return 1;
+    int rc = exit_code::kError;
+    auto reply = call("reload", o, rc);
+    if (!reply) return rc;
     bool ok = reply->value("ok", false);
     if (o.json) {
         std::printf("%s\n", reply->dump(2).c_str());
@@ -329,8 +341,9 @@ int reload(const ClientOptions& o) {
 
 namespace {
 int settle(const char* cmd, const ClientOptions& o) {
-    auto reply = call(cmd, o);
-    if (!reply) return 1;
+    int rc = exit_code::kError;
+    auto reply = call(cmd, o, rc);
+    if (!reply) return rc;
     if (o.json) {
         std::printf("%s\n", reply->dump(2).c_str());
     } else if (!reply->value("ok", false)) {
@@ -344,21 +357,32 @@ int settle(const char* cmd, const ClientOptions& o) {
 
 int confirm(const ClientOptions& o) { return settle("confirm", o); }
 
+namespace {
+// The exit code of apply --confirm from netlabd's reply: the apply's own
+// table (exit_code::apply) over the result's status.
+int confirmed_exit(const nlohmann::json& reply, bool detailed) {
+    const auto& r = reply.value("result", nlohmann::json());
+    auto st = exit_code::parse_status(str(r, "status", ""));
+    if (!st) return reply.value("ok", false) ? exit_code::kOk : exit_code::kError;
+    return exit_code::apply(*st, detailed);
+}
+
+}  // namespace
+
 // apply --confirm DUR: the daemon applies its files and owns the deadline.
 int apply_confirmed(const ClientOptions& o) {
-    if (!control::daemon_running(o.socket)) {
-        std::fprintf(stderr,
-                     "netlabctl apply --confirm: netlabd is not running (no answer on %s); commit-confirmed needs "
-                     "the daemon, which keeps the deadline and rolls back\n",
-                     o.socket.c_str());
-        return 1;
+    int rc = exit_code::kError;
+    auto reply = call("apply", o, rc);
+    if (!reply) {
+        if (rc == exit_code::kNoDaemon)
+            std::fprintf(stderr, "netlabctl apply --confirm: commit-confirmed needs netlabd, which keeps the deadline "
+                                 "and rolls back\n");
+        return rc;
     }
-    auto reply = call("apply", o);
-    if (!reply) return 1;
     const bool ok = reply->value("ok", false);
     if (o.json) {
         std::printf("%s\n", reply->dump(2).c_str());
-        return ok ? 0 : 1;
+        return confirmed_exit(*reply, o.detailed_exitcode);
     }
     const auto& r = reply->value("result", nlohmann::json());
     if (!r.is_object()) {
@@ -370,7 +394,7 @@ int apply_confirmed(const ClientOptions& o) {
             std::fprintf(stderr, "%s\n", d.get<std::string>().c_str());
         if (!str(r, "error", "").empty()) std::fprintf(stderr, "%s\n", str(r, "error").c_str());
         std::fprintf(stderr, "netlabctl apply: %s\n", str(r, "status").c_str());
-        return 1;
+        return confirmed_exit(*reply, o.detailed_exitcode);
     }
     std::printf("netlabctl apply: %s (%s netlink writes)\n", str(r, "status").c_str(), str(r, "writes", "0").c_str());
     const auto& p = reply->value("pending", nlohmann::json());
@@ -380,7 +404,7 @@ int apply_confirmed(const ClientOptions& o) {
                     str(p, "deadline").c_str());
     else
         std::printf("nothing changed, so nothing waits for confirmation\n");
-    return 0;
+    return confirmed_exit(*reply, o.detailed_exitcode);
 }
 int rollback(const ClientOptions& o) { return settle("rollback", o); }
 

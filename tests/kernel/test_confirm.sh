@@ -98,8 +98,17 @@ after_deadline_ms() { status_json "$dir/st.json"; json_get "$dir/st.json" '(j["s
 
 lab_up
 heading "no daemon"
-out=$("$NETLABCTL" apply --confirm 5s --socket "$dir/nothing.sock" 2>&1) && fail "apply --confirm without netlabd succeeded"
-grep -q 'netlabd is not running' <<<"$out" || fail "apply --confirm without netlabd: unclear error: $out"
+rc=0
+out=$("$NETLABCTL" apply --confirm 5s --socket "$dir/nothing.sock" 2>&1) || rc=$?
+[ "$rc" -eq 5 ] || fail "apply --confirm without netlabd: exit $rc, expected 5 (netlabd not running): $out"
+grep -qF "netlabd is not running (no socket at $dir/nothing.sock)" <<<"$out" || fail "apply --confirm without netlabd: unclear error: $out"
+for sub in status reload; do
+    rc=0
+    o=$("$NETLABCTL" "$sub" --socket "$dir/nothing.sock" 2>&1) || rc=$?
+    [ "$rc" -eq 5 ] || fail "$sub without netlabd: exit $rc, expected 5: $o"
+    grep -qF "netlabd is not running (no socket at $dir/nothing.sock)" <<<"$o" || fail "$sub without netlabd: unclear error: $o"
+    note "  $sub: exit 5: $o"
+done
 note "  $out"
 
 mkdir -p "$D/etc"
