@@ -13,6 +13,7 @@
 
 #include "cli/cli.hpp"
 #include "cli/exit_code.hpp"
+#include "cli/json_out.hpp"
 #include "model/load.hpp"
 #include "reconcile/engine.hpp"
 #include "reconcile/nl/kernel.hpp"
@@ -115,7 +116,7 @@ int run(const char* cmd, const LocalOptions& o, bool apply) {
         if (o.json) {
             nlohmann::json j = out.to_json();
             j["recovered"] = recovered ? recovered->to_json() : nlohmann::json(nullptr);
-            std::cout << j.dump(2) << std::endl;
+            print_json(std::move(j));
         } else {
             print_outcome(out, "applied");
         }
@@ -125,8 +126,7 @@ int run(const char* cmd, const LocalOptions& o, bool apply) {
         return exit_code::apply(out.status, o.detailed_exitcode);
     } catch (const std::exception& e) {
         if (o.json) {
-            nlohmann::json j{{"status", "error"}, {"ok", false}, {"error", e.what()}};
-            std::cout << j.dump(2) << std::endl;
+            print_json({{"status", "error"}, {"ok", false}, {"error", e.what()}});
         }
         std::fprintf(stderr, "netlabctl %s: %s\n", cmd, e.what());
         return 1;

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/cli.hpp"
+#include "cli/json_out.hpp"
 #include "model/load.hpp"
 
 namespace netlab::cli {
@@ -30,16 +31,19 @@ int check(const LocalOptions& o) {
     for (const auto& d : loaded.diagnostics) (d.severity == model::Severity::Error ? errors : warnings)++;
 
     if (json) {
-        nlohmann::json out = nlohmann::json::array();
+        nlohmann::json diags = nlohmann::json::array();
         for (const auto& d : loaded.diagnostics)
-            out.push_back({{"severity", severity_name(d.severity)},
+            diags.push_back({{"severity", severity_name(d.severity)},
                            {"file", d.where.file},
                            {"line", d.where.line},
                            {"col", d.where.col},
                            {"message", d.message},
                            {"hint", d.hint}});
-        // Replace rather than throw on bytes that are not UTF-8 in file names.
-        std::puts(out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
+        print_json({{"status", errors ? "invalid" : "valid"},
+                    {"ok", errors == 0},
+                    {"errors", errors},
+                    {"warnings", warnings},
+                    {"diagnostics", diags}});
         return errors ? 1 : 0;
     }
 

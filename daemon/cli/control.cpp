@@ -19,6 +19,7 @@
 #include "cli/cli.hpp"
 #include "cli/control_protocol.hpp"
 #include "cli/exit_code.hpp"
+#include "cli/json_out.hpp"
 
 namespace netlab::control {
 
@@ -242,7 +243,7 @@ int status(const ClientOptions& o) {
     auto reply = call("status", o, rc);
     if (!reply) return rc;
     if (o.json) {
-        std::printf("%s\n", reply->dump(2).c_str());
+        print_json(*reply);
         return reply->value("ok", false) ? 0 : 1;
     }
     if (!reply->value("ok", false)) {
@@ -305,7 +306,7 @@ int reload(const ClientOptions& o) {
     if (!reply) return rc;
     bool ok = reply->value("ok", false);
     if (o.json) {
-        std::printf("%s\n", reply->dump(2).c_str());
+        print_json(*reply);
         return ok ? 0 : 1;
     }
     const auto& r = reply->value("result", nlohmann::json());
@@ -345,7 +346,7 @@ int settle(const char* cmd, const ClientOptions& o) {
     auto reply = call(cmd, o, rc);
     if (!reply) return rc;
     if (o.json) {
-        std::printf("%s\n", reply->dump(2).c_str());
+        print_json(*reply);
     } else if (!reply->value("ok", false)) {
         std::fprintf(stderr, "netlabctl %s: %s\n", cmd, str(*reply, "error", "refused").c_str());
     } else {
@@ -381,7 +382,7 @@ int apply_confirmed(const ClientOptions& o) {
     }
     const bool ok = reply->value("ok", false);
     if (o.json) {
-        std::printf("%s\n", reply->dump(2).c_str());
+        print_json(*reply);
         return confirmed_exit(*reply, o.detailed_exitcode);
     }
     const auto& r = reply->value("result", nlohmann::json());

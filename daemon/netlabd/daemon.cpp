@@ -32,18 +32,8 @@ std::string remembered_note(const reconcile::Outcome& o) {
 // snapshot at the next start).
 constexpr std::chrono::minutes kStuckAfter{10};
 
-const char* status_name(reconcile::Outcome::Status s) {
-    using S = reconcile::Outcome::Status;
-    switch (s) {
-    case S::Converged: return "converged";
-    case S::Changes: return "changes";
-    case S::Applied: return "applied";
-    case S::RolledBack: return "rolled-back";
-    case S::Rejected: return "rejected";
-    case S::Failed: return "failed";
-    }
-    return "?";
-}
+// One spelling for every status, netlabctl's JSON and netlabd's alike (docs/json.md).
+const char* status_name(reconcile::Outcome::Status s) { return reconcile::to_string(s); }
 
 std::string join(const std::vector<std::string>& v, const char* sep = ", ") {
     std::string s;
@@ -700,7 +690,7 @@ void Daemon::record_settled(Job& job, JobResult& r) {
             (o.status == S::RolledBack ? spdlog::warn("commit-confirmed: restored {}", line)
                                        : spdlog::critical("commit-confirmed: restored {}", line));
         if (o.status == S::RolledBack) {
-            settled["status"] = "rolled-back";
+            settled["status"] = status_name(S::RolledBack);
             spdlog::warn("commit-confirmed: {}; rolled back ({} netlink writes, {:.3f} s{}); the change applied {} "
                          "is undone: {}",
                          how, o.writes, o.seconds,
@@ -1012,7 +1002,7 @@ std::string Daemon::status_line() const {
         s = st + "; in force: " + files_in_force();
     else if (st == "rejected")
         s = "last change rejected (see journal); in force: " + files_in_force();
-    else if (st == "rolled-back")
+    else if (st == status_name(reconcile::Outcome::Status::RolledBack))
         s = "last change failed and was rolled back; in force: " + files_in_force();
     else
         s = "FAILED: rollback did not verify; the network needs attention";

@@ -141,7 +141,7 @@ ms1=$(after_deadline_ms)
 grep 'commit-confirmed: not confirmed' "$D/netlabd.log" | sed 's/^/  log: /'
 ns_dump "$NS_HOST1" >"$dir/after1"
 assert_same_dump "rollback at the deadline" "$dir/before" "$dir/after1"
-has_line json_get "$dir/st.json" 'j["pending"] is None and j["settled"]["status"] == "rolled-back" and isinstance(j["held"], str)' -- -x True \
+has_line json_get "$dir/st.json" 'j["pending"] is None and j["settled"]["status"] == "rolled_back" and isinstance(j["held"], str)' -- -x True \
         || die "status after the rollback: $(cat "$dir/st.json")"
 pinger_start "$NS_REMOTE" "$HOST1_ADDR"
 sleep 2
@@ -186,7 +186,7 @@ ns_dump "$NS_HOST1" >"$dir/after3"
 assert_same_dump "netlabctl rollback" "$dir/takeover" "$dir/after3"
 reach || die "the remote does not reach host1 after netlabctl rollback"
 status_json "$dir/st.json"
-has_line json_get "$dir/st.json" 'j["pending"] is None and j["settled"]["status"] == "rolled-back" and j["settled"]["trigger"] == "netlabctl rollback"' -- -x True \
+has_line json_get "$dir/st.json" 'j["pending"] is None and j["settled"]["status"] == "rolled_back" and j["settled"]["trigger"] == "netlabctl rollback"' -- -x True \
         || die "status after rollback: $(cat "$dir/st.json")"
 note "  restored at once (the takeover is back)"
 
