@@ -27,13 +27,17 @@ _netlabctl() {
         mapfile -t COMPREPLY < <(compgen -W "30s 60s 2m 5m 10m" -- "$cur")
         return
         ;;
+    --color)
+        mapfile -t COMPREPLY < <(compgen -W "never auto always" -- "$cur")
+        return
+        ;;
     esac
 
     local opts
     case $cmd in
     check) opts="--json --config-dir --help" ;;
-    plan) opts="--json --config-dir --state-dir --docker-socket --help" ;;
-    apply) opts="--json --detailed-exitcode --config-dir --state-dir --docker-socket --confirm --socket --timeout --help" ;;
+    plan) opts="--json --color --config-dir --state-dir --docker-socket --help" ;;
+    apply) opts="--json --color --detailed-exitcode --config-dir --state-dir --docker-socket --confirm --socket --timeout --help" ;;
     status) opts="--json --socket --timeout --help" ;;
     reload) opts="--full --json --socket --timeout --help" ;;
     confirm) opts="--force --json --socket --timeout --help" ;;

@@ -2,7 +2,10 @@
 // the namespace netlabctl runs in (`ip netns exec LAB netlabctl apply ...`).
 //
 // Exit codes: daemon/cli/exit_code.hpp.
+#include <unistd.h>
+
 #include <chrono>
+#include <cstdlib>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
@@ -14,6 +17,7 @@
 #include "cli/cli.hpp"
 #include "cli/exit_code.hpp"
 #include "cli/json_out.hpp"
+#include "cli/plan_text.hpp"
 #include "model/load.hpp"
 #include "reconcile/engine.hpp"
 #include "reconcile/nl/kernel.hpp"
@@ -47,7 +51,7 @@ std::string joined(const std::vector<std::string>& v) {
 }
 
 // The human account of a transaction's outcome (apply and recover alike).
-void print_outcome(const Outcome& o, const char* verb) {
+void print_outcome(const Outcome& o, const char* verb, bool color) {
     print_diagnostics(o.diagnostics);
     using S = Outcome::Status;
     switch (o.status) {
@@ -56,11 +60,10 @@ void print_outcome(const Outcome& o, const char* verb) {
                         static_cast<unsigned long long>(o.writes), ms(o.seconds).c_str());
             break;
         case S::Changes:
-            for (const auto& s : o.plan.steps) std::printf("%s\n", s.describe().c_str());
-            std::printf("%zu changes to apply\n", o.plan.steps.size());
+            std::fputs(render_plan(o.plan, color).c_str(), stdout);
             break;
         case S::Applied:
-            for (const auto& s : o.plan.steps) std::printf("%s\n", s.describe().c_str());
+            std::fputs(render_plan(o.plan, color).c_str(), stdout);
             std::printf("%s %zu steps, %llu netlink writes, %s\n", verb, o.plan.steps.size(),
                         static_cast<unsigned long long>(o.writes), ms(o.seconds).c_str());
             break;
@@ -118,7 +121,8 @@ int run(const char* cmd, const LocalOptions& o, bool apply) {
             j["recovered"] = recovered ? recovered->to_json() : nlohmann::json(nullptr);
             print_json(std::move(j));
         } else {
-            print_outcome(out, "applied");
+            print_outcome(out, "applied",
+                          use_color(o.color, ::isatty(STDOUT_FILENO) != 0, std::getenv("NO_COLOR"), std::getenv("TERM")));
         }
         if (!apply) return exit_code::plan(out.status);
         // A failed recovery left the host as the interrupted run did.

@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "cli/plan_text.hpp"
+
 namespace netlab::cli {
 
 // check, plan and apply: run from the library in netlabctl's own namespace.
@@ -17,6 +19,7 @@ struct LocalOptions {
     std::string docker_socket;         // --docker-socket, else $NETLAB_DOCKER_SOCKET, else the default
     bool json = false;
     bool detailed_exitcode = false;    // apply: exit 2 when it changed something
+    ColorMode color = ColorMode::Auto; // --color=never|auto|always (plan_text.hpp)
 };
 
 // status, reload, confirm, rollback and apply --confirm: netlabd's clients.

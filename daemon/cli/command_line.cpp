@@ -40,6 +40,14 @@ void add_local(CLI::App& sub, LocalOptions& o, bool engine) {
     sub.add_flag("--json", o.json, "machine-readable output (docs/json.md)");
     if (!engine) return;
     sub.add_option("--state-dir", o.state_dir, "journal and ledger (default /run/netlab)")->option_text("DIR");
+    sub.add_option_function<std::string>(
+           "--color",
+           [&o](const std::string& v) {
+               o.color = v == "always" ? ColorMode::Always : v == "never" ? ColorMode::Never : ColorMode::Auto;
+           },
+           "color the plan: never, auto (on a terminal, unless NO_COLOR is set; the default) or always")
+        ->option_text("WHEN")
+        ->check(CLI::IsMember({"never", "auto", "always"}));
     sub.add_option("--docker-socket", o.docker_socket,
                    std::string("Docker Engine API socket for docker:NAME containers (default "
                                "$NETLAB_DOCKER_SOCKET, else ") +

@@ -206,3 +206,15 @@ TEST_CASE("netlabd: options in both spellings, bad values named") {
     CHECK(rc == 0);
     CHECK(err == "netlabd " NETLAB_VERSION "\n");
 }
+
+TEST_CASE("netlabctl: --color never|auto|always; anything else is an error naming it") {
+    CHECK(ctl({"plan"}).cl.local.color == netlab::cli::ColorMode::Auto);
+    CHECK(ctl({"plan", "--color=never"}).cl.local.color == netlab::cli::ColorMode::Never);
+    CHECK(ctl({"apply", "--color", "always"}).cl.local.color == netlab::cli::ColorMode::Always);
+    auto p = ctl({"plan", "--color=sometimes"});
+    REQUIRE(p.cl.exit);
+    CHECK(*p.cl.exit == netlab::cli::kUsageError);
+    CHECK(has(p.err, "--color"));
+    CHECK(has(p.err, "sometimes"));
+    CHECK(has(p.err, "usage: netlabctl plan"));
+}
