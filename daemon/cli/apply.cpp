@@ -18,6 +18,7 @@
 #include "cli/exit_code.hpp"
 #include "cli/json_out.hpp"
 #include "cli/plan_text.hpp"
+#include "cli/progress.hpp"
 #include "model/load.hpp"
 #include "reconcile/engine.hpp"
 #include "reconcile/nl/kernel.hpp"
@@ -95,6 +96,10 @@ int run(const char* cmd, const LocalOptions& o, bool apply) {
         reconcile::Options opts;
         opts.state_dir = o.state_dir;
         opts.resolver.docker_socket = o.docker_socket;
+        // On a terminal, without --json: a line on stderr once the apply
+        // takes more than a second.
+        Progress progress(apply && !o.json && ::isatty(STDERR_FILENO) != 0, stderr);
+        opts.progress = [&progress](const reconcile::StepEvent& e) { progress.step(e); };
         reconcile::Engine engine(kernel, opts);
 
         std::optional<Outcome> recovered;
@@ -115,6 +120,7 @@ int run(const char* cmd, const LocalOptions& o, bool apply) {
                          o.state_dir.c_str());
         }
         Outcome out = apply ? engine.apply(config) : engine.plan(config);
+        progress.finish();
         out.phases["load"] = load_ms;
         if (o.json) {
             nlohmann::json j = out.to_json();
