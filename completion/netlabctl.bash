@@ -5,7 +5,7 @@ _netlabctl() {
     COMPREPLY=()
     cur=${COMP_WORDS[COMP_CWORD]}
     prev=${COMP_WORDS[COMP_CWORD-1]}
-    local commands="check plan apply status reload confirm rollback help --help --version"
+    local commands="check plan apply status reload confirm rollback graph help --help --version"
     local common="--config-dir --state-dir --socket --json --help"
 
     if [ "$COMP_CWORD" -eq 1 ]; then
@@ -42,6 +42,7 @@ _netlabctl() {
     reload) opts="--full --json --socket --timeout --help" ;;
     confirm) opts="--force --json --socket --timeout --help" ;;
     rollback) opts="--json --socket --timeout --help" ;;
+    graph) opts="--help" ;;
     *) opts=$common ;;
     esac
     if [[ $cur == -* ]]; then
@@ -49,7 +50,7 @@ _netlabctl() {
         return
     fi
     case $cmd in
-    check | plan | apply)
+    check | plan | apply | graph)
         # A config directory or one topology file.
         compopt -o filenames 2>/dev/null
         mapfile -t COMPREPLY < <(compgen -d -- "$cur"; compgen -f -X '!*.@(yaml|yml)' -- "$cur")

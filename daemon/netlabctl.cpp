@@ -20,6 +20,7 @@ int main(int argc, char** argv) {
         case Command::Reload: return netlab::cli::reload(cl.client);
         case Command::Confirm: return netlab::cli::confirm(cl.client);
         case Command::Rollback: return netlab::cli::rollback(cl.client);
+        case Command::Graph: return netlab::cli::graph(cl.local);
     }
     return 1;
 }

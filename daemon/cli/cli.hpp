@@ -33,7 +33,7 @@ struct ClientOptions {
     std::chrono::milliseconds timeout{std::chrono::minutes(5)};
 };
 
-enum class Command { Check, Plan, Apply, ApplyConfirmed, Status, Reload, Confirm, Rollback };
+enum class Command { Check, Plan, Apply, ApplyConfirmed, Status, Reload, Confirm, Rollback, Graph };
 
 struct CommandLine {
     Command command = Command::Check;
@@ -52,6 +52,7 @@ inline constexpr int kUsageError = 1;
 CommandLine parse_command_line(const std::vector<std::string>& argv, std::ostream& out, std::ostream& err);
 
 int check(const LocalOptions& o);            // check.cpp
+int graph(const LocalOptions& o);            // graph.cpp: the topology as Graphviz DOT
 int plan(const LocalOptions& o);             // apply.cpp
 int apply(const LocalOptions& o);            // apply.cpp
 int status(const ClientOptions& o);          // control.cpp (daemon client)

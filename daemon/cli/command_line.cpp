@@ -16,8 +16,8 @@ namespace netlab::cli {
 
 namespace {
 
-constexpr std::array<std::string_view, 7> kCommands = {"check", "plan", "apply", "status",
-                                                       "reload", "confirm", "rollback"};
+constexpr std::array<std::string_view, 8> kCommands = {"check", "plan", "apply", "status",
+                                                       "reload", "confirm", "rollback", "graph"};
 
 // --confirm DUR: 1 s to 24 h, in the topology file's duration syntax.
 CLI::Validator confirm_duration() {
@@ -146,6 +146,10 @@ CommandLine parse_command_line(const std::vector<std::string>& argv_in, std::ost
     confirm_cmd->add_flag("--force", co.force, "keep it even if its probe of the gateway failed");
     auto* rollback = app.add_subcommand("rollback", "roll the pending commit-confirmed change back now");
     add_client(*rollback, co, ignored);
+    auto* graph = app.add_subcommand("graph", "print the topology as a Graphviz DOT graph (dot -Tsvg)");
+    graph->add_option("PATH", cl.local.path,
+                      "config directory (topology.yaml + topology.d/*.yaml) or one topology file "
+                      "(default /etc/netlab)");
 
     std::vector<std::string> args(argv.rbegin(), argv.rend() - (argv.empty() ? 0 : 1));
     try {
@@ -188,6 +192,7 @@ CommandLine parse_command_line(const std::vector<std::string>& argv_in, std::ost
     else if (reload->parsed()) cl.command = Command::Reload;
     else if (confirm_cmd->parsed()) cl.command = Command::Confirm;
     else if (rollback->parsed()) cl.command = Command::Rollback;
+    else if (graph->parsed()) cl.command = Command::Graph;
     return cl;
 }
 

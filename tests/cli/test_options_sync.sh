@@ -9,7 +9,7 @@ SRC=${NETLAB_SOURCE_DIR:?set NETLAB_SOURCE_DIR to the source tree}
 fails=0
 fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
 comp=$SRC/completion/netlabctl.bash
-for cmd in check plan apply status reload confirm rollback; do
+for cmd in check plan apply status reload confirm rollback graph; do
     help=$("$BIN/netlabctl" "$cmd" --help) || { fail "netlabctl $cmd --help exited non-zero"; continue; }
     opts=$(grep -oE '^ +(-h,)?--[a-z-]+' <<<"$help" | sed 's/^ *-h,//; s/^ *//')
     line=$(grep -E "^    $cmd\) opts=" "$comp") || { fail "completion has no line for $cmd"; continue; }

@@ -121,7 +121,7 @@ TEST_CASE("netlabctl: the daemon's clients") {
 }
 
 TEST_CASE("netlabctl: --help on every command, --version, help") {
-    for (const char* cmd : {"check", "plan", "apply", "status", "reload", "confirm", "rollback"}) {
+    for (const char* cmd : {"check", "plan", "apply", "status", "reload", "confirm", "rollback", "graph"}) {
         CAPTURE(cmd);
         auto p = ctl({cmd, "--help"});
         REQUIRE(p.cl.exit);
