@@ -5,7 +5,7 @@ _netlabctl() {
     COMPREPLY=()
     cur=${COMP_WORDS[COMP_CWORD]}
     prev=${COMP_WORDS[COMP_CWORD-1]}
-    local commands="check plan apply status reload confirm rollback help --help --version"
+    local commands="check plan apply status reload confirm rollback graph help --help --version"
     local common="--config-dir --state-dir --socket --json --help"
 
     if [ "$COMP_CWORD" -eq 1 ]; then
@@ -27,17 +27,22 @@ _netlabctl() {
         mapfile -t COMPREPLY < <(compgen -W "30s 60s 2m 5m 10m" -- "$cur")
         return
         ;;
+    --color)
+        mapfile -t COMPREPLY < <(compgen -W "never auto always" -- "$cur")
+        return
+        ;;
     esac
 
     local opts
     case $cmd in
     check) opts="--json --config-dir --help" ;;
-    plan) opts="--json --config-dir --state-dir --docker-socket --help" ;;
-    apply) opts="--json --config-dir --state-dir --docker-socket --confirm --socket --help" ;;
+    plan) opts="--json --color --config-dir --state-dir --docker-socket --help" ;;
+    apply) opts="--json --color --detailed-exitcode --config-dir --state-dir --docker-socket --confirm --socket --timeout --help" ;;
     status) opts="--json --socket --timeout --help" ;;
-    reload) opts="--full --socket --timeout --help" ;;
-    confirm) opts="--force --socket --timeout --help" ;;
-    rollback) opts="--socket --timeout --help" ;;
+    reload) opts="--full --json --socket --timeout --help" ;;
+    confirm) opts="--force --json --socket --timeout --help" ;;
+    rollback) opts="--json --socket --timeout --help" ;;
+    graph) opts="--help" ;;
     *) opts=$common ;;
     esac
     if [[ $cur == -* ]]; then
@@ -45,7 +50,7 @@ _netlabctl() {
         return
     fi
     case $cmd in
-    check | plan | apply)
+    check | plan | apply | graph)
         # A config directory or one topology file.
         compopt -o filenames 2>/dev/null
         mapfile -t COMPREPLY < <(compgen -d -- "$cur"; compgen -f -X '!*.@(yaml|yml)' -- "$cur")

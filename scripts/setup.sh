@@ -6,7 +6,7 @@ pkgs=(
   build-essential cmake ninja-build pkg-config git
   libyaml-cpp-dev libnl-3-dev libnl-route-3-dev
   libboost-dev libboost-system-dev
-  libspdlog-dev doctest-dev libsystemd-dev nlohmann-json3-dev
+  libspdlog-dev doctest-dev libsystemd-dev nlohmann-json3-dev libcli11-dev
   iproute2 iputils-ping procps util-linux socat python3
   docker.io busybox-static gnuplot-nox systemd
   ansible-core openssh-server openssh-client

@@ -1,9 +1,11 @@
 // netlabctl plan / apply: load the topology, then run the Engine directly on
 // the namespace netlabctl runs in (`ip netns exec LAB netlabctl apply ...`).
 //
-//   plan  exit 0 converged, 2 changes, 1 error or rejected
-//   apply exit 0 applied or converged, 1 rejected, rolled back or failed
+// Exit codes: daemon/cli/exit_code.hpp.
+#include <unistd.h>
+
 #include <chrono>
+#include <cstdlib>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
@@ -13,6 +15,10 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/cli.hpp"
+#include "cli/exit_code.hpp"
+#include "cli/json_out.hpp"
+#include "cli/plan_text.hpp"
+#include "cli/progress.hpp"
 #include "model/load.hpp"
 #include "reconcile/engine.hpp"
 #include "reconcile/nl/kernel.hpp"
@@ -24,57 +30,6 @@ namespace netlab::cli {
 namespace {
 
 using reconcile::Outcome;
-
-struct Invocation {
-    std::string path = "/etc/netlab";
-    std::string state_dir = "/run/netlab";
-    std::string docker_socket = reconcile::docker_socket_from_env();
-    bool json = false;
-    bool help = false;
-};
-
-std::optional<Invocation> parse(const char* cmd, const Args& args) {
-    Invocation inv;
-    bool have_path = false;
-    for (std::size_t i = 0; i < args.size(); ++i) {
-        const std::string& a = args[i];
-        auto value = [&]() -> std::optional<std::string> {
-            if (i + 1 >= args.size()) {
-                std::fprintf(stderr, "netlabctl %s: %s needs a value\n", cmd, a.c_str());
-                return std::nullopt;
-            }
-            return args[++i];
-        };
-        if (a == "--json") {
-            inv.json = true;
-        } else if (a == "-h" || a == "--help") {
-            inv.help = true;
-        } else if (a == "--state-dir") {
-            auto v = value();
-            if (!v) return std::nullopt;
-            inv.state_dir = *v;
-        } else if (a == "--docker-socket") {
-            auto v = value();
-            if (!v) return std::nullopt;
-            inv.docker_socket = *v;
-        } else if (a == "--config-dir") {
-            auto v = value();
-            if (!v) return std::nullopt;
-            inv.path = *v;
-            have_path = true;
-        } else if (!a.empty() && a[0] == '-') {
-            std::fprintf(stderr, "netlabctl %s: unknown option %s\n", cmd, a.c_str());
-            return std::nullopt;
-        } else if (!have_path) {
-            inv.path = a;
-            have_path = true;
-        } else {
-            std::fprintf(stderr, "netlabctl %s: more than one PATH given\n", cmd);
-            return std::nullopt;
-        }
-    }
-    return inv;
-}
 
 void print_diagnostics(const model::Diagnostics& ds) {
     for (const auto& d : ds) std::fprintf(stderr, "%s\n", d.str().c_str());
@@ -98,7 +53,7 @@ std::string joined(const std::vector<std::string>& v) {
 }
 
 // The human account of a transaction's outcome (apply and recover alike).
-void print_outcome(const Outcome& o, const char* verb) {
+void print_outcome(const Outcome& o, const char* verb, bool color) {
     print_diagnostics(o.diagnostics);
     using S = Outcome::Status;
     switch (o.status) {
@@ -107,11 +62,10 @@ void print_outcome(const Outcome& o, const char* verb) {
                         static_cast<unsigned long long>(o.writes), ms(o.seconds).c_str());
             break;
         case S::Changes:
-            for (const auto& s : o.plan.steps) std::printf("%s\n", s.describe().c_str());
-            std::printf("%zu changes to apply\n", o.plan.steps.size());
+            std::fputs(render_plan(o.plan, color).c_str(), stdout);
             break;
         case S::Applied:
-            for (const auto& s : o.plan.steps) std::printf("%s\n", s.describe().c_str());
+            std::fputs(render_plan(o.plan, color).c_str(), stdout);
             std::printf("%s %zu steps, %llu netlink writes, %s\n", verb, o.plan.steps.size(),
                         static_cast<unsigned long long>(o.writes), ms(o.seconds).c_str());
             break;
@@ -133,67 +87,57 @@ void print_outcome(const Outcome& o, const char* verb) {
     }
 }
 
-int run(const char* cmd, const Args& args, bool apply) {
-    auto inv = parse(cmd, args);
-    if (!inv) return 1;
-    if (inv->help) {
-        std::printf(
-            "usage: netlabctl %s [PATH] [--json] [--state-dir DIR] [--docker-socket PATH]\n"
-            "  PATH              config directory (topology.yaml + topology.d/*.yaml) or one file;\n"
-            "                    default /etc/netlab (also --config-dir DIR)\n"
-            "  --state-dir DIR   journal and ledger (default /run/netlab)\n"
-            "  --docker-socket PATH\n"
-            "                    Docker Engine API socket that docker:NAME containers are resolved\n"
-            "                    through (default $NETLAB_DOCKER_SOCKET, else %s)\n"
-            "  acts on the network namespace netlabctl runs in; %s\n",
-            cmd, reconcile::kDefaultDockerSocket,
-            apply ? "exit 0 applied or converged, 1 rejected, rolled back or failed"
-                  : "exit 0 converged, 2 changes, 1 error");
-        return 0;
-    }
+int run(const char* cmd, const LocalOptions& o, bool apply) {
     const auto load_start = std::chrono::steady_clock::now();
-    model::Loaded config = model::load_config(inv->path);
+    model::Loaded config = model::load_config(o.path);
     const double load_ms =
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - load_start).count();
     try {
         reconcile::nl::NlKernel kernel;
         reconcile::Options opts;
-        opts.state_dir = inv->state_dir;
-        opts.resolver.docker_socket = inv->docker_socket;
+        opts.state_dir = o.state_dir;
+        opts.resolver.docker_socket = o.docker_socket;
+        // On a terminal, without --json: a line on stderr once the apply
+        // takes more than a second.
+        Progress progress(apply && !o.json && ::isatty(STDERR_FILENO) != 0, stderr);
+        opts.progress = [&progress](const reconcile::StepEvent& e) { progress.step(e); };
         reconcile::Engine engine(kernel, opts);
 
         std::optional<Outcome> recovered;
         if (apply) {
             recovered = engine.recover();
-            if (recovered && !inv->json) {
+            if (recovered && !o.json) {
                 std::fprintf(stderr, "netlabctl apply: found the journal of an interrupted transaction in %s\n",
-                             inv->state_dir.c_str());
+                             o.state_dir.c_str());
                 std::fprintf(stderr, "%s: %s; restored: %s (%llu netlink writes, %s)\n",
                              recovered->status == Outcome::Status::RolledBack ? "recovered" : "RECOVERY FAILED",
                              recovered->error.c_str(), joined(recovered->restored).c_str(),
                              static_cast<unsigned long long>(recovered->writes), ms(recovered->seconds).c_str());
             }
-        } else if (const reconcile::StateDirectory dir(inv->state_dir); dir.has(reconcile::StateDirectory::Record::Journal)) {
+        } else if (const reconcile::StateDirectory dir(o.state_dir); dir.has(reconcile::StateDirectory::Record::Journal)) {
             std::fprintf(stderr,
                          "netlabctl plan: warning: %s is the journal of an interrupted transaction; "
                          "apply restores its snapshot first, so this plan may change\n",
                          dir.file(reconcile::StateDirectory::Record::Journal).c_str());
         }
         Outcome out = apply ? engine.apply(config) : engine.plan(config);
+        progress.finish();
         out.phases["load"] = load_ms;
-        if (inv->json) {
+        if (o.json) {
             nlohmann::json j = out.to_json();
             j["recovered"] = recovered ? recovered->to_json() : nlohmann::json(nullptr);
-            std::cout << j.dump(2) << std::endl;
+            print_json(std::move(j));
         } else {
-            print_outcome(out, "applied");
+            print_outcome(out, "applied",
+                          use_color(o.color, ::isatty(STDOUT_FILENO) != 0, std::getenv("NO_COLOR"), std::getenv("TERM")));
         }
-        if (!apply) return out.status == Outcome::Status::Converged ? 0 : out.status == Outcome::Status::Changes ? 2 : 1;
-        return out.ok() ? 0 : 1;
+        if (!apply) return exit_code::plan(out.status);
+        // A failed recovery left the host as the interrupted run did.
+        if (recovered && recovered->status == Outcome::Status::Failed) return exit_code::kNotRestored;
+        return exit_code::apply(out.status, o.detailed_exitcode);
     } catch (const std::exception& e) {
-        if (inv->json) {
-            nlohmann::json j{{"status", "error"}, {"ok", false}, {"error", e.what()}};
-            std::cout << j.dump(2) << std::endl;
+        if (o.json) {
+            print_json({{"status", "error"}, {"ok", false}, {"error", e.what()}});
         }
         std::fprintf(stderr, "netlabctl %s: %s\n", cmd, e.what());
         return 1;
@@ -202,7 +146,7 @@ int run(const char* cmd, const Args& args, bool apply) {
 
 }  // namespace
 
-int plan(const Args& args) { return run("plan", args, false); }
-int apply(const Args& args) { return run("apply", args, true); }
+int plan(const LocalOptions& o) { return run("plan", o, false); }
+int apply(const LocalOptions& o) { return run("apply", o, true); }
 
 }  // namespace netlab::cli

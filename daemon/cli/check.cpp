@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/cli.hpp"
+#include "cli/json_out.hpp"
 #include "model/load.hpp"
 
 namespace netlab::cli {
@@ -21,43 +22,28 @@ std::string plural(std::size_t n, const char* word) {
 
 }  // namespace
 
-int check(const Args& args) {
-    std::string path = "/etc/netlab";
-    bool json = false, havePath = false;
-    for (std::size_t i = 0; i < args.size(); ++i) {
-        const std::string& a = args[i];
-        if (a == "--json") json = true;
-        else if (a == "--config-dir" && i + 1 < args.size()) path = args[++i], havePath = true;
-        else if (a == "-h" || a == "--help") {
-            std::puts("usage: netlabctl check [PATH] [--json]\n"
-                      "  PATH: a config directory (topology.yaml + topology.d/*.yaml) or one file; default /etc/netlab\n"
-                      "  exit 0: valid (warnings on stderr); 1: errors");
-            return 0;
-        } else if (!a.empty() && a[0] == '-' && a != "-") {
-            std::fprintf(stderr, "netlabctl check: unknown option '%s'\n", a.c_str());
-            return 1;
-        } else if (havePath) {
-            std::fprintf(stderr, "netlabctl check: more than one PATH given ('%s')\n", a.c_str());
-            return 1;
-        } else
-            path = a, havePath = true;
-    }
+int check(const LocalOptions& o) {
+    const std::string& path = o.path;
+    const bool json = o.json;
 
     model::Loaded loaded = model::load_config(path);
     std::size_t errors = 0, warnings = 0;
     for (const auto& d : loaded.diagnostics) (d.severity == model::Severity::Error ? errors : warnings)++;
 
     if (json) {
-        nlohmann::json out = nlohmann::json::array();
+        nlohmann::json diags = nlohmann::json::array();
         for (const auto& d : loaded.diagnostics)
-            out.push_back({{"severity", severity_name(d.severity)},
+            diags.push_back({{"severity", severity_name(d.severity)},
                            {"file", d.where.file},
                            {"line", d.where.line},
                            {"col", d.where.col},
                            {"message", d.message},
                            {"hint", d.hint}});
-        // Replace rather than throw on bytes that are not UTF-8 in file names.
-        std::puts(out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
+        print_json({{"status", errors ? "invalid" : "valid"},
+                    {"ok", errors == 0},
+                    {"errors", errors},
+                    {"warnings", warnings},
+                    {"diagnostics", diags}});
         return errors ? 1 : 0;
     }
 

@@ -18,7 +18,8 @@
 
 #include "cli/cli.hpp"
 #include "cli/control_protocol.hpp"
-#include "model/duration.hpp"
+#include "cli/exit_code.hpp"
+#include "cli/json_out.hpp"
 
 namespace netlab::control {
 
@@ -52,6 +53,8 @@ int connect_to(const std::string& path) {
     if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
         int err = errno;
         ::close(fd);
+        if (err == ENOENT) throw NotRunning("netlabd is not running (no socket at " + path + ")");
+        if (err == ECONNREFUSED) throw NotRunning("netlabd is not running (nothing listens on " + path + ")");
         throw sys_error("connect " + path, err);
     }
     return fd;
@@ -130,90 +133,28 @@ namespace netlab::cli {
 
 namespace {
 
-struct ClientOptions {
-    std::string socket = control::kDefaultSocket;
-    bool json = false;
-    bool force = false;                              // confirm --force
-    bool full = false;                               // reload --full
-    std::optional<std::chrono::seconds> confirm;     // apply --confirm DUR
-    std::chrono::milliseconds timeout{std::chrono::minutes(5)};
-};
-
-// Parses the options every control command takes; returns false (after
-// printing why) on a bad argument.
-bool parse(const char* cmd, const Args& args, ClientOptions& o) {
-    for (std::size_t i = 0; i < args.size(); ++i) {
-        const std::string& a = args[i];
-        auto value = [&](std::string& into) {
-            if (i + 1 >= args.size()) {
-                std::fprintf(stderr, "netlabctl %s: %s needs a value\n", cmd, a.c_str());
-                return false;
-            }
-            into = args[++i];
-            return true;
-        };
-        std::string ignored;
-        if (a == "--json") {
-            o.json = true;
-        } else if (a == "--force" && std::string(cmd) == "confirm") {
-            o.force = true;
-        } else if (a == "--full" && std::string(cmd) == "reload") {
-            o.full = true;
-        } else if (a == "--confirm" && std::string(cmd) == "apply") {
-            std::string v;
-            if (!value(v)) return false;
-            auto d = model::parse_duration(v);
-            if (!d || d->count() < 1 || *d > model::kMaxConfirmDeadline) {
-                std::fprintf(stderr, "netlabctl apply: --confirm wants a duration from 1s to 24h such as 60s or 5m, "
-                                     "got '%s'\n", v.c_str());
-                return false;
-            }
-            o.confirm = *d;
-        } else if (a == "--docker-socket" && std::string(cmd) == "apply") {
-            if (!value(ignored)) return false;  // the daemon resolves containers with its own
-        } else if (a == "--socket") {
-            if (!value(o.socket)) return false;
-        } else if (a == "--timeout") {
-            std::string v;
-            if (!value(v)) return false;
-            try {
-                o.timeout = std::chrono::milliseconds(static_cast<long long>(std::stod(v) * 1000));
-            } catch (const std::exception&) {
-                std::fprintf(stderr, "netlabctl %s: --timeout wants seconds, got '%s'\n", cmd, v.c_str());
-                return false;
-            }
-        } else if (a == "--config-dir" || a == "--state-dir") {
-            // Accepted for symmetry with check/plan/apply; the daemon knows its own.
-            if (!value(ignored)) return false;
-        } else if (std::string(cmd) == "apply" && !a.empty() && a[0] != '-') {
-            std::fprintf(stderr,
-                         "netlabctl apply --confirm: netlabd applies its own configuration directory; a PATH ('%s') "
-                         "cannot be given\n",
-                         a.c_str());
-            return false;
-        } else {
-            std::fprintf(stderr, "netlabctl %s: unknown argument '%s'\n", cmd, a.c_str());
-            return false;
-        }
-    }
-    return true;
-}
-
 std::string str(const nlohmann::json& j, const char* key, const std::string& dflt = "-") {
     if (!j.is_object() || !j.contains(key) || j[key].is_null()) return dflt;
     if (j[key].is_string()) return j[key].get<std::string>();
     return j[key].dump();
 }
 
-// Sends {"cmd":cmd}; prints transport errors. Returns nullopt when there is no reply.
-std::optional<nlohmann::json> call(const char* cmd, const ClientOptions& o) {
+// Sends {"cmd":cmd}; prints transport errors. Returns nullopt when there is
+// no reply, with the exit code in `rc` (exit_code::kNoDaemon when no netlabd
+// listens, else exit_code::kError).
+std::optional<nlohmann::json> call(const char* cmd, const ClientOptions& o, int& rc) {
     nlohmann::json req = {{"version", control::kVersion}, {"cmd", cmd}};
     if (o.force) req["force"] = true;
     if (o.full) req["full"] = true;
     if (o.confirm) req["confirm"] = o.confirm->count();
     try {
         return control::request(o.socket, req, o.timeout);
+    } catch (const control::NotRunning& e) {
+        std::fprintf(stderr, "netlabctl %s: %s\n", cmd, e.what());
+        rc = exit_code::kNoDaemon;
+        return std::nullopt;
     } catch (const std::exception& e) {
+        rc = exit_code::kError;
         std::fprintf(stderr, "netlabctl %s: %s\n", cmd, e.what());
         return std::nullopt;
     }
@@ -297,13 +238,12 @@ void print_pending(const nlohmann::json& p) {
 
 }  // namespace
 
-int status(const Args& args) {
-    ClientOptions o;
-    if (!parse("status", args, o)) return 1;
-    auto reply = call("status", o);
-    if (!reply) return 1;
+int status(const ClientOptions& o) {
+    int rc = exit_code::kError;
+    auto reply = call("status", o, rc);
+    if (!reply) return rc;
     if (o.json) {
-        std::printf("%s\n", reply->dump(2).c_str());
+        print_json(*reply);
         return reply->value("ok", false) ? 0 : 1;
     }
     if (!reply->value("ok", false)) {
@@ -360,14 +300,13 @@ int status(const Args& args) {
     return 0;
 }
 
-int reload(const Args& args) {
-    ClientOptions o;
-    if (!parse("reload", args, o)) return 1;
-    auto reply = call("reload", o);
-    if (!reply) return 1;
+int reload(const ClientOptions& o) {
+    int rc = exit_code::kError;
+    auto reply = call("reload", o, rc);
+    if (!reply) return rc;
     bool ok = reply->value("ok", false);
     if (o.json) {
-        std::printf("%s\n", reply->dump(2).c_str());
+        print_json(*reply);
         return ok ? 0 : 1;
     }
     const auto& r = reply->value("result", nlohmann::json());
@@ -402,13 +341,12 @@ int reload(const Args& args) {
 }
 
 namespace {
-int settle(const char* cmd, const Args& args) {
-    ClientOptions o;
-    if (!parse(cmd, args, o)) return 1;
-    auto reply = call(cmd, o);
-    if (!reply) return 1;
+int settle(const char* cmd, const ClientOptions& o) {
+    int rc = exit_code::kError;
+    auto reply = call(cmd, o, rc);
+    if (!reply) return rc;
     if (o.json) {
-        std::printf("%s\n", reply->dump(2).c_str());
+        print_json(*reply);
     } else if (!reply->value("ok", false)) {
         std::fprintf(stderr, "netlabctl %s: %s\n", cmd, str(*reply, "error", "refused").c_str());
     } else {
@@ -418,25 +356,34 @@ int settle(const char* cmd, const Args& args) {
 }
 }  // namespace
 
-int confirm(const Args& args) { return settle("confirm", args); }
+int confirm(const ClientOptions& o) { return settle("confirm", o); }
+
+namespace {
+// The exit code of apply --confirm from netlabd's reply: the apply's own
+// table (exit_code::apply) over the result's status.
+int confirmed_exit(const nlohmann::json& reply, bool detailed) {
+    const auto& r = reply.value("result", nlohmann::json());
+    auto st = exit_code::parse_status(str(r, "status", ""));
+    if (!st) return reply.value("ok", false) ? exit_code::kOk : exit_code::kError;
+    return exit_code::apply(*st, detailed);
+}
+
+}  // namespace
 
 // apply --confirm DUR: the daemon applies its files and owns the deadline.
-int apply_confirmed(const Args& args) {
-    ClientOptions o;
-    if (!parse("apply", args, o)) return 1;
-    if (!control::daemon_running(o.socket)) {
-        std::fprintf(stderr,
-                     "netlabctl apply --confirm: netlabd is not running (no answer on %s); commit-confirmed needs "
-                     "the daemon, which keeps the deadline and rolls back\n",
-                     o.socket.c_str());
-        return 1;
+int apply_confirmed(const ClientOptions& o) {
+    int rc = exit_code::kError;
+    auto reply = call("apply", o, rc);
+    if (!reply) {
+        if (rc == exit_code::kNoDaemon)
+            std::fprintf(stderr, "netlabctl apply --confirm: commit-confirmed needs netlabd, which keeps the deadline "
+                                 "and rolls back\n");
+        return rc;
     }
-    auto reply = call("apply", o);
-    if (!reply) return 1;
     const bool ok = reply->value("ok", false);
     if (o.json) {
-        std::printf("%s\n", reply->dump(2).c_str());
-        return ok ? 0 : 1;
+        print_json(*reply);
+        return confirmed_exit(*reply, o.detailed_exitcode);
     }
     const auto& r = reply->value("result", nlohmann::json());
     if (!r.is_object()) {
@@ -448,7 +395,7 @@ int apply_confirmed(const Args& args) {
             std::fprintf(stderr, "%s\n", d.get<std::string>().c_str());
         if (!str(r, "error", "").empty()) std::fprintf(stderr, "%s\n", str(r, "error").c_str());
         std::fprintf(stderr, "netlabctl apply: %s\n", str(r, "status").c_str());
-        return 1;
+        return confirmed_exit(*reply, o.detailed_exitcode);
     }
     std::printf("netlabctl apply: %s (%s netlink writes)\n", str(r, "status").c_str(), str(r, "writes", "0").c_str());
     const auto& p = reply->value("pending", nlohmann::json());
@@ -458,8 +405,8 @@ int apply_confirmed(const Args& args) {
                     str(p, "deadline").c_str());
     else
         std::printf("nothing changed, so nothing waits for confirmation\n");
-    return 0;
+    return confirmed_exit(*reply, o.detailed_exitcode);
 }
-int rollback(const Args& args) { return settle("rollback", args); }
+int rollback(const ClientOptions& o) { return settle("rollback", o); }
 
 }  // namespace netlab::cli

@@ -13,6 +13,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <stdexcept>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -26,9 +27,15 @@ inline constexpr const char* kDefaultSocket = "/run/netlab/netlabd.sock";
 // Commands that only read (allowed to the status group).
 inline bool is_read_only(const std::string& cmd) { return cmd == "status"; }
 
+// Nothing listens on the socket: it does not exist (ENOENT) or nobody
+// accepts on it (ECONNREFUSED, a socket left by a netlabd that died).
+struct NotRunning : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
 // Send one request and wait for its reply line. Throws std::runtime_error
 // with a one-line message (cannot connect, timed out, daemon closed, reply
-// not JSON). Used by netlabctl's status/reload and by plan/apply when a
+// not JSON); NotRunning when no netlabd listens. Used by netlabctl's status/reload and by plan/apply when a
 // daemon runs.
 nlohmann::json request(const std::string& socket_path, const nlohmann::json& req,
                        std::chrono::milliseconds timeout);

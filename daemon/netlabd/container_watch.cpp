@@ -130,7 +130,7 @@ void ContainerWatch::reconciled(const std::string& tag, WallClock::time_point st
         // the namespace as it was then.
         if (it == pending_.end() || started < it->second.received) continue;
         auto& p = it->second;
-        if (c.state == "not-attached") {
+        if (c.state == "not_attached") {
             // Reached but not attached: the run failed or was rolled back.
             if (p.retries >= kMaxRetries) {
                 spdlog::error("re-attach: container {} ({}) still not attached after {} tries; waiting for its next "

@@ -33,18 +33,8 @@ std::string remembered_note(const reconcile::Outcome& o) {
 // snapshot at the next start).
 constexpr std::chrono::minutes kStuckAfter{10};
 
-const char* status_name(reconcile::Outcome::Status s) {
-    using S = reconcile::Outcome::Status;
-    switch (s) {
-    case S::Converged: return "converged";
-    case S::Changes: return "changes";
-    case S::Applied: return "applied";
-    case S::RolledBack: return "rolled-back";
-    case S::Rejected: return "rejected";
-    case S::Failed: return "failed";
-    }
-    return "?";
-}
+// One spelling for every status, netlabctl's JSON and netlabd's alike (docs/json.md).
+const char* status_name(reconcile::Outcome::Status s) { return reconcile::to_string(s); }
 
 std::size_t count_errors(const model::Diagnostics& d) {
     std::size_t n = 0;
@@ -793,7 +783,7 @@ std::string Daemon::status_line() const {
         s = st + "; in force: " + files_in_force();
     else if (st == "rejected")
         s = "last change rejected (see journal); in force: " + files_in_force();
-    else if (st == "rolled-back")
+    else if (st == status_name(reconcile::Outcome::Status::RolledBack))
         s = "last change failed and was rolled back; in force: " + files_in_force();
     else
         s = "FAILED: rollback did not verify; the network needs attention";

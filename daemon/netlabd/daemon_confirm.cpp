@@ -127,7 +127,7 @@ void Daemon::record_settled(Job& job, JobResult& r) {
             (o.status == S::RolledBack ? spdlog::warn("commit-confirmed: restored {}", line)
                                        : spdlog::critical("commit-confirmed: restored {}", line));
         if (o.status == S::RolledBack) {
-            settled["status"] = "rolled-back";
+            settled["status"] = reconcile::to_string(S::RolledBack);  // docs/json.md
             spdlog::warn("commit-confirmed: {}; rolled back ({} netlink writes, {:.3f} s{}); the change applied {} "
                          "is undone: {}",
                          how, o.writes, o.seconds,

@@ -1,76 +1,68 @@
+// netlabd's command line, parsed with CLI11 like netlabctl's
+// (daemon/cli/command_line.cpp): --help, --version, --opt value and
+// --opt=value; a usage error names the option and exits 2.
 #include "netlabd/options.hpp"
 
-#include <cstdio>
-#include <cstdlib>
-#include <string_view>
+#include <iostream>
+
+#include <CLI/CLI.hpp>
 
 #include "reconcile/target.hpp"
 
 namespace netlab::daemon {
 
-namespace {
-void usage(std::FILE* out) {
-    std::fputs(
-        "usage: netlabd [options]\n"
-        "  --config-dir DIR     topology.yaml and topology.d/ (default /etc/netlab)\n"
-        "  --state-dir DIR      journal, ledger (default /run/netlab)\n"
-        "  --socket PATH        control socket (default /run/netlab/netlabd.sock)\n"
-        "  --status-group GROUP let GROUP ask `netlabctl status` (socket mode 0660)\n"
-        "  --docker-socket PATH Docker Engine API socket for docker: containers\n"
-        "                       (default $NETLAB_DOCKER_SOCKET, else /var/run/docker.sock)\n"
-        "  --debounce MS        wait this long after the last file event (default 200)\n"
-        "  --log-level LEVEL    trace|debug|info|warn|error (default info)\n"
-        "  --version            print the version\n",
-        out);
-}
-}  // namespace
-
-std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
+std::optional<Options> parse_options(const std::vector<std::string>& argv, std::ostream& out, std::ostream& err,
+                                     int& exit_code) {
     Options o;
     o.docker_socket = reconcile::docker_socket_from_env();
-    for (int i = 1; i < argc; ++i) {
-        std::string_view a = argv[i];
-        auto value = [&]() -> const char* {
-            return i + 1 < argc ? argv[++i] : nullptr;
-        };
-        const char* v = nullptr;
-        if (a == "-h" || a == "--help") {
-            usage(stdout);
-            exit_code = 0;
-            return std::nullopt;
-        } else if (a == "--version") {
-            std::puts("netlabd " NETLAB_VERSION);
-            exit_code = 0;
-            return std::nullopt;
-        } else if (a == "--config-dir" && (v = value())) {
-            o.config_dir = v;
-        } else if (a == "--state-dir" && (v = value())) {
-            o.state_dir = v;
-        } else if (a == "--socket" && (v = value())) {
-            o.socket = v;
-        } else if (a == "--docker-socket" && (v = value())) {
-            o.docker_socket = v;
-        } else if (a == "--status-group" && (v = value())) {
-            o.status_group = v;
-        } else if (a == "--debounce" && (v = value())) {
-            char* end = nullptr;
-            long ms = std::strtol(v, &end, 10);
-            if (*end || ms < 0) {
-                std::fprintf(stderr, "netlabd: --debounce wants milliseconds, got '%s'\n", v);
-                exit_code = 2;
-                return std::nullopt;
-            }
-            o.debounce = std::chrono::milliseconds(ms);
-        } else if (a == "--log-level" && (v = value())) {
-            o.log_level = v;
-        } else {
-            std::fprintf(stderr, "netlabd: unknown argument or missing value: '%s'\n", argv[i]);
-            usage(stderr);
-            exit_code = 2;
+    CLI::App app("keep the host's network equal to /etc/netlab (netlabd(8))", "netlabd");
+    app.get_formatter()->label("Usage", "usage");
+    app.get_formatter()->column_width(30);
+    app.set_version_flag("--version", "netlabd " NETLAB_VERSION, "print the version and exit");
+    app.add_option("--config-dir", o.config_dir, "topology.yaml and topology.d/ (default /etc/netlab)")
+        ->option_text("DIR");
+    app.add_option("--state-dir", o.state_dir, "journal, ledger (default /run/netlab)")->option_text("DIR");
+    app.add_option("--socket", o.socket, "control socket (default /run/netlab/netlabd.sock)")->option_text("PATH");
+    app.add_option("--status-group", o.status_group, "let GROUP ask `netlabctl status` (socket mode 0660)")
+        ->option_text("GROUP");
+    app.add_option("--docker-socket", o.docker_socket,
+                   "Docker Engine API socket for docker: containers (default $NETLAB_DOCKER_SOCKET, else "
+                   "/var/run/docker.sock)")
+        ->option_text("PATH");
+    app.add_option_function<long>(
+           "--debounce", [&o](long ms) { o.debounce = std::chrono::milliseconds(ms); },
+           "wait this long after the last file event, in milliseconds (default 200)")
+        ->option_text("MS")
+        ->check(CLI::Validator(
+            [](std::string& v) -> std::string {
+                return v.find_first_not_of("0123456789") == std::string::npos && !v.empty() && v.size() < 10
+                           ? ""
+                           : "wants milliseconds (a whole number), got '" + v + "'";
+            },
+            "MS"));
+    app.add_option("--log-level", o.log_level, "trace|debug|info|warn|error (default info)")
+        ->option_text("LEVEL")
+        ->check(CLI::IsMember({"trace", "debug", "info", "warn", "warning", "error", "critical", "off"}));
+    std::vector<std::string> args(argv.rbegin(), argv.rend() - (argv.empty() ? 0 : 1));
+    try {
+        app.parse(args);
+    } catch (const CLI::ParseError& e) {
+        if (e.get_exit_code() == static_cast<int>(CLI::ExitCodes::Success)) {
+            exit_code = app.exit(e, out, err);
             return std::nullopt;
         }
+        CLI::Formatter usage;
+        usage.label("Usage", "usage");
+        err << "netlabd: " << e.what() << "\n"
+            << usage.make_usage(&app, "netlabd") << "Run 'netlabd --help' for more information.\n";
+        exit_code = kUsageError;
+        return std::nullopt;
     }
     return o;
+}
+
+std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
+    return parse_options(std::vector<std::string>(argv, argv + argc), std::cout, std::cerr, exit_code);
 }
 
 }  // namespace netlab::daemon

@@ -3,8 +3,10 @@
 
 #include <chrono>
 #include <filesystem>
+#include <iosfwd>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace netlab::daemon {
 
@@ -21,7 +23,14 @@ struct Options {
     std::string log_level = "info";
 };
 
-// Parses argv. Returns nullopt after printing usage (exit code in `exit_code`).
-std::optional<Options> parse_options(int argc, char** argv, int& exit_code);
+// Exit code of a command line netlabd cannot parse.
+inline constexpr int kUsageError = 2;
+
+// Parses argv (argv[0] is the program). Returns nullopt after printing help
+// or the version to `out` (exit_code 0) or a usage error to `err`
+// (exit_code kUsageError).
+std::optional<Options> parse_options(const std::vector<std::string>& argv, std::ostream& out, std::ostream& err,
+                                     int& exit_code);
+std::optional<Options> parse_options(int argc, char** argv, int& exit_code);  // on std::cout/std::cerr
 
 }  // namespace netlab::daemon

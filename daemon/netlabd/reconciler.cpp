@@ -215,7 +215,7 @@ void Reconciler::observe_after(JobResult& r, const std::map<std::string, model::
                                     [&](const auto& d) { return d.message.starts_with(skipped); });
         if (auto* ns = std::get_if<reconcile::ResolvedNs>(&resolved)) {
             ::close(ns->fd);
-            s.state = ok && !left_out ? "attached" : "not-attached";
+            s.state = ok && !left_out ? "attached" : "not_attached";
             s.detail = ns->identity;
             if (auto it = nsids.find(reconcile::container_ns(name)); it != nsids.end() && s.state == "attached")
                 r.nsids[it->second] = it->first;

@@ -31,7 +31,7 @@ struct OwnedCount {
 struct ContainerStatus {
     std::string name;
     std::string netns;   // as written: docker:test1, netns:test2, ...
-    std::string state;   // attached | not-attached | absent
+    std::string state;   // attached | not_attached | absent
     std::string detail;  // identity of the namespace, or why it is absent
 };
 

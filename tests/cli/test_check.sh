@@ -84,15 +84,17 @@ fi
 json=$("$CTL" check "$f" --json 2>/dev/null); rc=$?
 if [ $rc -eq 1 ] && python3 -c '
 import json, sys
-a = json.loads(sys.argv[1])
+j = json.loads(sys.argv[1])
+assert j["format"] == 1 and j["status"] == "invalid" and j["ok"] is False and j["errors"] == 1, j
+a = j["diagnostics"]
 assert isinstance(a, list) and len(a) == 1, a
 d = a[0]
 assert set(d) == {"severity", "file", "line", "col", "message", "hint"}, d
 assert d["severity"] == "error" and d["line"] == 23 and d["col"] == 13 and "EBUSY" in d["message"], d
-' "$json"; then pass "--json array"; else fail "--json (rc=$rc): $json"; fi
+' "$json"; then pass "--json: format 1, status invalid, the diagnostic"; else fail "--json (rc=$rc): $json"; fi
 json=$("$CTL" check --json "$SRC/examples/combined.yaml" 2>/dev/null); rc=$?
-[ $rc -eq 0 ] && [ "$(python3 -c 'import json,sys; print(len(json.loads(sys.argv[1])))' "$json")" = 0 ] &&
-    pass "--json on a valid file is []" || fail "--json valid (rc=$rc): $json"
+[ $rc -eq 0 ] && [ "$(python3 -c 'import json,sys; j=json.loads(sys.argv[1]); print(j["status"], len(j["diagnostics"]))' "$json")" = "valid 0" ] &&
+    pass "--json on a valid file: status valid, no diagnostics" || fail "--json valid (rc=$rc): $json"
 out=$("$CTL" check "$SRC/tests/bad/mac-not-local.yaml" 2>&1 >/dev/null); rc=$?
 [ $rc -eq 0 ] && grep -q 'warning: ' <<<"$out" && grep -q '0 errors, 1 warning' <<<"$out" &&
     pass "warnings only: exit 0, warning on stderr" || fail "warnings only (rc=$rc): $out"

@@ -297,7 +297,7 @@ for i in $(seq 1 "$BATCH"); do
     has_line cat "$T/reach.txt" -- -E "^h$i [0-9.]+$" || fail "h$i: not cut off and back (see above)"
     [ "$(default_via "$i")" = "198.51.100.1 br0" ] || fail "h$i: default route after the rollback is '$(default_via "$i")'"
     st=$(daemon_status "$T/h$i" --json)
-    grep -q '"rolled-back"' <<<"$st" || { echo "$st"; fail "h$i: status does not show the rollback"; }
+    grep -q '"rolled_back"' <<<"$st" || { echo "$st"; fail "h$i: status does not show the rollback"; }
     addr_var="HOST${i}_ADDR"
     reach "${!addr_var}" || fail "h$i: not reachable after the rollback"
 done

@@ -37,7 +37,7 @@ for f in "${cases[@]}"; do
     verdict=ok
     # "rejected" (not just any failure) so that a netlabctl that cannot apply
     # anything does not pass this test.
-    if [ "$APPLY_RC" -eq 0 ] || [ "$APPLY_STATUS" != rejected ] || [ "$same" = no ]; then
+    if [ "$APPLY_RC" -ne 1 ] || [ "$APPLY_STATUS" != rejected ] || [ "$same" = no ]; then
         verdict=FAIL bad=$((bad + 1))
         show_apply "$dir/$name.json"
     fi

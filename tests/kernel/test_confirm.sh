@@ -98,8 +98,17 @@ after_deadline_ms() { status_json "$dir/st.json"; json_get "$dir/st.json" '(j["s
 
 lab_up
 heading "no daemon"
-out=$("$NETLABCTL" apply --confirm 5s --socket "$dir/nothing.sock" 2>&1) && fail "apply --confirm without netlabd succeeded"
-grep -q 'netlabd is not running' <<<"$out" || fail "apply --confirm without netlabd: unclear error: $out"
+rc=0
+out=$("$NETLABCTL" apply --confirm 5s --socket "$dir/nothing.sock" 2>&1) || rc=$?
+[ "$rc" -eq 5 ] || fail "apply --confirm without netlabd: exit $rc, expected 5 (netlabd not running): $out"
+grep -qF "netlabd is not running (no socket at $dir/nothing.sock)" <<<"$out" || fail "apply --confirm without netlabd: unclear error: $out"
+for sub in status reload; do
+    rc=0
+    o=$("$NETLABCTL" "$sub" --socket "$dir/nothing.sock" 2>&1) || rc=$?
+    [ "$rc" -eq 5 ] || fail "$sub without netlabd: exit $rc, expected 5: $o"
+    grep -qF "netlabd is not running (no socket at $dir/nothing.sock)" <<<"$o" || fail "$sub without netlabd: unclear error: $o"
+    note "  $sub: exit 5: $o"
+done
 note "  $out"
 
 mkdir -p "$D/etc"
@@ -132,7 +141,7 @@ ms1=$(after_deadline_ms)
 grep 'commit-confirmed: not confirmed' "$D/netlabd.log" | sed 's/^/  log: /'
 ns_dump "$NS_HOST1" >"$dir/after1"
 assert_same_dump "rollback at the deadline" "$dir/before" "$dir/after1"
-has_line json_get "$dir/st.json" 'j["pending"] is None and j["settled"]["status"] == "rolled-back" and isinstance(j["held"], str)' -- -x True \
+has_line json_get "$dir/st.json" 'j["pending"] is None and j["settled"]["status"] == "rolled_back" and isinstance(j["held"], str)' -- -x True \
         || die "status after the rollback: $(cat "$dir/st.json")"
 pinger_start "$NS_REMOTE" "$HOST1_ADDR"
 sleep 2
@@ -177,7 +186,7 @@ ns_dump "$NS_HOST1" >"$dir/after3"
 assert_same_dump "netlabctl rollback" "$dir/takeover" "$dir/after3"
 reach || die "the remote does not reach host1 after netlabctl rollback"
 status_json "$dir/st.json"
-has_line json_get "$dir/st.json" 'j["pending"] is None and j["settled"]["status"] == "rolled-back" and j["settled"]["trigger"] == "netlabctl rollback"' -- -x True \
+has_line json_get "$dir/st.json" 'j["pending"] is None and j["settled"]["status"] == "rolled_back" and j["settled"]["trigger"] == "netlabctl rollback"' -- -x True \
         || die "status after rollback: $(cat "$dir/st.json")"
 note "  restored at once (the takeover is back)"
 

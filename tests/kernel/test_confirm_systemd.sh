@@ -214,7 +214,7 @@ for _ in $(seq $((DEADLINE_S * 5 + 600))); do  # the deadline plus 120 s at most
     [ "$settled" != None ] && [ "$(st 'j["pending"] is None')" = True ] && break
     sleep 0.2
 done
-[ "$settled" = rolled-back ] || fail "not rolled back at the deadline (settled: $settled)"
+[ "$settled" = rolled_back ] || fail "not rolled back at the deadline (settled: $settled)"
 [ "$(st 'j["settled"]["trigger"]')" = deadline ] || fail "rolled back by $(st 'j["settled"]["trigger"]'), not the deadline"
 [ "$(st 'j["settled"]["deadline"]')" = "$deadline" ] || fail "another deadline: $(st 'j["settled"]["deadline"]')"
 after_ms=$(st 'j["settled"]["after_deadline_ms"]')

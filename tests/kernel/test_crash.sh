@@ -124,9 +124,9 @@ restart_and_check() {
     daemon_status "$d" >"$d/status.txt" || SHOWN=no
     daemon_status "$d" --json >"$d/status.json" || SHOWN=no
     grep -q '^crash recovery' "$d/status.txt" || SHOWN=no
-    grep -qE '^  outcome: +rolled-back' "$d/status.txt" || SHOWN=no
+    grep -qE '^  outcome: +rolled_back' "$d/status.txt" || SHOWN=no
     has_line json_get "$d/status.json" \
-        'j["recovery"]["status"] == "rolled-back" and j["recovery"]["trigger"] == "start" and "rolled back" in j["recovery"]["error"] and j["held"] is None' \
+        'j["recovery"]["status"] == "rolled_back" and j["recovery"]["trigger"] == "start" and "rolled back" in j["recovery"]["error"] and j["held"] is None' \
         -- -x True || SHOWN=no
     sed -n '/^crash recovery/,/^[a-z]/p' "$d/status.txt" | sed 's/^/  status: /'
 

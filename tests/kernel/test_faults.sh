@@ -27,9 +27,9 @@ for k in $(seq 1 "$K"); do
     note "  pinger during apply+rollback: $PING_LINE"
 
     ok=yes restored=yes reach=yes
-    if [ "$APPLY_RC" -eq 0 ] || [ "$APPLY_STATUS" != rolled_back ]; then
+    if [ "$APPLY_RC" -ne 3 ] || [ "$APPLY_STATUS" != rolled_back ]; then
         ok=no; show_apply "$dir/apply.$k.json"
-        note "  expected a non-zero exit and status rolled_back"
+        note "  expected exit 3 (rolled back) and status rolled_back"
     fi
     if ! diff -u --label before --label after "$dir/before.$k" "$dir/after.$k"; then
         ok=no restored=no

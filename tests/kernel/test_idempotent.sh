@@ -1,16 +1,21 @@
 #!/usr/bin/env bash
 # Applying the takeover a second time sends no netlink write (JSON "writes"
 # is 0), changes nothing, and `netlabctl plan` then exits 0 (converged).
+# `apply --detailed-exitcode` exits 2 when it changed something (the first
+# apply) and 0 when the namespace was converged (a third apply).
 set -euo pipefail
 # shellcheck source=tests/kernel/lib.sh
 . "$(dirname "$0")/lib.sh"
 lab_takeover_files
 lab_up
 
-heading "first apply"
-nl_apply "$NS_HOST1" "$topo" "$dir/apply1.json"
+heading "first apply, with --detailed-exitcode"
+APPLY_RC=0
+nlctl "$NS_HOST1" apply "$topo" --json --detailed-exitcode >"$dir/apply1.json" 2>"$dir/apply1.json.err" || APPLY_RC=$?
+APPLY_STATUS=$(json_get "$dir/apply1.json" 'j.get("status")' 2>/dev/null || echo "(no JSON)")
 applied_at=$SECONDS
-[ "$APPLY_RC" -eq 0 ] || { show_apply "$dir/apply1.json"; fail "first apply failed"; }
+[ "$APPLY_RC" -eq 2 ] && [ "$APPLY_STATUS" = applied ] \
+    || { show_apply "$dir/apply1.json"; fail "first apply: expected exit 2 (changed) with --detailed-exitcode"; }
 writes1=$(json_get "$dir/apply1.json" 'j["writes"]')
 note "  status $APPLY_STATUS, $writes1 netlink writes"
 ns_dump "$NS_HOST1" >"$dir/after1"
@@ -46,6 +51,12 @@ plan_rc=0
 nlctl "$NS_HOST1" plan "$topo" || plan_rc=$?
 [ "$plan_rc" -eq 0 ] || fail "plan exited $plan_rc, expected 0 (converged)"
 
+heading "apply --detailed-exitcode on the converged namespace"
+detailed_rc=0
+nlctl "$NS_HOST1" apply "$topo" --detailed-exitcode >"$dir/apply3.txt" 2>&1 || detailed_rc=$?
+[ "$detailed_rc" -eq 0 ] || { cat "$dir/apply3.txt"; fail "apply --detailed-exitcode exited $detailed_rc on a converged namespace, expected 0"; }
+note "  exit 0: $(cat "$dir/apply3.txt")"
+
 printf '\n%-14s | %-14s | %s\n' apply "netlink writes" "kernel events"
 printf '%-14s | %-14s | %s\n' first "$writes1" - second "$writes2" "$events"
-note "PASS: second apply sent 0 netlink writes; plan exits 0"
+note "PASS: second apply sent 0 netlink writes; plan exits 0; apply --detailed-exitcode exits 2 then 0"

@@ -78,8 +78,8 @@ monitor_stop
 dump_all >"$dir/after"
 show_apply "$dir/apply.json"
 
-[ "$APPLY_RC" -ne 0 ] && [ "$APPLY_STATUS" = rolled_back ] \
-    || fail "expected a non-zero exit and status rolled_back (got $APPLY_RC, $APPLY_STATUS)"
+[ "$APPLY_RC" -eq 3 ] && [ "$APPLY_STATUS" = rolled_back ] \
+    || fail "expected exit 3 (rolled back) and status rolled_back (got $APPLY_RC, $APPLY_STATUS)"
 failed=$(json_get "$dir/apply.json" 'j["steps"][j["failed_step"] - 1]["text"]')
 error=$(json_get "$dir/apply.json" 'j.get("error")')
 note "failing step: $failed"

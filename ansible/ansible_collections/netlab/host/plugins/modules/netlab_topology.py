@@ -284,7 +284,7 @@ def main():
         # deadline the file carries): then the apply is refused because a
         # change is pending, which is the state we want.
         rc, out, err = ctl.run(module, ['apply', '--confirm', p['confirm_timeout'], '--json']
-                               + ctl.daemon_args(module), ok_codes=(0, 1))
+                               + ctl.daemon_args(module), ok_codes=(0, 1, 3, 4))
         try:
             reply = json.loads(out)
         except ValueError:
