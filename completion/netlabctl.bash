@@ -5,7 +5,7 @@ _netlabctl() {
     COMPREPLY=()
     cur=${COMP_WORDS[COMP_CWORD]}
     prev=${COMP_WORDS[COMP_CWORD-1]}
-    local commands="check plan apply status reload confirm rollback graph help --help --version"
+    local commands="check plan apply status reload confirm rollback graph show help --help --version"
     local common="--config-dir --state-dir --socket --json --help"
 
     if [ "$COMP_CWORD" -eq 1 ]; then
@@ -31,6 +31,13 @@ _netlabctl() {
         mapfile -t COMPREPLY < <(compgen -W "never auto always" -- "$cur")
         return
         ;;
+    --netns)
+        # NAME=netns:NAME for each named namespace (ip netns add).
+        local n names=()
+        for n in /run/netns/*; do [ -e "$n" ] && names+=("${n##*/}=netns:${n##*/}"); done
+        mapfile -t COMPREPLY < <(compgen -W "${names[*]} netns: docker: pid: path:" -- "$cur")
+        return
+        ;;
     esac
 
     local opts
@@ -43,6 +50,7 @@ _netlabctl() {
     confirm) opts="--force --json --socket --timeout --help" ;;
     rollback) opts="--json --socket --timeout --help" ;;
     graph) opts="--help" ;;
+    show) opts="--json --yaml --netns --docker-socket --help" ;;
     *) opts=$common ;;
     esac
     if [[ $cur == -* ]]; then

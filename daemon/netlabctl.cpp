@@ -21,6 +21,7 @@ int main(int argc, char** argv) {
         case Command::Confirm: return netlab::cli::confirm(cl.client);
         case Command::Rollback: return netlab::cli::rollback(cl.client);
         case Command::Graph: return netlab::cli::graph(cl.local);
+        case Command::Show: return netlab::cli::show(cl.show);
     }
     return 1;
 }

@@ -26,4 +26,8 @@ RouteSpec host_route(const model::IpAddress& gw, const std::string& dev);
 // Deterministic host-end name of a container's veth (<= 15 chars, unique).
 std::string veth_host_name(const std::string& container, const std::string& ifname);
 
+// The MAC a container's interface gets when the topology gives none: locally
+// administered, unicast, the same for the same container and interface name.
+model::MacAddress derived_mac(const std::string& container, const std::string& ifname);
+
 }  // namespace netlab::reconcile

@@ -43,15 +43,6 @@ std::string shim_name(const std::string& network) {
     return "nl-" + network.substr(0, 6) + "-" + hex(fnv1a(network), 5);
 }
 
-// Locally administered, unicast, stable for a container's interface.
-model::MacAddress derived_mac(const std::string& container, const std::string& ifname) {
-    const std::uint64_t h = fnv1a("mac:" + container + "/" + ifname);
-    model::MacAddress m;
-    m.bytes[0] = 0x02;
-    for (int i = 1; i < 6; ++i) m.bytes[i] = static_cast<std::uint8_t>(h >> (8 * (i - 1)));
-    return m;
-}
-
 }  // namespace
 
 // Put before the routes via the gateway (the kernel wants the gateway
@@ -85,6 +76,14 @@ void put_route(DesiredNs& ns, const RouteSpec& r) {
 }
 
 }  // namespace
+
+model::MacAddress derived_mac(const std::string& container, const std::string& ifname) {
+    const std::uint64_t h = fnv1a("mac:" + container + "/" + ifname);
+    model::MacAddress m;
+    m.bytes[0] = 0x02;
+    for (int i = 1; i < 6; ++i) m.bytes[i] = static_cast<std::uint8_t>(h >> (8 * (i - 1)));
+    return m;
+}
 
 std::string veth_host_name(const std::string& container, const std::string& ifname) {
     std::string name = "nl" + hex(fnv1a(container + "/" + ifname), 8) + alnum(container);

@@ -6,9 +6,11 @@
 #include <iosfwd>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "cli/plan_text.hpp"
+#include "model/topology.hpp"
 
 namespace netlab::cli {
 
@@ -33,12 +35,21 @@ struct ClientOptions {
     std::chrono::milliseconds timeout{std::chrono::minutes(5)};
 };
 
-enum class Command { Check, Plan, Apply, ApplyConfirmed, Status, Reload, Confirm, Rollback, Graph };
+// show: the live state as a topology.
+struct ShowOptions {
+    bool json = false;
+    // --netns NAME=TARGET, in order: the containers to show with the host.
+    std::vector<std::pair<std::string, model::NetnsTarget>> containers;
+    std::string docker_socket;  // for docker:NAME targets
+};
+
+enum class Command { Check, Plan, Apply, ApplyConfirmed, Status, Reload, Confirm, Rollback, Graph, Show };
 
 struct CommandLine {
     Command command = Command::Check;
     LocalOptions local;
     ClientOptions client;
+    ShowOptions show;
     // Set when parsing already ended the run: --help, --version (0) or a
     // usage error (kUsageError), after printing to `out`/`err`.
     std::optional<int> exit;
@@ -53,6 +64,7 @@ CommandLine parse_command_line(const std::vector<std::string>& argv, std::ostrea
 
 int check(const LocalOptions& o);            // check.cpp
 int graph(const LocalOptions& o);            // graph.cpp: the topology as Graphviz DOT
+int show(const ShowOptions& o);              // show.cpp: the live state as a topology
 int plan(const LocalOptions& o);             // apply.cpp
 int apply(const LocalOptions& o);            // apply.cpp
 int status(const ClientOptions& o);          // control.cpp (daemon client)

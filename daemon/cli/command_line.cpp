@@ -16,8 +16,8 @@ namespace netlab::cli {
 
 namespace {
 
-constexpr std::array<std::string_view, 8> kCommands = {"check", "plan", "apply", "status",
-                                                       "reload", "confirm", "rollback", "graph"};
+constexpr std::array<std::string_view, 9> kCommands = {"check", "plan", "apply", "status", "reload",
+                                                       "confirm", "rollback", "graph", "show"};
 
 // --confirm DUR: 1 s to 24 h, in the topology file's duration syntax.
 CLI::Validator confirm_duration() {
@@ -151,6 +151,45 @@ CommandLine parse_command_line(const std::vector<std::string>& argv_in, std::ost
                       "config directory (topology.yaml + topology.d/*.yaml) or one topology file "
                       "(default /etc/netlab)");
 
+    auto* show = app.add_subcommand("show", "print the live state as a topology file that plan finds converged");
+    auto* show_json = show->add_flag("--json", cl.show.json, "the topology as JSON, with the notes (docs/json.md)");
+    bool show_yaml = false;  // the default; the flag says so explicitly
+    show->add_flag("--yaml", show_yaml, "YAML with the notes as comments (the default)")->excludes(show_json);
+    show->add_option_function<std::vector<std::string>>(
+            "--netns",
+            [&cl](const std::vector<std::string>& vs) {
+                for (const auto& v : vs) {
+                    const auto eq = v.find('=');
+                    const std::string name = eq == std::string::npos ? std::string() : v.substr(0, eq);
+                    const std::string target = eq == std::string::npos ? v : v.substr(eq + 1);
+                    auto t = model::NetnsTarget::parse(target);
+                    // Checked by the validator below; parse again here for the value.
+                    if (!t) continue;
+                    cl.show.containers.emplace_back(name.empty() ? t->value : name, *t);
+                }
+            },
+            "also show this container (repeatable): NAME=TARGET or TARGET (netns:N, pid:P, path:F, docker:N; "
+            "the name is then N)")
+        ->option_text("[NAME=]TARGET")
+        ->check(CLI::Validator(
+            [](std::string& v) -> std::string {
+                const auto eq = v.find('=');
+                const std::string target = eq == std::string::npos ? v : v.substr(eq + 1);
+                if (eq == 0) return "wants NAME=TARGET with a NAME, got '" + v + "'";
+                const auto t = model::NetnsTarget::parse(target);
+                if (!t) return "wants netns:NAME, pid:PID, path:FILE or docker:NAME, got '" + target + "'";
+                if (eq == std::string::npos && (t->kind == model::NetnsTarget::Kind::Pid ||
+                                                t->kind == model::NetnsTarget::Kind::Path))
+                    return "wants NAME=" + target + ": a pid: or path: target does not name the container";
+                return "";
+            },
+            "[NAME=]TARGET"));
+    show->add_option("--docker-socket", cl.show.docker_socket,
+                     std::string("Docker Engine API socket for docker:NAME (default $NETLAB_DOCKER_SOCKET, else ") +
+                         reconcile::kDefaultDockerSocket + ")")
+        ->option_text("PATH");
+    cl.show.docker_socket = cl.local.docker_socket;
+
     std::vector<std::string> args(argv.rbegin(), argv.rend() - (argv.empty() ? 0 : 1));
     try {
         if (argv.size() > 1 && !argv[1].empty() && argv[1][0] != '-' &&
@@ -193,6 +232,7 @@ CommandLine parse_command_line(const std::vector<std::string>& argv_in, std::ost
     else if (confirm_cmd->parsed()) cl.command = Command::Confirm;
     else if (rollback->parsed()) cl.command = Command::Rollback;
     else if (graph->parsed()) cl.command = Command::Graph;
+    else if (show->parsed()) cl.command = Command::Show;
     return cl;
 }
 

@@ -9,7 +9,10 @@ SRC=${NETLAB_SOURCE_DIR:?set NETLAB_SOURCE_DIR to the source tree}
 fails=0
 fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
 comp=$SRC/completion/netlabctl.bash
-for cmd in check plan apply status reload confirm rollback graph; do
+# The commands as --help lists them, so a new one cannot be left out here.
+cmds=$("$BIN/netlabctl" --help | awk '/^Subcommands:/ { on = 1; next } on && /^  [a-z]/ { print $1 } on && /^$/ { on = 0 }')
+[ -n "$cmds" ] || fail "netlabctl --help lists no subcommands"
+for cmd in $cmds; do
     help=$("$BIN/netlabctl" "$cmd" --help) || { fail "netlabctl $cmd --help exited non-zero"; continue; }
     opts=$(grep -oE '^ +(-h,)?--[a-z-]+' <<<"$help" | sed 's/^ *-h,//; s/^ *//')
     line=$(grep -E "^    $cmd\) opts=" "$comp") || { fail "completion has no line for $cmd"; continue; }

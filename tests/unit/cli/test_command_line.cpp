@@ -218,3 +218,33 @@ TEST_CASE("netlabctl: --color never|auto|always; anything else is an error namin
     CHECK(has(p.err, "sometimes"));
     CHECK(has(p.err, "usage: netlabctl plan"));
 }
+
+TEST_CASE("netlabctl show: --netns NAME=TARGET or TARGET, --json or --yaml, bad targets named") {
+    auto p = ctl({"show", "--netns", "web=netns:lab-c1", "--netns=docker:api", "--json", "--docker-socket", "/d.sock"});
+    REQUIRE_FALSE(p.cl.exit);
+    CHECK(p.cl.command == Command::Show);
+    CHECK(p.cl.show.json);
+    CHECK(p.cl.show.docker_socket == "/d.sock");
+    REQUIRE(p.cl.show.containers.size() == 2);
+    CHECK(p.cl.show.containers[0].first == "web");
+    CHECK(p.cl.show.containers[0].second.str() == "netns:lab-c1");
+    CHECK(p.cl.show.containers[1].first == "api");  // named after the docker container
+    CHECK(p.cl.show.containers[1].second.str() == "docker:api");
+
+    p = ctl({"show", "--yaml"});
+    REQUIRE_FALSE(p.cl.exit);
+    CHECK_FALSE(p.cl.show.json);
+    CHECK(p.cl.show.containers.empty());
+
+    for (const auto& bad : {"pid:1234", "=netns:x", "web=tcp:1"}) {
+        CAPTURE(bad);
+        p = ctl({"show", "--netns", bad});
+        REQUIRE(p.cl.exit);
+        CHECK(*p.cl.exit == netlab::cli::kUsageError);
+        CHECK(has(p.err, "--netns"));
+        CHECK(has(p.err, "usage: netlabctl show"));
+    }
+    p = ctl({"show", "--json", "--yaml"});
+    REQUIRE(p.cl.exit);
+    CHECK(has(p.err, "--yaml"));
+}
