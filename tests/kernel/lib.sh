@@ -161,9 +161,13 @@ lab_up_hosts() {
         ip -n "$ns" link set ens33 up
         ip -n "$ns" route add default via "$GW_LAN_ADDR" dev ens33 proto static
     done
+    # Soon, not at once: the new veths carry nothing until linkwatch gives
+    # them their carrier, which a busy machine delays (seen: a first ping
+    # lost under stress.sh).
+    local seen
     for i in $(seq 1 "$hosts"); do
-        lab_reach "$NS_REMOTE" "198.51.100.$((9 + i))" 3 >/dev/null \
-            || fail "lab: remote cannot reach host$i through the gateway right after lab_up"
+        seen=$(lab_reach_soon "$NS_REMOTE" "198.51.100.$((9 + i))" 3) \
+            || fail "lab: remote cannot reach host$i through the gateway within 60 s of lab_up (last try: $seen)"
     done
 }
 

@@ -184,7 +184,7 @@ out=$(ctl rollback) || die "rollback failed: $out"
 note "  rollback: $out"
 ns_dump "$NS_HOST1" >"$dir/after3"
 assert_same_dump "netlabctl rollback" "$dir/takeover" "$dir/after3"
-reach || die "the remote does not reach host1 after netlabctl rollback"
+reach_within 10 || die "the remote does not reach host1 after netlabctl rollback"
 status_json "$dir/st.json"
 has_line json_get "$dir/st.json" 'j["pending"] is None and j["settled"]["status"] == "rolled_back" and j["settled"]["trigger"] == "netlabctl rollback"' -- -x True \
         || die "status after rollback: $(cat "$dir/st.json")"

@@ -69,6 +69,17 @@ note "  tcp:    $TCP_RESULT"
 note "-- host1 after"
 ip -n "$NS_HOST1" -br addr
 ip -n "$NS_HOST1" route
+if [ "$nl_lost" -ne 0 ]; then
+    note "-- where the pings went (host1, then the gateway)"
+    in_ns "$NS_HOST1" nstat -az Icmp* Ip*Discards IpOutNoRoutes IpInAddrErrors TcpExt*Drop* 2>&1 || true
+    ip -n "$NS_HOST1" -s link show
+    ip -n "$NS_HOST1" neigh show
+    in_ns "$NS_GW" nstat -az Icmp* Ip*Discards IpOutNoRoutes IpForwDatagrams 2>&1 || true
+    ip -n "$NS_GW" -s link show lan0
+    ip -n "$NS_GW" neigh show
+    ip -n "$NS_SW" -s link show
+    bridge -n "$NS_SW" fdb show br lan
+fi
 nl_default=$(ip -n "$NS_HOST1" route show default)
 
 heading "outcomes"
