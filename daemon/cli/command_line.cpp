@@ -34,7 +34,7 @@ CLI::Validator confirm_duration() {
 // The options of check/plan/apply: PATH or --config-dir, and the state dir.
 void add_local(CLI::App& sub, LocalOptions& o, bool engine) {
     auto* path = sub.add_option("PATH", o.path,
-                                "config directory (topology.yaml + topology.d/*.yaml) or one topology file "
+                                "config directory (topology.yaml + topology.d/*.yaml, *.yml) or one topology file "
                                 "(default /etc/netlab)");
     sub.add_option("--config-dir", o.path, "same as PATH")->option_text("DIR")->excludes(path);
     sub.add_flag("--json", o.json, "machine-readable output (docs/json.md)");
@@ -148,7 +148,7 @@ CommandLine parse_command_line(const std::vector<std::string>& argv_in, std::ost
     add_client(*rollback, co, ignored);
     auto* graph = app.add_subcommand("graph", "print the topology as a Graphviz DOT graph (dot -Tsvg)");
     graph->add_option("PATH", cl.local.path,
-                      "config directory (topology.yaml + topology.d/*.yaml) or one topology file "
+                      "config directory (topology.yaml + topology.d/*.yaml, *.yml) or one topology file "
                       "(default /etc/netlab)");
 
     auto* show = app.add_subcommand("show", "print the live state as a topology file that plan finds converged");

@@ -258,7 +258,7 @@ int status(const ClientOptions& o) {
                 d.value("busy", false) ? " (one running now)" : "");
     const auto& f = r.value("in_force", nlohmann::json());
     if (f.is_object() && f.value("no_topology", false)) {
-        std::printf("in force: no topology (%s holds neither topology.yaml nor topology.d/*.yaml); "
+        std::printf("in force: no topology (%s holds neither topology.yaml nor topology.d/*.yaml or *.yml); "
                     "netlabd manages nothing\n",
                     str(d, "config_dir").c_str());
     } else if (f.is_object()) {

@@ -444,7 +444,7 @@ void Daemon::record_apply(Job& job, JobResult& r) {
                              "the network as it is (a topology.yaml of `version: 1` alone removes what netlab made)",
                              tag, opts_.config_dir.string());
             else
-                spdlog::info("{}: no topology: {} holds neither topology.yaml nor topology.d/*.yaml; netlabd "
+                spdlog::info("{}: no topology: {} holds neither topology.yaml nor topology.d/*.yaml or *.yml; netlabd "
                              "manages nothing until one is written",
                              tag, opts_.config_dir.string());
         }
