@@ -215,3 +215,71 @@ TEST_CASE("graph --live: networks, shims and adopted NICs") {
     CHECK(contains(planned, "\"shim:mynet\" [label=\"host shim\\n203.0.113.250/32\\n(planned)\""));
     CHECK(contains(planned, "\"shim:mynet\" -> \"net:mynet\" [label=\"macvlan (planned)\""));
 }
+
+TEST_CASE("graph --live: live_view reads a macvlan network back from its shim and its containers") {
+    m::Topology file;
+    m::Network n;
+    n.name = "mynet";
+    n.parent = "ens33";
+    n.subnets = {pfx("203.0.113.0/24")};
+    n.host_access = pfx("203.0.113.250/32");
+    file.networks["mynet"] = n;
+    m::Container c;
+    c.name = "test1";
+    c.netns = *m::NetnsTarget::parse("netns:test1");
+    m::ContainerInterface ci;
+    ci.name = "eth1";
+    ci.network = "mynet";
+    ci.addresses = {pfx("203.0.113.10/24")};
+    c.interfaces["eth1"] = ci;
+    file.containers["test1"] = c;
+
+    m::NetnsState host;
+    m::LinkState ens;
+    ens.name = "ens33";
+    ens.up = true;
+    ens.mtu = 1500;
+    host.links["ens33"] = ens;
+    m::LinkState shim;
+    shim.name = "nl-mynet";
+    shim.kind = "macvlan";
+    shim.parent = "ens33";
+    shim.alias = "netlab:shim";
+    shim.up = true;
+    shim.mtu = 1500;
+    host.links["nl-mynet"] = shim;
+    host.addresses.insert(m::AddressState("nl-mynet", pfx("203.0.113.250/32")));
+    host.addresses.insert(m::AddressState("nl-mynet", pfx("fe80::1/64")));
+
+    netlab::reconcile::ShownContainer sc{"test1", c.netns, {}};
+    m::LinkState eth1;
+    eth1.name = "eth1";
+    eth1.kind = "macvlan";
+    eth1.alias = "netlab:macvlan";
+    eth1.up = true;
+    eth1.mtu = 1500;
+    sc.state.links["eth1"] = eth1;
+    sc.state.addresses.insert(m::AddressState("eth1", pfx("203.0.113.10/24")));
+
+    const netlab::cli::LiveView v = netlab::cli::live_view(file, host, {sc});
+    REQUIRE(v.topology.networks.count("mynet") == 1);
+    CHECK(v.topology.networks.at("mynet").host_access == pfx("203.0.113.250/32"));
+    CHECK(v.topology.networks.at("mynet").parent == "ens33");
+    REQUIRE(v.topology.containers.at("test1").interfaces.count("eth1") == 1);
+    CHECK(v.topology.containers.at("test1").interfaces.at("eth1").network == std::optional<std::string>("mynet"));
+    CHECK(v.topology.containers.at("test1").interfaces.at("eth1").addresses == std::vector<m::Prefix>{pfx("203.0.113.10/24")});
+    CHECK_FALSE(v.notes.empty());  // show() says it leaves the network to the file
+
+    const std::string dot = netlab::cli::live_dot(file, v.topology, v.notes);
+    INFO(dot);
+    CHECK_FALSE(contains(dot, "(planned)\""));
+    CHECK_FALSE(contains(dot, "(differs)"));
+    CHECK(contains(dot, "\"ct:test1/eth1\" -> \"net:mynet\" [label=\"macvlan\"];"));
+
+    // Nothing of it live: the network, its shim and the interface are planned.
+    const netlab::cli::LiveView none = netlab::cli::live_view(file, m::NetnsState{}, {});
+    CHECK(none.topology.networks.empty());
+    const std::string planned = netlab::cli::live_dot(file, none.topology, none.notes);
+    CHECK(contains(planned, "\"net:mynet\" [label=\"network mynet (macvlan)\\n203.0.113.0/24\\n(planned)\""));
+    CHECK(contains(planned, "test1 (netns:test1)\\nnamespace not found"));
+}
