@@ -49,7 +49,7 @@ _netlabctl() {
     reload) opts="--full --json --socket --timeout --help" ;;
     confirm) opts="--force --json --socket --timeout --help" ;;
     rollback) opts="--json --socket --timeout --help" ;;
-    graph) opts="--help" ;;
+    graph) opts="--live --help" ;;
     show) opts="--json --yaml --netns --docker-socket --help" ;;
     *) opts=$common ;;
     esac

@@ -23,6 +23,10 @@ std::map<model::Prefix, AddressWant> broadcast_wants(const std::map<model::Prefi
 // The host route (scope link) that makes an on-link gateway reachable on dev.
 RouteSpec host_route(const model::IpAddress& gw, const std::string& dev);
 
+// The host's macvlan on a network's parent that lets host and containers talk
+// (the kernel never passes traffic between a macvlan child and its parent).
+std::string shim_name(const std::string& network);
+
 // Deterministic host-end name of a container's veth (<= 15 chars, unique).
 std::string veth_host_name(const std::string& container, const std::string& ifname);
 

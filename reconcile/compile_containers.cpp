@@ -35,15 +35,13 @@ std::string alnum(const std::string& s) {
 
 constexpr std::size_t kIfNameMax = 15;  // IFNAMSIZ - 1
 
-// The host's macvlan on a network's parent that lets host and containers talk
-// (the kernel never passes traffic between a macvlan child and its parent).
+}  // namespace
+
 std::string shim_name(const std::string& network) {
     std::string n = "nl-" + network;
     if (n.size() <= kIfNameMax) return n;
     return "nl-" + network.substr(0, 6) + "-" + hex(fnv1a(network), 5);
 }
-
-}  // namespace
 
 // Put before the routes via the gateway (the kernel wants the gateway
 // reachable when they are added), removed after them.

@@ -22,6 +22,7 @@ struct LocalOptions {
     bool json = false;
     bool detailed_exitcode = false;    // apply: exit 2 when it changed something
     ColorMode color = ColorMode::Auto; // --color=never|auto|always (plan_text.hpp)
+    bool live = false;                 // graph --live: draw over the observed state
 };
 
 // status, reload, confirm, rollback and apply --confirm: netlabd's clients.
@@ -63,7 +64,7 @@ inline constexpr int kUsageError = 1;
 CommandLine parse_command_line(const std::vector<std::string>& argv, std::ostream& out, std::ostream& err);
 
 int check(const LocalOptions& o);            // check.cpp
-int graph(const LocalOptions& o);            // graph.cpp: the topology as Graphviz DOT
+int graph(const LocalOptions& o);            // graph_live.cpp: the topology (and --live state) as DOT
 int show(const ShowOptions& o);              // show.cpp: the live state as a topology
 int plan(const LocalOptions& o);             // apply.cpp
 int apply(const LocalOptions& o);            // apply.cpp

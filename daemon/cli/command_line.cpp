@@ -150,6 +150,9 @@ CommandLine parse_command_line(const std::vector<std::string>& argv_in, std::ost
     graph->add_option("PATH", cl.local.path,
                       "config directory (topology.yaml + topology.d/*.yaml, *.yml) or one topology file "
                       "(default /etc/netlab)");
+    graph->add_flag("--live", cl.local.live,
+                    "draw the file over the live state of this namespace and of the file's containers, "
+                    "marking what differs (planned, live only, differs)");
 
     auto* show = app.add_subcommand("show", "print the live state as a topology file that plan finds converged");
     auto* show_json = show->add_flag("--json", cl.show.json, "the topology as JSON, with the notes (docs/json.md)");
