@@ -13,6 +13,8 @@ pkgs=(
   # packaging: man pages, the .deb and its checks, completion, JSON Schema
   scdoc mandoc man-db dpkg-dev fakeroot file lintian bash-completion
   python3-jsonschema python3-yaml
+  # the metrics test reads --metrics-file with a real exposition-format parser
+  python3-prometheus-client
   # fuzzing (fuzz/): clang, libFuzzer with the sanitizer runtimes, and
   # llvm-symbolizer for readable reports
   clang libclang-rt-14-dev llvm

@@ -17,7 +17,9 @@ void Daemon::publish_metrics() {
     metrics_.commit_pending = pending_.has_value();
     if (owned_) metrics_.owned = {{"link", owned_->links}, {"route", owned_->routes}};
     try {
-        reconcile::write_file_durably(opts_.metrics_file, metrics_text(metrics_));
+        // 0644 whatever the unit's UMask=0077: node_exporter reads it as
+        // another user; counts of links and routes are no secret.
+        reconcile::write_file_durably(opts_.metrics_file, metrics_text(metrics_), 0644);
         if (!metrics_error_.empty()) spdlog::info("metrics: {} written again", opts_.metrics_file.string());
         metrics_error_.clear();
     } catch (const std::system_error& e) {
