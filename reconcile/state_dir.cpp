@@ -4,6 +4,7 @@
 
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -152,7 +153,7 @@ void StateDirectory::drop_held() const {
     sync_dir(dir_);
 }
 
-void write_file_durably(const fs::path& path, const std::string& text) {
+void write_file_durably(const fs::path& path, const std::string& text, std::optional<unsigned> mode) {
     auto fail = [&](const std::string& what) {
         throw std::system_error(errno, std::generic_category(), what + " " + path.string());
     };
@@ -161,6 +162,13 @@ void write_file_durably(const fs::path& path, const std::string& text) {
     tmp += ".tmp." + std::to_string(getpid());
     int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0) fail("cannot create temp file for");
+    if (mode && ::fchmod(fd, static_cast<mode_t>(*mode)) != 0) {
+        int e = errno;
+        ::close(fd);
+        ::unlink(tmp.c_str());
+        errno = e;
+        fail("cannot chmod temp file for");
+    }
     std::size_t done = 0;
     while (done < text.size()) {
         ssize_t n = ::write(fd, text.data() + done, text.size() - done);

@@ -81,8 +81,11 @@ private:
 };
 
 // Write `text` to `path` atomically and durably: temp file in the same
-// directory, fsync, rename over `path`, fsync the directory. Throws
-// std::system_error on failure.
-void write_file_durably(const std::filesystem::path& path, const std::string& text);
+// directory, fsync, rename over `path`, fsync the directory. `mode`: set on
+// the temp file before the rename (the umask does not apply), so a reader
+// never sees the file with other permissions; nullopt: 0644 less the umask.
+// Throws std::system_error on failure.
+void write_file_durably(const std::filesystem::path& path, const std::string& text,
+                        std::optional<unsigned> mode = std::nullopt);
 
 }  // namespace netlab::reconcile

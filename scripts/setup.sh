@@ -15,6 +15,8 @@ pkgs=(
   python3-jsonschema python3-yaml
   # docs: the examples' pictures (netlabctl graph | dot -Tsvg)
   graphviz
+  # the metrics test reads --metrics-file with a real exposition-format parser
+  python3-prometheus-client
   # fuzzing (fuzz/): clang, libFuzzer with the sanitizer runtimes, and
   # llvm-symbolizer for readable reports
   clang libclang-rt-14-dev llvm

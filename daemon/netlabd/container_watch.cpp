@@ -13,6 +13,7 @@
 #include <boost/asio/post.hpp>
 #include <spdlog/spdlog.h>
 
+#include "netlabd/events.hpp"
 #include "netlabd/log.hpp"
 
 namespace netlab::daemon {
@@ -148,8 +149,10 @@ void ContainerWatch::reconciled(const std::string& tag, WallClock::time_point st
         }
         if (c.state != "attached") continue;  // absent: its next event says when it is back
         auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(finished - p.event_at).count();
-        spdlog::info("re-attach: container {} ({}) attached {} ms after its {} ({}; {})", c.name, c.netns, ms,
-                     p.event, tag, c.detail);
+        ++reattaches_;
+        events::emit(spdlog::level::info, events::Kind::Reattached, {.netns = c.netns, .object = c.name},
+                     fmt::format("re-attach: container {} ({}) attached {} ms after its {} ({}; {})", c.name, c.netns,
+                                 ms, p.event, tag, c.detail));
         last_ = Last{c.name, c.netns, p.event, tag, p.event_at, finished, ms};
         pending_.erase(it);
     }

@@ -13,6 +13,7 @@
 
 #include <array>
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
@@ -64,6 +65,8 @@ public:
 
     // `reattach` in the status reply.
     nlohmann::json status_json() const;
+    // Containers attached again after an event, since netlabd started.
+    std::uint64_t reattaches() const { return reattaches_; }
 
 private:
     // A container whose namespace came back and is not attached yet.
@@ -108,6 +111,7 @@ private:
     std::map<std::string, model::NetnsTarget> containers_;  // of the topology in force
     std::map<std::string, Pending> pending_;                // by container name
     std::optional<Last> last_;
+    std::uint64_t reattaches_ = 0;
 
     boost::asio::steady_timer debounce_timer_;
     boost::asio::steady_timer retry_timer_;  // a re-attach whose reconcile failed

@@ -13,6 +13,7 @@
 #include "cli/control_protocol.hpp"
 #include "netlabd/fast_reload.hpp"
 #include "netlabd/daemon_reply.hpp"
+#include "netlabd/events.hpp"
 #include "netlabd/log.hpp"
 #include "reconcile/state_dir.hpp"
 #include "model/duration.hpp"
@@ -26,6 +27,26 @@ std::string remembered_note(const reconcile::Outcome& o) {
     if (o.reused == 0) return "";
     return ", " + std::to_string(o.reused) + " namespace" + (o.reused == 1 ? "" : "s") +
            " unchanged since the last reconcile not observed again";
+}
+
+// NETLAB_NETNS and NETLAB_OBJECT of a failed apply: the namespace and the
+// link of the step that failed ("" when no step failed).
+events::Fields failed_step_fields(const reconcile::Outcome& o) {
+    events::Fields f{.steps = o.plan.steps.size()};
+    if (!o.failed_step || *o.failed_step >= o.plan.steps.size()) return f;
+    using Op = reconcile::Step::Op;
+    const auto& step = o.plan.steps[*o.failed_step];
+    f.netns = step.ns.empty() ? "host" : step.ns;
+    switch (step.op) {
+    case Op::AddAddress:
+    case Op::DelAddress: f.object = step.address.dev; break;
+    case Op::AddRoute:
+    case Op::ReplaceRoute:
+    case Op::DelRoute: f.object = step.route.dev; break;
+    case Op::DeleteGroup: f.object = step.members.empty() ? "" : step.members.front(); break;
+    default: f.object = step.link.name; break;
+    }
+    return f;
 }
 
 // A job running longer than this is taken as stuck: the watchdog keep-alive
@@ -393,6 +414,7 @@ void Daemon::on_done(JobResult r) {
     for (auto& w : job.waiters) w(error_reply("internal error: no reply"));
     drift_.job_ended(r, in_force_ ? &in_force_->topology : nullptr);
     settle_dirty(r);
+    publish_metrics();
     finishing_ = false;
     // Once `r` is gone: a reconcile of 1000 containers frees tens of
     // thousands of small blocks, from the engine thread's arena and this
@@ -455,12 +477,15 @@ void Daemon::record_apply(Job& job, JobResult& r) {
             r.loaded.reset();
         }
         if (o.status == S::Applied)
-            spdlog::info("{}: applied {} steps, {} netlink writes, {:.3f} s{}; in force: {}{}", tag, n, o.writes,
-                         o.seconds, remembered_note(o), files_in_force(),
-                         r.full_because.empty() ? "" : "; fast path not taken: " + r.full_because);
+            events::emit(spdlog::level::info, events::Kind::ReconcileDone, {.steps = n},
+                         fmt::format("{}: applied {} steps, {} netlink writes, {:.3f} s{}; in force: {}{}", tag, n,
+                                     o.writes, o.seconds, remembered_note(o), files_in_force(),
+                                     r.full_because.empty() ? "" : "; fast path not taken: " + r.full_because));
         else
-            spdlog::info("{}: converged, no netlink write ({:.3f} s{}); in force: {}{}", tag, o.seconds,
-                         remembered_note(o), files_in_force(), r.full_because.empty() ? "" : "; fast path not taken: " + r.full_because);
+            events::emit(spdlog::level::info, events::Kind::ReconcileDone, {.steps = n},
+                         fmt::format("{}: converged, no netlink write ({:.3f} s{}); in force: {}{}", tag, o.seconds,
+                                     remembered_note(o), files_in_force(),
+                                     r.full_because.empty() ? "" : "; fast path not taken: " + r.full_because));
         break;
     case S::Rejected:
         ++rejected_;
@@ -470,8 +495,9 @@ void Daemon::record_apply(Job& job, JobResult& r) {
         for (const auto& d : o.plan.refusals) spdlog::error("{}", d.str());
         {
             std::size_t errors = count_errors(o.diagnostics) + count_errors(o.plan.refusals);
-            spdlog::error("{}: rejected ({} error{}); nothing was changed; still in force: {}", tag, errors,
-                          errors == 1 ? "" : "s", files_in_force());
+            events::emit(spdlog::level::err, events::Kind::Rejected, {.steps = n},
+                         fmt::format("{}: rejected ({} error{}); nothing was changed; still in force: {}", tag,
+                                     errors, errors == 1 ? "" : "s", files_in_force()));
         }
         break;
     case S::RolledBack:
@@ -481,15 +507,19 @@ void Daemon::record_apply(Job& job, JobResult& r) {
         else
             spdlog::error("{}: failed: {}", tag, o.error);
         for (const auto& line : o.restored) spdlog::error("{}: restored {}", tag, line);
-        spdlog::error("{}: rolled back and verified; still in force: {}", tag, files_in_force());
+        events::emit(spdlog::level::err, events::Kind::RolledBack, failed_step_fields(o),
+                     fmt::format("{}: rolled back and verified; still in force: {}", tag, files_in_force()));
         break;
     case S::Failed:
         for (const auto& line : o.restored) spdlog::critical("{}: restored {}", tag, line);
-        spdlog::critical("{}: FAILED and the rollback did not verify; the network needs attention: {}", tag,
-                         o.error);
+        events::emit(spdlog::level::critical, events::Kind::RolledBack, failed_step_fields(o),
+                     fmt::format("{}: FAILED and the rollback did not verify; the network needs attention: {}", tag,
+                                 o.error));
         break;
     }
     last_ = result_json(r);
+    metrics_.count_apply(status_name(o.status), o.seconds, n,
+                         std::chrono::duration<double>(r.finished.time_since_epoch()).count());
     if (r.owned) owned_ = r.owned;
     containers_ = std::move(r.containers);
     container_watch_.reconciled(tag, r.started, r.finished, containers_);
@@ -502,9 +532,10 @@ void Daemon::record_apply(Job& job, JobResult& r) {
     nlohmann::json reply = {{"version", control::kVersion}, {"ok", o.ok()}, {"result", *last_}};
     if (o.pending && pending_) {
         reply["pending"] = pending_json();
-        spdlog::warn("{}: commit-confirmed: pending until {} ({}): {}; `netlabctl confirm` keeps it, "
-                     "`netlabctl rollback` undoes it, and it is rolled back at the deadline",
-                     tag, iso_time(o.pending->deadline), o.pending->reason, o.pending->summary);
+        events::emit(spdlog::level::warn, events::Kind::CommitPending, {.steps = n},
+                     fmt::format("{}: commit-confirmed: pending until {} ({}): {}; `netlabctl confirm` keeps it, "
+                                 "`netlabctl rollback` undoes it, and it is rolled back at the deadline",
+                                 tag, iso_time(o.pending->deadline), o.pending->reason, o.pending->summary));
     }
     for (const auto& w : job.waiters) w(reply);
     job.waiters.clear();
@@ -678,6 +709,8 @@ void Daemon::answer_fast(Job& job, const std::string& trigger, Clock::time_point
         {"message", message},  {"files", in_force_->files}, {"diagnostics", nlohmann::json::array()},
     };
     last_ = j;
+    metrics_.count_apply("converged", seconds, 0, std::chrono::duration<double>(now.time_since_epoch()).count());
+    publish_metrics();
     spdlog::info("{}: {}: fast path, nothing attached or observed ({:.1f} ms); in force: {}", tag, message,
                  seconds * 1000, files_in_force());
     nlohmann::json reply = {{"version", control::kVersion}, {"ok", true}, {"result", j}};

@@ -25,6 +25,7 @@
 #include "netlabd/container_watch.hpp"
 #include "netlabd/control_server.hpp"
 #include "netlabd/drift.hpp"
+#include "netlabd/metrics.hpp"
 #include "netlabd/notify.hpp"
 #include "netlabd/options.hpp"
 #include "netlabd/reconciler.hpp"
@@ -96,6 +97,7 @@ private:
     void finish_stop();
 
     // reports
+    void publish_metrics();  // --metrics-file (daemon_metrics.cpp)
     nlohmann::json status_json() const;
     nlohmann::json result_json(const JobResult& r) const;
     std::string status_line() const;
@@ -160,6 +162,8 @@ private:
     std::uint64_t fast_ = 0, full_ = 0;
     std::optional<std::string> last_full_because_;
     std::uint64_t rejected_ = 0;
+    Metrics metrics_;
+    std::string metrics_error_;  // the last write's failure, logged once
 
     // Last: its destructor waits for the engine thread, whose results are
     // posted to io_.

@@ -7,6 +7,7 @@
 #include "cli/control_protocol.hpp"
 #include "netlabd/daemon.hpp"
 #include "netlabd/daemon_reply.hpp"
+#include "netlabd/events.hpp"
 #include "netlabd/log.hpp"
 #include "reconcile/commit_confirmed.hpp"
 #include "reconcile/state_dir.hpp"
@@ -114,8 +115,9 @@ void Daemon::record_settled(Job& job, JobResult& r) {
     nlohmann::json reply = {{"version", control::kVersion}, {"ok", true}};
     if (!rollback) {
         settled["status"] = "confirmed";
-        spdlog::info("commit-confirmed: confirmed ({}): the change applied {} stays: {}", r.trigger, change.started,
-                     change.summary);
+        events::emit(spdlog::level::info, events::Kind::CommitConfirmed, {.object = change.summary},
+                     fmt::format("commit-confirmed: confirmed ({}): the change applied {} stays: {}", r.trigger,
+                                 change.started, change.summary));
         reply["message"] = "confirmed: the change applied " + change.started + " stays";
     } else {
         const auto& o = r.outcome;
@@ -128,18 +130,20 @@ void Daemon::record_settled(Job& job, JobResult& r) {
                                        : spdlog::critical("commit-confirmed: restored {}", line));
         if (o.status == S::RolledBack) {
             settled["status"] = reconcile::to_string(S::RolledBack);  // docs/json.md
-            spdlog::warn("commit-confirmed: {}; rolled back ({} netlink writes, {:.3f} s{}); the change applied {} "
-                         "is undone: {}",
-                         how, o.writes, o.seconds,
-                         r.trigger == "deadline" ? ", restored " + std::to_string(after_deadline) +
-                                                       " ms after the deadline"
-                                                 : std::string(),
-                         change.started, change.summary);
+            events::emit(spdlog::level::warn, events::Kind::CommitRolledBack, {.object = change.summary},
+                         fmt::format("commit-confirmed: {}; rolled back ({} netlink writes, {:.3f} s{}); the change "
+                                     "applied {} is undone: {}",
+                                     how, o.writes, o.seconds,
+                                     r.trigger == "deadline" ? ", restored " + std::to_string(after_deadline) +
+                                                                   " ms after the deadline"
+                                                             : std::string(),
+                                     change.started, change.summary));
         } else {
             settled["status"] = "failed";
-            spdlog::critical("commit-confirmed: {}; the rollback FAILED and did not verify; the network needs "
-                             "attention: {}",
-                             how, o.error);
+            events::emit(spdlog::level::critical, events::Kind::CommitRolledBack, {.object = change.summary},
+                         fmt::format("commit-confirmed: {}; the rollback FAILED and did not verify; the network "
+                                     "needs attention: {}",
+                                     how, o.error));
         }
         if (r.trigger == "deadline") settled["after_deadline_ms"] = after_deadline;
         settled["writes"] = o.writes;

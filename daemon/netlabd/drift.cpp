@@ -6,6 +6,7 @@
 #include <boost/asio/post.hpp>
 #include <spdlog/spdlog.h>
 
+#include "netlabd/events.hpp"
 #include "netlabd/log.hpp"
 #include "reconcile/compile.hpp"
 #include "reconcile/nl/events.hpp"
@@ -254,7 +255,10 @@ void DriftWatch::job_ended(const JobResult& r, const model::Topology* in_force) 
         const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(r.finished - d.detected).count();
         last_repair_ = Repaired{d.str(), r.trigger, reconcile::to_string(r.outcome.status), d.detected, r.finished};
         if (r.outcome.ok())
-            spdlog::info("drift: repaired in {} ms ({} netlink writes): {}", ms, r.outcome.writes, d.str());
+            events::emit(spdlog::level::info, events::Kind::DriftRepaired,
+                         {.object = d.str(), .steps = r.outcome.plan.steps.size()},
+                         fmt::format("drift: repaired in {} ms ({} netlink writes): {}", ms, r.outcome.writes,
+                                     d.str()));
         else
             spdlog::error("drift: the reconcile that was to repair it ended {}: {}", last_repair_->status, d.str());
     }

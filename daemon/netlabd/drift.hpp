@@ -90,6 +90,8 @@ public:
 
     // `drift` in the status reply.
     nlohmann::json status_json() const;
+    // Reconciles that repaired drift, since netlabd started.
+    std::uint64_t repairs() const { return repairs_; }
     // The desired state of every namespace under the topology in force (and
     // the ledger), as of the last job's end; null before the first.
     std::shared_ptr<const reconcile::Desired> desired() const { return desired_all_; }

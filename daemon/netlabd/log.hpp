@@ -1,6 +1,8 @@
-// Logging: spdlog to stderr. Under systemd (JOURNAL_STREAM set) each line
-// carries a "<N>" syslog priority prefix instead of a timestamp, so journald
-// records the level and `journalctl -p err` works.
+// Logging: spdlog to stderr, or to the journal. When stderr is the journal
+// ($JOURNAL_STREAM names stderr's device and inode) every message goes
+// through sd_journal_sendv with its priority, and events (events.hpp) carry
+// MESSAGE_ID and NETLAB_* fields; `journalctl -p err` works. Otherwise
+// lines are plain text with a timestamp.
 #pragma once
 
 #include <chrono>

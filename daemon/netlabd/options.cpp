@@ -43,6 +43,9 @@ std::optional<Options> parse_options(const std::vector<std::string>& argv, std::
     app.add_option("--log-level", o.log_level, "trace|debug|info|warn|error (default info)")
         ->option_text("LEVEL")
         ->check(CLI::IsMember({"trace", "debug", "info", "warn", "warning", "error", "critical", "off"}));
+    app.add_option("--metrics-file", o.metrics_file,
+                   "write Prometheus metrics here after every job (node_exporter textfile format)")
+        ->option_text("PATH");
     std::vector<std::string> args(argv.rbegin(), argv.rend() - (argv.empty() ? 0 : 1));
     try {
         app.parse(args);

@@ -21,6 +21,8 @@ struct Options {
     std::chrono::milliseconds debounce{200};   // quiet time after the last file event
     std::chrono::milliseconds max_delay{3000}; // a steady stream of events still reconciles this often
     std::string log_level = "info";
+    // Prometheus text format, written durably after every job; empty: none.
+    std::filesystem::path metrics_file;
 };
 
 // Exit code of a command line netlabd cannot parse.

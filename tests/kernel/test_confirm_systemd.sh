@@ -19,6 +19,9 @@
 #   2. a good change (default route via .253) with `apply --confirm`,
 #      `systemctl restart netlab`, `netlabctl confirm`: it stays after its
 #      deadline.
+# The journal's commit-confirmed events are found by their MESSAGE_ID
+# (pending, rolled back — by netlabctl rollback and at the deadline —,
+# confirmed; docs/daemon.md, Logging).
 # Every command run inside is printed with its output and exit code. The
 # restart's duration and the rollback's delay after the deadline are printed,
 # never asserted.
@@ -270,6 +273,21 @@ has_line sd ip route show default 2>/dev/null -- "via 198.51.100.253 dev nic0" |
 if since_mark | grep -E 'commit-confirmed: (not confirmed by|rolled back)'; then fail "the confirmed change was rolled back"; fi
 reach || fail "203.0.113.5 does not answer through .253"
 echo "  ok: confirmed after the restart; still in place after its deadline $deadline"
+
+step "the commit-confirmed events by MESSAGE_ID"
+PENDING_ID=cbd6e1014109418aa2f7b62634624ba3
+CONFIRMED_ID=0a345bfd295949b1baf60c95acc9378a
+ROLLED_BACK_ID=9e0549d194044b03975c29f8e22d317b
+x journalctl -u netlab --no-pager -o cat "MESSAGE_ID=$PENDING_ID" "MESSAGE_ID=$CONFIRMED_ID" "MESSAGE_ID=$ROLLED_BACK_ID"
+has_line sd journalctl -u netlab --no-pager -o cat "MESSAGE_ID=$PENDING_ID" 2>/dev/null -- 'commit-confirmed: pending until' \
+    || fail "MESSAGE_ID=$PENDING_ID does not find the pending change"
+has_line sd journalctl -u netlab --no-pager -o cat "MESSAGE_ID=$ROLLED_BACK_ID" 2>/dev/null -- -E "not confirmed by [^;]+; rolled back" \
+    || fail "MESSAGE_ID=$ROLLED_BACK_ID does not find the rollback at the deadline"
+has_line sd journalctl -u netlab --no-pager -o cat "MESSAGE_ID=$ROLLED_BACK_ID" 2>/dev/null -- "rolled back as asked" \
+    || fail "MESSAGE_ID=$ROLLED_BACK_ID does not find netlabctl rollback"
+has_line sd journalctl -u netlab --no-pager -o cat "MESSAGE_ID=$CONFIRMED_ID" 2>/dev/null -- 'commit-confirmed: confirmed (netlabctl confirm)' \
+    || fail "MESSAGE_ID=$CONFIRMED_ID does not find the confirmation"
+echo "  ok: pending, rolled back (twice) and confirmed found by MESSAGE_ID"
 
 step "the journal of this run"
 x journalctl -u netlab --no-pager -o short-iso-precise

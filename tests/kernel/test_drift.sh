@@ -17,6 +17,9 @@
 #  4. the window — with every step delayed, ens33 is released while a
 #     reconcile (of a new route) runs: it rolls back, the state it ends with
 #     is taken for drift, and one more reconcile repairs it.
+# netlabd writes --metrics-file throughout: read with Prometheus' own parser
+# (metrics.py), its counters follow the status — applies, drift repairs, the
+# rollback of the window.
 # Throughout, a foreign veth with an address and a foreign route, added and
 # removed meanwhile, are never touched and trigger no reconcile.
 # Repair latencies (outside change -> repaired, as netlabd measured them) and
@@ -87,6 +90,10 @@ not_repaired() {
     netlabd_fail "$1"
 }
 reconciles() { st 'j["daemon"]["reconciles"]'; }
+METRICS=$dir/metrics/netlab.prom
+mkdir -p "$dir/metrics"
+# metric SAMPLE: its value in netlabd's metrics file (metrics.py parses it).
+metric() { "$PYTHON" "$here/metrics.py" "$METRICS" "$1" || netlabd_fail "metrics file: $1"; }
 drift() { st "j['drift']$1"; }
 
 # The foreign objects: a veth pair with an address of its own and a route
@@ -197,7 +204,7 @@ report_case() {
 reported_after() { [ "$(drift '["reported"]')" -gt "$1" ]; }
 
 heading "start: netlabd in host1 applies the takeover"
-netlabd_start "$H" "$ETC" --log-level debug
+netlabd_start "$H" "$ETC" --log-level debug --metrics-file "$METRICS"
 netlabd_status "$STATUS"
 [ "$(st 'j["last"]["status"]')" = applied ] || netlabd_fail "start-up reconcile: $(st 'j["last"]')"
 wait_until "takeover in place" repaired
@@ -206,6 +213,10 @@ wait_until "takeover in place" repaired
 settle
 [ "$(drift '["drifts"]')" = 0 ] || netlabd_fail "netlabd's own start-up reconcile was taken as drift"
 note "  own events (the start-up reconcile's echo): $(drift '["events"]["own"]')"
+[ "$(metric 'netlab_reconciles_total{result="applied"}')" = 1 ] || netlabd_fail "metrics: 1 apply expected"
+[ "$(metric netlab_drift_repairs_total)" = 0 ] || netlabd_fail "metrics: drift repairs before any drift"
+[ "$(metric netlab_last_apply_steps)" = "$(st 'j["last"]["steps"]')" ] || netlabd_fail "metrics: last apply's steps"
+[ "$(metric 'netlab_owned_objects{kind="link"}')" -ge 1 ] || netlabd_fail "metrics: br0 is an owned link"
 
 heading "foreign objects come and go"
 foreign_churn "before any drift"
@@ -214,6 +225,13 @@ repair_case "br0's address deleted" addr del "$HOST1_ADDR/$LAN_PREFIX" dev br0
 repair_case "br0 set down" link set br0 down
 repair_case "ens33 released from br0" link set ens33 nomaster
 repair_case "the default route replaced by someone's" route replace default via "$GW_LAN_ADDR" dev br0 proto static
+status_json
+[ "$(metric netlab_drift_repairs_total)" = "$(drift '["repairs"]')" ] \
+    || netlabd_fail "metrics: $(metric netlab_drift_repairs_total) drift repairs, status says $(drift '["repairs"]')"
+[ "$(metric netlab_drift_repairs_total)" = 4 ] || netlabd_fail "metrics: 4 drift repairs expected"
+[ "$(metric 'netlab_reconciles_total{result="applied"}')" = 5 ] || netlabd_fail "metrics: 1 + 4 applies expected"
+note "  metrics file after the repairs:"
+grep -E '^netlab_(reconciles_total|drift_repairs_total|last_apply_steps|owned_objects)' "$METRICS" | sed 's/^/    /'
 foreign_churn "after the repairs"
 
 heading "drift: report"
@@ -323,7 +341,7 @@ figures=$(st 'j["drift"]')
 "$NETLABCTL" status --socket "$NLD_SOCK" --timeout 10 | sed -n '/^drift:/,$p' | sed 's/^/  status: /'
 netlabd_stop
 export NETLAB_STOP_AFTER_STEP=1
-netlabd_start "$H" "$ETC" --log-level debug
+netlabd_start "$H" "$ETC" --log-level debug --metrics-file "$METRICS"
 unset NETLAB_STOP_AFTER_STEP
 netlabd_status "$STATUS"
 printf '  - to: 203.0.113.224/27\n    via: %s\n    dev: br0\n' "$GW_LAN_ADDR" >>"$ETC/topology.yaml"
@@ -339,6 +357,8 @@ grep -E "rolled back|drift: " "$NLD_LOG" | grep -vE "drift: (repair|report) \(" 
 log_has "drift: changed while the reconcile ran: ens33 released from br0" \
     || netlabd_fail "the change made during the reconcile was not taken for drift"
 [ "$(st 'j["last"]["status"]')" = applied ] || netlabd_fail "the repair: $(st 'j["last"]')"
+[ "$(metric 'netlab_reconciles_total{result="rolled_back"}')" = 1 ] || netlabd_fail "metrics: 1 rollback expected"
+[ "$(metric netlab_drift_repairs_total)" = 1 ] || netlabd_fail "metrics: the window's repair not counted"
 lab_reach_soon "$NS_REMOTE" "$HOST1_ADDR" 3 || netlabd_fail "the remote does not reach host1 after the window repair"
 
 heading "figures"

@@ -13,6 +13,8 @@
 #     replayed with since= after the reconnect), then `docker restart test1`,
 #     NETLAB_REATTACH_RUNS times: attached again, the container pings the
 #     lab gateway. Exits 77 with the reason when dockerd cannot start here.
+# Part 1's netlabd writes --metrics-file: its re-attach counter, read with
+# Prometheus' parser (metrics.py), counts every run.
 # Every re-attach latency netlabd measured (event -> attached) is printed;
 # none is asserted.
 set -euo pipefail
@@ -135,7 +137,8 @@ EOF
 
 heading "1. named netns: deleted and created again"
 write_netns_topology
-reattach_netlabd
+METRICS=$(lab_tmp)/netlab.prom
+reattach_netlabd --metrics-file "$METRICS"
 both_attached() { attached c1 && attached c2 && has_addr "$C1" "$C1_ADDR" && has_addr "$C2" "$C2_ADDR"; }
 c1_back() { reattached c1 "$prev" && attached c1 && has_addr "$C1" "$C1_ADDR"; }
 wait_until "c1 and c2 attached at start" both_attached
@@ -175,6 +178,10 @@ note "  c2 undisturbed: eth1 still ifindex $C2_IFINDEX, no step named it, it pin
 grep -E "re-attach:|netns: " "$NLD_LOG" | sed 's/^/  log: /'
 "$NETLABCTL" status --socket "$NLD_SOCK" --timeout 10 | sed -n '/^re-attach:/,$p' | sed 's/^/  status: /'
 grep -qiE "critical|internal error" "$NLD_LOG" && netlabd_fail "errors in netlabd's log"
+reattaches=$("$PYTHON" "$here/metrics.py" "$METRICS" netlab_container_reattaches_total) \
+    || netlabd_fail "metrics file: $reattaches"
+note "  metrics: netlab_container_reattaches_total $reattaches"
+[ "$reattaches" -ge "$RUNS" ] || netlabd_fail "metrics: $reattaches re-attaches counted, $RUNS runs made"
 netlabd_stop
 note "PASS part 1: a recreated named netns is attached again without any command ($RUNS runs)"
 

@@ -10,6 +10,11 @@
 #   broken file, reload -> `systemctl reload` fails, the journal has the
 #                          diagnostics with file:line:col, the network is unchanged
 #   file in topology.d/ -> applied
+#   journal fields      -> `journalctl -u netlab MESSAGE_ID=…` finds the
+#                          reconcile-done events (with NETLAB_STEPS) and the
+#                          rejection, logged through the native protocol
+#   --metrics-file      -> under the unit's sandbox and UMask, the file is
+#                          written 0644 and Prometheus' parser reads it
 #   systemctl stop      -> the network is left as it is
 # and kill -9 of the instance's PID 1 tears it all down. Every command run
 # inside is printed with its output and exit code (the transcript).
@@ -144,6 +149,25 @@ step "the file fixed again; reload succeeds"
 bridge_topology 203.0.113.64/26 | put /etc/netlab/topology.yaml
 x systemctl reload netlab || fail "reload of a valid file failed"
 
+step "the journal's structured events: MESSAGE_ID finds them, with netlab's fields"
+# daemon/netlabd/events.cpp, docs/daemon.md (Logging).
+DONE_ID=ead87147d9ad46a9a21a143df90fc10c
+REJECTED_ID=e3f8e8be12be4db3809329d2ba91bddb
+x sh -c "journalctl -u netlab --no-pager -o verbose MESSAGE_ID=$DONE_ID | grep -E '^ *(MESSAGE|MESSAGE_ID|PRIORITY|NETLAB_[A-Z]+|SYSLOG_IDENTIFIER)=' | tail -12"
+has_line sd journalctl -u netlab --no-pager -o cat "MESSAGE_ID=$DONE_ID" 2>/dev/null -- -E '^reconcile #1 \(start\): applied [0-9]+ steps' \
+    || fail "MESSAGE_ID=$DONE_ID does not find the start-up reconcile"
+has_line sd journalctl -u netlab --no-pager -o verbose "MESSAGE_ID=$DONE_ID" 2>/dev/null -- -E '^ *NETLAB_STEPS=[1-9]' \
+    || fail "the reconcile-done event lacks NETLAB_STEPS"
+has_line sd journalctl -u netlab --no-pager -o verbose "MESSAGE_ID=$DONE_ID" 2>/dev/null -- -E '^ *_SYSTEMD_UNIT=netlab.service' \
+    || fail "the reconcile-done event is not the unit's"
+x journalctl -u netlab --no-pager -o cat "MESSAGE_ID=$REJECTED_ID"
+has_line sd journalctl -u netlab --no-pager -o cat -p err "MESSAGE_ID=$REJECTED_ID" 2>/dev/null -- -E ': rejected \([0-9]+ errors?\); nothing was changed' \
+    || fail "MESSAGE_ID=$REJECTED_ID (priority err) does not find the rejected reload"
+if has_line sd journalctl -u netlab --no-pager -o cat "MESSAGE_ID=$REJECTED_ID" 2>/dev/null -- "applied"; then
+    fail "MESSAGE_ID=$REJECTED_ID finds more than the rejection"
+fi
+echo "  ok: journalctl -u netlab MESSAGE_ID=... finds each event kind, NETLAB_STEPS set"
+
 step "a valid file dropped into topology.d/: applied"
 put /etc/netlab/topology.d/10-br1.yaml <<'YAML'
 version: 1
@@ -156,10 +180,13 @@ wait_for "br1 with 203.0.113.129/25" sh -c 'case "$(ip -br addr show br1)" in *2
 x ip -br addr
 x netlabctl status
 
-step "restart with a 2 s watchdog: converged without a write, keep-alives hold"
+step "restart with a 2 s watchdog and --metrics-file: converged without a write, keep-alives hold"
+# The metrics go where the sandbox (ProtectSystem=strict) lets netlabd write.
 put /etc/systemd/system/netlab.service.d/watchdog.conf <<'UNIT'
 [Service]
 WatchdogSec=2s
+ExecStart=
+ExecStart=/usr/sbin/netlabd --metrics-file /var/lib/netlab/netlab.prom
 UNIT
 x systemctl daemon-reload
 before=$(net_state)
@@ -174,6 +201,13 @@ x systemctl show -p MainPID -p NRestarts -p WatchdogUSec -p StatusText netlab
 after=$(net_state)
 [ "$before" = "$after" ] || { diff <(echo "$before") <(echo "$after") || true; fail "restart changed the network"; }
 echo "  ok: same MainPID after three watchdog periods; restart changed nothing"
+x stat -c '%a %U %n' /var/lib/netlab/netlab.prom || fail "no metrics file"
+put /root/metrics.py <"$(dirname "$0")/metrics.py"
+[ "$(sd stat -c %a /var/lib/netlab/netlab.prom)" = 644 ] || fail "the metrics file is not 0644 (UMask=0077 applies?)"
+x /usr/bin/python3 /root/metrics.py /var/lib/netlab/netlab.prom 'netlab_reconciles_total{result="converged"}' \
+    'netlab_owned_objects{kind="link"}' netlab_commit_confirmed_pending || fail "the metrics file does not parse"
+[ "$(sd /usr/bin/python3 /root/metrics.py /var/lib/netlab/netlab.prom 'netlab_reconciles_total{result="converged"}')" = 1 ] \
+    || fail "the restarted netlabd's one converged reconcile is not counted"
 x rm -r /etc/systemd/system/netlab.service.d
 x systemctl daemon-reload
 

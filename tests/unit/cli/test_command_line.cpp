@@ -180,7 +180,7 @@ TEST_CASE("netlabd: options in both spellings, bad values named") {
     int rc = -1;
     std::string err;
     auto o = nld({"--config-dir=/c", "--state-dir", "/s", "--socket=/k", "--debounce", "50", "--log-level=debug",
-                  "--status-group", "adm", "--docker-socket", "/d"},
+                  "--status-group", "adm", "--docker-socket", "/d", "--metrics-file=/m/netlab.prom"},
                  rc, err);
     REQUIRE(o);
     CHECK(o->config_dir == "/c");
@@ -190,6 +190,8 @@ TEST_CASE("netlabd: options in both spellings, bad values named") {
     CHECK(o->log_level == "debug");
     CHECK(o->status_group == "adm");
     CHECK(o->docker_socket == "/d");
+    CHECK(o->metrics_file == "/m/netlab.prom");
+    CHECK(nld({}, rc, err)->metrics_file.empty());
 
     CHECK_FALSE(nld({"--debounce", "-5"}, rc, err));
     CHECK(rc == netlab::daemon::kUsageError);
