@@ -3,7 +3,7 @@
 // apply that need not reconcile, and what a finished job leaves.
 #include <spdlog/spdlog.h>
 
-#include "cli/control_protocol.hpp"
+#include "protocol/control_protocol.hpp"
 #include "netlabd/daemon.hpp"
 #include "netlabd/daemon_reply.hpp"
 #include "netlabd/log.hpp"

@@ -7,7 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "cli/control_protocol.hpp"
+#include "protocol/control_protocol.hpp"
 #include "netlabd/options.hpp"
 #include "reconcile/engine.hpp"
 

@@ -5,7 +5,7 @@
 
 #include <spdlog/spdlog.h>
 
-#include "cli/control_protocol.hpp"
+#include "protocol/control_protocol.hpp"
 #include "netlabd/daemon.hpp"
 #include "netlabd/daemon_reply.hpp"
 #include "netlabd/log.hpp"
