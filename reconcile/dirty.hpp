@@ -1,10 +1,10 @@
 // netlabd's fast path for a reload that changes nothing: what the last
 // verified reconcile left (its input, the namespaces it reached, the desired
 // state it verified) and which of those namespaces something has changed
-// since. Pure bookkeeping: the daemon feeds it the events of its event socket
-// (the host's, and every container namespace's through its nsid), the
-// container watch's requests and the jobs' ends, and asks it before a
-// reconcile whether one is needed.
+// since. Pure bookkeeping: FastReload (fast_reload.hpp) feeds it the events
+// of netlabd's event socket (the host's, and every container namespace's
+// through its nsid), the container watch's requests and the jobs' ends, and
+// asks it before a reconcile whether one is needed.
 //
 // An event marks its namespace dirty only if it leaves something netlab
 // manages there other than desired (reconcile::drift_of(): the same rules as

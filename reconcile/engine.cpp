@@ -106,18 +106,7 @@ std::optional<Prepared> prepare(Transaction& tx, const model::Loaded& config, Ou
     }
     p.desired = compile(config.topology, p.ledger);
     phase.lap("compile");
-    // Known states that still stand: a container's only while the topology
-    // names the same target for it.
-    for (auto it = known.state.begin(); it != known.state.end();) {
-        const std::string name = container_of(it->first);
-        bool keep = p.desired.namespaces.count(it->first) != 0 || it->first.empty();
-        if (keep && !name.empty()) {
-            auto c = config.topology.containers.find(name);
-            auto t = known.targets.find(it->first);
-            keep = c != config.topology.containers.end() && t != known.targets.end() && c->second.netns.str() == t->second;
-        }
-        it = keep ? std::next(it) : known.state.erase(it);
-    }
+    known.keep_standing(config.topology, p.desired);
     tx.attach_containers(config.topology, p.desired, out.diagnostics,
                          [&](const NsId& ns) { return !known.state.count(ns); });
     phase.lap("attach");

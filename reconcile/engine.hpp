@@ -17,6 +17,7 @@
 
 #include "model/load.hpp"
 #include "reconcile/commit_confirmed.hpp"
+#include "reconcile/fast_reload.hpp"
 #include "reconcile/kernel.hpp"
 #include "reconcile/kernel_model.hpp"
 #include "reconcile/ledger.hpp"
@@ -47,20 +48,6 @@ struct Options {
     // pipelined (Kernel::execute_steps), so there it means steps 1..k-1 are
     // queued or sent, and any of them may still be waiting for their send.
     std::function<void(const StepEvent&)> progress = nullptr;
-};
-
-// What the caller already knows of the kernel (netlabd: the state a verified
-// run left, of the namespaces no event has touched since). apply() takes a
-// namespace's state from here instead of attaching and observing it, as long
-// as the plan writes nothing into it; a namespace the plan writes into is
-// attached and observed afresh first and the plan made again, so the journal,
-// the steps and the verification never rest on a remembered state.
-struct Known {
-    Observed state;
-    // A container namespace's entry counts only if the topology still names
-    // the same target ("netns:c1") for it; the caller has checked that the
-    // target still leads to the same namespace (netlabd: the inode).
-    std::map<NsId, std::string> targets;
 };
 
 struct Outcome {

@@ -70,19 +70,14 @@ fs::path StateDirectory::file(Record r) const { return dir_ / (r == Record::Jour
 StateDirectory::Lock::Lock(const fs::path& dir) {
     fs::create_directories(dir);
     const fs::path path = dir / kLock;
-    fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (fd_ < 0) throw std::system_error(errno, std::generic_category(), "cannot open " + path.string());
-    if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+    fd_ = UniqueFd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
+    if (fd_.get() < 0) throw std::system_error(errno, std::generic_category(), "cannot open " + path.string());
+    if (::flock(fd_.get(), LOCK_EX | LOCK_NB) != 0) {
         int e = errno;
-        ::close(fd_);
-        fd_ = -1;
+        fd_.reset();
         if (e == EWOULDBLOCK) throw std::runtime_error("another netlab transaction is running on " + dir.string());
         throw std::system_error(e, std::generic_category(), "cannot lock " + path.string());
     }
-}
-
-StateDirectory::Lock::~Lock() {
-    if (fd_ >= 0) ::close(fd_);
 }
 
 Ledger StateDirectory::ledger() const {

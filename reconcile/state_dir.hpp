@@ -18,6 +18,7 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include "reconcile/ledger.hpp"
+#include "reconcile/unique_fd.hpp"
 
 namespace netlab::reconcile {
 
@@ -40,12 +41,9 @@ public:
     class Lock {
     public:
         explicit Lock(const std::filesystem::path& dir);
-        ~Lock();
-        Lock(const Lock&) = delete;
-        Lock& operator=(const Lock&) = delete;
 
     private:
-        int fd_ = -1;
+        UniqueFd fd_;
     };
     Lock lock() const { return Lock(dir_); }
 

@@ -1,6 +1,6 @@
 #include "netlabd/control_request.hpp"
 
-#include "cli/control_protocol.hpp"
+#include "protocol/control_protocol.hpp"
 
 namespace netlab::daemon {
 

@@ -18,7 +18,7 @@
 #include <boost/asio/write.hpp>
 #include <spdlog/spdlog.h>
 
-#include "cli/control_protocol.hpp"
+#include "protocol/control_protocol.hpp"
 #include "netlabd/control_request.hpp"
 
 #ifndef SO_PEERGROUPS

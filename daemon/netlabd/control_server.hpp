@@ -3,7 +3,7 @@
 // uid (session_quota.hpp: root keeps room of its own whatever others hold).
 // Requests are read asynchronously with an idle timeout and a size limit,
 // so a slow, silent or hostile client never holds the loop nor delays
-// another's reply (daemon/cli/control_protocol.hpp).
+// another's reply (daemon/protocol/control_protocol.hpp).
 #pragma once
 
 #include <sys/types.h>

@@ -29,7 +29,7 @@
 #include "netlabd/notify.hpp"
 #include "netlabd/options.hpp"
 #include "netlabd/reconciler.hpp"
-#include "reconcile/dirty.hpp"
+#include "reconcile/fast_reload.hpp"
 
 namespace netlab::daemon {
 
@@ -66,20 +66,15 @@ private:
     void enqueue(JobResult::Mode mode, std::string trigger, ControlServer::Reply waiter, bool reload,
                  std::optional<std::chrono::seconds> confirm = std::nullopt, bool full = false);
     void start_next();
-    reconcile::Known known_for_job(const std::map<std::string, std::string>& identities);
     void on_done(JobResult r);
     void record_apply(Job& job, JobResult& r);
 
-    // The fast reload (reconcile/dirty.hpp): why an apply must observe
-    // (nullopt: it need not), answering one that need not, and what a
-    // finished job leaves for the next.
-    // `identities` gets each container's target identity when it was
-    // worked out (known_for_job uses the same stat()s).
-    std::optional<std::string> why_full(std::optional<std::map<std::string, std::string>>& identities);
+    // The fast reload (reconcile/fast_reload.hpp decides; daemon_fast_reload.cpp):
+    // whether an apply must reconcile, answering one that need not, and what
+    // a finished job leaves for the next.
+    reconcile::FastReload::Decision fast_or_full(const Job& job);
     void answer_fast(Job& job, const std::string& trigger, Clock::time_point t0);
-    void on_kernel_events(const reconcile::KernelEvents& batch);
-    void settle_dirty(const JobResult& r);
-    nlohmann::json fast_reload_json() const;
+    void settle_fast_reload(const JobResult& r);
     void record_recovery(const JobResult& r, const reconcile::Outcome& o);
 
     // commit-confirmed (docs/daemon.md)
@@ -152,15 +147,9 @@ private:
     std::optional<OwnedCount> owned_;
     std::vector<ContainerStatus> containers_;
     std::uint64_t reconciles_ = 0;
-    // The fast reload: what the last verified reconcile left and what
-    // changed since; how many applies took it and how many observed.
-    reconcile::DirtySet dirty_;
-    // The kernel state the last verified reconcile left (Outcome::state),
-    // while dirty_ has its baseline: what a reconcile need not observe again
-    // for the namespaces still clean (known_for_job).
-    std::shared_ptr<reconcile::Observed> remembered_;
-    std::uint64_t fast_ = 0, full_ = 0;
-    std::optional<std::string> last_full_because_;
+    // What netlabd remembers of the kernel and what changed since: whether
+    // an apply may skip the reconcile, and what one need not observe again.
+    reconcile::FastReload fast_reload_;
     std::uint64_t rejected_ = 0;
     Metrics metrics_;
     std::string metrics_error_;  // the last write's failure, logged once

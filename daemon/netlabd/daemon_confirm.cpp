@@ -4,7 +4,7 @@
 // is reconcile/commit_confirmed's.
 #include <spdlog/spdlog.h>
 
-#include "cli/control_protocol.hpp"
+#include "protocol/control_protocol.hpp"
 #include "netlabd/daemon.hpp"
 #include "netlabd/daemon_reply.hpp"
 #include "netlabd/events.hpp"

@@ -17,6 +17,7 @@
 #include <optional>
 
 #include "reconcile/nl/neighbour.hpp"
+#include "reconcile/unique_fd.hpp"
 
 namespace netlab::daemon {
 
@@ -32,20 +33,6 @@ std::uint16_t checksum(const std::uint8_t* p, std::size_t n) {
     return static_cast<std::uint16_t>(~sum);
 }
 
-class Socket {
-public:
-    explicit Socket(int fd) : fd_(fd) {}
-    ~Socket() {
-        if (fd_ >= 0) ::close(fd_);
-    }
-    Socket(const Socket&) = delete;
-    Socket& operator=(const Socket&) = delete;
-    int get() const { return fd_; }
-
-private:
-    int fd_;
-};
-
 struct Echo {
     bool answered = false;
     double rtt_ms = 0;
@@ -57,7 +44,7 @@ struct Echo {
 Echo ping(const ProbeTarget& t, Clock::time_point until) {
     Echo out;
     const bool v4 = t.gateway.is_v4();
-    Socket s(::socket(v4 ? AF_INET : AF_INET6, SOCK_RAW | SOCK_CLOEXEC, v4 ? int{IPPROTO_ICMP} : int{IPPROTO_ICMPV6}));
+    reconcile::UniqueFd s(::socket(v4 ? AF_INET : AF_INET6, SOCK_RAW | SOCK_CLOEXEC, v4 ? int{IPPROTO_ICMP} : int{IPPROTO_ICMPV6}));
     if (s.get() < 0) {
         out.error = std::string("raw ICMP socket: ") + std::strerror(errno);
         return out;

@@ -9,7 +9,7 @@
 #include <boost/asio/post.hpp>
 #include <spdlog/spdlog.h>
 
-#include "netlabd/fast_reload.hpp"
+#include "netlabd/reload_input.hpp"
 #include "netlabd/probe.hpp"
 #include "reconcile/commit_confirmed.hpp"
 #include "reconcile/nl/kernel.hpp"

@@ -37,7 +37,7 @@ struct ContainerStatus {
 
 struct JobResult {
     // Probe, Confirm, Rollback: commit-confirmed (the pending change).
-    enum class Mode { Recover, Plan, Apply, Probe, Confirm, Rollback };
+    using Mode = reconcile::JobKind;
     Mode mode = Mode::Apply;
     std::string trigger;
     std::chrono::system_clock::time_point started, finished;
@@ -55,9 +55,9 @@ struct JobResult {
     std::optional<reconcile::PendingChange> pending;
     std::string pending_error;             // the pending file could not be read
     bool settled = false;                  // Confirm/Rollback: there was a pending change
-    // Plan/Apply, for the fast path (reconcile/dirty.hpp): the bytes of the
+    // Plan/Apply, for the fast path (reconcile/fast_reload.hpp): the bytes of the
     // files as read before loading them, and of the ledger as the job left
-    // it (fast_reload.hpp); after the job, each container's target identity
+    // it (reload_input.hpp); after the job, each container's target identity
     // and the nsid of each attached container namespace.
     std::string input;
     std::map<std::string, std::string> targets;

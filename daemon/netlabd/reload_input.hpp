@@ -1,5 +1,5 @@
-// The cheap half of netlabd's fast path for a reload that changes nothing
-// (reconcile/dirty.hpp has the bookkeeping): what a reconcile's input is, as
+// The reads behind netlabd's fast path for a reload that changes nothing
+// (reconcile/fast_reload.hpp decides): what a reconcile's input is, as
 // bytes, and which namespace each container target leads to, as far as a
 // stat() can tell — both without a netlink request or a Docker API call.
 #pragma once

@@ -1,4 +1,4 @@
-#include "netlabd/fast_reload.hpp"
+#include "netlabd/reload_input.hpp"
 
 #include <sys/stat.h>
 

@@ -1,4 +1,5 @@
-// The control protocol between netlabd and netlabctl: line-delimited JSON over
+// The control protocol between netlabd and netlabctl, one definition both
+// build on (the netlab_control library): line-delimited JSON over
 // an AF_UNIX stream socket. One request line, one reply line; a connection may
 // carry several requests in turn.
 //
@@ -33,14 +34,16 @@ struct NotRunning : std::runtime_error {
     using std::runtime_error::runtime_error;
 };
 
-// Send one request and wait for its reply line. Throws std::runtime_error
-// with a one-line message (cannot connect, timed out, daemon closed, reply
-// not JSON); NotRunning when no netlabd listens. Used by netlabctl's status/reload and by plan/apply when a
-// daemon runs.
+// The client end (control_client.cpp). Send one request and wait for its
+// reply line. Throws std::runtime_error with a one-line message (cannot
+// connect, timed out, daemon closed, reply not JSON); NotRunning when no
+// netlabd listens. Used by netlabctl's status/reload and by plan/apply when
+// a daemon runs.
 nlohmann::json request(const std::string& socket_path, const nlohmann::json& req,
                        std::chrono::milliseconds timeout);
 
-// True when something accepts connections on socket_path.
+// True when something accepts connections on socket_path (netlabd asks
+// before it takes the socket over).
 bool daemon_running(const std::string& socket_path);
 
 }  // namespace netlab::control
