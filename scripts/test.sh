@@ -11,7 +11,7 @@ scripts/setup.sh
 echo "== unit tests under AddressSanitizer + UndefinedBehaviorSanitizer"
 # Only the unit-test binaries: they are what runs under the sanitizers here.
 cmake -S . -B build-asan -G Ninja -DNETLAB_TESTING=ON -DNETLAB_SANITIZE=ON >/dev/null
-cmake --build build-asan --target test_model test_reconcile test_daemon
+cmake --build build-asan --target unit_tests
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
   ctest --test-dir build-asan -L unit --output-on-failure
 
