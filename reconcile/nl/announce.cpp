@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <map>
@@ -134,42 +135,58 @@ std::size_t NlKernel::announce(const std::vector<Announcement>& what) {
         }
         by_ns[what[i].ns].push_back(i);
     }
-    std::vector<bool> sent(what.size(), false);
-    std::vector<bool> skip(what.size(), false);  // tentative IPv6, or no raw socket here
+    // Per announcement: the socket it goes out of (-1: none, skipped) and
+    // the Router flag of an NA. A namespace's IPv4 announcements share one
+    // packet socket (arp_socks owns them).
+    std::vector<int> sock(what.size(), -1);
+    std::vector<bool> router(what.size(), false), sent(what.size(), false);
+    std::vector<int> arp_socks, na_socks;
+    auto send_one = [&](std::size_t i) {
+        if (sock[i] < 0) return;
+        const bool ok = what[i].addr.is_v4() ? send_arp(sock[i], what[i]) : send_na(sock[i], what[i], router[i]);
+        if (ok) sent[i] = true;
+    };
     // Packet and raw sockets belong to the namespace current when they are
-    // made: a thread of our own enters each in turn and ends (the caller's
-    // thread never moves; see attach_many in socket.cpp).
-    std::thread sender([&] {
-        for (int round = 0; round < kAnnounceRounds; ++round) {
-            if (round > 0) std::this_thread::sleep_for(std::chrono::milliseconds(kAnnounceGapMs));
-            for (const auto& [ns, items] : by_ns) {
-                if (::setns(fds.at(ns), CLONE_NEWNET) != 0) continue;
-                int arp = -1;
-                for (std::size_t i : items) {
-                    if (skip[i]) continue;
-                    const Announcement& a = what[i];
-                    bool ok = false;
-                    if (a.addr.is_v4()) {
-                        // Protocol 0: a socket that only sends, so no ARP
-                        // frame is queued to it meanwhile.
-                        if (arp < 0) arp = ::socket(AF_PACKET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-                        ok = arp >= 0 && send_arp(arp, a);
-                    } else {
-                        int s = na_socket(a);
-                        if (s < 0) {
-                            skip[i] = true;
-                            continue;
-                        }
-                        ok = send_na(s, a, ipv6_forwarding(a.dev));
-                        ::close(s);
-                    }
-                    if (ok) sent[i] = true;
+    // made: a thread of our own enters each in turn, makes them, sends the
+    // first round and ends (the caller's thread never moves; see attach_many
+    // in socket.cpp). The sockets stay in their namespaces for the later rounds.
+    std::thread opener([&] {
+        for (const auto& [ns, items] : by_ns) {
+            if (::setns(fds.at(ns), CLONE_NEWNET) != 0) continue;
+            int arp = -1;
+            for (std::size_t i : items) {
+                if (what[i].addr.is_v4()) {
+                    // Protocol 0: a socket that only sends, so no frame is
+                    // queued to it meanwhile.
+                    if (arp < 0 && (arp = ::socket(AF_PACKET, SOCK_DGRAM | SOCK_CLOEXEC, 0)) >= 0)
+                        arp_socks.push_back(arp);
+                    sock[i] = arp;
+                } else if ((sock[i] = na_socket(what[i])) >= 0) {
+                    na_socks.push_back(sock[i]);
+                    router[i] = ipv6_forwarding(what[i].dev);
                 }
-                if (arp >= 0) ::close(arp);
+                send_one(i);
             }
         }
     });
-    sender.join();
+    opener.join();
+    const int rounds = what.size() <= kAnnounceRepeatMax ? kAnnounceRounds : 1;
+    for (int round = 1; round < rounds; ++round) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(kAnnounceGapMs));
+        for (std::size_t i = 0; i < what.size(); ++i) send_one(i);
+    }
+    for (int s : na_socks) ::close(s);
+    // Closing a packet socket waits for an RCU grace period
+    // (packet_release: synchronize_net), a few ms each: one after the other
+    // that is seconds for 1000 namespaces. Closed from several threads at
+    // once, the waits share grace periods.
+    constexpr std::size_t kClosers = 32;
+    std::vector<std::thread> closers;
+    for (std::size_t t = 0; t < std::min(kClosers, arp_socks.size()); ++t)
+        closers.emplace_back([&, t] {
+            for (std::size_t k = t; k < arp_socks.size(); k += kClosers) ::close(arp_socks[k]);
+        });
+    for (auto& t : closers) t.join();
     std::size_t n = 0;
     for (bool b : sent) n += b;
     return n;

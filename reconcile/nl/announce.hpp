@@ -4,6 +4,7 @@
 // from inside each address's network namespace. Free of libnl headers.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <vector>
 
@@ -12,10 +13,15 @@
 namespace netlab::reconcile::nl {
 
 // How often each announcement is sent, and the pause between two rounds:
-// a lost frame is covered by the next, and the whole costs an apply
-// (kAnnounceRounds - 1) * kAnnounceGapMs however many addresses it announces.
+// a lost frame is covered by the next, at (kAnnounceRounds - 1) *
+// kAnnounceGapMs per apply. An apply announcing more than
+// kAnnounceRepeatMax addresses (a mass attach) sends each once: every
+// broadcast reaches every port of the bridge, so a round of 1000 containers
+// on one bridge is a million frames (~0.9 s measured) and repeats would
+// add seconds.
 inline constexpr int kAnnounceRounds = 3;
 inline constexpr int kAnnounceGapMs = 20;
+inline constexpr std::size_t kAnnounceRepeatMax = 64;
 
 // The 28-byte ARP payload of an announcement (RFC 5227 section 2.3): a
 // request whose sender and target protocol addresses are both `ip`, sender
