@@ -9,6 +9,10 @@
 #                [--v6-above K] [--deadline HH:MM] [--w8 "1 5 10"]
 #   bench/run.sh --render RAW --out FILE      (re-render a report from raw results)
 #
+# BENCH_ANNOUNCE=false in the environment: method (c)'s topology says
+# `announce: false` (no gratuitous ARP / NA after the apply; otherwise their
+# cost is the phase "announce").
+#
 # --w8 OFFSETS: also W8 (bench/w8_after_apply.sh): netlabd attaches the
 # largest N, then a no-change `netlabctl reload` at each offset (seconds)
 # after that apply; on its own: bench/w8_after_apply.sh --n 1000 --at "1 5 10".
@@ -310,6 +314,9 @@ gen_c() {  # PLAN MODE: netlab topology: the same containers; and the same witho
             echo "    interfaces:"
             echo "      $ifn: {bridge: $br, address: \"$addr@$gw\"}"
         done <"$plan"
+        # BENCH_ANNOUNCE=false: without the announcements after the apply
+        # (their cost is the phase "announce" otherwise).
+        if [ "${BENCH_ANNOUNCE:-true}" = false ]; then echo "announce: false"; fi
     } >"$WORK/c-topology.yaml"
     # (br0 stays: it was there before netlab and is only adopted)
     sed -n '1,3p' "$WORK/c-topology.yaml" >"$WORK/c-empty.yaml"

@@ -143,6 +143,7 @@ nlohmann::ordered_json to_document(const Topology& t) {
     j["version"] = t.version;
     if (t.drift == DriftPolicy::Report) j["drift"] = "report";
     if (t.commit_confirmed) j["commit_confirmed"] = format_duration(*t.commit_confirmed);
+    if (!t.announce) j["announce"] = false;
     if (!t.interfaces.empty()) {
         ojson is = ojson::object();
         for (const auto& [name, i] : t.interfaces) is[name] = interface(i);

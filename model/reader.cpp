@@ -41,7 +41,7 @@ void Reader::document(const YAML::Node& root) {
     }
     bool sawVersion = false;
     Topology& t = out_.topology;
-    fields(root, "", {"version", "interfaces", "routes", "networks", "containers", "drift", "commit_confirmed"},
+    fields(root, "", {"version", "interfaces", "routes", "networks", "containers", "drift", "commit_confirmed", "announce"},
            [&](const std::string& key, const YAML::Node& v, const std::string& path) {
                Location at = out_.sources.at(path);
                if (key == "version") {
@@ -92,6 +92,8 @@ void Reader::document(const YAML::Node& root) {
                              "the deadline netlabd waits for `netlabctl confirm` before it rolls a change back");
                    else
                        t.commit_confirmed = *d;
+               } else if (key == "announce") {
+                   if (auto b = boolean(v, at, "announce")) t.announce = *b;
                }
            });
     if (!sawVersion && !stopped_)

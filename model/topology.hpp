@@ -113,6 +113,9 @@ struct Topology {
     // route or changes/removes its addresses is applied by netlabd with this
     // deadline and rolled back unless `netlabctl confirm` comes in time.
     std::optional<std::chrono::seconds> commit_confirmed;
+    // After an apply, tell the neighbours of every link that gained an
+    // address or a MAC (gratuitous ARP, unsolicited neighbour advertisement).
+    bool announce = true;
     bool operator==(const Topology&) const = default;
 };
 

@@ -16,6 +16,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "reconcile/announcements.hpp"
 #include "reconcile/compile.hpp"
 #include "reconcile/ledger.hpp"
 #include "reconcile/planner.hpp"
@@ -67,6 +68,7 @@ json Outcome::to_json() const {
                 {"diagnostics", diags},
                 {"phases", phases},
                 {"reused_namespaces", reused},
+                {"announced", announced},
                 {"pending", pending ? json{{"deadline", pending->deadline.time_since_epoch().count()},
                                            {"reason", pending->reason},
                                            {"summary", pending->summary}}
@@ -339,6 +341,13 @@ Outcome Engine::apply(const model::Loaded& config, const ConfirmPolicy& confirm,
         }
         tx.dir().remove(StateDirectory::Record::Journal);
         phase.lap("commit");
+        // Only now, with the change verified and kept: a rolled-back change
+        // announces nothing. Neighbours holding an address's old MAC would
+        // otherwise keep sending to it until their entry goes stale.
+        if (config.topology.announce) {
+            out.announced = kernel_.announce(announcements(out.plan, *out.state));
+            phase.lap("announce");
+        }
         out.status = Outcome::Status::Applied;
         return finish();
     }

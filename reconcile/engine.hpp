@@ -82,6 +82,9 @@ struct Outcome {
     std::shared_ptr<Observed> state;
     // Namespaces taken from Known instead of being attached and observed.
     std::size_t reused = 0;
+    // Applied: addresses announced to their links' neighbours afterwards
+    // (gratuitous ARP / unsolicited NA; topology `announce:`).
+    std::size_t announced = 0;
 
     nlohmann::json to_json() const;
     bool ok() const { return status == Status::Converged || status == Status::Changes || status == Status::Applied; }

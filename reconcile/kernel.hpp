@@ -17,6 +17,17 @@
 
 namespace netlab::reconcile {
 
+// An address to announce on its link (Kernel::announce): ifindex and MAC as
+// the verified state after the apply shows them in `ns`.
+struct Announcement {
+    NsId ns;
+    std::string dev;
+    int ifindex = 0;
+    model::MacAddress mac;
+    model::IpAddress addr;
+    auto operator<=>(const Announcement&) const = default;
+};
+
 class Kernel {
 public:
     virtual ~Kernel() = default;
@@ -79,6 +90,11 @@ public:
     // namespace carry on an event socket that listens to all nsids
     // (reconcile/nl/events.hpp). Empty when the kernel has no such thing.
     virtual std::map<NsId, int> peer_nsids() const { return {}; }
+    // Tell each address's link-layer neighbours where it lives now
+    // (gratuitous ARP, unsolicited neighbour advertisement), best effort;
+    // never throws. How many of them went out at least once. A kernel
+    // without a link layer has nothing to send.
+    virtual std::size_t announce(const std::vector<Announcement>& /*what*/) { return 0; }
     // Netlink write requests sent so far (idempotence is measured with it).
     virtual std::uint64_t writes() const = 0;
 };

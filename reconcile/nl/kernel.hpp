@@ -31,6 +31,9 @@ public:
     void detach_namespace(const NsId& ns) override;
     std::uint64_t namespace_cookie(const NsId& ns) const override;
     std::uint64_t writes() const override;
+    // Gratuitous ARP / unsolicited NA from inside each namespace
+    // (reconcile/nl/announce.cpp).
+    std::size_t announce(const std::vector<Announcement>& what) override;
     std::map<NsId, int> peer_nsids() const override;
 
     struct Impl;

@@ -1,0 +1,156 @@
+// Announcements after an apply: the ARP and NA frames byte by byte, which
+// addresses a plan announces, and that the engine announces only what it
+// applied and kept.
+#include <doctest/doctest.h>
+
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+
+#include <nlohmann/json.hpp>
+
+#include "lab.hpp"
+#include "reconcile/announcements.hpp"
+#include "reconcile/engine.hpp"
+#include "reconcile/memory_kernel.hpp"
+#include "reconcile/nl/announce.hpp"
+
+namespace fs = std::filesystem;
+using namespace netlab;
+using namespace netlab::reconcile;
+using netlab::test::ip;
+using netlab::test::mac;
+using netlab::test::pfx;
+
+namespace {
+
+using Bytes = std::vector<std::uint8_t>;
+
+class RecordingKernel : public MemoryKernel {
+public:
+    using MemoryKernel::MemoryKernel;
+    std::size_t announce(const std::vector<Announcement>& what) override {
+        told.insert(told.end(), what.begin(), what.end());
+        return what.size();
+    }
+    std::vector<Announcement> told;
+};
+
+struct TempDir {
+    fs::path path;
+    TempDir() {
+        char tmpl[] = "/tmp/netlab-test-announce-XXXXXX";
+        path = ::mkdtemp(tmpl);
+    }
+    ~TempDir() {
+        std::error_code ec;
+        fs::remove_all(path, ec);
+    }
+};
+
+model::Loaded takeover_config() {
+    model::Loaded c;
+    c.topology = test::takeover();
+    model::Interface ens;
+    ens.name = "ens33";
+    ens.addresses = std::vector<model::Prefix>{};
+    c.topology.interfaces["ens33"] = ens;
+    return c;
+}
+
+}  // namespace
+
+TEST_CASE("announce: the ARP announcement is a request with sender == target and no target MAC") {
+    const Bytes want{0x00, 0x01,  // Ethernet
+                     0x08, 0x00,  // IPv4
+                     6,    4,     0x00, 0x01,  // request
+                     0x02, 0x00, 0xc6, 0x33, 0x64, 0x0a,  // sender MAC
+                     198,  51,   100,  20,                // sender IP
+                     0,    0,    0,    0,    0,    0,     // target MAC
+                     198,  51,   100,  20};               // target IP
+    CHECK(nl::arp_announcement(mac("02:00:c6:33:64:0a"), ip("198.51.100.20")) == want);
+}
+
+TEST_CASE("announce: the unsolicited NA has Override, the target and its link-layer address") {
+    Bytes want{136, 0, 0, 0, 0x20, 0, 0, 0};
+    const auto target = ip("2001:db8::20");
+    want.insert(want.end(), target.bytes.begin(), target.bytes.end());
+    const Bytes tlla{2, 1, 0x02, 0x00, 0xc6, 0x33, 0x64, 0x0a};
+    want.insert(want.end(), tlla.begin(), tlla.end());
+    CHECK(nl::neighbour_advertisement(mac("02:00:c6:33:64:0a"), target, false) == want);
+    want[4] = 0xa0;  // Router too
+    CHECK(nl::neighbour_advertisement(mac("02:00:c6:33:64:0a"), target, true) == want);
+}
+
+TEST_CASE("announce: added addresses and every address of a link whose MAC changed, once each") {
+    model::NetnsState after;
+    after.links["br0"] = test::nic("br0", 4, "02:00:00:00:00:04", "bridge");
+    after.links["eth1"] = test::nic("eth1", 5, "02:00:00:00:00:05", "veth");
+    after.addresses.insert({"br0", pfx("198.51.100.10/24")});
+    after.addresses.insert({"br0", pfx("2001:db8::10/64")});
+    after.addresses.insert({"br0", pfx("fe80::1/64")});
+    after.addresses.insert({"eth1", pfx("198.51.100.30/24")});
+    const Observed state{{"", after}};
+    Plan plan;
+    Step add;
+    add.op = Step::Op::AddAddress;
+    add.address = {"br0", pfx("198.51.100.10/24")};
+    plan.steps.push_back(add);
+    Step gone = add;  // added, then taken away again by a later step: not there after
+    gone.address = {"br0", pfx("198.51.100.99/24")};
+    plan.steps.push_back(gone);
+    Step mac_change;
+    mac_change.op = Step::Op::SetLink;
+    mac_change.link.name = "br0";
+    mac_change.link.mac = mac("02:00:00:00:00:04");
+    plan.steps.push_back(mac_change);
+    Step mtu_change;
+    mtu_change.op = Step::Op::SetLink;
+    mtu_change.link.name = "eth1";
+    mtu_change.link.mtu = 9000;
+    plan.steps.push_back(mtu_change);
+
+    const auto got = announcements(plan, state);
+    REQUIRE(got.size() == 2);  // not fe80::1, not eth1's (its MAC did not change), 198.51.100.10 once
+    CHECK(got[0].addr == ip("198.51.100.10"));
+    CHECK(got[1].addr == ip("2001:db8::10"));
+    for (const auto& a : got) {
+        CHECK(a.dev == "br0");
+        CHECK(a.ifindex == 4);
+        CHECK(a.mac == mac("02:00:00:00:00:04"));
+    }
+}
+
+TEST_CASE("announce: the engine announces a verified apply, unless the topology says announce: false") {
+    for (bool on : {true, false}) {
+        CAPTURE(on);
+        TempDir dir;
+        RecordingKernel k(Observed{{"", test::host1()}});
+        auto config = takeover_config();
+        config.topology.announce = on;
+        Outcome o = Engine(k, Options{dir.path, {}}).apply(config);
+        REQUIRE(o.status == Outcome::Status::Applied);
+        CHECK(o.to_json()["announced"] == o.announced);
+        if (!on) {
+            CHECK(k.told.empty());
+            CHECK(o.announced == 0);
+            continue;
+        }
+        REQUIRE(k.told.size() == 1);
+        CHECK(o.announced == 1);
+        CHECK(k.told[0].dev == "br0");
+        CHECK(k.told[0].addr == ip("198.51.100.10"));
+        CHECK(k.told[0].mac == k.state[""].links.at("br0").mac);
+    }
+}
+
+TEST_CASE("announce: a rolled-back apply announces nothing") {
+    TempDir dir;
+    RecordingKernel k(Observed{{"", test::host1()}});
+    k.fail_at = 3;
+    Outcome o = Engine(k, Options{dir.path, {}}).apply(takeover_config());
+    CHECK(o.status == Outcome::Status::RolledBack);
+    CHECK(k.told.empty());
+    CHECK(o.announced == 0);
+}
