@@ -345,7 +345,14 @@ Outcome Engine::apply(const model::Loaded& config, const ConfirmPolicy& confirm,
         // announces nothing. Neighbours holding an address's old MAC would
         // otherwise keep sending to it until their entry goes stale.
         if (config.topology.announce) {
-            out.announced = kernel_.announce(announcements(out.plan, *out.state));
+            // Best effort: the change is verified and kept whatever happens
+            // here (a thread that cannot be started, memory).
+            try {
+                out.announced = kernel_.announce(announcements(out.plan, *out.state));
+            } catch (const std::exception& e) {
+                out.diagnostics.push_back(model::Diagnostic{model::Severity::Warning, {},
+                                                            std::string("announcements not sent: ") + e.what(), ""});
+            }
             phase.lap("announce");
         }
         out.status = Outcome::Status::Applied;

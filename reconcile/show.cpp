@@ -59,7 +59,10 @@ public:
 
 private:
     static bool is_host_route(const RouteState& r) {
-        return r.owned() && !r.via && r.scope == 253 && r.dst.len == (r.dst.addr.is_v4() ? 32 : 128);
+        // IPv6 routes have no scope (the kernel reports universe for all):
+        // a netlab /128 without a gateway on the link is the host route.
+        return r.owned() && !r.via && (r.dst.addr.is_v6() || r.scope == 253) &&
+               r.dst.len == (r.dst.addr.is_v4() ? 32 : 128);
     }
     const NetnsState& s_;
     std::set<RouteState> used_;
@@ -122,6 +125,7 @@ private:
     const NetnsState& host_;
     Shown& out_;
     std::set<std::string> consumed_;  // host links written as part of a container
+    std::set<std::string> used_bridges_;  // bridges the shown containers' host ends are ports of
     std::set<std::string> shims_;     // netlab macvlans on the host left out with their network
 };
 
@@ -150,6 +154,7 @@ void Shower::container(const ShownContainer& c) {
             continue;
         }
         consumed_.insert(hostEnd);
+        used_bridges_.insert(h->master);
         model::ContainerInterface ci;
         ci.name = ifname;
         ci.bridge = h->master;
@@ -231,6 +236,14 @@ void Shower::host_links() {
         } else {
             if (const LinkState* m = l.master.empty() ? nullptr : host_link(l.master); !l.master.empty() && !(m && m->owned())) {
                 note(name + " (" + kind_of(l) + ") is a port of " + l.master + ", which is not netlab's: left alone");
+                continue;
+            }
+            if (l.kind == "bridge" && used_bridges_.count(name)) {
+                // Named so the containers' `bridge:` resolves; without
+                // `addresses:` or other keys netlab takes nothing of it over.
+                note(name + " is a bridge netlab did not create: written as an adopted interface with no keys, "
+                            "because a container shown here is attached to it; netlab manages none of it");
+                out_.topology.interfaces[name] = i;
                 continue;
             }
             if (l.kind == "bridge") {

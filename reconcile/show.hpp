@@ -37,7 +37,9 @@ struct Shown {
 //    so a file made from `show` never takes ownership of one by surprise;
 //  - each named container's netlab veths become interfaces on the bridge
 //    their host end is a port of, with addresses, gateway, routes and a
-//    `mac:` only when it is not the one netlab derives;
+//    `mac:` only when it is not the one netlab derives; a bridge netlab did
+//    not create is then written as an adopted interface with no keys (so
+//    the `bridge:` resolves and netlab still manages nothing of it);
 //  - macvlan networks (and their host shims) are notes: a network's subnets
 //    and gateways are not in the kernel to be read back.
 Shown show(const model::NetnsState& host, const std::vector<ShownContainer>& containers);

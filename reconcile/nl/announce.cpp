@@ -17,6 +17,7 @@
 #include <cstring>
 #include <map>
 #include <string>
+#include <system_error>
 #include <thread>
 
 #include "reconcile/nl/impl.hpp"
@@ -141,6 +142,8 @@ std::size_t NlKernel::announce(const std::vector<Announcement>& what) {
     std::vector<int> sock(what.size(), -1);
     std::vector<bool> router(what.size(), false), sent(what.size(), false);
     std::vector<int> arp_socks, na_socks;
+    arp_socks.reserve(what.size());  // no push_back below can throw and lose a socket
+    na_socks.reserve(what.size());
     auto send_one = [&](std::size_t i) {
         if (sock[i] < 0) return;
         const bool ok = what[i].addr.is_v4() ? send_arp(sock[i], what[i]) : send_na(sock[i], what[i], router[i]);
@@ -151,22 +154,27 @@ std::size_t NlKernel::announce(const std::vector<Announcement>& what) {
     // first round and ends (the caller's thread never moves; see attach_many
     // in socket.cpp). The sockets stay in their namespaces for the later rounds.
     std::thread opener([&] {
-        for (const auto& [ns, items] : by_ns) {
-            if (::setns(fds.at(ns), CLONE_NEWNET) != 0) continue;
-            int arp = -1;
-            for (std::size_t i : items) {
-                if (what[i].addr.is_v4()) {
-                    // Protocol 0: a socket that only sends, so no frame is
-                    // queued to it meanwhile.
-                    if (arp < 0 && (arp = ::socket(AF_PACKET, SOCK_DGRAM | SOCK_CLOEXEC, 0)) >= 0)
-                        arp_socks.push_back(arp);
-                    sock[i] = arp;
-                } else if ((sock[i] = na_socket(what[i])) >= 0) {
-                    na_socks.push_back(sock[i]);
-                    router[i] = ipv6_forwarding(what[i].dev);
+        // Best effort: what cannot be made (memory) is not sent; an
+        // exception must not leave this thread (std::terminate).
+        try {
+            for (const auto& [ns, items] : by_ns) {
+                if (::setns(fds.at(ns), CLONE_NEWNET) != 0) continue;
+                int arp = -1;
+                for (std::size_t i : items) {
+                    if (what[i].addr.is_v4()) {
+                        // Protocol 0: a socket that only sends, so no frame is
+                        // queued to it meanwhile.
+                        if (arp < 0 && (arp = ::socket(AF_PACKET, SOCK_DGRAM | SOCK_CLOEXEC, 0)) >= 0)
+                            arp_socks.push_back(arp);
+                        sock[i] = arp;
+                    } else if ((sock[i] = na_socket(what[i])) >= 0) {
+                        na_socks.push_back(sock[i]);
+                        router[i] = ipv6_forwarding(what[i].dev);
+                    }
+                    send_one(i);
                 }
-                send_one(i);
             }
+        } catch (...) {
         }
     });
     opener.join();
@@ -181,11 +189,21 @@ std::size_t NlKernel::announce(const std::vector<Announcement>& what) {
     // that is seconds for 1000 namespaces. Closed from several threads at
     // once, the waits share grace periods.
     constexpr std::size_t kClosers = 32;
+    const std::size_t lanes = std::min(kClosers, arp_socks.size());
+    auto close_lane = [&](std::size_t t) {
+        for (std::size_t k = t; k < arp_socks.size(); k += kClosers) ::close(arp_socks[k]);
+    };
     std::vector<std::thread> closers;
-    for (std::size_t t = 0; t < std::min(kClosers, arp_socks.size()); ++t)
-        closers.emplace_back([&, t] {
-            for (std::size_t k = t; k < arp_socks.size(); k += kClosers) ::close(arp_socks[k]);
-        });
+    closers.reserve(lanes);  // emplace_back never reallocates: a failed start leaves no thread unjoined
+    std::size_t started = 0;
+    for (; started < lanes; ++started) {
+        try {
+            closers.emplace_back(close_lane, started);
+        } catch (const std::system_error&) {
+            break;  // no thread to spare (TasksMax): the rest are closed here
+        }
+    }
+    for (std::size_t t = started; t < lanes; ++t) close_lane(t);
     for (auto& t : closers) t.join();
     std::size_t n = 0;
     for (bool b : sent) n += b;

@@ -5,7 +5,8 @@
 #   2. the same host after a bridge takeover, with an address whose broadcast
 #      is not the default one;
 #   3. a container host: a bridge, a container on it with an on_link gateway
-#      and a route, shown with --netns NAME=netns:...; then as --json.
+#      and routes (IPv4 and IPv6), shown with --netns NAME=netns:...; then
+#      as --json.
 set -euo pipefail
 # shellcheck source=tests/kernel/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -74,7 +75,7 @@ containers:
     interfaces:
       eth1:
         bridge: br1
-        address: 198.51.100.99/32
+        addresses: [198.51.100.99/32, 2001:db8:1::5/128]
         gateway: 203.0.113.1
         on_link: true
         routes:
@@ -82,6 +83,9 @@ containers:
             via: 203.0.113.254
             on_link: true
             metric: 7
+          - to: 2001:db8:9::/48
+            via: 2001:db8:2::1
+            on_link: true
 YAML
 nlctl "$NS_HOST1" apply "$dir/containers.yaml" >/dev/null
 ip -n "$c1" -br addr; ip -n "$c1" route

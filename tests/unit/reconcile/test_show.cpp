@@ -4,6 +4,7 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <set>
 
 #include "lab.hpp"
 #include "model/emit.hpp"
@@ -192,6 +193,50 @@ TEST_CASE("show: broadcast entries and on_link gateways are written back, and co
     REQUIRE(e1.routes.size() == 1);  // the host routes to the gateways are the marks', not routes
     CHECK(e1.routes[0].on_link);
     CHECK(e1.broadcasts.at(pfx("198.51.100.99/32")) == ip("198.51.100.99"));
+    const Plan p = plan_of_shown(shown, state, ledger);
+    CHECK_MESSAGE(p.empty(), joined(lines(p)));
+}
+
+TEST_CASE("show: an IPv6 on_link gateway, and a container on a bridge netlab did not create") {
+    Observed state{{"", host1()}};
+    state.at("").links["br9"] = nic("br9", 9, "02:00:00:00:09:09", "bridge");  // the admin's bridge
+    model::Topology topo;
+    model::Interface br9;
+    br9.name = "br9";  // adopted, nothing managed: the container only needs it to exist
+    topo.interfaces["br9"] = br9;
+    model::ContainerInterface i;
+    i.name = "eth1";
+    i.bridge = "br9";
+    i.addresses = {pfx("2001:db8:1::5/128")};
+    i.gateway = ip("2001:db8:2::1");
+    i.gateway_on_link = true;
+    model::Container c;
+    c.name = "c6";
+    c.netns = *model::NetnsTarget::parse("netns:c6");
+    c.interfaces["eth1"] = i;
+    topo.containers["c6"] = c;
+    state[container_ns("c6")];
+    const reconcile::Ledger ledger = apply_topology(topo, state);
+    // As the kernel reports them: IPv6 routes carry no scope (universe).
+    auto& routes = state.at(container_ns("c6")).routes;
+    std::set<model::RouteState> as_reported;
+    for (auto r : routes) {
+        if (r.dst.addr.is_v6()) r.scope = 0;
+        as_reported.insert(r);
+    }
+    routes = as_reported;
+
+    const auto shown = reconcile::show(state.at(""), {{"c6", c.netns, state.at(container_ns("c6"))}});
+    CAPTURE(joined(shown.notes));
+    const auto& e1 = shown.topology.containers.at("c6").interfaces.at("eth1");
+    CHECK(e1.gateway == ip("2001:db8:2::1"));
+    CHECK(e1.gateway_on_link);  // IPv6 routes have no scope: the /128 is still the mark's
+    CHECK(e1.routes.empty());
+    REQUIRE(shown.topology.interfaces.count("br9"));
+    const auto& b = shown.topology.interfaces.at("br9");
+    CHECK(b.kind == model::InterfaceKind::Adopted);
+    CHECK(!b.addresses);  // nothing of it managed
+    CHECK(any_contains(shown.notes, "br9 is a bridge netlab did not create: written as an adopted interface"));
     const Plan p = plan_of_shown(shown, state, ledger);
     CHECK_MESSAGE(p.empty(), joined(lines(p)));
 }
