@@ -202,10 +202,12 @@ void Planner::routes() {
         // An on-link gateway's host route goes after the routes via that
         // gateway: the reverse of the order they came in.
         auto& drops = phases_[kDropRoutes];
-        auto gateway_route = [&](const Step& h) {
-            return h.ns == ns && !h.route.via && h.route.dst.len == (h.route.dst.addr.is_v4() ? 32 : 128) &&
+        // `here` by name: clang 14 (the fuzz build's) cannot capture the
+        // structured binding `ns` itself.
+        auto gateway_route = [&, &here = ns](const Step& h) {
+            return h.ns == here && !h.route.via && h.route.dst.len == (h.route.dst.addr.is_v4() ? 32 : 128) &&
                    std::any_of(drops.begin(), drops.end(), [&](const Step& v) {
-                       return v.ns == ns && v.route.via == h.route.dst.addr && v.route.dev == h.route.dev;
+                       return v.ns == here && v.route.via == h.route.dst.addr && v.route.dev == h.route.dev;
                    });
         };
         std::vector<Step> first, last;
