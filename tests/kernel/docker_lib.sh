@@ -114,7 +114,7 @@ docker_down() {
 # Keep an EXIT trap the sourcing script (lib.sh) installed: ours runs first.
 _docker_prev_trap=$(trap -p EXIT | sed -E "s/^trap -- '(.*)' EXIT$/\1/")
 # shellcheck disable=SC2064
-trap "docker_down; ${_docker_prev_trap:-:}" EXIT
+trap "set +e; docker_down; ${_docker_prev_trap:-:}" EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 

@@ -73,14 +73,48 @@ lab_down() {
     if [ -n "$LAB_TMP" ]; then rm -rf "$LAB_TMP"; fi
     LAB_TMP=""
 }
-trap lab_down EXIT
+# set +e: a failing command in the cleanup must not end it early (errexit
+# applies inside traps) and leave the rest of the lab behind.
+trap 'set +e; lab_down' EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
+
+# lab_sweep_dead: what a run killed without its trap (SIGKILL, a ctest
+# timeout) left behind, removed once its PID is gone: namespaces
+# nlt<PID>-* and nlc<PID>-*, its private dockerd's processes and directory.
+# A live PID's objects are never touched. Called before each lab, and by the
+# last kernel test (kernel.zz_sweep) so a suite run leaves nothing.
+lab_sweep_dead() {
+    local ns pid d p cmd
+    for ns in $(ip netns list 2>/dev/null | awk '{print $1}'); do
+        [[ $ns =~ ^nl[tc]([0-9]+)- ]] || continue
+        pid=${BASH_REMATCH[1]}
+        kill -0 "$pid" 2>/dev/null && continue
+        echo "sweep: namespace $ns of a run that is gone (PID $pid)" >&2
+        ip netns del "$ns" 2>/dev/null || true
+    done
+    for d in /tmp/nlc[0-9]*-docker; do
+        [ -d "$d" ] || continue
+        pid=${d#/tmp/nlc}; pid=${pid%-docker}
+        kill -0 "$pid" 2>/dev/null && continue
+        echo "sweep: private dockerd directory $d of a run that is gone" >&2
+        for p in /proc/[0-9]*; do
+            cmd=$( { tr '\0' ' ' <"$p/cmdline"; } 2>/dev/null) || continue
+            case "$cmd" in *"$d"*) kill -KILL "${p#/proc/}" 2>/dev/null || true ;; esac
+        done
+        awk -v d="$d" 'index($5, d) == 1 { print $5 }' /proc/self/mountinfo | sort -r | while read -r p; do
+            umount -l "$p" 2>/dev/null || true
+        done
+        chmod -R u+w "$d" 2>/dev/null || true
+        rm -rf "$d" 2>/dev/null || true
+    done
+}
 
 # Exit 77 with the reason when this machine cannot run the lab.
 lab_require() {
     [ "$(id -u)" = 0 ] || skip "needs root (network namespaces)"
     command -v ip >/dev/null || skip "needs iproute2 (ip)"
+    lab_sweep_dead
     "$PYTHON" -c 1 2>/dev/null || skip "needs python3"
     local probe="$LAB_ID-probe"
     ip netns add "$probe" 2>/dev/null || skip "cannot create network namespaces (ip netns add)"

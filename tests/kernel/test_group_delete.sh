@@ -55,7 +55,9 @@ must_apply() {  # FILE OUT [ENV=VALUE...]
 }
 attach() {
     must_apply "$dir/attached.yaml" "$dir/attach.json"
-    [ "$(ip -n "$HOST" -o link show master br0 | grep -cv ': fa0@')" -eq "$N" ] || fail "not $N netlab ports on br0 after the attach"
+    local ports
+    ports=$(ip -n "$HOST" -o link show master br0)
+    [ "$(grep -cv ': fa0@' <<<"$ports")" -eq "$N" ] || fail "not $N netlab ports on br0 after the attach: $ports"
 }
 
 heading "br0 alone, then $N containers on it"
@@ -73,7 +75,8 @@ group=$(json_get "$dir/plan.json" 'j["steps"][0]["group"]')
 members=$(json_get "$dir/plan.json" '" ".join(sorted(j["steps"][0]["members"]))')
 [ "$op" = delete-group ] || fail "the step is $op, not delete-group"
 case "$group" in 0|7700) fail "group $group is taken (foreign veth / default)" ;; esac
-want=$(ip -n "$HOST" -o link show master br0 | awk -F': ' '{print $2}' | sed 's/@.*//' | grep -v -x fa0 | sort | tr '\n' ' ')
+ports=$(ip -n "$HOST" -o link show master br0)
+want=$(awk -F': ' '$2 !~ /^fa0@/ {sub(/@.*/, "", $2); print $2}' <<<"$ports" | sort | tr '\n' ' ')
 [ "$members " = "$want" ] || fail "members '$members' are not the host ends '$want'"
 note "  group $group, $(wc -w <<<"$members") members"
 
