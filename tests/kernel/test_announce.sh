@@ -61,21 +61,10 @@ expect_learnt() {
 }
 
 OLD=02:00:00:00:aa:01 MID=02:00:00:00:aa:02 NEW=02:00:00:00:aa:03
-c1_yaml() {  # FILE MAC ANNOUNCE
-    cat >"$1" <<EOF
-version: 1
+c1_yaml() {  # FILE MAC ANNOUNCE: the takeover (lib.sh) and c1 on br0
+    write_takeover_yaml "$1"
+    cat >>"$1" <<EOF
 announce: $3
-interfaces:
-  br0:
-    kind: bridge
-    ports: [ens33]
-    mac: ens33
-    stp: false
-    addresses: [$HOST1_ADDR/$LAN_PREFIX]
-routes:
-  - to: default
-    via: $GW_LAN_ADDR
-    dev: br0
 containers:
   c1:
     netns: netns:$C1
