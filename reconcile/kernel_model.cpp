@@ -10,6 +10,22 @@
 
 namespace netlab::reconcile {
 
+model::RouteState as_reported(const RouteSpec& r, const std::string& dev) {
+    model::RouteState s;
+    s.table = r.table;
+    s.dst = r.dst;
+    s.metric = r.metric;
+    s.via = r.via;
+    s.dev = dev;
+    s.protocol = r.protocol;
+    s.scope = r.scope;
+    if (r.dst.addr.is_v6()) {
+        s.scope = 0;
+        if (s.metric == 0) s.metric = 1024;
+    }
+    return s;
+}
+
 namespace {
 
 using model::AddressState;

@@ -42,6 +42,11 @@ inline bool link_local(const model::Prefix& p) { return p.addr.is_link_local_v6(
 // The addresses of `dev` in `s`, but for IPv6 link-local ones.
 std::set<model::Prefix> addresses_of(const model::NetnsState& s, const std::string& dev);
 
+// A desired route as the kernel will report it: IPv6 has no route scopes
+// (always universe) and turns metric 0 into 1024 (IP6_RT_PRIO_USER), so the
+// comparison with observed routes must too, or nothing would ever converge.
+model::RouteState as_reported(const RouteSpec& r, const std::string& dev);
+
 // The kernel refused a step; `code` is the errno it would answer.
 class KernelRefusal : public std::runtime_error {
 public:

@@ -8,28 +8,6 @@
 
 namespace netlab::reconcile::planning {
 
-namespace {
-
-// A desired route as the kernel will report it: IPv6 has no route scopes
-// (always universe) and turns metric 0 into 1024 (IP6_RT_PRIO_USER), so the
-// comparison with observed routes must too, or nothing would ever converge.
-RouteState route_state(const RouteSpec& r, const std::string& dev) {
-    RouteState s;
-    s.table = r.table;
-    s.dst = r.dst;
-    s.metric = r.metric;
-    s.via = r.via;
-    s.dev = dev;
-    s.protocol = r.protocol;
-    s.scope = r.scope;
-    if (r.dst.addr.is_v6()) {
-        s.scope = 0;
-        if (s.metric == 0) s.metric = 1024;
-    }
-    return s;
-}
-
-}  // namespace
 
 // ---- addresses ------------------------------------------------------------
 
@@ -166,7 +144,7 @@ void Planner::routes() {
         const DesiredNs& dns = d == desired_.namespaces.end() ? kNone : d->second;
         std::vector<RouteState> want;
         for (const auto& r : dns.routes) {
-            RouteState w = route_state(r, route_dev(ns, r));
+            RouteState w = as_reported(r, route_dev(ns, r));
             if (std::none_of(want.begin(), want.end(), [&](const RouteState& o) { return o.same_key(w); }))
                 want.push_back(w);
         }
@@ -189,7 +167,7 @@ void Planner::routes() {
             if (std::any_of(want.begin(), want.end(), [&](const RouteState& w) { return w.same_key(o); })) continue;
             if (dies_.count({ns, o.dev})) continue;  // goes with its device
             const bool unwanted = std::any_of(dns.unwanted_routes.begin(), dns.unwanted_routes.end(), [&](const RouteSpec& u) {
-                return route_state(u, u.dev).same_key(o) && u.dev == o.dev && u.via == o.via && u.protocol == o.protocol;
+                return as_reported(u, u.dev).same_key(o) && u.dev == o.dev && u.via == o.via && u.protocol == o.protocol;
             });
             if (!o.owned() && !unwanted) continue;
             Step st;

@@ -5,6 +5,7 @@
 #include <set>
 
 #include "reconcile/compile.hpp"
+#include "reconcile/kernel_model.hpp"
 
 namespace netlab::reconcile {
 
@@ -58,11 +59,12 @@ public:
     bool used(const RouteState& r) const { return used_.count(r) != 0; }
 
 private:
+    // The route compile.cpp's host_route() makes for `r`'s destination, as
+    // the kernel reports it: r is that route when the two agree.
     static bool is_host_route(const RouteState& r) {
-        // IPv6 routes have no scope (the kernel reports universe for all):
-        // a netlab /128 without a gateway on the link is the host route.
-        return r.owned() && !r.via && (r.dst.addr.is_v6() || r.scope == 253) &&
-               r.dst.len == (r.dst.addr.is_v4() ? 32 : 128);
+        if (!r.owned() || r.via) return false;
+        const RouteState want = as_reported(host_route(r.dst.addr, r.dev), r.dev);
+        return r.dst == want.dst && r.scope == want.scope;
     }
     const NetnsState& s_;
     std::set<RouteState> used_;

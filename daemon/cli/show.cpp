@@ -5,7 +5,6 @@
 #include <unistd.h>
 
 #include <cstdio>
-#include <ctime>
 #include <string>
 #include <variant>
 #include <vector>
@@ -19,6 +18,7 @@
 #include "reconcile/nl/kernel.hpp"
 #include "reconcile/show.hpp"
 #include "reconcile/target.hpp"
+#include "reconcile/transaction.hpp"
 
 namespace netlab::cli {
 
@@ -27,15 +27,6 @@ namespace {
 std::string hostname() {
     char buf[256] = {};
     if (::gethostname(buf, sizeof buf - 1) != 0) return "this host";
-    return buf;
-}
-
-std::string now_utc() {
-    std::time_t t = std::time(nullptr);
-    std::tm tm{};
-    gmtime_r(&t, &tm);
-    char buf[32];
-    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
     return buf;
 }
 
@@ -64,7 +55,7 @@ int show(const ShowOptions& o) {
             print_json({{"topology", model::to_document(shown.topology)}, {"notes", shown.notes}});
         } else {
             const std::vector<std::string> header = {
-                "netlabctl show on " + hostname() + " at " + now_utc() + ": the live state as a topology.",
+                "netlabctl show on " + hostname() + " at " + reconcile::detail::now_utc() + ": the live state as a topology.",
                 "`netlabctl plan` on this file finds nothing to do; review it before netlabd applies it.",
                 "What is live but not written here is listed at the end, each with why."};
             const std::string text = model::to_yaml(shown.topology, header, shown.notes);

@@ -79,9 +79,15 @@ EOF
 heading "1. container c1's mac changed: announcements off, then on"
 c1_yaml "$dir/c1-old.yaml" "$OLD" true
 must_apply "$H" "$dir/c1-old.yaml" "$dir/c1-old.json"
-# The stale entries a neighbour keeps from c1's old MAC.
-ip -n "$G" neigh replace 198.51.100.20 lladdr "$OLD" dev lan0 nud stale
-ip -n "$G" neigh replace 2001:db8:1::20 lladdr "$OLD" dev lan0 nud stale
+# The stale entries a neighbour keeps from c1's old MAC. `extern_learn`
+# keeps them out of the kernel's neighbour GC: the ARP and ND tables are
+# shared by every namespace, and when other namespaces hold more than
+# gc_thresh2 (512) entries a forced GC drops any entry idle for 5 s, which
+# would leave nothing for the announcement to correct. An unsolicited NA or
+# gratuitous ARP still updates such an entry (only NOARP and PERMANENT ones
+# are closed to the kernel's own updates).
+ip -n "$G" neigh replace 198.51.100.20 lladdr "$OLD" dev lan0 nud stale extern_learn
+ip -n "$G" neigh replace 2001:db8:1::20 lladdr "$OLD" dev lan0 nud stale extern_learn
 gw_neigh 198.51.100.20
 gw_neigh 2001:db8:1::20
 
@@ -118,7 +124,7 @@ routes:
     dev: br0
 EOF
 }
-ip -n "$G" neigh replace "$HOST1_ADDR" lladdr "$ENS33_MAC" dev lan0 nud stale
+ip -n "$G" neigh replace "$HOST1_ADDR" lladdr "$ENS33_MAC" dev lan0 nud stale extern_learn
 gw_neigh "$HOST1_ADDR"
 takeover_yaml "$dir/take-off.yaml" false
 must_apply "$H" "$dir/take-off.yaml" "$dir/take-off.json"
