@@ -252,6 +252,7 @@ void Daemon::start_next() {
                 w(error_reply("a commit-confirmed change is pending until " + iso_time(pending_->change.deadline) +
                               ": `netlabctl confirm` or `netlabctl rollback` first; nothing was changed"));
             if (job.waiters.empty()) deferred_.push_back(trigger);
+            give_back_files(job, "deferred");
             // The start-up reconcile deferred behind a change found pending:
             // systemd must still hear READY=1.
             if (job.reload || !ready_sent_) notifier_.ready(status_line());

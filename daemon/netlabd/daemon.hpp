@@ -102,6 +102,7 @@ private:
     // revisions (daemon_revisions.cpp)
     void load_revisions();
     void record_revision(const Job& job, const JobResult& r);
+    void give_back_files(const Job& job, const std::string& why);  // rollback --to did not take
     void history_request(ControlServer::Reply reply);
     void diff_request(const nlohmann::json& req, ControlServer::Reply reply);
     void rollback_to_request(const nlohmann::json& req, const Peer& peer, ControlServer::Reply reply);

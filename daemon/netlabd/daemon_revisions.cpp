@@ -1,7 +1,9 @@
 // netlabd's revisions (docs/daemon.md, "Revisions"): every change it applies
 // recorded in the state directory as it ends, before its reply; `history`
 // and `diff` answered from them; `rollback --to` put in force as the files,
-// then applied like any other change.
+// then applied like any other change. The revision files are written and
+// read on the loop: one small durable write per change that sent netlink
+// writes, like the metrics file, and `diff` reads only what it compares.
 #include <spdlog/spdlog.h>
 
 #include "model/duration.hpp"
@@ -51,17 +53,7 @@ void Daemon::load_revisions() {
 void Daemon::record_revision(const Job& job, const JobResult& r) {
     using S = reconcile::Outcome::Status;
     const auto& o = r.outcome;
-    if (job.replaced && !o.ok()) {
-        // The rollback did not take: the files go back to what is in force.
-        try {
-            restore_config(opts_.config_dir, *job.replaced);
-            spdlog::warn("rollback --to: {}: the files it replaced are back in {}", to_string(o.status),
-                         opts_.config_dir.string());
-        } catch (const std::exception& e) {
-            spdlog::critical("rollback --to: {}, and its files could not be put back ({}): they are in {}",
-                             to_string(o.status), e.what(), job.replaced->string());
-        }
-    }
+    if (!o.ok()) give_back_files(job, to_string(o.status));
     if (!r.loaded || (o.status != S::Applied && o.status != S::RolledBack && o.status != S::Failed)) return;
     reconcile::Revision rev;
     rev.time = iso_time(r.finished);
@@ -83,6 +75,18 @@ void Daemon::record_revision(const Job& job, const JobResult& r) {
                  rev.plan.steps.size());
     history_.push_back(reconcile::revision_summary(rev));
     while (history_.size() > opts_.revisions) history_.pop_front();
+}
+
+void Daemon::give_back_files(const Job& job, const std::string& why) {
+    if (!job.replaced) return;
+    // The rollback did not take: the files go back to what is in force.
+    try {
+        restore_config(opts_.config_dir, *job.replaced);
+        spdlog::warn("rollback --to: {}: the files it replaced are back in {}", why, opts_.config_dir.string());
+    } catch (const std::exception& e) {
+        spdlog::critical("rollback --to: {}, and its files could not be put back ({}): they are in {}", why,
+                         e.what(), job.replaced->string());
+    }
 }
 
 void Daemon::history_request(ControlServer::Reply reply) {
