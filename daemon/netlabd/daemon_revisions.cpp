@@ -54,7 +54,11 @@ void Daemon::record_revision(const Job& job, const JobResult& r) {
     using S = reconcile::Outcome::Status;
     const auto& o = r.outcome;
     if (!o.ok()) give_back_files(job, to_string(o.status));
-    if (!r.loaded || (o.status != S::Applied && o.status != S::RolledBack && o.status != S::Failed)) return;
+    // A change is what sent netlink writes: not a converged or rejected
+    // run, nor one refused because the recovery before it failed.
+    if (!r.loaded || (o.status != S::Applied && o.status != S::RolledBack && o.status != S::Failed) ||
+        (o.writes == 0 && o.plan.steps.empty()))
+        return;
     reconcile::Revision rev;
     rev.time = iso_time(r.finished);
     rev.origin = job.origin;
