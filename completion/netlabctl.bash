@@ -5,7 +5,7 @@ _netlabctl() {
     COMPREPLY=()
     cur=${COMP_WORDS[COMP_CWORD]}
     prev=${COMP_WORDS[COMP_CWORD-1]}
-    local commands="check plan apply status reload confirm rollback graph show help --help --version"
+    local commands="check plan apply status reload confirm rollback history diff graph show help --help --version"
     local common="--config-dir --state-dir --socket --json --help"
 
     if [ "$COMP_CWORD" -eq 1 ]; then
@@ -48,7 +48,9 @@ _netlabctl() {
     status) opts="--json --socket --timeout --help" ;;
     reload) opts="--full --json --socket --timeout --help" ;;
     confirm) opts="--force --json --socket --timeout --help" ;;
-    rollback) opts="--json --socket --timeout --help" ;;
+    rollback) opts="--to --confirm --json --socket --timeout --help" ;;
+    history) opts="--json --socket --timeout --help" ;;
+    diff) opts="--json --socket --timeout --help" ;;
     graph) opts="--live --help" ;;
     show) opts="--json --yaml --netns --docker-socket --help" ;;
     *) opts=$common ;;

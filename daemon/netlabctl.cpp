@@ -20,6 +20,9 @@ int main(int argc, char** argv) {
         case Command::Reload: return netlab::cli::reload(cl.client);
         case Command::Confirm: return netlab::cli::confirm(cl.client);
         case Command::Rollback: return netlab::cli::rollback(cl.client);
+        case Command::RollbackTo: return netlab::cli::rollback_to(cl.client);
+        case Command::History: return netlab::cli::history(cl.client);
+        case Command::Diff: return netlab::cli::diff(cl.client);
         case Command::Graph: return netlab::cli::graph(cl.local);
         case Command::Show: return netlab::cli::show(cl.show);
     }

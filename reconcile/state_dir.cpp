@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <fstream>
 #include <sstream>
@@ -29,6 +30,7 @@ constexpr const char* kJournal = "journal.json";
 constexpr const char* kPending = "pending.json";
 constexpr const char* kHeld = "held";
 constexpr const char* kLock = "lock";
+constexpr const char* kRevisions = "revisions";
 
 std::optional<std::string> read_text(const fs::path& p) {
     std::ifstream in(p, std::ios::binary);
@@ -36,6 +38,23 @@ std::optional<std::string> read_text(const fs::path& p) {
     std::ostringstream ss;
     ss << in.rdbuf();
     return ss.str();
+}
+
+// "0000000042.json" -> 42; nullopt for any other name (temporaries included).
+std::optional<std::uint64_t> revision_number(const std::string& name) {
+    constexpr std::size_t kDigits = 10;
+    if (name.size() != kDigits + 5 || !name.ends_with(".json")) return std::nullopt;
+    std::uint64_t n = 0;
+    for (std::size_t i = 0; i < kDigits; ++i) {
+        if (name[i] < '0' || name[i] > '9') return std::nullopt;
+        n = n * 10 + static_cast<std::uint64_t>(name[i] - '0');
+    }
+    return n;
+}
+
+std::string revision_name(std::uint64_t n) {
+    std::string digits = std::to_string(n);
+    return std::string(digits.size() < 10 ? 10 - digits.size() : 0, '0') + digits + ".json";
 }
 
 std::string read_or_throw(const fs::path& p) {
@@ -125,6 +144,41 @@ void StateDirectory::remove_temporaries() const {
         const std::string name = e.path().filename().string();
         if (name.starts_with(journal_tmp) || name.starts_with(ledger_tmp)) fs::remove(e.path(), ec);
     }
+    for (const auto& e : fs::directory_iterator(dir_ / kRevisions, ec))
+        if (e.path().filename().string().find(".tmp.") != std::string::npos) fs::remove(e.path(), ec);
+}
+
+std::vector<std::uint64_t> StateDirectory::revision_numbers() const {
+    std::vector<std::uint64_t> out;
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(dir_ / kRevisions, ec))
+        if (auto n = revision_number(e.path().filename().string())) out.push_back(*n);
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
+std::optional<Revision> StateDirectory::revision(std::uint64_t n) const {
+    const fs::path path = dir_ / kRevisions / revision_name(n);
+    if (!fs::exists(path)) return std::nullopt;
+    Revision r = revision_from(json::parse(read_or_throw(path)));
+    if (r.number != n) throw std::runtime_error(path.string() + ": holds revision " + std::to_string(r.number));
+    return r;
+}
+
+Revision StateDirectory::add_revision(Revision r, std::size_t keep) const {
+    const fs::path dir = dir_ / kRevisions;
+    fs::create_directories(dir);
+    auto numbers = revision_numbers();
+    r.number = numbers.empty() ? 1 : numbers.back() + 1;
+    write_file_durably(dir / revision_name(r.number), revision_json(r).dump() + "\n");
+    numbers.push_back(r.number);
+    const auto drop = revisions_to_drop(std::move(numbers), keep);
+    for (auto n : drop) {
+        std::error_code ec;
+        fs::remove(dir / revision_name(n), ec);
+    }
+    if (!drop.empty()) sync_dir(dir);
+    return r;
 }
 
 fs::path StateDirectory::held_path() const { return dir_ / kHeld; }

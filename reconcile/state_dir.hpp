@@ -8,16 +8,22 @@
 //   journal.json  the transaction in flight: snapshot, plan, ledger before
 //   pending.json  a commit-confirmed change: the journal's content + deadline
 //   held          netlabd's hold after a commit-confirmed rollback
+//   revisions/N.json  the changes netlabd applied, the last --revisions of
+//                 them (revision.hpp), N zero-padded so names sort
 #pragma once
 
+#include <cstddef>
+#include <cstdint>
 #include <filesystem>
 #include <optional>
 #include <string>
 #include <system_error>
+#include <vector>
 
 #include <nlohmann/json_fwd.hpp>
 
 #include "reconcile/ledger.hpp"
+#include "reconcile/revision.hpp"
 #include "reconcile/unique_fd.hpp"
 
 namespace netlab::reconcile {
@@ -73,6 +79,16 @@ public:
     std::filesystem::path held_path() const;
     void store_held(const std::string& why) const;  // throws std::system_error
     void drop_held() const;                          // throws std::system_error
+
+    // Revisions. The numbers kept, ascending (names that are not a
+    // revision's are ignored).
+    std::vector<std::uint64_t> revision_numbers() const;
+    // nullopt when revision n is not kept; throws when it cannot be read.
+    std::optional<Revision> revision(std::uint64_t n) const;
+    // Stores `r` as the next revision (one past the highest kept, 1 in an
+    // empty directory), then drops the oldest until `keep` remain. Returns
+    // it with its number. Throws std::system_error.
+    Revision add_revision(Revision r, std::size_t keep) const;
 
 private:
     std::filesystem::path dir_;

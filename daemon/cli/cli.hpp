@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <iosfwd>
 #include <optional>
 #include <string>
@@ -34,6 +35,8 @@ struct ClientOptions {
     std::optional<std::chrono::seconds> confirm;  // apply --confirm DUR
     bool detailed_exitcode = false;               // apply --confirm: exit 2 when it changed something
     std::chrono::milliseconds timeout{std::chrono::minutes(5)};
+    std::vector<std::uint64_t> revisions;         // diff [REV [REV]]
+    std::optional<std::uint64_t> rollback_to;     // rollback --to REV
 };
 
 // show: the live state as a topology.
@@ -44,7 +47,9 @@ struct ShowOptions {
     std::string docker_socket;  // for docker:NAME targets
 };
 
-enum class Command { Check, Plan, Apply, ApplyConfirmed, Status, Reload, Confirm, Rollback, Graph, Show };
+enum class Command {
+    Check, Plan, Apply, ApplyConfirmed, Status, Reload, Confirm, Rollback, RollbackTo, History, Diff, Graph, Show
+};
 
 struct CommandLine {
     Command command = Command::Check;
@@ -73,5 +78,8 @@ int reload(const ClientOptions& o);          // control.cpp
 int confirm(const ClientOptions& o);         // control.cpp
 int rollback(const ClientOptions& o);        // control.cpp
 int apply_confirmed(const ClientOptions& o); // control.cpp: apply --confirm DUR, through netlabd
+int history(const ClientOptions& o);         // history.cpp: the revisions netlabd keeps
+int diff(const ClientOptions& o);            // history.cpp: topology diff and plans between two
+int rollback_to(const ClientOptions& o);     // history.cpp: rollback --to REV, through netlabd
 
 }  // namespace netlab::cli

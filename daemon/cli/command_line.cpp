@@ -16,8 +16,8 @@ namespace netlab::cli {
 
 namespace {
 
-constexpr std::array<std::string_view, 9> kCommands = {"check", "plan", "apply", "status", "reload",
-                                                       "confirm", "rollback", "graph", "show"};
+constexpr std::array<std::string_view, 11> kCommands = {"check",    "plan",    "apply", "status", "reload", "confirm",
+                                                        "rollback", "history", "diff",  "graph",  "show"};
 
 // --confirm DUR: 1 s to 24 h, in the topology file's duration syntax.
 CLI::Validator confirm_duration() {
@@ -144,8 +144,28 @@ CommandLine parse_command_line(const std::vector<std::string>& argv_in, std::ost
     auto* confirm_cmd = app.add_subcommand("confirm", "keep the pending commit-confirmed change");
     add_client(*confirm_cmd, co, ignored);
     confirm_cmd->add_flag("--force", co.force, "keep it even if its probe of the gateway failed");
-    auto* rollback = app.add_subcommand("rollback", "roll the pending commit-confirmed change back now");
+    auto* rollback = app.add_subcommand("rollback", "roll the pending commit-confirmed change back now, or with "
+                                                    "--to REV put revision REV back (files and kernel)");
     add_client(*rollback, co, ignored);
+    std::uint64_t rollback_rev = 0;
+    auto* rollback_to = rollback->add_option("--to", rollback_rev, "the revision to put back (netlabctl history)")
+                            ->option_text("REV")
+                            ->check(CLI::PositiveNumber);
+    std::string rollback_confirm;
+    rollback->add_option("--confirm", rollback_confirm,
+                         "with --to: roll it back in turn after DURATION (60s, 5m) unless confirmed")
+        ->option_text("DURATION")
+        ->check(confirm_duration())
+        ->needs(rollback_to);
+    auto* history = app.add_subcommand("history", "list the changes netlabd applied (its revisions)");
+    add_client(*history, co, ignored);
+    auto* diff = app.add_subcommand("diff", "show how two revisions' topologies differ and the plans between them");
+    add_client(*diff, co, ignored);
+    diff->add_option("REV", co.revisions,
+                     "none: the last revision against the one before; REV: what REV changed; "
+                     "REV REV: from the first to the second")
+        ->expected(0, 2)
+        ->check(CLI::PositiveNumber);
     auto* graph = app.add_subcommand("graph", "print the topology as a Graphviz DOT graph (dot -Tsvg)");
     graph->add_option("PATH", cl.local.path,
                       "config directory (topology.yaml + topology.d/*.yaml, *.yml) or one topology file "
@@ -233,7 +253,15 @@ CommandLine parse_command_line(const std::vector<std::string>& argv_in, std::ost
     } else if (status->parsed()) cl.command = Command::Status;
     else if (reload->parsed()) cl.command = Command::Reload;
     else if (confirm_cmd->parsed()) cl.command = Command::Confirm;
-    else if (rollback->parsed()) cl.command = Command::Rollback;
+    else if (rollback->parsed()) {
+        cl.command = Command::Rollback;
+        if (rollback_to->count()) {
+            cl.command = Command::RollbackTo;
+            co.rollback_to = rollback_rev;
+            if (!rollback_confirm.empty()) co.confirm = *model::parse_duration(rollback_confirm);
+        }
+    } else if (history->parsed()) cl.command = Command::History;
+    else if (diff->parsed()) cl.command = Command::Diff;
     else if (graph->parsed()) cl.command = Command::Graph;
     else if (show->parsed()) cl.command = Command::Show;
     return cl;

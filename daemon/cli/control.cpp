@@ -2,34 +2,38 @@
 // socket (daemon/protocol/control_protocol.hpp).
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <optional>
 #include <string>
 
 #include <nlohmann/json.hpp>
 
 #include "cli/cli.hpp"
+#include "cli/control_call.hpp"
 #include "cli/exit_code.hpp"
 #include "cli/json_out.hpp"
 #include "protocol/control_protocol.hpp"
 
 namespace netlab::cli {
 
-namespace {
-
-std::string str(const nlohmann::json& j, const char* key, const std::string& dflt = "-") {
-    if (!j.is_object() || !j.contains(key) || j[key].is_null()) return dflt;
-    if (j[key].is_string()) return j[key].get<std::string>();
-    return j[key].dump();
+// What this client is, for the revision a change makes (docs/daemon.md,
+// "Revisions"): $NETLAB_CLIENT when set (the Ansible modules set
+// "ansible"), "systemd" when systemd runs it as ExecReload= (which sets
+// $MAINPID), else nothing.
+std::string client_name() {
+    if (const char* c = std::getenv("NETLAB_CLIENT"); c && *c) return c;
+    if (std::getenv("MAINPID") && std::getenv("INVOCATION_ID")) return "systemd";
+    return "";
 }
 
-// Sends {"cmd":cmd}; prints transport errors. Returns nullopt when there is
-// no reply, with the exit code in `rc` (exit_code::kNoDaemon when no netlabd
-// listens, else exit_code::kError).
-std::optional<nlohmann::json> call(const char* cmd, const ClientOptions& o, int& rc) {
+std::optional<nlohmann::json> call_netlabd(const char* cmd, const ClientOptions& o, int& rc, nlohmann::json extra) {
     nlohmann::json req = {{"version", control::kVersion}, {"cmd", cmd}};
     if (o.force) req["force"] = true;
     if (o.full) req["full"] = true;
     if (o.confirm) req["confirm"] = o.confirm->count();
+    if (const auto client = client_name(); !client.empty()) req["client"] = client;
+    if (extra.is_object())
+        for (auto& [k, v] : extra.items()) req[k] = v;
     try {
         return control::request(o.socket, req, o.timeout);
     } catch (const control::NotRunning& e) {
@@ -41,6 +45,18 @@ std::optional<nlohmann::json> call(const char* cmd, const ClientOptions& o, int&
         std::fprintf(stderr, "netlabctl %s: %s\n", cmd, e.what());
         return std::nullopt;
     }
+}
+
+namespace {
+
+std::string str(const nlohmann::json& j, const char* key, const std::string& dflt = "-") {
+    if (!j.is_object() || !j.contains(key) || j[key].is_null()) return dflt;
+    if (j[key].is_string()) return j[key].get<std::string>();
+    return j[key].dump();
+}
+
+std::optional<nlohmann::json> call(const char* cmd, const ClientOptions& o, int& rc) {
+    return call_netlabd(cmd, o, rc);
 }
 
 void print_result(std::FILE* out, const nlohmann::json& r) {

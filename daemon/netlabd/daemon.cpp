@@ -18,6 +18,7 @@
 #include "netlabd/daemon_reply.hpp"
 #include "netlabd/events.hpp"
 #include "netlabd/log.hpp"
+#include "reconcile/revision.hpp"
 #include "reconcile/state_dir.hpp"
 #include "model/duration.hpp"
 
@@ -90,6 +91,7 @@ int Daemon::run() {
         spdlog::critical("{}", e.what());
         return 1;
     }
+    load_revisions();
     wait_signals();
     watch_.start();
     drift_.on_batch([this](const reconcile::KernelEvents& batch, bool) { fast_reload_.on_kernel_events(batch); });
@@ -153,7 +155,8 @@ void Daemon::on_request(const nlohmann::json& req, const Peer& peer, ControlServ
         reply(status_json());
         return;
     }
-    bool known = cmd == "reload" || cmd == "apply" || cmd == "plan" || cmd == "confirm" || cmd == "rollback";
+    bool known = cmd == "reload" || cmd == "apply" || cmd == "plan" || cmd == "confirm" || cmd == "rollback" ||
+                 cmd == "history" || cmd == "diff";
     if (known)
         spdlog::info("control: {}: {}", peer.str(), cmd);
     else
@@ -182,11 +185,19 @@ void Daemon::on_request(const nlohmann::json& req, const Peer& peer, ControlServ
                                     (confirm ? " --confirm " + model::format_duration(*confirm) : "") +
                                     (full ? " --full" : "");
         notifier_.reloading("reloading (" + trigger + ")");
-        enqueue(JobResult::Mode::Apply, trigger, std::move(reply), true, confirm, full);
+        const std::string client = req.contains("client") && req["client"].is_string() ? req["client"].get<std::string>() : "";
+        enqueue(JobResult::Mode::Apply, trigger, std::move(reply), true, confirm, full,
+                trigger + ": " + peer.str() + (client.empty() ? "" : " (" + client + ")"), client);
     } else if (cmd == "plan") {
         enqueue(JobResult::Mode::Plan, "netlabctl plan", std::move(reply), false);
     } else if (cmd == "confirm") {
         confirm_request(req, std::move(reply));
+    } else if (cmd == "history") {
+        history_request(std::move(reply));
+    } else if (cmd == "diff") {
+        diff_request(req, std::move(reply));
+    } else if (cmd == "rollback" && req.contains("to")) {
+        rollback_to_request(req, peer, std::move(reply));
     } else if (cmd == "rollback") {
         rollback_request(std::move(reply));
     } else {
@@ -197,7 +208,8 @@ void Daemon::on_request(const nlohmann::json& req, const Peer& peer, ControlServ
 // ---- scheduling --------------------------------------------------------------
 
 void Daemon::enqueue(JobResult::Mode mode, std::string trigger, ControlServer::Reply waiter, bool reload,
-                     std::optional<std::chrono::seconds> confirm, bool full) {
+                     std::optional<std::chrono::seconds> confirm, bool full, std::string by,
+                     const std::string& client) {
     if (stopping_) {
         if (waiter) waiter(error_reply("netlabd is stopping"));
         return;
@@ -209,9 +221,11 @@ void Daemon::enqueue(JobResult::Mode mode, std::string trigger, ControlServer::R
         for (auto& q : queue_)
             if (q.mode == mode) job = &q;
     if (!job) {
-        queue_.push_back(Job{mode, {}, {}, false, std::nullopt, false, {}});
+        queue_.push_back(Job{mode, {}, {}, false, std::nullopt, false, {}, {}, {}, std::nullopt});
         job = &queue_.back();
     }
+    if (job->origin.empty()) job->origin = reconcile::origin_of(trigger, client);
+    job->by.push_back(by.empty() ? trigger : std::move(by));
     job->triggers.push_back(std::move(trigger));
     if (waiter) job->waiters.push_back(std::move(waiter));
     job->reload = job->reload || reload;
@@ -238,6 +252,7 @@ void Daemon::start_next() {
                 w(error_reply("a commit-confirmed change is pending until " + iso_time(pending_->change.deadline) +
                               ": `netlabctl confirm` or `netlabctl rollback` first; nothing was changed"));
             if (job.waiters.empty()) deferred_.push_back(trigger);
+            give_back_files(job, "deferred");
             // The start-up reconcile deferred behind a change found pending:
             // systemd must still hear READY=1.
             if (job.reload || !ready_sent_) notifier_.ready(status_line());

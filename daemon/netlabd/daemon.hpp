@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <deque>
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <optional>
@@ -54,6 +55,13 @@ private:
         std::optional<std::chrono::seconds> confirm;  // Apply: netlabctl apply --confirm DUR
         bool full = false;          // Apply: netlabctl reload --full (never the fast path)
         std::string full_because;   // Apply: why the fast path was not taken
+        // Apply: the revision's origin (of the first request) and who asked,
+        // one line per request (docs/daemon.md, "Revisions").
+        std::string origin;
+        std::vector<std::string> by;
+        // Apply for `rollback --to`: where the files it replaced were moved
+        // (put back when it does not take).
+        std::optional<std::filesystem::path> replaced;
     };
 
     // event sources
@@ -63,8 +71,11 @@ private:
     void on_request(const nlohmann::json& req, const Peer& peer, ControlServer::Reply reply);
 
     // scheduling
+    // `by`: who asked, for the revision (the trigger when empty); `client`:
+    // what a control-socket client says it is (reconcile::origin_of).
     void enqueue(JobResult::Mode mode, std::string trigger, ControlServer::Reply waiter, bool reload,
-                 std::optional<std::chrono::seconds> confirm = std::nullopt, bool full = false);
+                 std::optional<std::chrono::seconds> confirm = std::nullopt, bool full = false,
+                 std::string by = {}, const std::string& client = {});
     void start_next();
     void on_done(JobResult r);
     void record_apply(Job& job, JobResult& r);
@@ -87,6 +98,14 @@ private:
     void record_settled(Job& job, JobResult& r);
     nlohmann::json pending_json() const;
     bool engine_alive() const;
+
+    // revisions (daemon_revisions.cpp)
+    void load_revisions();
+    void record_revision(const Job& job, const JobResult& r);
+    void give_back_files(const Job& job, const std::string& why);  // rollback --to did not take
+    void history_request(ControlServer::Reply reply);
+    void diff_request(const nlohmann::json& req, ControlServer::Reply reply);
+    void rollback_to_request(const nlohmann::json& req, const Peer& peer, ControlServer::Reply reply);
 
     void begin_stop(const std::string& why);
     void finish_stop();
@@ -123,6 +142,7 @@ private:
     WallClock::time_point in_force_since_;
     std::optional<nlohmann::json> last_;
     std::optional<nlohmann::json> recovery_;
+    std::deque<nlohmann::json> history_;  // the revisions kept, as `history` lists them
     // Set when a crash recovery failed: no reconcile runs until one is asked
     // for explicitly (netlabctl reload/apply, SIGHUP) — the admin has then
     // been told and looked. File changes meanwhile are logged, not applied.

@@ -76,6 +76,7 @@ void Daemon::record_recovery(const JobResult& r, const reconcile::Outcome& o) {
 void Daemon::record_apply(Job& job, JobResult& r) {
     using S = reconcile::Outcome::Status;
     if (r.recovered) record_recovery(r, *r.recovered);
+    record_revision(job, r);
     const auto& o = r.outcome;
     ++reconciles_;
     std::string tag = "reconcile #" + std::to_string(reconciles_) + " (" + r.trigger + ")";

@@ -7,6 +7,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "reconcile/revision.hpp"
 #include "reconcile/target.hpp"
 
 namespace netlab::daemon {
@@ -40,6 +41,11 @@ std::optional<Options> parse_options(const std::vector<std::string>& argv, std::
                            : "wants milliseconds (a whole number), got '" + v + "'";
             },
             "MS"));
+    app.add_option("--revisions", o.revisions,
+                   "keep the last N changes applied for `netlabctl history`, `diff` and `rollback --to` "
+                   "(default 50)")
+        ->option_text("N")
+        ->check(CLI::Range(std::size_t{1}, reconcile::kMaxRevisions));
     app.add_option("--log-level", o.log_level, "trace|debug|info|warn|error (default info)")
         ->option_text("LEVEL")
         ->check(CLI::IsMember({"trace", "debug", "info", "warn", "warning", "error", "critical", "off"}));

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <filesystem>
 #include <iosfwd>
 #include <optional>
@@ -23,6 +24,8 @@ struct Options {
     std::string log_level = "info";
     // Prometheus text format, written durably after every job; empty: none.
     std::filesystem::path metrics_file;
+    // Revisions kept in the state directory (reconcile/revision.hpp).
+    std::size_t revisions = 50;
 };
 
 // Exit code of a command line netlabd cannot parse.

@@ -250,3 +250,47 @@ TEST_CASE("netlabctl show: --netns NAME=TARGET or TARGET, --json or --yaml, bad 
     REQUIRE(p.cl.exit);
     CHECK(has(p.err, "--yaml"));
 }
+
+TEST_CASE("netlabctl: history, diff and rollback --to") {
+    auto p = ctl({"history", "--json"});
+    REQUIRE_FALSE(p.cl.exit);
+    CHECK(p.cl.command == Command::History);
+
+    p = ctl({"diff"});
+    REQUIRE_FALSE(p.cl.exit);
+    CHECK(p.cl.command == Command::Diff);
+    CHECK(p.cl.client.revisions.empty());
+    p = ctl({"diff", "1", "3"});
+    REQUIRE_FALSE(p.cl.exit);
+    CHECK(p.cl.client.revisions == std::vector<std::uint64_t>{1, 3});
+    p = ctl({"diff", "1", "2", "3"});
+    CHECK(p.cl.exit);
+    p = ctl({"diff", "0"});
+    REQUIRE(p.cl.exit);
+    CHECK(has(p.err, "REV"));
+
+    p = ctl({"rollback", "--to", "4", "--confirm", "1m"});
+    REQUIRE_FALSE(p.cl.exit);
+    CHECK(p.cl.command == Command::RollbackTo);
+    CHECK(p.cl.client.rollback_to == 4u);
+    CHECK(p.cl.client.confirm == std::chrono::seconds(60));
+    p = ctl({"rollback", "--confirm", "1m"});  // --confirm needs --to
+    REQUIRE(p.cl.exit);
+    CHECK(has(p.err, "--confirm"));
+    p = ctl({"rollback", "--to", "x"});
+    REQUIRE(p.cl.exit);
+    CHECK(has(p.err, "--to"));
+}
+
+TEST_CASE("netlabd: --revisions") {
+    std::ostringstream out, err;
+    int code = 0;
+    auto o = netlab::daemon::parse_options({"netlabd", "--revisions", "5"}, out, err, code);
+    REQUIRE(o);
+    CHECK(o->revisions == 5u);
+    o = netlab::daemon::parse_options({"netlabd"}, out, err, code);
+    REQUIRE(o);
+    CHECK(o->revisions == 50u);
+    CHECK_FALSE(netlab::daemon::parse_options({"netlabd", "--revisions", "0"}, out, err, code));
+    CHECK(has(err.str(), "--revisions"));
+}

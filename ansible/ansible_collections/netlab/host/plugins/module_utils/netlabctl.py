@@ -26,7 +26,9 @@ def run(module, args, ok_codes=(0,)):
     """Runs netlabctl ARGS; returns (rc, stdout, stderr); fails the module on
     an exit code outside ok_codes."""
     cmd = [netlabctl_path(module)] + list(args)
-    rc, out, err = module.run_command(cmd)
+    # netlabd records who asked for each change it applies (its revisions):
+    # NETLAB_CLIENT makes it "ansible" rather than a bare socket client.
+    rc, out, err = module.run_command(cmd, environ_update={'NETLAB_CLIENT': 'ansible'})
     if rc not in ok_codes:
         module.fail_json(msg='%s failed (exit %d): %s' % (' '.join(cmd), rc, (err or out).strip()),
                          rc=rc, stdout=out, stderr=err, cmd=cmd)

@@ -1,0 +1,94 @@
+// The configuration directory written back for `rollback --to` (see
+// config_files.hpp).
+#include "netlabd/config_files.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <sstream>
+#include <system_error>
+#include <vector>
+
+#include "model/load.hpp"
+#include "reconcile/state_dir.hpp"
+
+namespace netlab::daemon {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// A rename is durable once its directory is fsync'ed.
+void sync_dir(const fs::path& dir) {
+    int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) throw std::system_error(errno, std::generic_category(), "cannot open " + dir.string());
+    ::fsync(fd);
+    ::close(fd);
+}
+
+std::string read_file(const fs::path& p) {
+    std::ifstream in(p, std::ios::binary);
+    if (!in) throw std::system_error(errno, std::generic_category(), "cannot read " + p.string());
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+std::vector<std::string> dropins(const fs::path& d) {
+    std::vector<std::string> out;
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(d, ec))
+        if (model::is_dropin_name(e.path().filename().string()) && !e.is_directory())
+            out.push_back(e.path().filename().string());
+    return out;
+}
+
+void put_dropins_back(const fs::path& dir, const fs::path& saved) {
+    const fs::path dropin_dir = dir / model::kDropinDir;
+    const auto moved = dropins(saved / model::kDropinDir);
+    if (moved.empty()) return;
+    fs::create_directories(dropin_dir);
+    for (const auto& name : moved) fs::rename(saved / model::kDropinDir / name, dropin_dir / name);
+    sync_dir(dropin_dir);
+}
+
+}  // namespace
+
+void replace_config(const fs::path& dir, const std::string& text, const fs::path& saved) {
+    const fs::path main = dir / model::kMainFile;
+    const fs::path dropin_dir = dir / model::kDropinDir;
+    fs::create_directories(saved / model::kDropinDir);
+    try {
+        if (fs::exists(main))
+            reconcile::write_file_durably(saved / model::kMainFile, read_file(main));
+        for (const auto& name : dropins(dropin_dir))
+            fs::rename(dropin_dir / name, saved / model::kDropinDir / name);
+        sync_dir(saved / model::kDropinDir);
+        if (fs::exists(dropin_dir)) sync_dir(dropin_dir);
+        reconcile::write_file_durably(main, text);
+    } catch (...) {
+        // topology.yaml is replaced last, in one rename: it is still the old one.
+        std::error_code ec;
+        try {
+            put_dropins_back(dir, saved);
+            fs::remove_all(saved, ec);
+        } catch (...) {
+        }
+        throw;
+    }
+}
+
+void restore_config(const fs::path& dir, const fs::path& saved) {
+    const fs::path main = dir / model::kMainFile;
+    put_dropins_back(dir, saved);
+    if (fs::exists(saved / model::kMainFile)) {
+        reconcile::write_file_durably(main, read_file(saved / model::kMainFile));
+    } else {
+        fs::remove(main);
+        sync_dir(dir);
+    }
+    fs::remove_all(saved);
+}
+
+}  // namespace netlab::daemon
