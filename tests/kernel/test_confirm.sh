@@ -3,8 +3,9 @@
 # remote pings host1 every 10 ms through the gateway.
 #   1. the topology's `commit_confirmed:` makes a file change that moves the
 #      default route pending; its new gateway (198.51.100.99) answers nothing:
-#      the probe fails, `netlabctl confirm` is refused, the remote's pings
-#      stop, and at the deadline the change is rolled back (pings resume,
+#      the probe fails (its grace outlasts the deadline), `netlabctl confirm`
+#      is refused, the remote's pings stop, and at the deadline the change is
+#      rolled back (pings resume,
 #      host1's dump equals the one before); netlabd then holds;
 #   2. `netlabctl apply --confirm` of a good change (the takeover), probe ok,
 #      confirmed in time: it stays after its deadline has passed;
@@ -24,6 +25,9 @@ lab_takeover_files
 [ -x "$NETLABD" ] || skip "netlabd not built at $NETLABD"
 
 BAD_GW=198.51.100.99   # on the LAN, answered by nobody
+# The bad changes here test the deadline, so their probes' grace outlasts it
+# (test_probes.sh tests the probes' own rollback).
+NO_PROBE_ROLLBACK=$(printf 'commit_confirmed:\n  grace: 24h')
 # Long enough for a loaded machine to restart netlabd before it (case 4).
 DEADLINE_S=${CONFIRM_DEADLINE_S:-30}
 
@@ -121,7 +125,7 @@ ns_dump "$NS_HOST1" >"$dir/before"
 heading "1. default route via $BAD_GW (nothing answers), commit_confirmed: ${DEADLINE_S}s from the topology"
 pinger_start "$NS_REMOTE" "$HOST1_ADDR"
 mark
-topology "$(takeover "$BAD_GW" "commit_confirmed: ${DEADLINE_S}s")"
+topology "$(takeover "$BAD_GW" "$(printf 'commit_confirmed:\n  deadline: %s\n  grace: 24h' "${DEADLINE_S}s")")"
 wait_log 'commit-confirmed: pending until'
 probe=$(wait_probe)
 note "  probe: $probe"
@@ -195,7 +199,7 @@ restart_case() {  # SIGNAL: pending change, netlabd killed with SIGNAL and start
     local sig=$1 rc=0
     heading "4. pending change, netlabd restarted (SIG$sig) while it is pending"
     mark
-    topology "$(takeover "$BAD_GW")"
+    topology "$(takeover "$BAD_GW" "$NO_PROBE_ROLLBACK")"
     wait_log 'not applied: held'
     out=$(ctl apply --confirm "${DEADLINE_S}s") || die "apply --confirm failed: $out"
     wait_probe >/dev/null
@@ -222,7 +226,7 @@ restart_case KILL
 
 heading "4c. the deadline passes while netlabd is down"
 mark
-topology "$(takeover "$BAD_GW")"
+topology "$(takeover "$BAD_GW" "$NO_PROBE_ROLLBACK")"
 wait_log 'not applied: held'
 ctl apply --confirm 6s >/dev/null || die "apply --confirm failed"
 [ -s "$D/run/pending.json" ] || die "no pending file in the state directory"
