@@ -316,7 +316,7 @@ int apply_confirmed(const ClientOptions& o) {
     const auto& p = reply->value("pending", nlohmann::json());
     if (p.is_object())
         std::printf("pending until %s: `netlabctl confirm` keeps it, `netlabctl rollback` undoes it; "
-                    "`netlabctl status` shows the probe of the gateway\n",
+                    "`netlabctl status` shows the probes\n",
                     str(p, "deadline").c_str());
     else
         std::printf("nothing changed, so nothing waits for confirmation\n");
