@@ -25,6 +25,9 @@ void Daemon::pending_started(const reconcile::PendingChange& change, bool probe)
     pending_ = Pending{change, probe, std::nullopt, {}};
     arm_deadline();
     if (probe) enqueue(JobResult::Mode::Probe, "probe", nullptr, false);
+    // Found at start after a probe had failed, before its rollback ran.
+    if (change.probe && change.probe->verdict == "failed" && change.deadline > WallClock::now())
+        enqueue(JobResult::Mode::Rollback, "probe", nullptr, false);
     notifier_.status(status_line());
 }
 
@@ -65,8 +68,9 @@ void Daemon::confirm_request(const nlohmann::json& req, ControlServer::Reply rep
     }
     if (verdict == reconcile::ConfirmVerdict::ProbeFailed) {
         spdlog::warn("commit-confirmed: confirm refused: the probe failed: {}", p.change.probe->text);
-        reply(error_reply("refused: the probe failed: " + p.change.probe->text + "; the change is rolled back at " +
-                          iso_time(p.change.deadline) + " unless `netlabctl confirm --force` keeps it anyway"));
+        reply(error_reply("refused: the probe failed: " + p.change.probe->text +
+                          "; the change is rolled back once a probe has failed for its grace period, or at " +
+                          iso_time(p.change.deadline) + ", unless `netlabctl confirm --force` keeps it anyway"));
         return;
     }
     stop_probing();  // the window's verdict is not needed any more
