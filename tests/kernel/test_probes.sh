@@ -13,7 +13,9 @@
 #   3. a change (the takeover removed) probed by `tcp: 203.0.113.2:PORT` (a
 #      listener in the remote):
 #      the listener is closed after the change, and the change is rolled back
-#      by the TCP probe.
+#      by the TCP probe;
+#   4. case 1 again through `netlabctl apply --confirm 60s` (the files held
+#      after 3's rollback).
 # Timings are printed and compared only with the deadline they beat.
 set -euo pipefail
 # shellcheck source=tests/kernel/lib.sh
@@ -141,8 +143,28 @@ note "  $(json_get "$dir/st.json" '[c["name"] + ": " + c["text"] for c in j["set
 ns_dump "$NS_HOST1" >"$dir/after3"
 assert_same_dump "rollback by the TCP probe" "$dir/takeover" "$dir/after3"
 
+# ---- 4 ----------------------------------------------------------------------
+heading "4. the bad gateway again, held files applied by netlabctl apply --confirm 60s"
+topology "$(takeover "$BAD_GW")"
+daemon_wait_log "$D" 'not applied: held' || die "the file change was applied while held"
+pinger_start "$NS_REMOTE" "$HOST1_ADDR"
+t_apply=$(now)
+out=$(ctl apply --confirm 60s) || die "apply --confirm failed: $out"
+grep -q 'pending until' <<<"$out" || die "apply --confirm did not leave the change pending: $out"
+wait_settled rolled_back probe 50
+reach_within 10 || die "the remote does not reach host1 after the rollback"
+pinger_stop
+gap4=$PING_GAP_MS
+resume4=$(secs "$PING_GAP_TO" "$t_apply")
+rolled4=$(secs "$SETTLED_AT" "$t_apply")
+note "  pings: $PING_LOST of $PING_TX lost; longest gap ${gap4} ms; resumed ${resume4} s after apply --confirm began; status rolled back at ${rolled4} s"
+ns_dump "$NS_HOST1" >"$dir/after4"
+assert_same_dump "rollback by the probe after apply --confirm" "$dir/takeover" "$dir/after4"
+[ "$gap4" -lt 30000 ] || die "the pings stopped for $gap4 ms: the probe did not roll back before the deadline"
+
 kill -TERM "$NETLABD_PID"
 wait "$NETLABD_PID" || die "netlabd did not exit cleanly"
 heading "figures"
-note "  bad gateway, --confirm 60s, grace 3s: longest gap in the remote's pings ${gap1} ms; pings resumed ${resume1} s after the apply began; status rolled back at ${rolled1} s"
+note "  bad gateway, commit_confirmed: 60s, grace 3s: longest gap in the remote's pings ${gap1} ms; pings resumed ${resume1} s after the file was written; status rolled back at ${rolled1} s"
+note "  bad gateway, apply --confirm 60s, grace 3s: longest gap in the remote's pings ${gap4} ms; pings resumed ${resume4} s after the apply began; status rolled back at ${rolled4} s"
 note "PASS"
