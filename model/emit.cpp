@@ -42,6 +42,19 @@ ojson route(const Route& r, bool withDev) {
     return j;
 }
 
+ojson probe(const Probe& p) {
+    ojson j;
+    switch (p.kind) {
+    case Probe::Kind::Tcp: j["tcp"] = p.str().substr(4); break;
+    case Probe::Kind::Icmp: j["icmp"] = p.address.str(); break;
+    case Probe::Kind::Dns:
+        j["dns"] = p.address.str();
+        j["name"] = p.name;
+        break;
+    }
+    return j;
+}
+
 ojson interface(const Interface& i) {
     ojson j = ojson::object();
     if (i.kind != InterfaceKind::Adopted) j["kind"] = to_string(i.kind);
@@ -142,7 +155,21 @@ nlohmann::ordered_json to_document(const Topology& t) {
     ojson j;
     j["version"] = t.version;
     if (t.drift == DriftPolicy::Report) j["drift"] = "report";
-    if (t.commit_confirmed) j["commit_confirmed"] = format_duration(*t.commit_confirmed);
+    if (t.confirm != Topology::ConfirmSettings{}) {
+        ojson c;
+        if (t.commit_confirmed) c["deadline"] = format_duration(*t.commit_confirmed);
+        if (t.confirm.mode == ConfirmMode::Auto) c["mode"] = "auto";
+        if (t.confirm.grace != kDefaultProbeGrace) c["grace"] = format_duration(t.confirm.grace);
+        if (t.confirm.window != kDefaultProbeWindow) c["window"] = format_duration(t.confirm.window);
+        j["commit_confirmed"] = c;
+    } else if (t.commit_confirmed) {
+        j["commit_confirmed"] = format_duration(*t.commit_confirmed);
+    }
+    if (!t.probes.empty()) {
+        ojson ps = ojson::array();
+        for (const auto& p : t.probes) ps.push_back(probe(p));
+        j["probes"] = ps;
+    }
     if (!t.announce) j["announce"] = false;
     if (!t.interfaces.empty()) {
         ojson is = ojson::object();

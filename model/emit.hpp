@@ -13,7 +13,7 @@
 namespace netlab::model {
 
 // The document, keys in the order a person writes them: version, drift,
-// commit_confirmed, interfaces, routes, networks, containers. One canonical
+// commit_confirmed, probes, announce, interfaces, routes, networks, containers. One canonical
 // spelling per value: `addresses:` lists (never pipework's ADDR@GW), `to:
 // default`, a network's `subnet`/`gateway` as a scalar when there is one.
 nlohmann::ordered_json to_document(const Topology& t);

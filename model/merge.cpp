@@ -60,6 +60,8 @@ void merge_file(Loaded& out, Loaded& one, const std::string& file) {
     for (auto& r : one.topology.routes) t.routes.push_back(std::move(r));
     merge_setting(out, one, "drift", &Topology::drift);
     merge_setting(out, one, "commit_confirmed", &Topology::commit_confirmed);
+    merge_setting(out, one, "commit_confirmed", &Topology::confirm);
+    merge_setting(out, one, "probes", &Topology::probes);
     merge_setting(out, one, "announce", &Topology::announce);
     for (const auto& [k, loc] : one.sources.all())
         if (!k.empty() && !under(k, skip) && !out.sources.has(k)) out.sources.set(k, loc);

@@ -9,8 +9,8 @@ namespace netlab::model {
 
 // Moves what `one` (read from `file`) holds into `out`: its diagnostics, its
 // objects (an object defined in both is an error and keeps the first), its
-// routes (appended), drift and commit_confirmed (an error where they
-// disagree) and the source locations of what was taken.
+// routes (appended), drift, commit_confirmed and probes (an error where
+// they disagree) and the source locations of what was taken.
 void merge_file(Loaded& out, Loaded& one, const std::string& file);
 
 }  // namespace netlab::model

@@ -5,6 +5,7 @@
 
 #include "model/duration.hpp"
 #include "model/guard.hpp"
+#include "model/reader_confirm.hpp"
 #include "model/yaml_walk.hpp"
 
 namespace netlab::model {
@@ -41,7 +42,8 @@ void Reader::document(const YAML::Node& root) {
     }
     bool sawVersion = false;
     Topology& t = out_.topology;
-    fields(root, "", {"version", "interfaces", "routes", "networks", "containers", "drift", "commit_confirmed", "announce"},
+    fields(root, "", {"version", "interfaces", "routes", "networks", "containers", "drift", "commit_confirmed", "probes",
+                      "announce"},
            [&](const std::string& key, const YAML::Node& v, const std::string& path) {
                Location at = out_.sources.at(path);
                if (key == "version") {
@@ -83,15 +85,9 @@ void Reader::document(const YAML::Node& root) {
                    else if (*s == "report") t.drift = DriftPolicy::Report;
                    else error(at, "drift must be 'repair' or 'report', not " + quote(*s));
                } else if (key == "commit_confirmed") {
-                   auto s = scalar(v, at, "commit_confirmed");
-                   if (!s) return;
-                   auto d = parse_duration(*s);
-                   if (!d || d->count() < 1 || *d > kMaxConfirmDeadline)
-                       error(at, "commit_confirmed must be a duration from 1s to 24h such as 60s, 5m or 1m30s, not " +
-                                     quote(*s),
-                             "the deadline netlabd waits for `netlabctl confirm` before it rolls a change back");
-                   else
-                       t.commit_confirmed = *d;
+                   ConfirmReader(file_, out_).commit_confirmed(v, at, path);
+               } else if (key == "probes") {
+                   ConfirmReader(file_, out_).probes(v, at, path);
                } else if (key == "announce") {
                    if (auto b = boolean(v, at, "announce")) t.announce = *b;
                }

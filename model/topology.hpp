@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "model/net.hpp"
+#include "model/probe.hpp"
 
 namespace netlab::model {
 
@@ -113,6 +114,17 @@ struct Topology {
     // route or changes/removes its addresses is applied by netlabd with this
     // deadline and rolled back unless `netlabctl confirm` comes in time.
     std::optional<std::chrono::seconds> commit_confirmed;
+    // `commit_confirmed:` as a map: how the probes decide a pending change
+    // (model/probe.hpp), whatever made it pending (this deadline or
+    // `netlabctl apply --confirm`).
+    struct ConfirmSettings {
+        ConfirmMode mode = ConfirmMode::Manual;
+        std::chrono::seconds grace = kDefaultProbeGrace;    // failing this long rolls back at once
+        std::chrono::seconds window = kDefaultProbeWindow;  // passing this long: auto mode confirms
+        bool operator==(const ConfirmSettings&) const = default;
+    };
+    ConfirmSettings confirm;
+    std::vector<Probe> probes;  // besides the default gateways
     // After an apply, tell the neighbours of every link that gained an
     // address or a MAC (gratuitous ARP, unsolicited neighbour advertisement).
     bool announce = true;

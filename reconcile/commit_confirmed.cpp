@@ -4,6 +4,8 @@
 // restore.cpp's, the same path as crash recovery.
 #include "reconcile/commit_confirmed.hpp"
 
+#include <algorithm>
+
 #include <nlohmann/json.hpp>
 
 #include "model/duration.hpp"
@@ -34,21 +36,33 @@ bool moves_host_egress(const Plan& plan) {
 ConfirmPolicy confirm_policy(const model::Topology& topology, std::optional<std::chrono::seconds> asked) {
     const auto topo = topology.commit_confirmed;
     if (!asked && !topo) return nullptr;
-    return [asked, topo](const Plan& plan) -> std::optional<ConfirmRequest> {
+    const ProbeSettings settings{topology.confirm.mode, topology.confirm.grace, topology.confirm.window,
+                                 topology.probes};
+    return [asked, topo, settings](const Plan& plan) -> std::optional<ConfirmRequest> {
         const auto now = std::chrono::system_clock::now();
-        if (asked) return ConfirmRequest{now + *asked, "netlabctl apply --confirm " + model::format_duration(*asked)};
+        if (asked)
+            return ConfirmRequest{now + *asked, "netlabctl apply --confirm " + model::format_duration(*asked), settings};
         if (moves_host_egress(plan))
-            return ConfirmRequest{now + *topo, "commit_confirmed: " + model::format_duration(*topo) +
-                                                   " (the change moves the host's default route or addresses)"};
+            return ConfirmRequest{now + *topo,
+                                  "commit_confirmed: " + model::format_duration(*topo) +
+                                      " (the change moves the host's default route or addresses)",
+                                  settings};
         return std::nullopt;
     };
 }
 
 ConfirmVerdict may_confirm(const PendingChange& change, bool probing, bool force) {
     if (force) return ConfirmVerdict::Keep;
-    if (probing) return ConfirmVerdict::ProbeRunning;
-    if (change.probe && !change.probe->ok) return ConfirmVerdict::ProbeFailed;
-    return ConfirmVerdict::Keep;
+    if (change.probe) {
+        const auto& r = *change.probe;
+        const bool failing = r.verdict == "failed" || std::any_of(r.checks.begin(), r.checks.end(), [](const auto& c) {
+                                 return c.last_ms >= 0 && !c.ok;
+                             });
+        if (failing) return ConfirmVerdict::ProbeFailed;
+        if (r.verdict == "running" && !r.ok) return ConfirmVerdict::ProbeRunning;
+        return ConfirmVerdict::Keep;
+    }
+    return probing ? ConfirmVerdict::ProbeRunning : ConfirmVerdict::Keep;
 }
 
 namespace detail {
@@ -88,6 +102,8 @@ PendingChange write_pending(Transaction& tx, const Observed& snapshot, const Pla
     j["reason"] = p.reason;
     j["summary"] = p.summary;
     j["probe"] = nullptr;
+    j["probe_settings"] = settings_json(req.settings);
+    p.settings = req.settings;
     tx.dir().write(StateDirectory::Record::Pending, j);
     return p;
 }
@@ -100,8 +116,9 @@ PendingChange pending_from(const json& j) {
         std::chrono::milliseconds(j.at("deadline_ms").get<std::int64_t>())));
     p.reason = j.value("reason", "");
     p.summary = j.value("summary", "");
-    if (j.contains("probe") && j.at("probe").is_object())
-        p.probe = ProbeResult{j.at("probe").value("ok", false), j.at("probe").value("text", "")};
+    if (j.contains("probe") && j.at("probe").is_object()) p.probe = probe_from_json(j.at("probe"));
+    if (j.contains("probe_settings") && j.at("probe_settings").is_object())
+        p.settings = settings_from_json(j.at("probe_settings"));
     return p;
 }
 
@@ -121,7 +138,7 @@ std::optional<PendingChange> Engine::pending() const {
 void Engine::record_probe(const ProbeResult& probe) {
     const StateDirectory dir(opts_.state_dir);
     json j = dir.read(StateDirectory::Record::Pending);
-    j["probe"] = json{{"ok", probe.ok}, {"text", probe.text}};
+    j["probe"] = probe_json(probe);
     dir.write(StateDirectory::Record::Pending, j);
 }
 

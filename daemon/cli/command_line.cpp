@@ -143,7 +143,7 @@ CommandLine parse_command_line(const std::vector<std::string>& argv_in, std::ost
                      "nothing dirty observes nothing)");
     auto* confirm_cmd = app.add_subcommand("confirm", "keep the pending commit-confirmed change");
     add_client(*confirm_cmd, co, ignored);
-    confirm_cmd->add_flag("--force", co.force, "keep it even if its probe of the gateway failed");
+    confirm_cmd->add_flag("--force", co.force, "keep it even if a probe failed or has not passed yet");
     auto* rollback = app.add_subcommand("rollback", "roll the pending commit-confirmed change back now, or with "
                                                     "--to REV put revision REV back (files and kernel)");
     add_client(*rollback, co, ignored);

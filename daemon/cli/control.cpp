@@ -121,6 +121,30 @@ void print_drift(const nlohmann::json& dr) {
         std::printf("  reported at %s: %s\n", str(rep, "at").c_str(), str(rep, "what").c_str());
 }
 
+// Each probe of a pending change: its verdict over the window and timing.
+void print_probes(const nlohmann::json& probe, const nlohmann::json& settings) {
+    auto secs = [](const nlohmann::json& j, const char* key) {
+        char b[32];
+        std::snprintf(b, sizeof b, "%.1f s", static_cast<double>(j.value(key, std::int64_t{0})) / 1000.0);
+        return std::string(b);
+    };
+    std::printf("  probes:    %s after %s (grace %s, window %s%s)%s\n", str(probe, "verdict").c_str(),
+                secs(probe, "elapsed_ms").c_str(), secs(probe, "grace_ms").c_str(), secs(probe, "window_ms").c_str(),
+                settings.is_object() ? (", mode " + str(settings, "mode")).c_str() : "",
+                str(probe, "failed").empty() ? "" : (": " + str(probe, "failed") + " failed").c_str());
+    const auto elapsed = probe.value("elapsed_ms", std::int64_t{0});
+    for (const auto& c : probe.value("checks", nlohmann::json::array())) {
+        const auto last = c.value("last_ms", std::int64_t{-1});
+        char b[96];
+        std::snprintf(b, sizeof b, "%s for %.1f s, %d passed, %d failed",
+                      last < 0 ? "not probed yet" : c.value("ok", false) ? "passing" : "FAILING",
+                      static_cast<double>(elapsed - c.value("since_ms", std::int64_t{0})) / 1000.0,
+                      c.value("passes", 0), c.value("failures", 0));
+        std::printf("    %s: %s: %s\n", str(c, "name").c_str(), last < 0 ? "not probed yet" : b,
+                    str(c, "text").c_str());
+    }
+}
+
 // The change waiting for `netlabctl confirm`.
 void print_pending(const nlohmann::json& p) {
     if (!p.is_object()) return;
@@ -129,10 +153,15 @@ void print_pending(const nlohmann::json& p) {
     std::printf("  applied:   %s (%s)\n", str(p, "started").c_str(), str(p, "reason").c_str());
     std::printf("  change:    %s\n", str(p, "summary").c_str());
     const auto& probe = p.value("probe", nlohmann::json());
-    if (probe.is_object())
-        std::printf("  probe:     %s: %s\n", probe.value("ok", false) ? "ok" : "FAILED", str(probe, "text").c_str());
-    else
+    if (probe.is_object()) {
+        const bool running = str(probe, "verdict") == "running";
+        std::printf("  probe:     %s: %s\n",
+                    probe.value("ok", false) ? (running ? "ok so far" : "ok") : (running ? "failing" : "FAILED"),
+                    str(probe, "text").c_str());
+        print_probes(probe, p.value("probe_settings", nlohmann::json()));
+    } else {
         std::printf("  probe:     %s\n", probe.is_string() ? probe.get<std::string>().c_str() : "-");
+    }
 }
 
 }  // namespace
@@ -179,9 +208,12 @@ int status(const ClientOptions& o) {
         std::printf("HELD: nothing is applied until `netlabctl reload`: %s\n", r["held"].get<std::string>().c_str());
     print_pending(r.value("pending", nlohmann::json()));
     const auto& settled = r.value("settled", nlohmann::json());
-    if (settled.is_object())
+    if (settled.is_object()) {
         std::printf("commit-confirmed: the last pending change was %s at %s (%s)\n", str(settled, "status").c_str(),
                     str(settled, "at").c_str(), str(settled, "trigger").c_str());
+        if (const auto& probe = settled.value("probe", nlohmann::json()); probe.is_object())
+            print_probes(probe, nlohmann::json());
+    }
     const auto& owned = r.value("owned", nlohmann::json());
     if (owned.is_object())
         std::printf("owned: %s links, %s routes; adopted: %s links\n", str(owned, "links", "0").c_str(),
@@ -300,7 +332,7 @@ int apply_confirmed(const ClientOptions& o) {
     const auto& p = reply->value("pending", nlohmann::json());
     if (p.is_object())
         std::printf("pending until %s: `netlabctl confirm` keeps it, `netlabctl rollback` undoes it; "
-                    "`netlabctl status` shows the probe of the gateway\n",
+                    "`netlabctl status` shows the probes\n",
                     str(p, "deadline").c_str());
     else
         std::printf("nothing changed, so nothing waits for confirmation\n");

@@ -97,6 +97,7 @@ int Daemon::run() {
     drift_.on_batch([this](const reconcile::KernelEvents& batch, bool) { fast_reload_.on_kernel_events(batch); });
     drift_.start();
     notifier_.start_watchdog();
+    reconciler_.on_probe_progress([this](reconcile::ProbeResult so_far) { probe_progress(std::move(so_far)); });
     // A journal left by an interrupted transaction is restored before anything else.
     enqueue(JobResult::Mode::Recover, "start", nullptr, false);
     enqueue(JobResult::Mode::Apply, "start", nullptr, false);
@@ -399,8 +400,9 @@ void Daemon::begin_stop(const std::string& why) {
     control_.stop();
     debounce_.cancel();
     // A pending change stays pending: its file keeps the deadline for the
-    // next start.
+    // next start (and its probes run again there).
     deadline_.cancel();
+    stop_probing();
     container_watch_.stop();
     drift_.stop();
     for (auto& job : queue_)

@@ -95,6 +95,8 @@ private:
     void arm_deadline();
     void on_deadline(const std::string& id);
     void record_probe(const JobResult& r);
+    void probe_progress(reconcile::ProbeResult so_far);
+    void stop_probing();
     void record_settled(Job& job, JobResult& r);
     nlohmann::json pending_json() const;
     bool engine_alive() const;

@@ -1,4 +1,5 @@
-// netlabd's side of commit-confirmed: the deadline timer, the probe job,
+// netlabd's side of commit-confirmed: the deadline timer, the probe job and
+// what its verdict starts (a rollback at once, or in auto mode a confirm),
 // the socket's confirm and rollback, and what a settled change leaves
 // (status, the hold). What a pending change is and when a confirm is refused
 // is reconcile/commit_confirmed's.
@@ -9,18 +10,24 @@
 #include "netlabd/daemon_reply.hpp"
 #include "netlabd/events.hpp"
 #include "netlabd/log.hpp"
+#include "model/duration.hpp"
 #include "reconcile/commit_confirmed.hpp"
 #include "reconcile/state_dir.hpp"
 
 namespace netlab::daemon {
 
 void Daemon::pending_started(const reconcile::PendingChange& change, bool probe) {
-    // No probe for a change whose deadline has passed (found at start): it
-    // is rolled back at once.
-    probe = probe && change.deadline > WallClock::now();
+    // Found at start with its window unfinished (netlabd stopped while it
+    // probed): probed again. No probe for a change whose deadline has
+    // passed: it is rolled back at once.
+    const bool unfinished = change.probe && (change.probe->verdict == "running" || change.probe->verdict == "stopped");
+    probe = (probe || unfinished) && change.deadline > WallClock::now();
     pending_ = Pending{change, probe, std::nullopt, {}};
     arm_deadline();
     if (probe) enqueue(JobResult::Mode::Probe, "probe", nullptr, false);
+    // Found at start after a probe had failed, before its rollback ran.
+    if (change.probe && change.probe->verdict == "failed" && change.deadline > WallClock::now())
+        enqueue(JobResult::Mode::Rollback, "probe", nullptr, false);
     notifier_.status(status_line());
 }
 
@@ -35,6 +42,7 @@ void Daemon::arm_deadline() {
 
 void Daemon::on_deadline(const std::string& id) {
     if (stopping_ || !pending_ || pending_->change.id != id) return;
+    stop_probing();
     for (const auto& q : queue_)
         if (q.mode == JobResult::Mode::Rollback) return;
     spdlog::warn("commit-confirmed: the deadline {} has come without `netlabctl confirm`; rolling back",
@@ -54,16 +62,18 @@ void Daemon::confirm_request(const nlohmann::json& req, ControlServer::Reply rep
     const auto& p = *pending_;
     const auto verdict = reconcile::may_confirm(p.change, p.probing, force);
     if (verdict == reconcile::ConfirmVerdict::ProbeRunning) {
-        reply(error_reply("the probe of the gateway has not finished yet; ask again in a few seconds (or "
+        reply(error_reply("the probes have not passed yet; ask again in a few seconds (or "
                           "`netlabctl confirm --force`)"));
         return;
     }
     if (verdict == reconcile::ConfirmVerdict::ProbeFailed) {
         spdlog::warn("commit-confirmed: confirm refused: the probe failed: {}", p.change.probe->text);
-        reply(error_reply("refused: the probe failed: " + p.change.probe->text + "; the change is rolled back at " +
-                          iso_time(p.change.deadline) + " unless `netlabctl confirm --force` keeps it anyway"));
+        reply(error_reply("refused: the probe failed: " + p.change.probe->text +
+                          "; the change is rolled back once a probe has failed for its grace period, or at " +
+                          iso_time(p.change.deadline) + ", unless `netlabctl confirm --force` keeps it anyway"));
         return;
     }
+    stop_probing();  // the window's verdict is not needed any more
     enqueue(JobResult::Mode::Confirm, force ? "netlabctl confirm --force" : "netlabctl confirm", std::move(reply),
             false);
 }
@@ -73,7 +83,16 @@ void Daemon::rollback_request(ControlServer::Reply reply) {
         reply(error_reply("no change is pending confirmation: nothing to roll back"));
         return;
     }
+    stop_probing();
     enqueue(JobResult::Mode::Rollback, "netlabctl rollback", std::move(reply), false);
+}
+
+void Daemon::stop_probing() {
+    if (pending_ && pending_->probing) reconciler_.stop_probes();
+}
+
+void Daemon::probe_progress(reconcile::ProbeResult so_far) {
+    if (pending_ && pending_->probing) pending_->change.probe = std::move(so_far);
 }
 
 void Daemon::record_probe(const JobResult& r) {
@@ -83,12 +102,27 @@ void Daemon::record_probe(const JobResult& r) {
     if (!r.pending || r.pending->id != pending_->change.id) return;
     pending_->change.probe = r.pending->probe;
     if (!r.pending->probe) return;
-    if (r.pending->probe->ok)
-        spdlog::info("commit-confirmed: probe ok: {}", r.pending->probe->text);
-    else
-        spdlog::error("commit-confirmed: probe FAILED: {}; `netlabctl confirm` is refused (unless --force) and "
-                      "the change is rolled back at {}",
-                      r.pending->probe->text, iso_time(pending_->change.deadline));
+    const auto& p = *r.pending->probe;
+    const auto& settings = pending_->change.settings;
+    const bool automatic = settings.mode == model::ConfirmMode::Auto;
+    if (p.verdict == "failed") {
+        // The change cut something off: undone now, not at the deadline.
+        spdlog::error("commit-confirmed: probe FAILED: {} failed for its grace period ({}): {}; rolling back now",
+                      p.failed, model::format_duration(settings.grace), p.text);
+        for (const auto& q : queue_)
+            if (q.mode == JobResult::Mode::Rollback) return;
+        enqueue(JobResult::Mode::Rollback, "probe", nullptr, false);
+    } else if (p.verdict == "passed" && automatic && !p.checks.empty()) {
+        spdlog::info("commit-confirmed: probe ok: every probe passed for {}: {}; confirming (mode auto)",
+                     model::format_duration(settings.window), p.text);
+        enqueue(JobResult::Mode::Confirm, "probes passed", nullptr, false);
+    } else if (p.verdict == "passed") {
+        spdlog::info("commit-confirmed: probe ok: {}{}", p.text,
+                     automatic ? "; nothing to probe, so mode auto does not confirm: `netlabctl confirm` keeps it"
+                               : "");
+    } else {
+        spdlog::info("commit-confirmed: probing stopped after {} ms: {}", p.elapsed_ms, p.text);
+    }
 }
 
 void Daemon::record_settled(Job& job, JobResult& r) {
@@ -123,8 +157,10 @@ void Daemon::record_settled(Job& job, JobResult& r) {
         const auto& o = r.outcome;
         const auto after_deadline =
             std::chrono::duration_cast<std::chrono::milliseconds>(r.finished - change.deadline).count();
+        const bool by_probe = r.trigger == "probe" && change.probe;
         const std::string how = r.trigger == "deadline" ? "not confirmed by " + iso_time(change.deadline)
-                                                        : "rolled back as asked (" + r.trigger + ")";
+                                : by_probe ? "the probe " + change.probe->failed + " failed for its grace period"
+                                           : "rolled back as asked (" + r.trigger + ")";
         for (const auto& line : o.restored)
             (o.status == S::RolledBack ? spdlog::warn("commit-confirmed: restored {}", line)
                                        : spdlog::critical("commit-confirmed: restored {}", line));
@@ -152,7 +188,8 @@ void Daemon::record_settled(Job& job, JobResult& r) {
         // explicit reload/apply, after the admin has looked.
         held_ = "a commit-confirmed change was " +
                 (r.trigger == "deadline" ? "not confirmed by " + iso_time(change.deadline) + " and was rolled back"
-                                         : "rolled back (" + r.trigger + ")") +
+                 : by_probe ? "rolled back: the probe " + change.probe->failed + " failed"
+                            : "rolled back (" + r.trigger + ")") +
                 "; the files still ask for it";
         try {
             reconcile::StateDirectory(opts_.state_dir).store_held(*held_);
@@ -178,6 +215,7 @@ void Daemon::record_settled(Job& job, JobResult& r) {
                            " netlink writes)";
         if (o.status != S::RolledBack) reply["error"] = o.error;
     }
+    if (change.probe) settled["probe"] = reconcile::probe_json(*change.probe);
     settled_ = settled;
     pending_.reset();
     deadline_.cancel();
@@ -196,13 +234,18 @@ nlohmann::json Daemon::pending_json() const {
     const auto& c = pending_->change;
     const auto left = std::chrono::duration_cast<std::chrono::seconds>(c.deadline - WallClock::now()).count();
     nlohmann::json probe = nullptr;
-    if (pending_->probing)
+    if (c.probe)
+        probe = reconcile::probe_json(*c.probe);
+    else if (pending_->probing)
         probe = "running";
-    else if (c.probe)
-        probe = {{"ok", c.probe->ok}, {"text", c.probe->text}};
-    return {{"started", c.started},      {"deadline", iso_time(c.deadline)},
-            {"seconds_left", std::max<long long>(left, 0)}, {"reason", c.reason},
-            {"summary", c.summary},      {"probe", probe}};
+    return {{"started", c.started},
+            {"deadline", iso_time(c.deadline)},
+            {"seconds_left", std::max<long long>(left, 0)},
+            {"reason", c.reason},
+            {"summary", c.summary},
+            {"probe", probe},
+            {"probing", pending_->probing},
+            {"probe_settings", reconcile::settings_json(c.settings)}};
 }
 
 }  // namespace netlab::daemon

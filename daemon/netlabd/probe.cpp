@@ -1,3 +1,5 @@
+// The probes' attempts (ICMP echo, neighbour state, TCP connect, DNS
+// query) and the rounds that feed them to the probing window (probe.hpp).
 #include "netlabd/probe.hpp"
 
 #include <arpa/inet.h>
@@ -16,6 +18,10 @@
 #include <algorithm>
 #include <optional>
 
+#include <fcntl.h>
+#include <thread>
+
+#include "netlabd/probe_dns.hpp"
 #include "reconcile/nl/neighbour.hpp"
 #include "reconcile/unique_fd.hpp"
 
@@ -39,9 +45,13 @@ struct Echo {
     std::string error;  // the socket could not be used
 };
 
-// Echo requests to `t.gateway` out of `t.dev` every 200 ms until one is
-// answered or `until`.
-Echo ping(const ProbeTarget& t, Clock::time_point until) {
+// Echo requests to `gateway` (out of `dev` when one is named) every 200 ms
+// until one is answered or `until`.
+Echo ping(const model::IpAddress& gateway, const std::string& dev, Clock::time_point until) {
+    const struct {
+        const model::IpAddress& gateway;
+        const std::string& dev;
+    } t{gateway, dev};
     Echo out;
     const bool v4 = t.gateway.is_v4();
     reconcile::UniqueFd s(::socket(v4 ? AF_INET : AF_INET6, SOCK_RAW | SOCK_CLOEXEC, v4 ? int{IPPROTO_ICMP} : int{IPPROTO_ICMPV6}));
@@ -49,8 +59,8 @@ Echo ping(const ProbeTarget& t, Clock::time_point until) {
         out.error = std::string("raw ICMP socket: ") + std::strerror(errno);
         return out;
     }
-    if (::setsockopt(s.get(), SOL_SOCKET, SO_BINDTODEVICE, t.dev.c_str(), static_cast<socklen_t>(t.dev.size())) !=
-        0) {
+    if (!t.dev.empty() && ::setsockopt(s.get(), SOL_SOCKET, SO_BINDTODEVICE, t.dev.c_str(),
+                                       static_cast<socklen_t>(t.dev.size())) != 0) {
         out.error = "bind to " + t.dev + ": " + std::strerror(errno);
         return out;
     }
@@ -65,7 +75,7 @@ Echo ping(const ProbeTarget& t, Clock::time_point until) {
         auto* a = reinterpret_cast<sockaddr_in6*>(&to);
         a->sin6_family = AF_INET6;
         std::memcpy(&a->sin6_addr, t.gateway.bytes.data(), 16);
-        a->sin6_scope_id = ::if_nametoindex(t.dev.c_str());  // a link-local gateway needs it
+        if (!t.dev.empty()) a->sin6_scope_id = ::if_nametoindex(t.dev.c_str());  // a link-local gateway needs it
         to_len = sizeof(sockaddr_in6);
     }
     const std::uint16_t id = static_cast<std::uint16_t>(::getpid() ^ 0x6e6c);
@@ -123,58 +133,196 @@ Echo ping(const ProbeTarget& t, Clock::time_point until) {
     return out;
 }
 
+struct Attempt {
+    bool ok = false;
+    std::string text;
+    double rtt_ms = 0;
+};
+
+std::string ms_text(double ms) {
+    char b[32];
+    std::snprintf(b, sizeof b, "%.1f ms", ms);
+    return b;
+}
+
+std::string seconds_text(Clock::duration d) {
+    char b[32];
+    std::snprintf(b, sizeof b, "%.1f s", std::chrono::duration<double>(d).count());
+    return b;
+}
+
+// The echo (or its attempt) made the kernel resolve the gateway; its
+// neighbour entry says whether ARP/ND was answered.
+Attempt gateway_attempt(const GatewayTarget& t, Clock::time_point until) {
+    const auto t0 = Clock::now();
+    Echo echo = ping(t.gateway, t.dev, until);
+    std::optional<reconcile::nl::NeighbourEntry> neigh;
+    std::string neigh_error;
+    try {
+        neigh = reconcile::nl::lookup_neighbour(t.dev, t.gateway);
+    } catch (const std::exception& e) {
+        neigh_error = e.what();
+    }
+    Attempt a;
+    a.ok = echo.answered && neigh && neigh->answered;
+    a.rtt_ms = echo.rtt_ms;
+    if (!neigh_error.empty())
+        a.text = "neighbour table: " + neigh_error;
+    else if (!neigh)
+        a.text = "no neighbour entry";
+    else
+        a.text = "neighbour " + neigh->state + (neigh->answered ? "" : " (no ARP/ND answer)");
+    if (!echo.error.empty())
+        a.text += ", ICMP: " + echo.error;
+    else if (echo.answered)
+        a.text += ", ICMP echo answered in " + ms_text(echo.rtt_ms);
+    else
+        a.text += ", no ICMP echo reply in " + seconds_text(Clock::now() - t0);
+    return a;
+}
+
+Attempt icmp_attempt(const model::Probe& p, Clock::time_point until) {
+    const auto t0 = Clock::now();
+    Echo echo = ping(p.address, "", until);
+    Attempt a{echo.answered, "", echo.rtt_ms};
+    if (!echo.error.empty()) a.text = "ICMP: " + echo.error;
+    else if (echo.answered) a.text = "ICMP echo answered in " + ms_text(echo.rtt_ms);
+    else a.text = "no ICMP echo reply in " + seconds_text(Clock::now() - t0);
+    return a;
+}
+
+sockaddr_storage sockaddr_of(const model::IpAddress& ip, std::uint16_t port, socklen_t& len) {
+    sockaddr_storage to{};
+    if (ip.is_v4()) {
+        auto* a = reinterpret_cast<sockaddr_in*>(&to);
+        a->sin_family = AF_INET;
+        a->sin_port = htons(port);
+        std::memcpy(&a->sin_addr, ip.bytes.data(), 4);
+        len = sizeof(sockaddr_in);
+    } else {
+        auto* a = reinterpret_cast<sockaddr_in6*>(&to);
+        a->sin6_family = AF_INET6;
+        a->sin6_port = htons(port);
+        std::memcpy(&a->sin6_addr, ip.bytes.data(), 16);
+        len = sizeof(sockaddr_in6);
+    }
+    return to;
+}
+
+int ms_until(Clock::time_point until) {
+    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(until - Clock::now()).count();
+    return static_cast<int>(std::max<long long>(ms, 0));
+}
+
+// A connection that completes (then closed at once) passes; refused, reset
+// or unanswered by `until` fails.
+Attempt tcp_attempt(const model::Probe& p, Clock::time_point until) {
+    const auto t0 = Clock::now();
+    reconcile::UniqueFd s(::socket(p.address.is_v4() ? AF_INET : AF_INET6, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+    if (s.get() < 0) return {false, std::string("TCP socket: ") + std::strerror(errno)};
+    socklen_t len = 0;
+    auto to = sockaddr_of(p.address, p.port, len);
+    int err = 0;
+    if (::connect(s.get(), reinterpret_cast<sockaddr*>(&to), len) != 0) {
+        err = errno;
+        if (err == EINPROGRESS) {
+            pollfd pfd{s.get(), POLLOUT, 0};
+            if (::poll(&pfd, 1, ms_until(until)) <= 0)
+                return {false, "TCP connect: no answer in " + seconds_text(Clock::now() - t0)};
+            socklen_t el = sizeof err;
+            if (::getsockopt(s.get(), SOL_SOCKET, SO_ERROR, &err, &el) != 0) err = errno;
+        }
+    }
+    const double rtt = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+    if (err != 0) return {false, std::string("TCP connect: ") + std::strerror(err)};
+    return {true, "TCP connected in " + ms_text(rtt), rtt};
+}
+
+// A resolver that answers the question (NOERROR or NXDOMAIN) passes; one
+// that answers SERVFAIL or REFUSED, or nothing by `until`, fails.
+Attempt dns_attempt(const model::Probe& p, Clock::time_point until) {
+    const auto t0 = Clock::now();
+    reconcile::UniqueFd s(::socket(p.address.is_v4() ? AF_INET : AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    if (s.get() < 0) return {false, std::string("UDP socket: ") + std::strerror(errno)};
+    socklen_t len = 0;
+    auto to = sockaddr_of(p.address, p.port, len);
+    if (::connect(s.get(), reinterpret_cast<sockaddr*>(&to), len) != 0)
+        return {false, std::string("DNS: ") + std::strerror(errno)};
+    const auto id = static_cast<std::uint16_t>(::getpid() ^ std::chrono::steady_clock::now().time_since_epoch().count());
+    const auto query = dns_query(id, p.name);
+    std::string last_error;
+    auto next_send = Clock::now();
+    Clock::time_point sent_at = next_send;
+    while (Clock::now() < until) {
+        if (Clock::now() >= next_send) {
+            sent_at = Clock::now();
+            if (::send(s.get(), query.data(), query.size(), 0) < 0) last_error = std::strerror(errno);
+            next_send = sent_at + std::chrono::milliseconds(300);
+        }
+        pollfd pfd{s.get(), POLLIN, 0};
+        if (::poll(&pfd, 1, std::max(1, ms_until(std::min(next_send, until)))) <= 0) continue;
+        std::uint8_t buf[512];
+        ssize_t n = ::recv(s.get(), buf, sizeof buf, MSG_DONTWAIT);
+        if (n < 0) {
+            last_error = std::strerror(errno);  // ICMP port unreachable: ECONNREFUSED
+            continue;
+        }
+        auto rcode = dns_rcode(buf, static_cast<std::size_t>(n), id);
+        if (!rcode) continue;
+        const double rtt = std::chrono::duration<double, std::milli>(Clock::now() - sent_at).count();
+        static const char* const names[] = {"NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP", "REFUSED"};
+        const std::string rc = *rcode < 6 ? names[*rcode] : "RCODE " + std::to_string(*rcode);
+        return {*rcode == 0 || *rcode == 3, "DNS answer " + rc + " in " + ms_text(rtt), rtt};
+    }
+    return {false, "no DNS answer in " + seconds_text(Clock::now() - t0) +
+                       (last_error.empty() ? std::string() : " (" + last_error + ")")};
+}
+
+// One attempt may take this long; a round starts at most this often.
+constexpr auto kAttempt = std::chrono::milliseconds(1000);
+constexpr auto kRound = std::chrono::milliseconds(500);
+
 }  // namespace
 
-reconcile::ProbeResult probe_gateways(const std::vector<ProbeTarget>& targets, std::chrono::milliseconds budget) {
-    reconcile::ProbeResult r;
-    if (targets.empty()) {
-        r.ok = true;
-        r.text = "the host has no default route via a gateway: nothing to probe";
-        return r;
-    }
-    r.ok = true;
-    for (const auto& t : targets) {
-        const auto until = Clock::now() + budget;
-        Echo echo = ping(t, until);
-        // The echo (or its attempt) made the kernel resolve the gateway; its
-        // neighbour entry says whether ARP/ND was answered. An unanswered
-        // resolution stays INCOMPLETE for ~3 s before FAILED: wait for a
-        // final answer while the budget lasts.
-        std::optional<reconcile::nl::NeighbourEntry> neigh;
-        std::string neigh_error;
-        for (;;) {
-            try {
-                neigh = reconcile::nl::lookup_neighbour(t.dev, t.gateway);
-                neigh_error.clear();
-            } catch (const std::exception& e) {
-                neigh_error = e.what();
+reconcile::ProbeResult run_probes(const ProbeRun& run) {
+    std::vector<std::string> names;
+    for (const auto& g : run.gateways) names.push_back("gateway " + g.gateway.str() + " on " + g.dev);
+    for (const auto& p : run.settings.probes) names.push_back(p.str());
+    reconcile::ProbeWindow window(names, run.settings.grace, run.settings.window);
+    const auto t0 = Clock::now();
+    auto now_ms = [&] {
+        return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t0).count();
+    };
+    auto stopped = [&] {
+        return (run.stop && run.stop->load()) || std::chrono::system_clock::now() >= run.deadline;
+    };
+    if (names.empty()) return window.result(0);
+    for (;;) {
+        const auto round = Clock::now();
+        for (std::size_t i = 0; i < names.size(); ++i) {
+            if (stopped()) {
+                auto r = window.result(now_ms());
+                r.verdict = "stopped";
+                return r;
             }
-            if ((neigh && neigh->answered) || (neigh && neigh->state == "FAILED") || Clock::now() >= until) break;
-            ::usleep(100000);
+            const auto begun = now_ms();
+            const auto until = Clock::now() + kAttempt;
+            Attempt a;
+            if (i < run.gateways.size()) {
+                a = gateway_attempt(run.gateways[i], until);
+            } else {
+                const auto& p = run.settings.probes[i - run.gateways.size()];
+                a = p.kind == model::Probe::Kind::Tcp   ? tcp_attempt(p, until)
+                    : p.kind == model::Probe::Kind::Dns ? dns_attempt(p, until)
+                                                        : icmp_attempt(p, until);
+            }
+            window.record(i, a.ok, std::move(a.text), a.rtt_ms, begun, now_ms());
+            auto r = window.result(now_ms());
+            if (run.progress) run.progress(r);
+            if (r.verdict != "running") return r;
         }
-        const bool ok = echo.answered && neigh && neigh->answered;
-        std::string line = "gateway " + t.gateway.str() + " on " + t.dev + ": ";
-        if (!neigh_error.empty())
-            line += "neighbour table: " + neigh_error;
-        else if (!neigh)
-            line += "no neighbour entry";
-        else
-            line += "neighbour " + neigh->state + (neigh->answered ? "" : " (no ARP/ND answer)");
-        if (!echo.error.empty()) {
-            line += ", ICMP: " + echo.error;
-        } else if (echo.answered) {
-            char rtt[32];
-            std::snprintf(rtt, sizeof rtt, "%.1f", echo.rtt_ms);
-            line += std::string(", ICMP echo answered in ") + rtt + " ms";
-        } else {
-            char secs[32];
-            std::snprintf(secs, sizeof secs, "%.1f", static_cast<double>(budget.count()) / 1000.0);
-            line += std::string(", no ICMP echo reply in ") + secs + " s";
-        }
-        r.text += (r.text.empty() ? "" : "; ") + line;
-        r.ok = r.ok && ok;
+        while (Clock::now() < round + kRound && !stopped()) std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
-    return r;
 }
 
 }  // namespace netlab::daemon

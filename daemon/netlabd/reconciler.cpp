@@ -19,14 +19,6 @@ namespace netlab::daemon {
 
 namespace asio = boost::asio;
 
-namespace {
-
-// How long the probe waits for each gateway: an unanswered ARP request
-// turns FAILED after three tries a second apart.
-constexpr std::chrono::milliseconds kProbeBudget{3500};
-
-}  // namespace
-
 Reconciler::Reconciler(asio::io_context& loop, std::filesystem::path config_dir, reconcile::Options opts)
     : loop_(loop),
       config_dir_(std::move(config_dir)),
@@ -152,12 +144,23 @@ JobResult Reconciler::execute(JobResult::Mode mode, std::string trigger,
     return r;
 }
 
-// The commit-confirmed probe of a pending change: the host's default
+// The commit-confirmed probes of a pending change: the host's default
 // gateways (the lowest-metric main-table default route per family) on their
-// egress links. Recorded in the pending file, so status shows it after a
-// restart too.
+// egress links, and the topology's `probes:` as the pending file keeps
+// them, until the window's verdict. Recorded in the pending file, so status
+// shows it after a restart too.
 void Reconciler::probe(JobResult& r) {
-    std::vector<ProbeTarget> targets;
+    std::optional<reconcile::PendingChange> pending;
+    try {
+        pending = engine_->pending();
+    } catch (const std::exception& e) {
+        r.pending_error = e.what();
+    }
+    if (!pending) {
+        probe_stop_ = false;
+        return;
+    }
+    ProbeRun run;
     std::map<std::uint8_t, model::RouteState> best;
     for (const auto& route : kernel_->observe("").routes) {
         if (!route.dst.is_default() || route.table != model::kMainTable || !route.via || route.dev.empty() ||
@@ -166,8 +169,15 @@ void Reconciler::probe(JobResult& r) {
         auto [it, fresh] = best.emplace(route.dst.addr.family, route);
         if (!fresh && route.metric < it->second.metric) it->second = route;
     }
-    for (const auto& [_, route] : best) targets.push_back(ProbeTarget{*route.via, route.dev});
-    reconcile::ProbeResult result = probe_gateways(targets, kProbeBudget);
+    for (const auto& [_, route] : best) run.gateways.push_back(GatewayTarget{*route.via, route.dev});
+    run.settings = pending->settings;
+    run.deadline = pending->deadline;
+    run.stop = &probe_stop_;
+    run.progress = [this](const reconcile::ProbeResult& so_far) {
+        if (probe_progress_) asio::post(loop_, [cb = probe_progress_, so_far] { cb(so_far); });
+    };
+    reconcile::ProbeResult result = run_probes(run);
+    probe_stop_ = false;
     try {
         if (engine_->pending()) engine_->record_probe(result);
         r.pending = engine_->pending();

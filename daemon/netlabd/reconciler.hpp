@@ -5,6 +5,7 @@
 // asio::post; the loop never shares mutable state with this thread.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <functional>
@@ -19,6 +20,7 @@
 #include <boost/asio/io_context.hpp>
 
 #include "model/load.hpp"
+#include "reconcile/commit_confirmed.hpp"
 #include "reconcile/engine.hpp"
 
 namespace netlab::daemon {
@@ -86,6 +88,12 @@ public:
              std::map<std::string, model::Container> in_force, std::optional<std::chrono::seconds> confirm,
              reconcile::Known known, Done done);
 
+    // Commit-confirmed probes (probe.hpp): `progress` gets the result so far
+    // on the loop after every attempt; stop_probes() ends a Probe job
+    // running or queued (its verdict is then "stopped").
+    void on_probe_progress(std::function<void(reconcile::ProbeResult)> progress) { probe_progress_ = std::move(progress); }
+    void stop_probes() { probe_stop_ = true; }
+
 private:
     JobResult execute(JobResult::Mode mode, std::string trigger,
                       const std::map<std::string, model::Container>& in_force,
@@ -104,6 +112,8 @@ private:
     std::unique_ptr<reconcile::Kernel> kernel_;
     std::unique_ptr<reconcile::Engine> engine_;
     std::string tag_;  // of the running job; engine thread only
+    std::function<void(reconcile::ProbeResult)> probe_progress_;
+    std::atomic<bool> probe_stop_{false};
     std::thread thread_;
 };
 

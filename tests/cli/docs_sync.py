@@ -65,10 +65,10 @@ def main():
     man_ref = re.search(r"# REFERENCE\n\n```\n(.*?)```", man, re.S).group(1)
     d, m = reference_keys(doc_ref), reference_keys(man_ref)
     s = schema_keys(json.loads((src / "schema/topology-v1.schema.json").read_text()), set())
-    # The loader's key lists live in the file that reads the sections.
-    ld = loader_keys((src / "model/reader.cpp").read_text())
+    # The loader's key lists live in the files that read the sections.
+    ld = set().union(*(loader_keys(f.read_text()) for f in sorted((src / "model").glob("reader*.cpp"))))
     print(f"keys: docs/topology.md {len(d)}, netlab-topology(5) {len(m)}, schema {len(s)}, loader {len(ld)}")
-    for name, other in (("netlab-topology(5)", m), ("the schema", s), ("the loader (model/reader.cpp)", ld)):
+    for name, other in (("netlab-topology(5)", m), ("the schema", s), ("the loader (model/reader*.cpp)", ld)):
         if other != d:
             fails.append(f"{name} and docs/topology.md differ: only in {name}: {sorted(other - d)}; "
                          f"only in the docs: {sorted(d - other)}")

@@ -95,6 +95,7 @@ def ping(dst, out_path, ready_path, interval=0.01, drain=5.0):
     ident = os.getpid() & 0xFFFF
     sent = 0
     outstanding = set()  # sequence numbers sent and not answered yet
+    sent_at = {}         # sequence number -> wall-clock time it was sent
     answered = 0
     lost_runs_max = 0    # longest run of consecutive lost sequence numbers
     ready = False
@@ -110,6 +111,7 @@ def ping(dst, out_path, ready_path, interval=0.01, drain=5.0):
         hdr = struct.pack("!BBHHH", 8, 0, 0, ident, seq)
         pkt = struct.pack("!BBHHH", 8, 0, checksum(hdr + payload), ident, seq) + payload
         outstanding.add(sent)
+        sent_at[sent] = time.time()
         sent += 1
         try:
             sock.sendto(pkt, (dst, 0))
@@ -162,10 +164,22 @@ def ping(dst, out_path, ready_path, interval=0.01, drain=5.0):
         run = run + 1 if prev is not None and n == prev + 1 else 1
         lost_runs_max = max(lost_runs_max, run)
         prev = n
+    # The longest time between two answered pings, by their send times: how
+    # long the path was cut, whatever the pinger's own pace was meanwhile.
+    gap, gap_from, gap_to = 0.0, 0.0, 0.0
+    prev_ok = None
+    lost_set = set(lost)
+    for n in range(sent):
+        if n in lost_set:
+            continue
+        if prev_ok is not None and sent_at[n] - sent_at[prev_ok] > gap:
+            gap, gap_from, gap_to = sent_at[n] - sent_at[prev_ok], sent_at[prev_ok], sent_at[n]
+        prev_ok = n
     with open(out_path, "w") as f:
-        f.write("transmitted={} received={} lost={} longest_loss_run={} send_errors={} lost_seq={}\n".format(
-            sent, answered, len(lost), lost_runs_max, errors,
-            ranges(lost) or "-"))
+        f.write("transmitted={} received={} lost={} longest_loss_run={} send_errors={} lost_seq={} "
+                "longest_gap_ms={:.0f} gap_from={:.3f} gap_to={:.3f}\n".format(
+                    sent, answered, len(lost), lost_runs_max, errors,
+                    ranges(lost) or "-", gap * 1000, gap_from, gap_to))
 
 
 def ranges(nums):

@@ -263,7 +263,9 @@ pinger_start() {
 }
 
 # pinger_stop: stops sending, waits (up to 5 s) for the replies in flight; sets PING_TX,
-# PING_RX, PING_LOST, PING_RUN (longest run of lost packets) and PING_LINE.
+# PING_RX, PING_LOST, PING_RUN (longest run of lost packets), PING_GAP_MS (the
+# longest time between two answered pings, by their send times) with
+# PING_GAP_FROM/PING_GAP_TO (its ends, epoch seconds) and PING_LINE.
 pinger_stop() {
     local dir; dir=$(lab_tmp)
     kill -TERM "$PINGER_PID" 2>/dev/null || true
@@ -275,6 +277,9 @@ pinger_stop() {
     PING_RX=$(sed -n 's/.*received=\([0-9]*\).*/\1/p' <<<"$PING_LINE")
     PING_LOST=$(sed -n 's/.*lost=\([0-9]*\).*/\1/p' <<<"$PING_LINE")
     PING_RUN=$(sed -n 's/.*longest_loss_run=\([0-9]*\).*/\1/p' <<<"$PING_LINE")
+    PING_GAP_MS=$(sed -n 's/.*longest_gap_ms=\([0-9]*\).*/\1/p' <<<"$PING_LINE")
+    PING_GAP_FROM=$(sed -n 's/.*gap_from=\([0-9.]*\).*/\1/p' <<<"$PING_LINE")
+    PING_GAP_TO=$(sed -n 's/.*gap_to=\([0-9.]*\).*/\1/p' <<<"$PING_LINE")
 }
 
 # tcp_open SERVER_NS ADDR PORT CLIENT_NS [TIMEOUT_S]: an echo server in

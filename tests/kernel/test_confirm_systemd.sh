@@ -110,7 +110,10 @@ wait_probe() {  # until status shows the probe's result
 reach() { q ping -n -c1 -W1 203.0.113.5; }  # through the default route's gateway
 now_ms() { date +%s%3N; }
 iso_ms() { python3 -c 'import sys,datetime; print(int(datetime.datetime.fromisoformat(sys.argv[1].replace("Z","+00:00")).timestamp()*1000))' "$1"; }
-topology() {  # VIA [EXTRA LINE]: nic0 with its address, the default route via VIA
+# The bad change here tests the deadline across restarts, so its probes'
+# grace outlasts it (test_probes.sh tests the probes' own rollback).
+NO_PROBE_ROLLBACK=$(printf 'commit_confirmed:\n  grace: 24h')
+topology() {  # VIA [EXTRA LINES]: nic0 with its address, the default route via VIA
     cat <<YAML
 version: 1
 interfaces:
@@ -180,7 +183,7 @@ dump "$TMP/before"
 
 step "1a. the files ask for the default route via 198.51.100.99 (commit_confirmed: 10m): pending; netlabctl rollback; netlabd holds"
 mark
-topology 198.51.100.99 "commit_confirmed: 10m" | put /etc/netlab/topology.yaml
+topology 198.51.100.99 "$(printf 'commit_confirmed:\n  deadline: 10m\n  grace: 24h')" | put /etc/netlab/topology.yaml
 wait_journal 'commit-confirmed: pending until'
 x netlabctl rollback || fail "netlabctl rollback"
 wait_journal 'netlabd applies nothing until `netlabctl reload`'
@@ -189,7 +192,7 @@ same_dump "netlabctl rollback" "$TMP/before" "$TMP/after1a"
 
 step "1b. the same without commit_confirmed: held, not applied; netlabctl apply --confirm ${DEADLINE_S}s applies it"
 mark
-topology 198.51.100.99 | put /etc/netlab/topology.yaml
+topology 198.51.100.99 "$NO_PROBE_ROLLBACK" | put /etc/netlab/topology.yaml
 wait_journal 'not applied: held'
 x netlabctl apply --confirm "${DEADLINE_S}s" || fail "netlabctl apply --confirm"
 grep -q 'pending until' "$OUT" || fail "apply --confirm did not leave the change pending"
