@@ -19,6 +19,7 @@
 #include "reconcile/announcements.hpp"
 #include "reconcile/compile.hpp"
 #include "reconcile/ledger.hpp"
+#include "reconcile/nl/error.hpp"
 #include "reconcile/planner.hpp"
 #include "reconcile/serialize.hpp"
 #include "reconcile/state_dir.hpp"
@@ -82,6 +83,14 @@ Engine::Engine(Kernel& kernel, Options opts) : kernel_(kernel), opts_(std::move(
 
 namespace {
 
+// The errno a refused step carries: NlKernel throws nl::NlError, the
+// in-memory kernel model KernelRefusal.
+int errno_of(const std::exception& e) {
+    if (const auto* n = dynamic_cast<const nl::NlError*>(&e)) return n->code();
+    if (const auto* k = dynamic_cast<const KernelRefusal*>(&e)) return k->code;
+    return 0;
+}
+
 struct Prepared {
     Ledger ledger;
     Desired desired;
@@ -109,7 +118,7 @@ std::optional<Prepared> prepare(Transaction& tx, const model::Loaded& config, Ou
     p.desired = compile(config.topology, p.ledger);
     phase.lap("compile");
     known.keep_standing(config.topology, p.desired);
-    tx.attach_containers(config.topology, p.desired, out.diagnostics,
+    tx.attach_containers(config.topology, p.desired, out,
                          [&](const NsId& ns) { return !known.state.count(ns); });
     phase.lap("attach");
     // Observation is the one kernel read here; a failure rejects the run.
@@ -144,7 +153,7 @@ std::optional<Prepared> prepare(Transaction& tx, const model::Loaded& config, Ou
         for (const auto& ns : detail::in_play(out.plan, p.observed))
             if (remembered.count(ns)) now.insert(ns);
         if (now.empty()) break;
-        tx.attach_containers(config.topology, p.desired, out.diagnostics,
+        tx.attach_containers(config.topology, p.desired, out,
                              [&](const NsId& ns) { return now.count(ns) != 0; });
         phase.lap("attach");
         if (!observed([&] {
@@ -283,6 +292,7 @@ Outcome Engine::apply(const model::Loaded& config, const ConfirmPolicy& confirm,
             } catch (const std::exception& e) {
                 out.failed_step = i;
                 failure = e.what();
+                out.error_code = errno_of(e);
                 break;
             }
         }
@@ -300,6 +310,7 @@ Outcome Engine::apply(const model::Loaded& config, const ConfirmPolicy& confirm,
                 std::rethrow_exception(failed->error);
             } catch (const std::exception& e) {
                 failure = e.what();
+                out.error_code = errno_of(e);
             }
         }
     }

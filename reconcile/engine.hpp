@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <variant>
 #include <vector>
@@ -64,6 +65,12 @@ struct Outcome {
     model::Diagnostics diagnostics;       // validation / preflight findings
     std::optional<std::size_t> failed_step;  // 0-based index into plan.steps
     std::string error;                    // the kernel's message for the failed step
+    // The errno the kernel (or the preflight's kernel model) answered the
+    // failed step with; 0 when the failure carried none (verification).
+    int error_code = 0;
+    // Containers this run left out (their namespace could not be found or
+    // attached), by name; `diagnostics` says why for each.
+    std::set<std::string> skipped;
     std::vector<std::string> restored;    // what the rollback put back, one line each
     std::uint64_t writes = 0;             // netlink write requests this run sent
     double seconds = 0;

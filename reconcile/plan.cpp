@@ -124,6 +124,18 @@ std::string Step::describe() const {
     return s;
 }
 
+void put_link_attrs(nlohmann::json& j, const LinkSpec& l) {
+    if (l.master) j["master"] = *l.master;
+    if (l.up) j["up"] = *l.up;
+    if (l.promisc) j["promisc"] = *l.promisc;
+    if (l.stp) j["stp"] = *l.stp;
+    if (l.promote_secondaries) j["promote_secondaries"] = *l.promote_secondaries;
+    if (l.mtu) j["mtu"] = *l.mtu;
+    if (l.group) j["group"] = *l.group;
+    if (l.mac) j["mac"] = l.mac->str();
+    if (l.mac_from) j["mac_from"] = *l.mac_from;
+}
+
 nlohmann::json Step::to_json() const {
     nlohmann::json j;
     j["op"] = to_string(op);
@@ -135,15 +147,7 @@ nlohmann::json Step::to_json() const {
             const LinkSpec& l = link;
             j["object"] = l.name;
             if (!l.kind.empty()) j["kind"] = l.kind;
-            if (l.master) j["master"] = *l.master;
-            if (l.up) j["up"] = *l.up;
-            if (l.promisc) j["promisc"] = *l.promisc;
-            if (l.stp) j["stp"] = *l.stp;
-            if (l.promote_secondaries) j["promote_secondaries"] = *l.promote_secondaries;
-            if (l.mtu) j["mtu"] = *l.mtu;
-            if (l.group) j["group"] = *l.group;
-            if (l.mac) j["mac"] = l.mac->str();
-            if (l.mac_from) j["mac_from"] = *l.mac_from;
+            put_link_attrs(j, l);
             if (op == Op::CreateLink) {
                 if (l.kind == "macvlan") {
                     j["parent"] = l.parent;

@@ -53,4 +53,9 @@ struct Plan {
 
 const char* to_string(Step::Op op);
 
+// The settable attributes of a link (master, up, promisc, stp,
+// promote_secondaries, mtu, group, mac, mac_from), those it has, as keys of
+// `j`: the one encoding the plan's JSON and the journal share.
+void put_link_attrs(nlohmann::json& j, const LinkSpec& l);
+
 }  // namespace netlab::reconcile

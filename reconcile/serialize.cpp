@@ -175,15 +175,7 @@ Observed observed_from(const json& j) {
 
 json link_spec(const LinkSpec& l) {
     json j{{"name", l.name}, {"kind", l.kind}};
-    if (l.master) j["master"] = *l.master;
-    if (l.up) j["up"] = *l.up;
-    if (l.promisc) j["promisc"] = *l.promisc;
-    if (l.stp) j["stp"] = *l.stp;
-    if (l.promote_secondaries) j["promote_secondaries"] = *l.promote_secondaries;
-    if (l.mtu) j["mtu"] = *l.mtu;
-    if (l.group) j["group"] = *l.group;
-    if (l.mac) j["mac"] = l.mac->str();
-    if (l.mac_from) j["mac_from"] = *l.mac_from;
+    put_link_attrs(j, l);
     if (l.addresses) {
         json a = json::array();
         for (const auto& p : *l.addresses) a.push_back(p.str());

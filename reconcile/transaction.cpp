@@ -230,13 +230,14 @@ std::string Transaction::compare_in_play(const Observed& snapshot, const Desired
     return {};
 }
 
-void Transaction::attach_containers(const model::Topology& topo, Desired& desired, model::Diagnostics& diags,
+void Transaction::attach_containers(const model::Topology& topo, Desired& desired, Outcome& out,
                                     const std::function<bool(const NsId&)>& wanted) {
     auto skip = [&](const std::string& name, const model::Container& c, const std::string& why) {
         const NsId ns = container_ns(name);
-        diags.push_back(model::Diagnostic{model::Severity::Warning, {},
-                                          "container " + name + " (" + c.netns.str() + ") skipped: " + why,
-                                          "it is attached at the next reconcile after it runs"});
+        out.skipped.insert(name);
+        out.diagnostics.push_back(model::Diagnostic{model::Severity::Warning, {},
+                                                    "container " + name + " (" + c.netns.str() + ") skipped: " + why,
+                                                    "it is attached at the next reconcile after it runs"});
         desired.namespaces.erase(ns);
         for (auto& [_, d] : desired.namespaces)
             std::erase_if(d.links, [&](const auto& kv) {

@@ -109,7 +109,8 @@ public:
     // is missing or stopped is reported and left out of this run (with the
     // links other namespaces would point into it); the rest goes on.
     // `wanted` picks the containers to attach (all when null).
-    void attach_containers(const model::Topology& topo, Desired& desired, model::Diagnostics& diags,
+    // Each one left out is named in out.skipped and out.diagnostics.
+    void attach_containers(const model::Topology& topo, Desired& desired, Outcome& out,
                            const std::function<bool(const NsId&)>& wanted = nullptr);
 
     // Re-attaches the namespaces a journal names (recover after a restart),

@@ -1,11 +1,9 @@
 #include "netlabd/config_watch.hpp"
 
 #include <sys/inotify.h>
-#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
-#include <system_error>
 
 #include <spdlog/spdlog.h>
 
@@ -26,26 +24,24 @@ constexpr const char* kDropins = model::kDropinDir;
 // content", whatever keys changed.
 constexpr const char* kKubeletData = "..data";
 
-int make_inotify() {
-    int fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-    if (fd < 0) throw std::system_error(errno, std::generic_category(), "inotify_init1");
-    return fd;
-}
-
 }  // namespace
 
 ConfigWatch::ConfigWatch(boost::asio::io_context& io, std::filesystem::path dir, Callback on_change)
-    : dir_(std::move(dir)), on_change_(std::move(on_change)), stream_(io, make_inotify()), retry_(io) {}
+    : dir_(std::move(dir)),
+      on_change_(std::move(on_change)),
+      inotify_(io, "watch " + dir_.string(),
+               [this](int wd, std::uint32_t mask, const std::string& name) { handle(wd, mask, name); }),
+      retry_(io) {}
 
-ConfigWatch::~ConfigWatch() = default;  // closing the inotify fd drops every watch
+ConfigWatch::~ConfigWatch() = default;
 
 void ConfigWatch::start() {
     watch_dir();
-    read();
+    inotify_.read();
 }
 
 void ConfigWatch::watch_dir() {
-    int wd = inotify_add_watch(stream_.native_handle(), dir_.c_str(), kDirMask);
+    int wd = inotify_.add_watch(dir_, kDirMask);
     if (wd < 0) {
         if (dir_wd_ != -2)  // say it once, not every second
             spdlog::warn("watch {}: {}; checking again every second", dir_.string(), std::strerror(errno));
@@ -65,7 +61,7 @@ void ConfigWatch::watch_dir() {
 
 void ConfigWatch::watch_dropins() {
     auto path = dir_ / kDropins;
-    int wd = inotify_add_watch(stream_.native_handle(), path.c_str(), kDirMask);
+    int wd = inotify_.add_watch(path, kDirMask);
     if (wd < 0) {
         dropin_wd_ = -1;  // absent (or not a directory): the parent's watch sees it come
         return;
@@ -77,29 +73,8 @@ void ConfigWatch::watch_dropins() {
 void ConfigWatch::forget_dropins() {
     // A renamed-away topology.d keeps its watch (the watch follows the inode):
     // drop it so events in the old directory no longer count.
-    if (dropin_wd_ >= 0) inotify_rm_watch(stream_.native_handle(), dropin_wd_);
+    if (dropin_wd_ >= 0) inotify_.rm_watch(dropin_wd_);
     dropin_wd_ = -1;
-}
-
-void ConfigWatch::read() {
-    stream_.async_read_some(boost::asio::buffer(buf_), [this](const boost::system::error_code& ec,
-                                                             std::size_t n) {
-        if (ec == boost::asio::error::operation_aborted) return;
-        if (ec) {
-            spdlog::error("watch {}: read inotify: {}", dir_.string(), ec.message());
-            return;
-        }
-        std::size_t off = 0;
-        while (off + sizeof(inotify_event) <= n) {
-            inotify_event ev;
-            std::memcpy(&ev, buf_.data() + off, sizeof(ev));
-            std::string name;
-            if (ev.len > 0) name = std::string(buf_.data() + off + sizeof(inotify_event));  // NUL-padded
-            handle(ev.wd, ev.mask, name);
-            off += sizeof(inotify_event) + ev.len;
-        }
-        read();
-    });
 }
 
 void ConfigWatch::handle(int wd, std::uint32_t mask, const std::string& name) {
@@ -113,7 +88,7 @@ void ConfigWatch::handle(int wd, std::uint32_t mask, const std::string& name) {
     if (wd == dir_wd_) {
         if (mask & (IN_DELETE_SELF | IN_MOVE_SELF | IN_IGNORED)) {
             spdlog::warn("watch {}: the directory went away", dir_.string());
-            if (!(mask & IN_IGNORED)) inotify_rm_watch(stream_.native_handle(), dir_wd_);
+            if (!(mask & IN_IGNORED)) inotify_.rm_watch(dir_wd_);
             forget_dropins();
             dir_wd_ = -2;
             watch_dir();  // retries until it is back

@@ -7,14 +7,15 @@
 // relevant event calls on_change; debouncing is the caller's business.
 #pragma once
 
-#include <array>
+#include <cstdint>
 #include <filesystem>
 #include <functional>
 #include <string>
 
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/steady_timer.hpp>
+
+#include "netlabd/inotify.hpp"
 
 namespace netlab::daemon {
 
@@ -29,7 +30,6 @@ public:
     void start();
 
 private:
-    void read();
     void handle(int wd, std::uint32_t mask, const std::string& name);
     void watch_dir();      // (re)watch dir_; retries from a timer while it is missing
     void watch_dropins();  // (re)watch dir_/topology.d when it exists
@@ -37,11 +37,10 @@ private:
 
     std::filesystem::path dir_;
     Callback on_change_;
-    boost::asio::posix::stream_descriptor stream_;
+    Inotify inotify_;
     boost::asio::steady_timer retry_;
     int dir_wd_ = -1;
     int dropin_wd_ = -1;
-    alignas(8) std::array<char, 64 * 1024> buf_{};
 };
 
 }  // namespace netlab::daemon

@@ -47,12 +47,6 @@ std::string join(const std::vector<std::string>& v) {
 
 std::string join(const std::set<std::string>& v) { return join(std::vector<std::string>(v.begin(), v.end())); }
 
-int make_inotify() {
-    int fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-    if (fd < 0) throw std::system_error(errno, std::generic_category(), "inotify_init1");
-    return fd;
-}
-
 }  // namespace
 
 ContainerWatch::ContainerWatch(asio::io_context& io, reconcile::ResolverOptions resolver,
@@ -63,7 +57,8 @@ ContainerWatch::ContainerWatch(asio::io_context& io, reconcile::ResolverOptions 
       request_(std::move(request)),
       debounce_timer_(io),
       retry_timer_(io),
-      inotify_(io, make_inotify()),
+      inotify_(io, "netns",
+               [this](int wd, std::uint32_t mask, const std::string& name) { on_inotify(wd, mask, name); }),
       netns_retry_(io),
       mount_poll_(io) {}
 
@@ -76,8 +71,7 @@ void ContainerWatch::stop() {
     retry_timer_.cancel();
     netns_retry_.cancel();
     mount_poll_.cancel();
-    boost::system::error_code ignored;
-    inotify_.cancel(ignored);
+    inotify_.cancel();
 }
 
 void ContainerWatch::follow(const std::map<std::string, model::Container>& containers,
@@ -292,11 +286,11 @@ void ContainerWatch::follow_netns(std::set<std::string> names) {
         return;
     }
     if (netns_wd_ == -1) watch_netns_dir();
-    if (!reading_) read_inotify();
+    inotify_.read();
 }
 
 void ContainerWatch::unwatch_netns_dir() {
-    if (netns_wd_ >= 0) inotify_rm_watch(inotify_.native_handle(), netns_wd_);
+    if (netns_wd_ >= 0) inotify_.rm_watch(netns_wd_);
     netns_wd_ = -1;
     netns_retry_.cancel();
 }
@@ -304,7 +298,7 @@ void ContainerWatch::unwatch_netns_dir() {
 void ContainerWatch::watch_netns_dir() {
     if (stopped_ || netns_names_.empty()) return;
     const std::string& dir = resolver_.netns_dir;
-    int wd = inotify_add_watch(inotify_.native_handle(), dir.c_str(), kNetnsMask);
+    int wd = inotify_.add_watch(dir, kNetnsMask);
     if (wd < 0) {
         // No named netns was ever made on this machine: `ip netns add`
         // creates the directory with the first one.
@@ -328,28 +322,6 @@ void ContainerWatch::watch_netns_dir() {
     }
 }
 
-void ContainerWatch::read_inotify() {
-    reading_ = true;
-    inotify_.async_read_some(asio::buffer(buf_), [this](const boost::system::error_code& ec, std::size_t n) {
-        reading_ = false;
-        if (ec == asio::error::operation_aborted || stopped_) return;
-        if (ec) {
-            spdlog::error("netns: read inotify: {}", ec.message());
-            return;
-        }
-        std::size_t off = 0;
-        while (off + sizeof(inotify_event) <= n) {
-            inotify_event ev;
-            std::memcpy(&ev, buf_.data() + off, sizeof(ev));
-            std::string name;
-            if (ev.len > 0) name = std::string(buf_.data() + off + sizeof(inotify_event));  // NUL-padded
-            on_inotify(ev.wd, ev.mask, name);
-            off += sizeof(inotify_event) + ev.len;
-        }
-        read_inotify();
-    });
-}
-
 void ContainerWatch::on_inotify(int wd, std::uint32_t mask, const std::string& name) {
     if (mask & IN_Q_OVERFLOW) {
         spdlog::warn("netns: inotify queue overflowed; reconciling every container");
@@ -359,7 +331,7 @@ void ContainerWatch::on_inotify(int wd, std::uint32_t mask, const std::string& n
     if (wd != netns_wd_ || netns_wd_ < 0) return;
     if (mask & (IN_DELETE_SELF | IN_MOVE_SELF | IN_IGNORED)) {
         spdlog::warn("netns: {} went away; watching for it again", resolver_.netns_dir);
-        if (!(mask & IN_IGNORED)) inotify_rm_watch(inotify_.native_handle(), netns_wd_);
+        if (!(mask & IN_IGNORED)) inotify_.rm_watch(netns_wd_);
         netns_wd_ = -2;
         watch_netns_dir();
         return;

@@ -11,7 +11,6 @@
 // blocks on a thread of its own (reconcile::docker::EventWatch) and posts here.
 #pragma once
 
-#include <array>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -23,11 +22,11 @@
 #include <vector>
 
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <nlohmann/json.hpp>
 
 #include "model/topology.hpp"
+#include "netlabd/inotify.hpp"
 #include "netlabd/reconciler.hpp"
 #include "reconcile/docker.hpp"
 #include "reconcile/target.hpp"
@@ -95,7 +94,6 @@ private:
     void follow_netns(std::set<std::string> names);
     void watch_netns_dir();
     void unwatch_netns_dir();
-    void read_inotify();
     void on_inotify(int wd, std::uint32_t mask, const std::string& name);
     void wait_mounted(const std::string& name, WallClock::time_point seen);
     void poll_mounts();
@@ -123,10 +121,9 @@ private:
     std::unique_ptr<reconcile::docker::EventWatch> events_;
 
     std::set<std::string> netns_names_;  // netns:NAME values followed
-    boost::asio::posix::stream_descriptor inotify_;
+    Inotify inotify_;
     int netns_wd_ = -1;             // -1: not watching; -2: the directory is missing (retrying)
     boost::asio::steady_timer netns_retry_;
-    bool reading_ = false;
     // Names created in /run/netns whose bind mount is not there yet (`ip netns
     // add` creates the file, then mounts the namespace on it).
     struct Mounting {
@@ -135,7 +132,6 @@ private:
     };
     std::map<std::string, Mounting> mounting_;
     boost::asio::steady_timer mount_poll_;
-    alignas(8) std::array<char, 16 * 1024> buf_{};
 };
 
 }  // namespace netlab::daemon

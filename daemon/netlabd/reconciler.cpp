@@ -2,7 +2,6 @@
 
 #include <unistd.h>
 
-#include <algorithm>
 #include <exception>
 #include <variant>
 
@@ -220,9 +219,7 @@ void Reconciler::observe_after(JobResult& r, const std::map<std::string, model::
         auto resolved = reconcile::resolve_netns(container.netns, opts_.resolver);
         // The engine left out a container it could not reach: one that came
         // back since is not attached yet (the event that says so triggers the next run).
-        const std::string skipped = "container " + name + " (" + s.netns + ") skipped: ";
-        bool left_out = std::any_of(r.outcome.diagnostics.begin(), r.outcome.diagnostics.end(),
-                                    [&](const auto& d) { return d.message.starts_with(skipped); });
+        const bool left_out = r.outcome.skipped.count(name) != 0;
         if (auto* ns = std::get_if<reconcile::ResolvedNs>(&resolved)) {
             ::close(ns->fd);
             s.state = ok && !left_out ? "attached" : "not_attached";

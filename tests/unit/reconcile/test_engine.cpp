@@ -215,6 +215,7 @@ TEST_CASE("engine: a refusal at any step rolls back to the snapshot") {
         REQUIRE(o.failed_step);
         CHECK(*o.failed_step == at - 1);
         CHECK(o.error.find("Device or resource busy") != std::string::npos);
+        CHECK(o.error_code == EBUSY);
         check_same(k.state[""], before.at(""));
         CHECK(test::reaches(k.state[""], "198.51.100.1"));
         CHECK_FALSE(fs::exists(dir.journal()));
@@ -671,6 +672,19 @@ TEST_CASE("engine: a change in one container journals and verifies only that nam
     CHECK(targets == journaled);
     // 5 namespaces observed for the plan, 1 again for the verification
     CHECK(k.observes - observes == 6);
+}
+
+TEST_CASE("engine: a container that cannot be found is left out and named in Outcome::skipped") {
+    StateDir dir;
+    FakeKernel k(containers_world());
+    auto resolver = containers_resolver();
+    resolver->errors["netns:vanished"] = "netns vanished: /run/netns/vanished: No such file or directory";
+    Engine engine(k, Options{dir.path, {}});
+    engine.set_resolver([resolver](const model::NetnsTarget& t) { return (*resolver)(t); });
+    const Outcome o = engine.apply(containers_config());
+    CHECK(o.status == Status::Applied);
+    CHECK(o.skipped == std::set<std::string>{"vanished"});
+    CHECK(o.error_code == 0);
 }
 
 // ---- what netlabd remembers (Known) ------------------------------------------
