@@ -108,6 +108,11 @@ void DriftWatch::read(bool own) {
         return;
     }
     if (batch_) batch_(batch, own);
+    // A container whose namespace died: the kernel takes its nsid back
+    // first, then tears its links down, the host end of its veth with them
+    // (set down, then deleted, a grace period apart).
+    for (int id : batch.nsids_del)
+        if (auto it = nsids_.find(id); it != nsids_.end()) gone_.insert(it->second);
     if (own) {
         // The echo of the running job. Lost events in a job are lost echo, or
         // changes made in the window the job's own observation covers.
@@ -139,7 +144,15 @@ void DriftWatch::on_event(const reconcile::KernelEvent& e, WallClock::time_point
         return;
     }
     ++owned_events_;
-    if (!v.drift.empty()) on_drift("", v.drift, at);
+    if (v.drift.empty()) return;
+    if (e.object == reconcile::KernelEvent::Object::Link) {
+        auto spec = desired_.links.find(e.link.name);
+        if (spec != desired_.links.end() && gone_.contains(spec->second.peer_ns)) {
+            spdlog::debug("drift: {}: goes with its container's namespace, not drift", v.drift);
+            return;
+        }
+    }
+    on_drift("", v.drift, at);
 }
 
 // An event inside a container, by the nsid its namespace has here. One of
@@ -294,6 +307,8 @@ void DriftWatch::job_ended(const JobResult& r, const model::Topology* in_force) 
     if (r.outcome.ok()) {
         nsids_ = r.nsids;
         for (int id : died) nsids_.erase(id);
+        // A container attached again has a veth of its own again.
+        for (const auto& [nsid, ns] : nsids_) gone_.erase(ns);
     }
     const bool repair = repairing_.has_value();
     if (repairing_) {

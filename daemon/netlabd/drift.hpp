@@ -26,7 +26,8 @@
 // dies). A container's events are judged by the same rules as the host's,
 // against that container's desired state (reconcile::drift_of), and repaired
 // or reported the same way; the nsids come from the last apply
-// (JobResult::nsids), and an nsid taken back is forgotten at once.
+// (JobResult::nsids), and an nsid taken back is forgotten at once (the
+// container's veth then going down on the host with it is no drift).
 #pragma once
 
 #include <chrono>
@@ -148,6 +149,9 @@ private:
     // last successful apply attached them, less those that died since.
     std::map<int, reconcile::NsId> nsids_;
     std::set<int> died_in_job_;  // nsids taken back while the running job ran
+    // Container namespaces that died since they were attached: the host end
+    // of their veth going down and away with them is no drift.
+    std::set<reconcile::NsId> gone_;
 
     boost::asio::steady_timer timer_;
     std::optional<std::chrono::steady_clock::time_point> burst_start_;
