@@ -1,5 +1,6 @@
 #include "netlabd/drift.hpp"
 
+#include <algorithm>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -299,6 +300,9 @@ void DriftWatch::job_ended(const JobResult& r, const model::Topology* in_force) 
     read(in_job_);
     in_job_ = false;
     follow(in_force);
+    // A container dropped from the topology is not watched for again.
+    if (desired_all_)
+        std::erase_if(gone_, [&](const reconcile::NsId& ns) { return !desired_all_->namespaces.contains(ns); });
     std::set<int> died = std::move(died_in_job_);
     died_in_job_.clear();
     if (r.mode != JobResult::Mode::Apply) return;
@@ -360,6 +364,15 @@ void DriftWatch::job_ended(const JobResult& r, const model::Topology* in_force) 
         if (!ns.empty()) ++container_drifts_;
         on_drift(ns, f, r.finished);
     }
+}
+
+void DriftWatch::changed_during_job(const reconcile::NsId& ns, const std::string& why) {
+    if (!policy_ || stopped_) return;
+    // Only a container still watched: one that died is the re-attach's.
+    if (std::none_of(nsids_.begin(), nsids_.end(), [&](const auto& kv) { return kv.second == ns; })) return;
+    spdlog::warn("drift: changed while the reconcile ran: {}", reconcile::drift_where(ns, why));
+    ++container_drifts_;
+    on_drift(ns, why, WallClock::now());
 }
 
 void DriftWatch::follow(const model::Topology* in_force) {

@@ -94,6 +94,12 @@ public:
     // and the ledger in the state directory.
     void job_ended(const JobResult& r, const model::Topology* in_force);
 
+    // After a successful apply: `ns`, a container namespace the apply took
+    // from memory (it wrote nothing there), had an event during the job that
+    // leaves it other than desired (`why`, the fast reload's verdict): the
+    // job's own observation did not see it, so it is drift as any other.
+    void changed_during_job(const reconcile::NsId& ns, const std::string& why);
+
     // `drift` in the status reply.
     nlohmann::json status_json() const;
     // Reconciles that repaired drift, since netlabd started.

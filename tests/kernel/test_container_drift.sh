@@ -11,6 +11,8 @@
 #  2. drift: report — the same three changes inside c1 are reported (status,
 #     human and --json, with the container named; the log) and left as they
 #     are; going back to repair mode (a file change) repairs them;
+#  2b. c1's address deleted while a reconcile that writes only into c2 is
+#     stopped after its first step: repaired by one more reconcile;
 #  3. the containers stopped while netlabd watches them (c1's netns deleted,
 #     c2's process killed): their namespaces die — their nsids leave the
 #     host's list (`ip netns list-id`), their veths leave br0, c1 leaves
@@ -49,7 +51,8 @@ C1_ADDR=198.51.100.31 C2_ADDR=198.51.100.32 GW=198.51.100.1 OTHER_GW=198.51.100.
 
 ETC=$dir/etc
 mkdir -p "$ETC"
-write_topology() {  # DRIFT_POLICY
+C2_IN_FILE=$C2_ADDR
+write_topology() {  # DRIFT_POLICY (c2's address: C2_IN_FILE)
     cat >"$ETC/topology.yaml.tmp" <<EOF
 version: 1
 drift: $1
@@ -63,7 +66,7 @@ containers:
   c2:
     netns: "pid:$C2_PID"
     interfaces:
-      eth1: {bridge: br0, address: $C2_ADDR/24, gateway: $GW}
+      eth1: {bridge: br0, address: $C2_IN_FILE/24, gateway: $GW}
 EOF
     mv "$ETC/topology.yaml.tmp" "$ETC/topology.yaml"
 }
@@ -113,6 +116,13 @@ is_down() { ! is_up "$1"; }
 default_via() { has_line in_c "$1" ip route show default -- "via $2 dev eth1"; }
 no_default() { [ -z "$(in_c "$1" ip route show default)" ]; }
 repaired() { has_addr "$1" && is_up "$1" && default_via "$1" "$GW" && ! default_via "$1" "$OTHER_GW"; }
+# container_nsids: the nsids the host's namespace has for other namespaces
+# (one the kernel may give the host's namespace itself is left out).
+container_nsids() {
+    local out
+    out=$(ip -n "$H" netns list-id 2>/dev/null) || true
+    grep '^nsid' <<<"$out" | grep -vF "netns name: $H)" || true
+}
 show_c() { in_c "$1" ip -br link; in_c "$1" ip -br addr; in_c "$1" ip route; }
 
 LATENCIES=()
@@ -146,8 +156,8 @@ wait_until "both containers attached" true
 for c in c1 c2; do repaired "$c" || { show_c "$c"; netlabd_fail "$c not attached as the topology says"; }; done
 [ "$(drift '["containers_heard"]')" = True ] || skip "this kernel does not let netlabd hear other namespaces' events (NETLINK_LISTEN_ALL_NSID): $(drift '')"
 [ "$(drift '["containers_watched"]')" = "['c1', 'c2']" ] || netlabd_fail "containers watched: $(drift '["containers_watched"]')"
-nsids_before=$(ip -n "$H" netns list-id)
-note "  nsids in the host's namespace: $(tr '\n' ';' <<<"$nsids_before")"
+nsids_before=$(container_nsids)
+note "  containers' nsids in the host's namespace: $(tr '\n' ';' <<<"$nsids_before")"
 [ "$(grep -c '^nsid' <<<"$nsids_before")" = 2 ] || netlabd_fail "expected an nsid for each container in the host's namespace"
 c0=$(drift '["container_drifts"]')
 repair_case "address deleted" c1 ip addr del "$C1_ADDR/24" dev eth1
@@ -192,6 +202,37 @@ write_topology repair
 wait_until "repair mode repairs what report mode left" repaired c1
 note "PASS part 2: report mode reports the changes inside c1 and changes nothing"
 
+heading "2b. inside c1 while a reconcile that writes only into c2 runs"
+# netlabd again, stopping itself after the first step of a plan
+# (NETLAB_STOP_AFTER_STEP=1): c2's address changes in the file, and c1's
+# address is deleted while that reconcile is stopped. c1 is taken from the
+# last reconcile (not observed) and the event is heard as the job's: the
+# fast reload's dirty set finds it at the job's end, and one more reconcile
+# repairs it.
+netlabd_stop
+cp "$NLD_LOG" "$dir/netlabd-first.log"
+export NETLAB_STOP_AFTER_STEP=1
+netlabd_start "$H" "$ETC"
+unset NETLAB_STOP_AFTER_STEP
+netlabd_status "$STATUS"
+settle
+r0=$(reconciles)
+C2_IN_FILE=198.51.100.42
+write_topology repair
+wait_stopped "$NLD_PID" || netlabd_fail "netlabd did not stop after the first step of c2's reconcile"
+in_c c1 ip addr del "$C1_ADDR/24" dev eth1
+kill -CONT "$NLD_PID"
+note "  c2's address -> $C2_IN_FILE in the file; during its reconcile: c1: ip addr del $C1_ADDR/24 dev eth1"
+wait_until "c1 repaired after the reconcile that ran meanwhile" repaired c1
+has_line in_c c2 ip -o -4 addr show dev eth1 -- " $C2_IN_FILE/24" || netlabd_fail "c2 does not have $C2_IN_FILE"
+has_line grep -F "drift: changed while the reconcile ran: container c1: eth1 address $C1_ADDR/24 deleted" "$NLD_LOG" -- . \
+    || netlabd_fail "the log does not say c1 changed while the reconcile ran"
+settle
+note "  reconciles: $r0 -> $(reconciles) (the file's, then the repair)"
+[ "$(reconciles)" = $((r0 + 2)) ] || netlabd_fail "expected the file's reconcile and one repair, got $r0 -> $(reconciles)"
+grep -F "changed while the reconcile ran" "$NLD_LOG" | sed 's/^/  log: /'
+note "PASS part 2b: a change inside a container the reconcile did not observe is repaired right after it"
+
 heading "3. the containers stopped while netlabd watches them"
 settle
 d0=$(drift '["drifts"]')
@@ -203,12 +244,13 @@ kill "$C2_PID"
 wait "$C2_PID" 2>/dev/null || true
 lab_forget_pid "$C2_PID"
 note "  ip netns del c1; kill c2's process"
-no_nsids() { ! has_line ip -n "$H" netns list-id -- '^nsid'; }
+no_nsids() { [ -z "$(container_nsids)" ]; }
 no_ports() { [ -z "$(ip -n "$H" -o link show master br0)" ]; }
 poll_until 60 no_nsids || netlabd_fail "a container's namespace is still alive: nsids in the host: $(ip -n "$H" netns list-id)"
+note "  nsids in the host's namespace now: $(ip -n "$H" netns list-id | tr '\n' ';')"
 poll_until 60 no_ports || netlabd_fail "a container's veth is still on br0: $(ip -n "$H" -o link show master br0)"
 has_line ip netns list -- "^$C1\b" && netlabd_fail "c1 is still in ip netns"
-note "  nsids in the host's namespace: none; br0's ports: none; ip netns: no c1"
+note "  containers' nsids in the host's namespace: none; br0's ports: none; ip netns: no c1"
 wait_until "the watch forgot the stopped containers" watched_none
 netlabd_holds_only "$H" "after the stop"
 settle
