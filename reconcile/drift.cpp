@@ -148,6 +148,12 @@ std::string drift_of(const DesiredNs& desired, const KernelEvent& event) {
     return classify(desired, event).drift;
 }
 
+std::string drift_where(const NsId& ns, const std::string& drift) {
+    if (ns.empty()) return drift;
+    const std::string c = container_of(ns);
+    return (c.empty() ? ns : "container " + c) + ": " + drift;
+}
+
 std::vector<std::string> drift_in(const DesiredNs& desired, const model::NetnsState& observed) {
     std::vector<std::string> out;
     auto judge = [&](KernelEvent::Op op, KernelEvent::Object object, auto fill) {

@@ -87,4 +87,8 @@ std::string drift_of(const DesiredNs& desired, const KernelEvent& event);
 // someone changed something while the reconcile ran.
 std::vector<std::string> drift_in(const DesiredNs& desired, const model::NetnsState& observed);
 
+// A drift's words with where it happened, for the log and `status`: as it
+// is for the host (""), "container c1: eth1 set down" inside a container.
+std::string drift_where(const NsId& ns, const std::string& drift);
+
 }  // namespace netlab::reconcile

@@ -104,10 +104,15 @@ void print_reattach(const nlohmann::json& ra) {
 void print_drift(const nlohmann::json& dr) {
     if (!dr.is_object() || dr.value("mode", nlohmann::json()).is_null()) return;
     const auto& ev = dr.value("events", nlohmann::json::object());
+    std::string watching = "NOT watched: " + str(dr, "error");
+    if (dr.value("watching", false)) {
+        watching = "watching the host's links, addresses and routes";
+        const auto& c = dr.value("containers_watched", nlohmann::json::array());
+        if (c.is_array() && !c.empty())
+            watching += " and those of " + std::to_string(c.size()) + " container" + (c.size() == 1 ? "" : "s");
+    }
     std::printf("drift: %s, %s; %s repairs, %s reported; events: %s owned, %s foreign (ignored), %s netlabd's own",
-                str(dr, "mode").c_str(),
-                dr.value("watching", false) ? "watching the host's links, addresses and routes"
-                                            : ("NOT watched: " + str(dr, "error")).c_str(),
+                str(dr, "mode").c_str(), watching.c_str(),
                 str(dr, "repairs", "0").c_str(), str(dr, "reported", "0").c_str(), str(ev, "owned", "0").c_str(),
                 str(ev, "foreign", "0").c_str(), str(ev, "own", "0").c_str());
     if (dr.value("lost", 0) > 0) std::printf("; lost %s times (ENOBUFS)", str(dr, "lost").c_str());

@@ -68,6 +68,12 @@ void Daemon::settle_fast_reload(const JobResult& r) {
     }
     if (auto why = fast_reload_.job_ended(std::move(end)))
         spdlog::debug("fast reload: not until a reconcile verifies again: {}", *why);
+    // What the job left dirty is what it neither wrote nor observed, changed
+    // by someone else while it ran: inside a container, drift.
+    if (r.mode == JobResult::Mode::Apply && r.outcome.ok() && fast_reload_.dirty().has_baseline() &&
+        !fast_reload_.dirty().all_dirty())
+        for (const auto& [ns, why] : fast_reload_.dirty().dirty())
+            if (!ns.empty()) drift_.changed_during_job(ns, why);
 }
 
 }  // namespace netlab::daemon

@@ -1,6 +1,8 @@
 #include "netlabd/drift.hpp"
 
+#include <algorithm>
 #include <fstream>
+#include <set>
 #include <sstream>
 
 #include <boost/asio/post.hpp>
@@ -107,15 +109,30 @@ void DriftWatch::read(bool own) {
         return;
     }
     if (batch_) batch_(batch, own);
+    // A container whose namespace died: the kernel takes its nsid back
+    // first, then tears its links down, the host end of its veth with them
+    // (set down, then deleted, a grace period apart).
+    for (int id : batch.nsids_del)
+        if (auto it = nsids_.find(id); it != nsids_.end()) gone_.insert(it->second);
     if (own) {
         // The echo of the running job. Lost events in a job are lost echo, or
         // changes made in the window the job's own observation covers.
-        own_events_ += batch.events.size();
+        own_events_ += batch.events.size() + batch.peers.size();
         if (batch.lost) ++lost_;
+        // A container that died meanwhile: its nsid is not taken from the
+        // job's result either (job_ended).
+        for (int id : batch.nsids_del) {
+            nsids_.erase(id);
+            died_in_job_.insert(id);
+        }
         return;
     }
     const auto now = WallClock::now();
     for (const auto& e : batch.events) on_event(e, now);
+    for (const auto& p : batch.peers) on_peer_event(p, now);
+    // A namespace that died takes its nsid with it (the kernel tags nothing
+    // of its teardown with it), and the nsid may be given to another one.
+    for (int id : batch.nsids_del) nsids_.erase(id);
     if (batch.lost) on_lost(now);
 }
 
@@ -129,11 +146,48 @@ void DriftWatch::on_event(const reconcile::KernelEvent& e, WallClock::time_point
     }
     ++owned_events_;
     if (v.drift.empty()) return;
+    if (e.object == reconcile::KernelEvent::Object::Link) {
+        auto spec = desired_.links.find(e.link.name);
+        if (spec != desired_.links.end() && gone_.contains(spec->second.peer_ns)) {
+            spdlog::debug("drift: {}: goes with its container's namespace, not drift", v.drift);
+            return;
+        }
+    }
+    on_drift("", v.drift, at);
+}
+
+// An event inside a container, by the nsid its namespace has here. One of
+// an nsid that is not a container of the topology in force (someone else's
+// namespace, or a container not attached by the last apply) is ignored.
+void DriftWatch::on_peer_event(const reconcile::PeerEvent& p, WallClock::time_point at) {
+    if (!policy_ || !desired_all_) return;
+    auto it = nsids_.find(p.nsid);
+    if (it == nsids_.end()) return;
+    auto want = desired_all_->namespaces.find(it->second);
+    if (want == desired_all_->namespaces.end()) return;
+    ++container_events_;
+    // drift_of() also counts an address or route of a link the socket could
+    // not name there, unless it is foreign whatever the link is called.
+    const auto v = reconcile::classify(want->second, p.event);
+    const std::string drift = reconcile::drift_of(want->second, p.event);
+    spdlog::trace("drift: {}: event: {}: {}", it->second, p.event.str(),
+                  !v.owned && drift.empty() ? "foreign" : drift.empty() ? "as desired" : drift);
+    if (!v.owned && drift.empty()) {
+        ++foreign_events_;
+        return;
+    }
+    ++owned_events_;
+    if (drift.empty()) return;
+    ++container_drifts_;
+    on_drift(it->second, drift, at);
+}
+
+void DriftWatch::on_drift(const reconcile::NsId& ns, const std::string& drift, WallClock::time_point at) {
     ++drifts_;
     if (*policy_ == model::DriftPolicy::Report)
-        report(v.drift, at);
+        report(reconcile::drift_where(ns, drift), at, ns);
     else
-        repair_later(v.drift, at);
+        repair_later(reconcile::drift_where(ns, drift), at);
 }
 
 void DriftWatch::on_lost(WallClock::time_point at) {
@@ -209,10 +263,10 @@ void DriftWatch::request_repair() {
     request_(JobResult::Mode::Apply, trigger, nullptr);
 }
 
-void DriftWatch::report(const std::string& what, WallClock::time_point at) {
+void DriftWatch::report(const std::string& what, WallClock::time_point at, const reconcile::NsId& ns) {
     ++reported_;
     spdlog::warn("drift: {}; left as it is (drift: report)", what);
-    reports_.push_back(Report{what, at});
+    reports_.push_back(Report{what, ns, at});
     while (reports_.size() > kMaxReports) reports_.pop_front();
 }
 
@@ -246,7 +300,20 @@ void DriftWatch::job_ended(const JobResult& r, const model::Topology* in_force) 
     read(in_job_);
     in_job_ = false;
     follow(in_force);
+    // A container dropped from the topology is not watched for again.
+    if (desired_all_)
+        std::erase_if(gone_, [&](const reconcile::NsId& ns) { return !desired_all_->namespaces.contains(ns); });
+    std::set<int> died = std::move(died_in_job_);
+    died_in_job_.clear();
     if (r.mode != JobResult::Mode::Apply) return;
+    // The container namespaces a successful apply attached (a failed one
+    // changed nothing in force: the ones heard before stay heard).
+    if (r.outcome.ok()) {
+        nsids_ = r.nsids;
+        for (int id : died) nsids_.erase(id);
+        // A container attached again has a veth of its own again.
+        for (const auto& [nsid, ns] : nsids_) gone_.erase(ns);
+    }
     const bool repair = repairing_.has_value();
     if (repairing_) {
         Drift d = std::move(*repairing_);
@@ -269,11 +336,23 @@ void DriftWatch::job_ended(const JobResult& r, const model::Topology* in_force) 
     // verification, and the rollback restores only what the plan touched.
     // (A rollback that did not verify leaves no state worth judging.)
     const bool settled = r.outcome.ok() || r.outcome.status == reconcile::Outcome::Status::RolledBack;
-    if (!policy_ || !settled || !r.host) return;
-    const auto found = reconcile::drift_in(desired_, *r.host);
+    if (!policy_ || !settled) return;
+    std::vector<std::pair<reconcile::NsId, std::string>> found;
+    if (r.host)
+        for (auto& f : reconcile::drift_in(desired_, *r.host)) found.emplace_back("", std::move(f));
+    // Each container as the apply verified it (after a success only: a
+    // rollback's state is not kept).
+    if (r.outcome.ok() && r.outcome.state && desired_all_) {
+        for (const auto& [nsid, ns] : nsids_) {
+            auto seen = r.outcome.state->find(ns);
+            auto want = desired_all_->namespaces.find(ns);
+            if (seen == r.outcome.state->end() || want == desired_all_->namespaces.end()) continue;
+            for (auto& f : reconcile::drift_in(want->second, seen->second)) found.emplace_back(ns, std::move(f));
+        }
+    }
     if (found.empty()) return;
     std::string what;
-    for (const auto& f : found) what += (what.empty() ? "" : ", ") + f;
+    for (const auto& [ns, f] : found) what += (what.empty() ? "" : ", ") + reconcile::drift_where(ns, f);
     if (repair) {
         // Never a loop: a repair that did not hold is reported, not retried;
         // the next event about it is judged afresh.
@@ -281,13 +360,19 @@ void DriftWatch::job_ended(const JobResult& r, const model::Topology* in_force) 
         return;
     }
     spdlog::warn("drift: changed while the reconcile ran: {}", what);
-    drifts_ += found.size();
-    for (const auto& f : found) {
-        if (*policy_ == model::DriftPolicy::Report)
-            report(f, r.finished);
-        else
-            repair_later(f, r.finished);
+    for (const auto& [ns, f] : found) {
+        if (!ns.empty()) ++container_drifts_;
+        on_drift(ns, f, r.finished);
     }
+}
+
+void DriftWatch::changed_during_job(const reconcile::NsId& ns, const std::string& why) {
+    if (!policy_ || stopped_) return;
+    // Only a container still watched: one that died is the re-attach's.
+    if (std::none_of(nsids_.begin(), nsids_.end(), [&](const auto& kv) { return kv.second == ns; })) return;
+    spdlog::warn("drift: changed while the reconcile ran: {}", reconcile::drift_where(ns, why));
+    ++container_drifts_;
+    on_drift(ns, why, WallClock::now());
 }
 
 void DriftWatch::follow(const model::Topology* in_force) {
@@ -295,7 +380,9 @@ void DriftWatch::follow(const model::Topology* in_force) {
     if (!policy_ || *policy_ != in_force->drift)
         spdlog::info("drift: {} ({})", policy_name(in_force->drift),
                      socket_ ? std::string("watching the host's links, addresses and routes") +
-                                   (socket_->listen_all_nsid() ? " (and containers' events, for the fast reload)" : "")
+                                   (socket_->listen_all_nsid() ? ", and the containers' by their nsids"
+                                                               : "; not the containers': " +
+                                                                     socket_->listen_all_nsid_error())
                              : "not watched: " + error_);
     policy_ = in_force->drift;
     auto desired = std::make_shared<reconcile::Desired>(reconcile::compile(*in_force, read_ledger(state_dir_)));
@@ -308,8 +395,10 @@ nlohmann::json DriftWatch::status_json() const {
         {"mode", policy_ ? nlohmann::json(policy_name(*policy_)) : nlohmann::json()},
         {"watching", socket_ != nullptr},
         {"containers_heard", watching_all()},
-        {"events", {{"owned", owned_events_}, {"foreign", foreign_events_}, {"own", own_events_}}},
+        {"events",
+         {{"owned", owned_events_}, {"foreign", foreign_events_}, {"own", own_events_}, {"containers", container_events_}}},
         {"drifts", drifts_},
+        {"container_drifts", container_drifts_},
         {"repairs", repairs_},
         {"reported", reported_},
         {"lost", lost_},
@@ -332,8 +421,14 @@ nlohmann::json DriftWatch::status_json() const {
         j["last_repair"] = nullptr;
     }
     auto reports = nlohmann::json::array();
-    for (const auto& r : reports_) reports.push_back({{"what", r.what}, {"at", iso_time(r.at)}});
+    for (const auto& r : reports_)
+        reports.push_back({{"what", r.what}, {"at", iso_time(r.at)}, {"namespace", r.ns}});
     j["reports"] = reports;
+    // The containers whose events are judged: those the last successful
+    // apply attached (and gave an nsid), less those that died since.
+    std::set<std::string> watched;
+    for (const auto& [nsid, ns] : nsids_) watched.insert(reconcile::container_of(ns));
+    j["containers_watched"] = watched;
     return j;
 }
 

@@ -21,11 +21,13 @@
 // holds a reference on its namespace, so a socket per container would keep
 // a stopped container's namespace, and its veth on the bridge, alive): the
 // event socket listens to all nsids, and the engine gives each attached
-// container namespace an nsid in netlabd's namespace (which does not keep
-// it alive). Their events are judged by the same rules as the host's
-// (reconcile::drift_of) but only for the fast reload (reconcile/dirty.hpp):
-// a drift inside a container makes it dirty and is repaired by the next
-// reload, not at once.
+// container namespace an nsid in netlabd's namespace, which does not keep it
+// alive (the kernel takes the nsid back, RTM_DELNSID, when the namespace
+// dies). A container's events are judged by the same rules as the host's,
+// against that container's desired state (reconcile::drift_of), and repaired
+// or reported the same way; the nsids come from the last apply
+// (JobResult::nsids), and an nsid taken back is forgotten at once (the
+// container's veth then going down on the host with it is no drift).
 #pragma once
 
 #include <chrono>
@@ -33,8 +35,10 @@
 #include <deque>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -78,6 +82,8 @@ public:
     void poll() { read(in_job_); }
     // The host's events and the container namespaces' (all nsids) are heard.
     bool watching_all() const;
+    // Container namespaces whose events are judged now (nsid -> namespace).
+    const std::map<int, reconcile::NsId>& containers_watched() const { return nsids_; }
     std::string not_watching_all() const;  // why not
 
     // Around every job. Events read in between are the job's own echo
@@ -87,6 +93,12 @@ public:
     // the desired state events are classified against is compiled from it
     // and the ledger in the state directory.
     void job_ended(const JobResult& r, const model::Topology* in_force);
+
+    // After a successful apply: `ns`, a container namespace the apply took
+    // from memory (it wrote nothing there), had an event during the job that
+    // leaves it other than desired (`why`, the fast reload's verdict): the
+    // job's own observation did not see it, so it is drift as any other.
+    void changed_during_job(const reconcile::NsId& ns, const std::string& why);
 
     // `drift` in the status reply.
     nlohmann::json status_json() const;
@@ -109,16 +121,19 @@ private:
     };
     struct Report {
         std::string what;
+        reconcile::NsId ns;  // "" the host
         WallClock::time_point at;
     };
 
     void wait_readable();
     void read(bool own);
     void on_event(const reconcile::KernelEvent& e, WallClock::time_point at);
+    void on_peer_event(const reconcile::PeerEvent& p, WallClock::time_point at);
+    void on_drift(const reconcile::NsId& ns, const std::string& drift, WallClock::time_point at);
     void on_lost(WallClock::time_point at);
     void repair_later(const std::string& what, WallClock::time_point at);
     void request_repair();
-    void report(const std::string& what, WallClock::time_point at);
+    void report(const std::string& what, WallClock::time_point at, const reconcile::NsId& ns = {});
     void follow(const model::Topology* in_force);
 
     boost::asio::io_context& io_;
@@ -136,6 +151,13 @@ private:
     std::optional<model::DriftPolicy> policy_;  // nullopt: nothing in force yet
     reconcile::DesiredNs desired_;              // the host's part
     std::shared_ptr<const reconcile::Desired> desired_all_;
+    // nsid in netlabd's namespace -> the container namespace it tags, as the
+    // last successful apply attached them, less those that died since.
+    std::map<int, reconcile::NsId> nsids_;
+    std::set<int> died_in_job_;  // nsids taken back while the running job ran
+    // Container namespaces that died since they were attached: the host end
+    // of their veth going down and away with them is no drift.
+    std::set<reconcile::NsId> gone_;
 
     boost::asio::steady_timer timer_;
     std::optional<std::chrono::steady_clock::time_point> burst_start_;
@@ -149,6 +171,7 @@ private:
     // drifts: events that left something other than desired; repairs:
     // reconciles that ran because of them (one for a burst); lost: ENOBUFS.
     std::uint64_t drifts_ = 0, repairs_ = 0, reported_ = 0, lost_ = 0;
+    std::uint64_t container_events_ = 0, container_drifts_ = 0;  // of those above, inside containers
 };
 
 }  // namespace netlab::daemon

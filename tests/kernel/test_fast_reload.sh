@@ -18,6 +18,8 @@
 #     (the host, c1 and c3 are taken from the last verified reconcile, the
 #     log says "3 namespaces unchanged ... not observed again"); a --full
 #     reload afterwards writes nothing
+# With `drift: report`, so that changes made inside containers from outside
+# wait for the reload instead of being repaired by netlabd at once.
 # The kernel's late follow-ups in the containers (carrier, IPv6 DAD) do not
 # make a namespace dirty (test_container_events.sh checks that at 100
 # containers); reload_until_fast still allows a few full reloads (bounded) and
@@ -45,6 +47,10 @@ mkdir -p "$ETC"
 write_topology() {  # C2_ADDRESS
     cat >"$ETC/topology.yaml.tmp" <<EOF
 version: 1
+# Report only: a change made inside a container from outside is left for
+# the next reload to find (what this test is about); with repair, netlabd
+# would repair it by itself first (test_container_drift.sh).
+drift: report
 
 networks:
   lan:

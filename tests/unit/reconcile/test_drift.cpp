@@ -164,3 +164,9 @@ TEST_CASE("drift_in: host1 before the takeover has drifted from it; after the en
         CHECK(reconcile::drift_in(d, host).empty());
     }
 }
+
+TEST_CASE("drift_where: the host's drift as it is, a container's with its name") {
+    CHECK(reconcile::drift_where("", "br0 set down") == "br0 set down");
+    CHECK(reconcile::drift_where(reconcile::container_ns("c1"), "eth1 address 198.51.100.31/24 deleted") ==
+          "container c1: eth1 address 198.51.100.31/24 deleted");
+}
