@@ -92,6 +92,7 @@ ojson network(const Network& n) {
     if (!n.subnets.empty()) j["subnet"] = one_or_list(n.subnets);
     if (!n.gateways.empty()) j["gateway"] = one_or_list(n.gateways);
     if (n.host_access) j["host_access"] = n.host_access->str();
+    if (n.docker) j["docker"] = *n.docker;
     return j;
 }
 

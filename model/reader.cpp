@@ -3,6 +3,8 @@
 // mean together is validate.cpp's job, combining files is merge.cpp's.
 #include "model/reader.hpp"
 
+#include <set>
+
 #include "model/duration.hpp"
 #include "model/guard.hpp"
 #include "model/reader_confirm.hpp"
@@ -23,6 +25,7 @@ private:
     void interface(const std::string& name, const YAML::Node& n, const std::string& path, const Location& kl);
     std::optional<Route> route(const YAML::Node& n, const Location& at, const std::string& path, bool inContainer);
     void network(const std::string& name, const YAML::Node& n, const std::string& path, const Location& kl);
+    void docker_network(Network& net, const YAML::Node& v, const Location& at, const std::string& what);
     void container(const std::string& name, const YAML::Node& n, const std::string& path, const Location& kl);
     void container_interface(ContainerInterface& ci, const YAML::Node& n, const std::string& path, const Location& kl);
     // One entry of an address list: `ADDR/LEN`, or a map with `address:` and
@@ -270,7 +273,7 @@ void Reader::network(const std::string& name, const YAML::Node& n, const std::st
     net.name = name;
     if (!expect_map(n, kl, "network " + quote(name), false)) return;
     bool sawParent = false;
-    fields(n, path, {"driver", "parent", "mode", "subnet", "gateway", "host_access"},
+    fields(n, path, {"driver", "parent", "mode", "subnet", "gateway", "host_access", "docker"},
            [&](const std::string& key, const YAML::Node& v, const std::string& p) {
                Location at = out_.sources.at(p);
                std::string what = name + ": " + key;
@@ -296,10 +299,27 @@ void Reader::network(const std::string& name, const YAML::Node& n, const std::st
                    });
                } else if (key == "host_access") {
                    net.host_access = prefix(v, at, "host_access", true);
+               } else if (key == "docker") {
+                   docker_network(net, v, at, what);
                }
            });
     if (!sawParent) error(kl, "network " + quote(name) + " has no parent", "add `parent: NIC` (e.g. ens33)");
     out_.topology.networks[name] = net;
+}
+
+// `docker: true` publishes the network under its own name, `docker: NAME`
+// under another, `docker: false` (the default) keeps it netlab's alone.
+void Reader::docker_network(Network& net, const YAML::Node& v, const Location& at, const std::string& what) {
+    auto s = scalar(v, at, what);
+    if (!s) return;
+    static const std::set<std::string> yes{"true", "True", "TRUE", "yes", "Yes", "YES", "on", "On", "ON"};
+    static const std::set<std::string> no{"false", "False", "FALSE", "no", "No", "NO", "off", "Off", "OFF"};
+    if (no.count(*s)) return;
+    const std::string name = yes.count(*s) ? net.name : *s;
+    if (!valid_docker_network_name(name))
+        error(at, "Docker network name " + quote(name) + " is not one Docker accepts",
+              "use letters, digits, '_', '.' and '-', starting with a letter or digit (or `docker: NAME`)");
+    else net.docker = name;
 }
 
 void Reader::container(const std::string& name, const YAML::Node& n, const std::string& path, const Location& kl) {

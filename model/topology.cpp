@@ -14,6 +14,14 @@ const char* to_string(MacvlanMode m) {
     return "?";
 }
 
+bool valid_docker_network_name(std::string_view s) {
+    auto alnum = [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'); };
+    if (s.empty() || s.size() > 255 || !alnum(s.front())) return false;
+    for (char c : s)
+        if (!alnum(c) && c != '_' && c != '.' && c != '-') return false;
+    return true;
+}
+
 std::optional<MacvlanMode> parse_macvlan_mode(std::string_view s) {
     if (s == "bridge") return MacvlanMode::Bridge;
     if (s == "private") return MacvlanMode::Private;

@@ -25,6 +25,8 @@ enum class MacvlanMode { Bridge, Private, Vepa, Passthru };
 const char* to_string(MacvlanMode m);
 std::optional<MacvlanMode> parse_macvlan_mode(std::string_view s);
 const char* to_string(InterfaceKind k);
+// Docker's rule for network (and container) names: [a-zA-Z0-9][a-zA-Z0-9_.-]*.
+bool valid_docker_network_name(std::string_view s);
 
 struct Route {
     Prefix to;                     // `to: default` is 0.0.0.0/0 or ::/0 (family of `via`)
@@ -67,6 +69,9 @@ struct Network {
     std::vector<Prefix> subnets;       // `subnet:` scalar or list (v4 and/or v6)
     std::vector<IpAddress> gateways;   // `gateway:` scalar or list
     std::optional<Prefix> host_access; // the host's shim address on this network
+    // `docker:`: the name of the Docker network netlab publishes this one
+    // as (docs/docker.md); nullopt: netlab's macvlans only.
+    std::optional<std::string> docker;
     bool operator==(const Network&) const = default;
 };
 

@@ -49,6 +49,7 @@ public:
         macvlan_parents();
         references();
         networks();
+        docker_networks();
         addresses();
         host_routes();
         containers();
@@ -350,6 +351,42 @@ private:
                 error(p + ".mode", "network '" + name + "' is in passthru mode but has " + std::to_string(users) +
                                        " macvlan children (containers and host_access)",
                       "passthru allows one macvlan on the parent; use mode: bridge");
+        }
+    }
+
+    // A network published to Docker (docs/docker.md): Docker's IPAM needs
+    // its subnets, one Docker name is one network, and a container Docker
+    // connects gets what Docker's connect can give (one address per family).
+    void docker_networks() {
+        std::map<std::string, std::string> byName;  // Docker name -> network
+        for (const auto& [name, net] : t_.networks) {
+            if (!net.docker) continue;
+            const std::string p = "networks." + name + ".docker";
+            if (net.subnets.empty())
+                error(p, "network '" + name + "' is published to Docker but has no subnet",
+                      "add `subnet: CIDR`: Docker's IPAM would otherwise pick one of its own");
+            if (auto [it, fresh] = byName.emplace(*net.docker, name); !fresh)
+                error(p, "networks '" + it->second + "' and '" + name + "' are both published to Docker as '" +
+                             *net.docker + "'",
+                      "give one of them `docker: OTHER-NAME`");
+        }
+        for (const auto& [cname, c] : t_.containers) {
+            if (c.netns.kind != NetnsTarget::Kind::Docker) continue;
+            for (const auto& [iname, ci] : c.interfaces) {
+                auto net = ci.network ? t_.networks.find(*ci.network) : t_.networks.end();
+                if (net == t_.networks.end() || !net->second.docker) continue;
+                const std::string p = cpath(cname, iname);
+                const std::string why = "interface " + iname + " of " + cname + " is connected through Docker (network '" +
+                                        net->first + "' is published)";
+                std::set<int> families;
+                for (const auto& a : ci.addresses)
+                    if (!families.insert(a.addr.family).second)
+                        error(p, why + " and Docker gives it one " + family_name(a.addr.family) + " address",
+                              "list at most one address per family");
+                if (ci.mac || ci.mtu || ci.gateway || !ci.routes.empty())
+                    error(p, why + ": Docker sets its MAC, MTU and routes",
+                          "drop mac/mtu/gateway/routes here, or attach it with `netns: pid:N` to keep netlab's macvlan");
+            }
         }
     }
 

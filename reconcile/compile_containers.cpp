@@ -105,6 +105,9 @@ void compile_containers(const model::Topology& topo, Desired& out) {
             if (ci.network) {
                 auto net = topo.networks.find(*ci.network);
                 if (net == topo.networks.end()) continue;  // the validator reports it
+                // Published to Docker: Docker connects a docker: target
+                // itself (docker_network.cpp), netlab's macvlan is not made.
+                if (net->second.docker && c.netns.kind == model::NetnsTarget::Kind::Docker) continue;
                 l.kind = "macvlan";
                 l.parent = net->second.parent;
                 if (!l.mtu) l.mtu_from = l.parent;
@@ -156,6 +159,28 @@ void compile_containers(const model::Topology& topo, Desired& out) {
         shim.up = true;
         shim.addresses = std::set<model::Prefix>{*n.host_access};
         host.links[shim.name] = shim;
+        if (n.docker) {
+            // Published to Docker: Docker hands out addresses netlab never
+            // hears of (`docker run --net=NAME`), so the whole subnet is
+            // reached through the shim, as two halves (more specific than
+            // the parent's prefix route, which the kernel owns).
+            for (const auto& sub : n.subnets) {
+                const std::uint8_t max = sub.addr.is_v4() ? 32 : 128;
+                if (sub.addr.family != n.host_access->addr.family || sub.len >= max) continue;
+                model::Prefix lo = sub.network();
+                lo.len = static_cast<std::uint8_t>(sub.len + 1);
+                model::Prefix hi = lo;
+                hi.addr.bytes[sub.len / 8] |= static_cast<std::uint8_t>(0x80u >> (sub.len % 8));
+                for (const auto& half : {lo, hi}) {
+                    RouteSpec r;
+                    r.dst = half;
+                    r.dev = shim.name;
+                    r.scope = 253;
+                    put_route(host, r);
+                }
+            }
+            continue;
+        }
         // Each container address on this network is reached through the shim
         // (a host route beats the parent's prefix route).
         for (const auto& [cname, c] : topo.containers)

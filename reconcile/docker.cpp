@@ -129,11 +129,17 @@ public:
         return std::nullopt;
     }
 
-    std::optional<Error> send(const std::string& target, bool keep_alive, Clock::time_point deadline) {
-        http::request<http::empty_body> req{http::verb::get, target, 11};
+    std::optional<Error> send(const std::string& target, bool keep_alive, Clock::time_point deadline,
+                              http::verb verb = http::verb::get, const std::string* body = nullptr) {
+        http::request<http::string_body> req{verb, target, 11};
         req.set(http::field::host, "docker");
         req.set(http::field::user_agent, "netlab");
         req.keep_alive(keep_alive);
+        if (body) {
+            req.set(http::field::content_type, "application/json");
+            req.body() = *body;
+        }
+        req.prepare_payload();
         auto ec = drive([&](auto handler) { http::async_write(socket_, req, handler); }, deadline);
         if (ec) return failure("send request", ec);
         return std::nullopt;
@@ -300,6 +306,23 @@ std::variant<ContainerState, Error> Client::inspect(std::string_view name) const
     if (auto* e = std::get_if<Error>(&parsed)) e->message = "docker " + socket_path_ + ": " + e->message;
     return parsed;
 }
+
+std::variant<Client::Response, Error> Client::request(std::string_view method, const std::string& target,
+                                                      const std::optional<std::string>& body) const {
+    const auto verb = http::string_to_verb(beast::string_view(method.data(), method.size()));
+    if (verb == http::verb::unknown) return err(Error::Kind::Protocol, "unknown method " + std::string(method));
+    auto deadline = Clock::now() + timeout_;
+    Connection conn(socket_path_, {});
+    if (auto e = conn.connect(deadline)) return *e;
+    if (auto e = conn.send(target, false, deadline, verb, body ? &*body : nullptr)) return *e;
+    http::response_parser<http::string_body> parser;
+    parser.body_limit(std::uint64_t{16} << 20);
+    if (auto e = conn.read(parser, deadline)) return *e;
+    const auto& res = parser.get();
+    return Response{static_cast<unsigned>(res.result_int()), res.body()};
+}
+
+std::string Client::message_of(std::string_view body) { return daemon_message(body); }
 
 std::optional<Error> Client::events(const EventFilter& filter, const std::function<bool(const Event&)>& on_event,
                                     std::stop_token stop, const std::function<void()>& on_open) const {

@@ -96,6 +96,17 @@ public:
                                 std::stop_token stop = {},
                                 const std::function<void()>& on_open = {}) const;
 
+    // One request with an optional JSON body; any HTTP status is an answer
+    // (the caller judges it), only a failed exchange is an Error.
+    struct Response {
+        unsigned status = 0;
+        std::string body;
+    };
+    std::variant<Response, Error> request(std::string_view method, const std::string& target,
+                                          const std::optional<std::string>& body = std::nullopt) const;
+    // The daemon's own message in an error answer ({"message": ...}).
+    static std::string message_of(std::string_view body);
+
     // Parse the JSON of one inspect answer (exposed for tests).
     static std::variant<ContainerState, Error> parse_inspect(std::string_view body);
     // Parse one events line; nullopt when it is not an event object.

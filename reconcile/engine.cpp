@@ -18,6 +18,7 @@
 
 #include "reconcile/announcements.hpp"
 #include "reconcile/compile.hpp"
+#include "reconcile/docker_calls.hpp"
 #include "reconcile/ledger.hpp"
 #include "reconcile/nl/error.hpp"
 #include "reconcile/planner.hpp"
@@ -49,13 +50,24 @@ const char* to_string(Outcome::Status s) {
 }
 
 json Outcome::to_json() const {
+    // One numbering: Docker's take-down steps, the kernel's, Docker's build-up.
     json steps = json::array();
+    auto docker_steps = [&](const std::vector<docker::Step>& v) {
+        for (const auto& d : v) {
+            json s = d.to_json();
+            s["n"] = steps.size() + 1;
+            s["text"] = d.describe();
+            steps.push_back(std::move(s));
+        }
+    };
+    docker_steps(plan.docker_before());
     for (std::size_t i = 0; i < plan.steps.size(); ++i) {
         json s = serial::step(plan.steps[i]);
-        s["n"] = i + 1;
+        s["n"] = steps.size() + 1;
         s["text"] = plan.steps[i].describe();
         steps.push_back(std::move(s));
     }
+    docker_steps(plan.docker_after());
     json diags = json::array();
     for (const auto& d : diagnostics) diags.push_back(serial::diagnostic(d));
     return json{{"status", to_string(status)},
@@ -97,9 +109,30 @@ struct Prepared {
     Observed observed;
 };
 
+// The Docker side of the plan (docs/docker.md). Docker is asked only when
+// the topology publishes a network or netlab published one before; then
+// an unreachable Docker rejects the run before any write.
+bool plan_docker(const model::Topology& topo, const Ledger& ledger, const ResolverOptions& ro, Outcome& out) {
+    const auto published = docker::published(topo);
+    if (published.empty() && ledger.docker.empty()) return true;
+    const docker::Client client(ro.docker_socket, ro.docker_timeout);
+    auto seen = docker::observe(client);
+    if (auto* e = std::get_if<docker::Error>(&seen)) {
+        out.status = Outcome::Status::Rejected;
+        out.error = "cannot reach Docker, which the topology's published networks need: " + e->message +
+                    "; nothing was changed";
+        return false;
+    }
+    auto dp = docker::plan(published, std::get<docker::Seen>(seen), ledger.docker);
+    out.plan.docker = std::move(dp.steps);
+    out.plan.refusals.insert(out.plan.refusals.end(), dp.refusals.begin(), dp.refusals.end());
+    return true;
+}
+
 // Validation, compile, observe, plan. Fills `out` (status Rejected /
 // Converged / Changes) and returns what apply needs to go on.
-std::optional<Prepared> prepare(Transaction& tx, const model::Loaded& config, Outcome& out, Known known = {}) {
+std::optional<Prepared> prepare(Transaction& tx, const model::Loaded& config, Outcome& out, const ResolverOptions& ro,
+                                Known known = {}) {
     PhaseClock phase(out);
     out.diagnostics = config.diagnostics;
     if (!config.ok()) {
@@ -169,6 +202,8 @@ std::optional<Prepared> prepare(Transaction& tx, const model::Loaded& config, Ou
         phase.lap("plan");
     }
     out.reused = remembered.size();
+    if (!plan_docker(config.topology, p.ledger, ro, out)) return std::nullopt;
+    if (!out.plan.docker.empty()) phase.lap("docker");
     if (!out.plan.refusals.empty()) {
         out.diagnostics.insert(out.diagnostics.end(), out.plan.refusals.begin(), out.plan.refusals.end());
         out.status = Outcome::Status::Rejected;
@@ -186,7 +221,7 @@ Outcome Engine::plan(const model::Loaded& config) {
     Outcome out;
     Transaction tx(kernel_, opts_, resolve_);
     const auto w0 = kernel_.writes();
-    prepare(tx, config, out);
+    prepare(tx, config, out, opts_.resolver);
     out.writes = kernel_.writes() - w0;
     out.seconds = clock.seconds();
     return out;
@@ -231,7 +266,7 @@ Outcome Engine::apply(const model::Loaded& config, const ConfirmPolicy& confirm,
                     "); `netlabctl confirm` or `netlabctl rollback` first; nothing was changed";
         return finish();
     }
-    auto prepared = prepare(tx, config, out, std::move(known));
+    auto prepared = prepare(tx, config, out, opts_.resolver, std::move(known));
     if (!prepared) return finish();
     if (out.plan.empty()) {
         out.state = std::make_shared<Observed>(std::move(prepared->observed));
@@ -268,44 +303,72 @@ Outcome Engine::apply(const model::Loaded& config, const ConfirmPolicy& confirm,
     const auto faults = FaultInjection::from_env();
 #endif
     std::string failure;
-    const std::size_t total = out.plan.steps.size();
+    const std::size_t total = out.plan.total();
+    const auto docker_before = out.plan.docker_before(), docker_after = out.plan.docker_after();
+    const std::size_t base = docker_before.size();  // the kernel's steps are numbered after these
+    const docker::Client docker_client(opts_.resolver.docker_socket, opts_.resolver.docker_timeout);
+    // Docker steps are sent one at a time, numbered with the kernel's
+    // (NETLAB_FAIL_AT_STEP and the stop points count them too).
+    auto run_docker = [&](const std::vector<docker::Step>& steps, std::size_t first) {
+        for (std::size_t i = 0; i < steps.size() && failure.empty(); ++i) {
+            const std::size_t n = first + i + 1;
+            try {
+#ifdef NETLAB_TESTING
+                FaultInjection::sleep(faults.delay_ms);
+                FaultInjection::stop_at(faults.stop_before, n, detail::stopped_before);
+                faults.fail(n);
+#endif
+                if (auto e = docker::execute(docker_client, steps[i])) failure = e->message;
+#ifdef NETLAB_TESTING
+                else FaultInjection::stop_at(faults.stop_after, n, detail::stopped_after);
+#endif
+            } catch (const std::exception& e) {
+                failure = e.what();
+            }
+            if (!failure.empty()) out.failed_step = n - 1;
+        }
+    };
+    run_docker(docker_before, 0);
     bool one_by_one = false;  // a window or a fault before a given step needs each step sent on its own
 #ifdef NETLAB_TESTING
     one_by_one = faults.forward_one_by_one();
 #endif
+    const std::size_t kernel_steps = failure.empty() ? out.plan.steps.size() : 0;
     if (one_by_one) {
-        for (std::size_t i = 0; i < total; ++i) {
+        for (std::size_t i = 0; i < kernel_steps; ++i) {
+            const std::size_t n = base + i + 1;
             try {
 #ifdef NETLAB_TESTING
                 FaultInjection::sleep(faults.delay_ms);
-                FaultInjection::stop_at(faults.stop_before, i + 1, detail::stopped_before);
+                FaultInjection::stop_at(faults.stop_before, n, detail::stopped_before);
 #endif
                 if (opts_.progress)
-                    opts_.progress(StepEvent{StepEvent::Phase::Forward, i + 1, total, out.plan.steps[i]});
+                    opts_.progress(StepEvent{StepEvent::Phase::Forward, n, total, out.plan.steps[i]});
 #ifdef NETLAB_TESTING
-                faults.fail(i + 1);
+                faults.fail(n);
 #endif
                 kernel_.execute(out.plan.steps[i]);
 #ifdef NETLAB_TESTING
-                FaultInjection::stop_at(faults.stop_after, i + 1, detail::stopped_after);
+                FaultInjection::stop_at(faults.stop_after, n, detail::stopped_after);
 #endif
             } catch (const std::exception& e) {
-                out.failed_step = i;
+                out.failed_step = n - 1;
                 failure = e.what();
                 out.error_code = errno_of(e);
                 break;
             }
         }
-    } else {
+    } else if (kernel_steps) {
         // The kernel may pipeline the steps (NlKernel: one sendmsg() per
         // namespace); a refusal still names the first failing step, and
         // whatever later steps did is undone by the rollback below, which
         // restores the snapshot whatever the kernel holds now.
         auto failed = kernel_.execute_steps(out.plan.steps, [&](std::size_t i) {
-            if (opts_.progress) opts_.progress(StepEvent{StepEvent::Phase::Forward, i + 1, total, out.plan.steps[i]});
+            if (opts_.progress)
+                opts_.progress(StepEvent{StepEvent::Phase::Forward, base + i + 1, total, out.plan.steps[i]});
         });
         if (failed) {
-            out.failed_step = failed->step;
+            out.failed_step = base + failed->step;
             try {
                 std::rethrow_exception(failed->error);
             } catch (const std::exception& e) {
@@ -314,6 +377,7 @@ Outcome Engine::apply(const model::Loaded& config, const ConfirmPolicy& confirm,
             }
         }
     }
+    if (failure.empty()) run_docker(docker_after, base + out.plan.steps.size());
 #ifdef NETLAB_TESTING
     // A window after the last step too, so a test can kill the transaction
     // with every step sent and the journal still there.
@@ -329,12 +393,17 @@ Outcome Engine::apply(const model::Loaded& config, const ConfirmPolicy& confirm,
             auto after = std::make_shared<Observed>(std::move(prepared->observed));
             for (auto& [ns, state] : tx.observe(spaces)) (*after)[ns] = std::move(state);
             Plan residual = make_plan(prepared->desired, *after);
+            if (residual.empty() && !out.plan.docker.empty()) {
+                // Docker verified the same way: nothing left to do there.
+                auto seen = docker::observe(docker_client);
+                if (auto* e = std::get_if<docker::Error>(&seen)) throw std::runtime_error(e->message);
+                const auto published = docker::published(config.topology);
+                residual.docker = docker::plan(published, std::get<docker::Seen>(seen), docker::connected_by(published)).steps;
+            }
             if (residual.empty()) out.state = std::move(after);
             else
-                failure = "verification failed: still to do after apply: " + residual.steps.front().describe() +
-                          (residual.steps.size() > 1
-                               ? " (and " + std::to_string(residual.steps.size() - 1) + " more)"
-                               : "");
+                failure = "verification failed: still to do after apply: " + residual.describe_at(0) +
+                          (residual.total() > 1 ? " (and " + std::to_string(residual.total() - 1) + " more)" : "");
         } catch (const std::exception& e) {
             failure = std::string("verification failed: ") + e.what();
         }

@@ -10,6 +10,7 @@ namespace netlab::reconcile {
 
 Ledger next_ledger(const Ledger& ledger, const model::Topology& topo, const Observed& before, const Plan& plan) {
     Ledger out = ledger;
+    out.docker = docker::connected_by(docker::published(topo));
     auto record = [&](const NsId& ns, const std::string& name, const std::string& attribute) {
         auto s = before.find(ns);
         if (s == before.end()) return;

@@ -30,6 +30,9 @@ struct AdoptedOriginal {
 
 struct Ledger {
     std::map<NsId, std::map<std::string, AdoptedOriginal>> adopted;
+    // Docker networks netlab published, each with the containers netlab
+    // connected to it: only these are ever disconnected (docs/docker.md).
+    docker::Connected docker;
     bool operator==(const Ledger&) const = default;
 };
 

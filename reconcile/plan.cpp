@@ -6,6 +6,29 @@
 
 namespace netlab::reconcile {
 
+std::vector<docker::Step> Plan::docker_before() const {
+    std::vector<docker::Step> v;
+    for (const auto& s : docker)
+        if (s.before_kernel()) v.push_back(s);
+    return v;
+}
+
+std::vector<docker::Step> Plan::docker_after() const {
+    std::vector<docker::Step> v;
+    for (const auto& s : docker)
+        if (!s.before_kernel()) v.push_back(s);
+    return v;
+}
+
+std::string Plan::describe_at(std::size_t k) const {
+    const auto before = docker_before(), after = docker_after();
+    if (k < before.size()) return before[k].describe();
+    k -= before.size();
+    if (k < steps.size()) return steps[k].describe();
+    k -= steps.size();
+    return k < after.size() ? after[k].describe() : std::string("?");
+}
+
 const char* to_string(Step::Op op) {
     switch (op) {
         case Step::Op::CreateLink: return "create-link";

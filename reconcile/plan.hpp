@@ -9,6 +9,7 @@
 
 #include "model/topology.hpp"
 #include "reconcile/desired.hpp"
+#include "reconcile/docker_network.hpp"
 
 namespace netlab::reconcile {
 
@@ -48,7 +49,17 @@ struct Step {
 struct Plan {
     std::vector<Step> steps;
     model::Diagnostics refusals;  // preflight: what the kernel is certain to reject; nothing runs then
-    bool empty() const { return steps.empty(); }
+    // Networks published to Docker (docs/docker.md): the steps that take
+    // down run before the kernel's, the ones that build up after them
+    // (docker::Step::before_kernel), all in one numbering: docker_before(),
+    // then `steps`, then docker_after().
+    std::vector<docker::Step> docker;
+    bool empty() const { return steps.empty() && docker.empty(); }
+    std::size_t total() const { return steps.size() + docker.size(); }
+    std::vector<docker::Step> docker_before() const;
+    std::vector<docker::Step> docker_after() const;
+    // Step k (0-based, the one numbering) in words.
+    std::string describe_at(std::size_t k) const;
 };
 
 const char* to_string(Step::Op op);

@@ -257,7 +257,13 @@ json plan(const Plan& p) {
     json steps = json::array(), refusals = json::array();
     for (const auto& s : p.steps) steps.push_back(step(s));
     for (const auto& d : p.refusals) refusals.push_back(diagnostic(d));
-    return json{{"steps", steps}, {"refusals", refusals}};
+    json j{{"steps", steps}, {"refusals", refusals}};
+    if (!p.docker.empty()) {
+        json d = json::array();
+        for (const auto& s : p.docker) d.push_back(s.to_json());
+        j["docker"] = d;
+    }
+    return j;
 }
 
 Plan plan_from(const json& j) {
@@ -265,6 +271,12 @@ Plan plan_from(const json& j) {
     for (const auto& s : j.at("steps")) p.steps.push_back(step_from(s));
     if (j.contains("refusals"))
         for (const auto& d : j.at("refusals")) p.refusals.push_back(diagnostic_from(d));
+    if (j.contains("docker"))
+        for (const auto& d : j.at("docker")) {
+            auto s = docker::Step::from_json(d);
+            if (!s) throw std::runtime_error("unreadable Docker step: " + d.dump());
+            p.docker.push_back(*s);
+        }
     return p;
 }
 
@@ -311,11 +323,14 @@ json ledger(const Ledger& l) {
         }
         adopted[ns] = per;
     }
-    return json{{"version", 1}, {"adopted", adopted}};
+    json j{{"version", 1}, {"adopted", adopted}};
+    if (!l.docker.empty()) j["docker"] = l.docker;
+    return j;
 }
 
 Ledger ledger_from(const json& j) {
     Ledger l;
+    if (j.contains("docker")) l.docker = j.at("docker").get<docker::Connected>();
     if (!j.contains("adopted")) return l;
     for (const auto& [ns, per] : j.at("adopted").items()) {
         auto& out = l.adopted[ns];

@@ -9,6 +9,7 @@
 #include <ctime>
 #include <thread>
 
+#include "reconcile/docker_calls.hpp"
 #include "reconcile/nl/error.hpp"
 #include "reconcile/planner.hpp"
 #include "reconcile/rollback_target.hpp"
@@ -121,7 +122,18 @@ Observed Transaction::observe(const std::set<NsId>& spaces) {
     return out;
 }
 
+// Docker's build-up steps are undone first (a network goes before the
+// kernel takes its parent's promisc or shim back), its take-down steps last
+// (a re-created network needs its parent back).
 bool Transaction::roll_back(const Observed& snapshot, const Plan& plan, Outcome& out) {
+    if (plan.docker.empty()) return roll_back_kernel(snapshot, plan, out);
+    const docker::Client client(opts_.resolver.docker_socket, opts_.resolver.docker_timeout);
+    bool clean = docker::roll_back(client, plan.docker_after(), out.restored);
+    clean = roll_back_kernel(snapshot, plan, out) && clean;
+    return docker::roll_back(client, plan.docker_before(), out.restored) && clean;
+}
+
+bool Transaction::roll_back_kernel(const Observed& snapshot, const Plan& plan, Outcome& out) {
     Desired target = restore_target(snapshot, plan);
     // Only namespaces with a snapshot can be restored (a container that
     // died meanwhile took what netlab made in it along).

@@ -103,6 +103,7 @@ public:
 
     // Restores `snapshot` for everything `plan` could have touched. Fills
     // out.restored; returns true when the re-observed state matches.
+    // The plan's Docker steps too (docs/docker.md).
     bool roll_back(const Observed& snapshot, const Plan& plan, Outcome& out);
 
     // Resolves and attaches every container's namespace. A container that
@@ -125,6 +126,7 @@ public:
     bool has_target(const NsId& ns) const { return targets_.count(ns) != 0; }
 
 private:
+    bool roll_back_kernel(const Observed& snapshot, const Plan& plan, Outcome& out);
     static std::string compare_in_play(const Observed& snapshot, const Desired& target, const Observed& after);
     std::variant<ResolvedNs, std::string> resolve(const model::NetnsTarget& t) const {
         return resolve_ ? resolve_(t) : resolve_netns(t, opts_.resolver);

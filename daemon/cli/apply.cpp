@@ -41,7 +41,7 @@ std::string step_line(const Outcome& o) {
     if (!o.failed_step) return "verification";
     std::size_t k = *o.failed_step;
     std::string s = "step " + std::to_string(k + 1);
-    if (k < o.plan.steps.size()) s += " (" + o.plan.steps[k].describe() + ")";
+    if (k < o.plan.total()) s += " (" + o.plan.describe_at(k) + ")";
     return s;
 }
 

@@ -69,9 +69,12 @@ std::string plan_summary(const reconcile::Plan& plan) {
         (m == '+' ? add : m == '~' ? change : del)++;
         if (std::find(namespaces.begin(), namespaces.end(), s.ns) == namespaces.end()) namespaces.push_back(s.ns);
     }
-    if (plan.steps.empty()) return "nothing to do";
+    for (const auto& d : plan.docker) (d.before_kernel() ? del : add)++;
+    if (plan.empty()) return "nothing to do";
+    std::string where = namespaces.empty() ? std::string() : plural(namespaces.size(), "namespace", "namespaces");
+    if (!plan.docker.empty()) where += where.empty() ? "Docker" : " and Docker";
     return std::to_string(add) + " to create, " + std::to_string(change) + " to change, " + std::to_string(del) +
-           " to delete in " + plural(namespaces.size(), "namespace", "namespaces");
+           " to delete in " + where;
 }
 
 std::string render_plan(const reconcile::Plan& plan, bool color) {
@@ -81,8 +84,22 @@ std::string render_plan(const reconcile::Plan& plan, bool color) {
         if (std::find(order.begin(), order.end(), s.ns) == order.end()) order.push_back(s.ns);
     std::stable_partition(order.begin(), order.end(), [](const reconcile::NsId& ns) { return ns.empty(); });
 
-    const int width = static_cast<int>(std::to_string(plan.steps.size()).size());
+    const int width = static_cast<int>(std::to_string(plan.total()).size());
+    const auto docker_before = plan.docker_before(), docker_after = plan.docker_after();
+    const std::size_t base = docker_before.size();
     std::string out;
+    auto docker = [&](const std::vector<reconcile::docker::Step>& steps, std::size_t first) {
+        if (steps.empty()) return;
+        out += paint(kBold, std::string("Docker:"), color) + "\n";
+        for (std::size_t i = 0; i < steps.size(); ++i) {
+            const char m = steps[i].before_kernel() ? '-' : '+';
+            char num[32];
+            std::snprintf(num, sizeof num, "%*zu", width, first + i + 1);
+            out += "  " + paint(marker_color(m), std::string(1, m), color) + " " + num + "  " +
+                   paint(marker_color(m), steps[i].describe(), color) + "\n";
+        }
+    };
+    docker(docker_before, 0);
     for (const auto& ns : order) {
         out += paint(kBold, ns_title(ns) + ":", color) + "\n";
         for (std::size_t i = 0; i < plan.steps.size(); ++i) {
@@ -90,7 +107,7 @@ std::string render_plan(const reconcile::Plan& plan, bool color) {
             if (s.ns != ns) continue;
             const char m = step_marker(s.op);
             char num[32];
-            std::snprintf(num, sizeof num, "%*zu", width, i + 1);
+            std::snprintf(num, sizeof num, "%*zu", width, base + i + 1);
             out += "  " + paint(marker_color(m), std::string(1, m), color) + " " + num + "  " +
                    paint(marker_color(m), s.describe(), color) + "\n";
             if (!s.why.empty())
@@ -98,6 +115,7 @@ std::string render_plan(const reconcile::Plan& plan, bool color) {
                        paint(kDim, "# " + s.why, color) + "\n";
         }
     }
+    docker(docker_after, base + plan.steps.size());
     out += paint(kBold, "Plan: " + plan_summary(plan) + ".", color) + "\n";
     return out;
 }

@@ -19,7 +19,9 @@
 # /proc/$(docker inspect -f '{{.State.Pid}}' NAME)/ns/net.
 #
 #   docker_require              exit 77 with the reason when this cannot work
-#   docker_up                   start the daemon; sets DOCKER_SOCK, DOCKER_HOST
+#   docker_up [NETNS]           start the daemon (in NETNS, an existing lab
+#                               namespace, when given: its NICs are then the
+#                               daemon's, e.g. a macvlan parent); sets DOCKER_SOCK
 #   dk ARGS...                  the docker CLI talking to it
 #   docker_image                build the busybox image offline -> DOCKER_IMAGE
 #   docker_pid NAME             State.Pid of a container
@@ -33,6 +35,7 @@ DOCKER_RUN_ID="nlc$$"
 DOCKER_DIR="/tmp/$DOCKER_RUN_ID-docker"
 DOCKER_SOCK="$DOCKER_DIR/docker.sock"
 DOCKER_NETNS="$DOCKER_RUN_ID-dockerd"
+DOCKER_OWN_NETNS=1  # 0: docker_up was given a lab namespace, the lab deletes it
 DOCKER_CGROUP_PARENT="/$DOCKER_RUN_ID-docker"
 DOCKER_IMAGE="netlab-busybox:$DOCKER_RUN_ID"
 DOCKERD_PID=""
@@ -97,7 +100,7 @@ docker_down() {
         [ -d "$cg" ] || continue
         find "$cg" -depth -type d -exec rmdir {} \; 2>/dev/null || true
     done
-    ip netns del "$DOCKER_NETNS" 2>/dev/null || true
+    if [ "$DOCKER_OWN_NETNS" = 1 ]; then ip netns del "$DOCKER_NETNS" 2>/dev/null || true; fi
     # Mounts were made in dockerd's private mount namespace; they die with it.
     # Anything that leaked into ours is unmounted before the files go.
     local m
@@ -154,8 +157,13 @@ docker_up() {
         [ -d "$p" ] || _docker_skip "$p does not exist: dockerd would create it on the machine"
         shadow+="mount -n -t tmpfs -o mode=755 nlc-shadow $p && "
     done
-    ip netns add "$DOCKER_NETNS" || _docker_skip "cannot create a network namespace for dockerd"
-    ip -n "$DOCKER_NETNS" link set lo up
+    if [ $# -gt 0 ]; then
+        DOCKER_NETNS=$1
+        DOCKER_OWN_NETNS=0
+    else
+        ip netns add "$DOCKER_NETNS" || _docker_skip "cannot create a network namespace for dockerd"
+        ip -n "$DOCKER_NETNS" link set lo up
+    fi
     # nsenter --net: the daemon's netns; unshare --mount --propagation slave:
     # it sees the host's mounts (cgroups, /proc) but its own stay private.
     # shellcheck disable=SC2016  # $0/$@ expand in the inner shell

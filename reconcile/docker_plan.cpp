@@ -1,0 +1,316 @@
+// The steps from what Docker holds to the published networks, their
+// inverses, and how each one reads (docker CLI words) and is journaled.
+// Pure.
+#include <algorithm>
+
+#include <nlohmann/json.hpp>
+
+#include "reconcile/docker_network.hpp"
+
+namespace netlab::reconcile::docker {
+
+using nlohmann::json;
+using model::IpAddress;
+using model::Prefix;
+
+namespace {
+
+const char* op_name(Step::Op op) {
+    switch (op) {
+        case Step::Op::CreateNetwork: return "docker_create_network";
+        case Step::Op::RemoveNetwork: return "docker_remove_network";
+        case Step::Op::Connect: return "docker_connect";
+        case Step::Op::Disconnect: return "docker_disconnect";
+    }
+    return "?";
+}
+
+json ip_json(const std::optional<IpAddress>& a) { return a ? json(a->str()) : json(nullptr); }
+std::optional<IpAddress> ip_from(const json& j) {
+    return j.is_string() ? IpAddress::parse(j.get<std::string>()) : std::nullopt;
+}
+
+json endpoint_json(const Endpoint& e) { return json{{"container", e.container}, {"ipv4", ip_json(e.v4)}, {"ipv6", ip_json(e.v6)}}; }
+Endpoint endpoint_from(const json& j) {
+    return Endpoint{j.value("container", ""), ip_from(j.value("ipv4", json())), ip_from(j.value("ipv6", json()))};
+}
+
+// A network as Docker holds it, in the terms netlab would create it with:
+// what removing it must be able to put back.
+NetworkSpec spec_of(const SeenNetwork& s) {
+    NetworkSpec n;
+    n.name = s.name;
+    auto get = [](const std::map<std::string, std::string>& m, const char* k) {
+        auto it = m.find(k);
+        return it == m.end() ? std::string() : it->second;
+    };
+    n.network = get(s.labels, kTopologyLabel);
+    n.parent = get(s.options, "parent");
+    n.mode = get(s.options, "macvlan_mode");
+    n.pools = s.pools;
+    return n;
+}
+
+bool same_pools(const std::vector<Pool>& want, const std::vector<Pool>& have) {
+    if (want.size() != have.size()) return false;
+    for (const auto& w : want) {
+        auto h = std::find_if(have.begin(), have.end(), [&](const Pool& p) { return p.subnet == w.subnet; });
+        if (h == have.end() || h->reserved != w.reserved) return false;
+        // Docker picks a gateway itself when none is given.
+        if (w.gateway && h->gateway != w.gateway) return false;
+    }
+    return true;
+}
+
+bool same_network(const NetworkSpec& want, const SeenNetwork& have) {
+    auto opt = [&](const char* k) {
+        auto it = have.options.find(k);
+        return it == have.options.end() ? std::string() : it->second;
+    };
+    return have.driver == "macvlan" && opt("parent") == want.parent &&
+           (opt("macvlan_mode").empty() ? want.mode == "bridge" : opt("macvlan_mode") == want.mode) &&
+           have.ipv6 == want.ipv6() && same_pools(want.pools, have.pools);
+}
+
+std::string names(const std::vector<std::string>& v) {
+    std::string s;
+    for (const auto& n : v) s += (s.empty() ? "" : ", ") + n;
+    return s;
+}
+
+}  // namespace
+
+std::string Step::describe() const {
+    switch (op) {
+        case Op::CreateNetwork: {
+            std::string s = "docker network create -d macvlan";
+            for (const auto& p : network.pools) {
+                s += " --subnet=" + p.subnet.str();
+                if (p.gateway) s += " --gateway=" + p.gateway->str();
+                for (const auto& [k, a] : p.reserved) s += " --aux-address=" + k + "=" + a.str();
+            }
+            if (network.ipv6()) s += " --ipv6";
+            s += " -o parent=" + network.parent + " -o macvlan_mode=" + network.mode;
+            return s + " --label " + kOwnerLabel + "=" + kOwnerValue + " " + network.name;
+        }
+        case Op::RemoveNetwork: return "docker network rm " + network.name;
+        case Op::Connect: {
+            std::string s = "docker network connect";
+            if (endpoint.v4) s += " --ip=" + endpoint.v4->str();
+            if (endpoint.v6) s += " --ip6=" + endpoint.v6->str();
+            return s + " " + network.name + " " + endpoint.container;
+        }
+        case Op::Disconnect: return "docker network disconnect " + network.name + " " + endpoint.container;
+    }
+    return "?";
+}
+
+json Step::to_json() const {
+    json pools = json::array();
+    for (const auto& p : network.pools) {
+        json r = json::object();
+        for (const auto& [k, a] : p.reserved) r[k] = a.str();
+        pools.push_back(json{{"subnet", p.subnet.str()}, {"gateway", ip_json(p.gateway)}, {"reserved", r}});
+    }
+    json j{{"op", op_name(op)},
+           {"network", {{"name", network.name}, {"network", network.network}, {"parent", network.parent},
+                        {"mode", network.mode}, {"pools", pools}}}};
+    if (op == Op::Connect || op == Op::Disconnect) j["endpoint"] = endpoint_json(endpoint);
+    return j;
+}
+
+std::optional<Step> Step::from_json(const json& j) {
+    if (!j.is_object() || !j.contains("network") || !j["network"].is_object()) return std::nullopt;
+    Step s;
+    const std::string op = j.value("op", "");
+    bool known = false;
+    for (auto o : {Op::CreateNetwork, Op::RemoveNetwork, Op::Connect, Op::Disconnect})
+        if (op == op_name(o)) s.op = o, known = true;
+    if (!known) return std::nullopt;
+    const json& n = j["network"];
+    s.network.name = n.value("name", "");
+    s.network.network = n.value("network", "");
+    s.network.parent = n.value("parent", "");
+    s.network.mode = n.value("mode", "");
+    if (auto ps = n.find("pools"); ps != n.end() && ps->is_array())
+        for (const auto& p : *ps) {
+            auto sub = Prefix::parse(p.value("subnet", ""));
+            if (!sub) return std::nullopt;
+            Pool pool{*sub, ip_from(p.value("gateway", json())), {}};
+            if (auto r = p.find("reserved"); r != p.end() && r->is_object())
+                for (const auto& [k, v] : r->items())
+                    if (auto a = ip_from(v)) pool.reserved.emplace(k, *a);
+            s.network.pools.push_back(std::move(pool));
+        }
+    if (auto e = j.find("endpoint"); e != j.end() && e->is_object()) s.endpoint = endpoint_from(*e);
+    if (s.network.name.empty()) return std::nullopt;
+    return s;
+}
+
+Step Step::inverse() const {
+    Step s = *this;
+    switch (op) {
+        case Op::CreateNetwork: s.op = Op::RemoveNetwork; break;
+        case Op::RemoveNetwork: s.op = Op::CreateNetwork; break;
+        case Op::Connect: s.op = Op::Disconnect; break;
+        case Op::Disconnect: s.op = Op::Connect; break;
+    }
+    return s;
+}
+
+std::vector<Step> undo(const std::vector<Step>& forward, const Seen& now) {
+    // Docker's state as the undo steps change it, so an undone removal's
+    // re-created network is seen by the reconnects that follow it.
+    std::map<std::string, std::set<std::string>> on;  // network -> containers
+    std::set<std::string> ours;
+    for (const auto& n : now) {
+        auto& members = on[n.name];
+        for (const auto& [_, e] : n.containers) members.insert(e.container);
+        if (n.ours()) ours.insert(n.name);
+    }
+    std::vector<Step> back;
+    for (auto it = forward.rbegin(); it != forward.rend(); ++it) {
+        const Step& s = *it;
+        const std::string& net = s.network.name;
+        const bool exists = on.count(net) != 0;
+        const bool member = exists && on[net].count(s.endpoint.container) != 0;
+        bool undone = false;
+        switch (s.op) {
+            case Step::Op::Connect:
+                if ((undone = member)) on[net].erase(s.endpoint.container);
+                break;
+            case Step::Op::Disconnect:
+                if ((undone = exists && !member)) on[net].insert(s.endpoint.container);
+                break;
+            case Step::Op::CreateNetwork:
+                // Only a network that is netlab's, and empty by now: what
+                // netlab connected to it was disconnected above.
+                if ((undone = exists && ours.count(net) && on[net].empty())) on.erase(net);
+                break;
+            case Step::Op::RemoveNetwork:
+                if ((undone = !exists)) {
+                    on[net].clear();
+                    ours.insert(net);
+                }
+                break;
+        }
+        if (undone) back.push_back(s.inverse());
+    }
+    return back;
+}
+
+Connected connected_by(const std::vector<NetworkSpec>& desired) {
+    Connected c;
+    for (const auto& n : desired) {
+        auto& on = c[n.name];
+        for (const auto& e : n.endpoints) on.insert(e.container);
+    }
+    return c;
+}
+
+Plan plan(const std::vector<NetworkSpec>& desired, const Seen& seen, const Connected& connected) {
+    Plan out;
+    std::vector<Step> down, up;
+    auto refuse = [&](std::string msg, std::string hint) {
+        out.refusals.push_back(model::Diagnostic{model::Severity::Error, {}, std::move(msg), std::move(hint)});
+    };
+    auto was_ours = [&](const std::string& net, const std::string& container) {
+        auto it = connected.find(net);
+        return it != connected.end() && it->second.count(container) != 0;
+    };
+    auto find_seen = [&](const std::string& name) -> const SeenNetwork* {
+        for (const auto& s : seen)
+            if (s.name == name) return &s;
+        return nullptr;
+    };
+    // Everything on `s` but netlab's own earlier connects: foreign.
+    auto foreign_on = [&](const SeenNetwork& s) {
+        std::vector<std::string> f;
+        for (const auto& [_, e] : s.containers)
+            if (!was_ours(s.name, e.container)) f.push_back(e.container);
+        std::sort(f.begin(), f.end());
+        return f;
+    };
+    auto take_down = [&](const SeenNetwork& s) {
+        const NetworkSpec spec = spec_of(s);
+        for (const auto& [_, e] : s.containers) down.push_back(Step{Step::Op::Disconnect, spec, e});
+        down.push_back(Step{Step::Op::RemoveNetwork, spec, {}});
+    };
+
+    for (const auto& d : desired) {
+        const SeenNetwork* s = find_seen(d.name);
+        if (s && !s->ours()) {
+            refuse("Docker network '" + d.name + "' exists and is not netlab's (no label " + kOwnerLabel + "=" +
+                       kOwnerValue + ")",
+                   "remove it (docker network rm " + d.name + ") or publish network '" + d.network +
+                       "' under another name (docker: NAME)");
+            continue;
+        }
+        for (const auto& o : seen) {
+            if (o.name == d.name) continue;
+            for (const auto& p : d.pools)
+                for (const auto& q : o.pools)
+                    if (p.subnet.overlaps(q.subnet))
+                        refuse("subnet " + p.subnet.str() + " of network '" + d.network + "' overlaps subnet " +
+                                   q.subnet.str() + " of Docker network '" + o.name + "'",
+                               "Docker refuses overlapping pools: pick another subnet or remove '" + o.name + "'");
+        }
+        std::vector<Endpoint> to_connect;
+        if (s && !same_network(d, *s)) {
+            // Docker cannot change a network in place: it is re-created,
+            // which only netlab's own connects may stand in the way of.
+            if (auto f = foreign_on(*s); !f.empty()) {
+                refuse("Docker network '" + d.name + "' must be re-created to match network '" + d.network +
+                           "', but containers netlab did not connect use it: " + names(f),
+                       "disconnect or stop them first (docker network disconnect " + d.name + " NAME)");
+                continue;
+            }
+            take_down(*s);
+            s = nullptr;
+        }
+        if (!s) {
+            up.push_back(Step{Step::Op::CreateNetwork, d, {}});
+            to_connect = d.endpoints;
+        } else {
+            for (const auto& e : d.endpoints) {
+                const Endpoint* have = nullptr;
+                for (const auto& [_, c] : s->containers)
+                    if (c.container == e.container) have = &c;
+                if (have && have->v4 == e.v4 && (!e.v6 || have->v6 == e.v6)) continue;
+                if (have) down.push_back(Step{Step::Op::Disconnect, d, *have});
+                to_connect.push_back(e);
+            }
+            for (const auto& [_, c] : s->containers) {
+                bool wanted = std::any_of(d.endpoints.begin(), d.endpoints.end(),
+                                          [&](const Endpoint& e) { return e.container == c.container; });
+                if (!wanted && was_ours(d.name, c.container)) down.push_back(Step{Step::Op::Disconnect, d, c});
+            }
+        }
+        for (const auto& e : to_connect) {
+            if (s)
+                for (const auto& [_, c] : s->containers)
+                    if (c.container != e.container && ((e.v4 && c.v4 == e.v4) || (e.v6 && c.v6 == e.v6)))
+                        refuse("address " + (e.v4 && c.v4 == e.v4 ? e.v4 : e.v6)->str() + " of container '" +
+                                   e.container + "' is held by container '" + c.container + "' on Docker network '" +
+                                   d.name + "'",
+                               "give one of them another address");
+            up.push_back(Step{Step::Op::Connect, d, e});
+        }
+    }
+    for (const auto& s : seen) {
+        if (!s.ours()) continue;
+        if (std::any_of(desired.begin(), desired.end(), [&](const NetworkSpec& d) { return d.name == s.name; })) continue;
+        if (auto f = foreign_on(s); !f.empty()) {
+            refuse("Docker network '" + s.name + "' is no longer in the topology, but containers netlab did not " +
+                       "connect still use it: " + names(f),
+                   "disconnect or stop them first (docker network disconnect " + s.name + " NAME)");
+            continue;
+        }
+        take_down(s);
+    }
+    out.steps = std::move(down);
+    out.steps.insert(out.steps.end(), up.begin(), up.end());
+    return out;
+}
+
+}  // namespace netlab::reconcile::docker

@@ -1,0 +1,218 @@
+#!/usr/bin/env bash
+# A netlab network published to Docker (docs/docker.md), with a private
+# dockerd running in the lab host's own namespace (its ens33 is the parent):
+#  1. plan shows the Docker steps in one numbering with the kernel's;
+#  2. a fault injected at every step leaves Docker's network list and the
+#     host's kernel dump as they were; so does a SIGKILL right after the
+#     last step (Docker's connect), once the next apply has recovered;
+#  3. apply: `docker network inspect` shows driver, parent, subnet, gateway,
+#     netlab's label, the reserved addresses and nl1 (connected by netlab)
+#     with its fixed address; a second apply sends nothing;
+#  4. the seed's commands minus `docker network create`: `docker run
+#     --net=mynet --ip=...` works, the host reaches that container through
+#     the shim, the container reaches the gateway and the remote subnet;
+#     containers started without --ip never get a reserved address;
+#  5. the network removed from the topology while foreign containers use it:
+#     refused, naming them, nothing changed; once they are gone: removed;
+#  6. Docker unreachable: rejected before any write.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=tests/kernel/lib.sh
+. "$here/lib.sh"
+# shellcheck source=tests/kernel/docker_lib.sh
+. "$here/docker_lib.sh"
+lab_require
+lab_require_netlabctl
+docker_require
+
+lab_up
+H=$NS_HOST1
+dir=$(lab_tmp)
+docker_up "$H"
+note "  dockerd $(dk version --format '{{.Server.Version}} (API {{.Server.APIVersion}})') in $H, socket $DOCKER_SOCK"
+docker_image
+# Docker connects no network to a container in `none` (ErrConflictNoNetwork):
+# nl1 leaves it first, and waits for netlab's connect with no network at all.
+dk run --net=none -d --name nl1 "$DOCKER_IMAGE" sleep 3600 >/dev/null
+dk network disconnect none nl1
+PINNED="$LAB_PREFIX-pinned"
+lab_ns_add "$PINNED"
+
+write_topo() {  # write_topo FILE [no-network]
+    {
+        printf 'version: 1\ninterfaces:\n  ens33:\n    promisc: true\n    addresses: [%s/24]\n' "$HOST1_ADDR"
+        if [ "${2:-}" != no-network ]; then
+            cat <<EOF
+networks:
+  mynet:
+    parent: ens33
+    subnet: 198.51.100.0/24
+    gateway: $GW_LAN_ADDR
+    host_access: 198.51.100.250/32
+    docker: true
+containers:
+  nl1:
+    netns: docker:nl1
+    interfaces:
+      eth1: {network: mynet, address: 198.51.100.20/24}
+  pinned:
+    netns: netns:$PINNED
+    interfaces:
+      eth1: {network: mynet, address: 198.51.100.21/24}
+EOF
+        fi
+    } >"$1"
+}
+topo="$dir/mynet.yaml"
+write_topo "$topo"
+gone="$dir/gone.yaml"
+write_topo "$gone" no-network
+
+ctl() {  # ctl SUBCOMMAND ARGS...: netlabctl in the lab host, on the private dockerd
+    local state="$LAB_TMP/state-$H"
+    mkdir -p "$state"
+    in_ns "$H" "$NETLABCTL" "$@" --state-dir "$state" --docker-socket "$DOCKER_SOCK"
+}
+apply_json() {  # apply_json FILE OUT [ENV=VALUE...]
+    local file=$1 out=$2; shift 2
+    APPLY_RC=0
+    # shellcheck disable=SC2163  # NAME=VALUE words, exported as given
+    (if [ $# -gt 0 ]; then export "$@"; fi
+     ctl apply "$file" --json) >"$out" 2>"$out.err" || APPLY_RC=$?
+    APPLY_STATUS=$(json_get "$out" 'j.get("status")' 2>/dev/null || echo "(no JSON)")
+}
+docker_state() {  # what Docker holds, comparable: networks with their containers
+    local n
+    for n in $(dk network ls --format '{{.Name}}' | sort); do
+        printf '%s %s\n' "$n" "$(dk network inspect -f '{{.Driver}} {{json .IPAM.Config}} {{range .Containers}}{{.Name}}={{.IPv4Address}} {{end}}' "$n")"
+    done
+}
+snapshot() {  # snapshot TAG: the host's kernel dump and Docker's state
+    ns_dump "$H" >"$dir/$1.kernel"
+    docker_state >"$dir/$1.docker"
+}
+same_as() {  # same_as BEFORE AFTER WHAT
+    assert_same_dump "$3 (kernel)" "$dir/$1.kernel" "$dir/$2.kernel"
+    diff -u "$dir/$1.docker" "$dir/$2.docker" || fail "$3: Docker's networks changed (diff above)"
+}
+
+heading "1. plan"
+ctl plan "$topo" >"$dir/plan.txt" 2>&1 || true
+sed 's/^/  /' "$dir/plan.txt"
+has_line cat "$dir/plan.txt" -- '^Docker:' || fail "the human plan has no Docker section"
+ctl plan "$topo" --json >"$dir/plan.json" 2>"$dir/plan.err" || true
+K=$(json_get "$dir/plan.json" 'len(j["steps"])')
+has_line json_get "$dir/plan.json" '[s["op"] for s in j["steps"] if s["op"].startswith("docker_")]' -- \
+    "\['docker_create_network', 'docker_connect'\]" || fail "plan --json lacks the Docker steps in order"
+has_line json_get "$dir/plan.json" '[s["n"] for s in j["steps"]] == list(range(1, len(j["steps"]) + 1))' -- True \
+    || fail "the steps are not numbered 1..$K"
+
+heading "2. a fault at each of the $K steps: rolled back, Docker and kernel as before"
+snapshot before
+for k in $(seq 1 "$K"); do
+    apply_json "$topo" "$dir/fault$k.json" NETLAB_FAIL_AT_STEP="$k"
+    [ "$APPLY_STATUS" = rolled_back ] || { show_apply "$dir/fault$k.json"; fail "fault at step $k: not rolled back"; }
+    snapshot "after$k"
+    same_as before "after$k" "fault at step $k"
+    note "  step $k/$K ($(step_text "$dir/plan.json" "$k")): rolled back, same"
+done
+
+heading "2b. SIGKILL right after step $K (Docker's connect), then the next apply recovers"
+bg_apply() {  # bg_apply OUT ENV=VALUE: netlabctl apply in H in the background -> BG_PID
+    ip netns exec "$H" env "$2" "$NETLABCTL" apply "$topo" --json --state-dir "$LAB_TMP/state-$H" \
+        --docker-socket "$DOCKER_SOCK" >"$1" 2>"$1.err" &
+    BG_PID=$!
+    LAB_PIDS+=("$BG_PID")
+}
+bg_apply "$dir/killed.json" NETLAB_STOP_AFTER_STEP="$K"
+wait_stopped "$BG_PID" || { cat "$dir/killed.json" "$dir/killed.json.err"; fail "the apply never stopped after step $K"; }
+note "  stopped after step $K: Docker holds $(dk network inspect -f '{{.Name}} {{range .Containers}}{{.Name}}={{.IPv4Address}}{{end}}' mynet)"
+kill -9 "$BG_PID"
+wait "$BG_PID" 2>/dev/null || true
+lab_forget_pid "$BG_PID"
+bg_apply "$dir/apply.json" NETLAB_STOP_BEFORE_STEP=1
+wait_stopped "$BG_PID" || { cat "$dir/apply.json" "$dir/apply.json.err"; fail "the next apply never stopped before its first step"; }
+snapshot recovered
+same_as before recovered "the recovery after SIGKILL"
+note "  next apply, stopped before its first step: kernel and Docker as before the killed apply"
+kill -CONT "$BG_PID"
+APPLY_RC=0
+wait "$BG_PID" || APPLY_RC=$?
+lab_forget_pid "$BG_PID"
+
+heading "3. apply"
+APPLY_STATUS=$(json_get "$dir/apply.json" 'j.get("status")' 2>/dev/null || echo "(no JSON)")
+[ "$APPLY_STATUS" = applied ] || { show_apply "$dir/apply.json"; fail "apply failed"; }
+dk network inspect mynet >"$dir/inspect.json"
+# shellcheck disable=SC2016
+ins() { json_get "$dir/inspect.json" "$1"; }
+note "  docker network inspect mynet:"
+note "    driver $(ins 'j[0]["Driver"]'), options $(ins 'j[0]["Options"]')"
+note "    IPAM $(ins 'j[0]["IPAM"]["Config"]')"
+note "    labels $(ins 'j[0]["Labels"]')"
+note "    containers $(ins 'sorted((c["Name"], c["IPv4Address"]) for c in j[0]["Containers"].values())')"
+has_line ins 'j[0]["Driver"], j[0]["Options"]["parent"], j[0]["Labels"]["org.netlab.owner"]' -- \
+    -x "('macvlan', 'ens33', 'netlab')" || fail "driver, parent or label wrong"
+has_line ins '[(c["Subnet"], c["Gateway"]) for c in j[0]["IPAM"]["Config"]]' -- \
+    -x "\[('198.51.100.0/24', '$GW_LAN_ADDR')\]" || fail "subnet or gateway wrong"
+has_line ins 'sorted(j[0]["IPAM"]["Config"][0]["AuxiliaryAddresses"].values())' -- \
+    -x "\['198.51.100.10', '198.51.100.21', '198.51.100.250'\]" || fail "the reserved addresses are not the host's, pinned's and the shim's"
+has_line ins '[c["IPv4Address"] for c in j[0]["Containers"].values() if c["Name"] == "nl1"]' -- \
+    -x "\['198.51.100.20/24'\]" || fail "nl1 is not connected with 198.51.100.20"
+apply_json "$topo" "$dir/again.json"
+[ "$APPLY_STATUS" = converged ] || { show_apply "$dir/again.json"; fail "a second apply is not converged"; }
+note "  second apply: converged, $(json_get "$dir/again.json" 'j["writes"]') netlink writes"
+
+heading "4. the seed's commands (docker network create is netlab's now)"
+note "  \$ docker run --net=mynet --ip=198.51.100.30 -itd --name=test1 $DOCKER_IMAGE sh"
+dk run --net=mynet --ip=198.51.100.30 -itd --name=test1 "$DOCKER_IMAGE" sh | sed 's/^/  /'
+out=$(lab_reach_soon "$H" 198.51.100.30) || fail "the host cannot reach test1 through the shim: $out"
+note "  host -> test1 (198.51.100.30): $out"
+out=$(dk exec test1 ping -c 3 -W 2 "$GW_LAN_ADDR" 2>&1) || true
+has_line printf '%s\n' "$out" -- -E '3 packets transmitted, 3 (packets )?received' || fail "test1 cannot reach the gateway: $out"
+note "  test1 -> gateway: ok"
+out=$(lab_reach_soon "$NS_REMOTE" 198.51.100.30) || fail "the remote subnet cannot reach test1: $out"
+note "  remote -> test1: $out"
+out=$(lab_reach_soon "$H" 198.51.100.20) || fail "the host cannot reach nl1 through the shim: $out"
+note "  host -> nl1 (198.51.100.20, connected by netlab): $out"
+declare -a auto=()
+for i in $(seq 1 12); do
+    dk run --net=mynet -d --name "auto$i" "$DOCKER_IMAGE" sleep 3600 >/dev/null
+    auto+=("$(dk inspect -f '{{.NetworkSettings.Networks.mynet.IPAddress}}' "auto$i")")
+done
+note "  12 x docker run --net=mynet (no --ip): ${auto[*]}"
+for a in "${auto[@]}"; do
+    case "$a" in 198.51.100.10|198.51.100.20|198.51.100.21|198.51.100.250|198.51.100.30)
+        fail "Docker handed out a reserved address: $a" ;;
+    esac
+done
+
+heading "5. mynet removed from the topology"
+snapshot used
+apply_json "$gone" "$dir/refused.json"
+[ "$APPLY_STATUS" = rejected ] || { show_apply "$dir/refused.json"; fail "removing a network foreign containers use was not refused"; }
+has_line json_get "$dir/refused.json" '"\n".join(d["message"] for d in j["diagnostics"])' -- 'still use it: .*test1' \
+    || { show_apply "$dir/refused.json"; fail "the refusal does not name test1"; }
+note "  refused: $(json_get "$dir/refused.json" '[d["message"] for d in j["diagnostics"]][0]')"
+snapshot used2
+same_as used used2 "the refused removal"
+dk rm -f test1 >/dev/null
+for i in $(seq 1 12); do dk rm -f "auto$i" >/dev/null; done
+apply_json "$gone" "$dir/removed.json"
+[ "$APPLY_STATUS" = applied ] || { show_apply "$dir/removed.json"; fail "removing the network failed"; }
+if dk network inspect mynet >/dev/null 2>&1; then fail "mynet is still in Docker"; fi
+note "  applied: mynet gone from Docker ($(dk network ls --format '{{.Name}}' | tr '\n' ' '))"
+
+heading "6. Docker unreachable: rejected before any write"
+snapshot quiet
+in_ns "$H" "$NETLABCTL" apply "$topo" --json --state-dir "$LAB_TMP/state-$H" --docker-socket "$dir/no.sock" \
+    >"$dir/unreach.json" 2>&1 || true
+has_line json_get "$dir/unreach.json" 'j["status"], j["writes"]' -- -x "('rejected', 0)" \
+    || { cat "$dir/unreach.json"; fail "an unreachable Docker did not reject the apply"; }
+note "  $(json_get "$dir/unreach.json" 'j["error"]')"
+snapshot quiet2
+same_as quiet quiet2 "the apply with Docker unreachable"
+
+docker_down
+docker_host_untouched || fail "the private dockerd wrote to the machine's Docker paths"
+note "PASS"

@@ -1,0 +1,255 @@
+// Networks published to Docker: the topology's networks as Docker should
+// hold them, the Engine API bodies, parsing Docker's answers and the plan
+// between the two (with its refusals).
+#include <doctest/doctest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "model/load.hpp"
+#include "reconcile/docker_network.hpp"
+
+using namespace netlab;
+using namespace netlab::reconcile::docker;
+using nlohmann::json;
+
+namespace {
+
+const char* kTopo = R"(version: 1
+interfaces:
+  ens33:
+    addresses: [198.51.100.148/24]
+networks:
+  mynet:
+    parent: ens33
+    subnet: [198.51.100.0/24, "2001:db8:104::/64"]
+    gateway: [198.51.100.1, "2001:db8:104::1"]
+    host_access: 198.51.100.250/32
+    docker: true
+containers:
+  web:
+    netns: docker:web
+    interfaces:
+      eth1: {network: mynet, addresses: [198.51.100.10/24, "2001:db8:104::10/64"]}
+  side:
+    netns: netns:side
+    interfaces:
+      eth1: {network: mynet, address: 198.51.100.11/24}
+)";
+
+std::vector<NetworkSpec> desired() {
+    auto l = model::load_string(kTopo, "t.yaml");
+    REQUIRE(l.diagnostics.empty());
+    return published(l.topology);
+}
+
+// Docker's answer for the network netlab created from desired().
+SeenNetwork seen_ours(const NetworkSpec& d) {
+    json j = create_body(d);
+    j["Id"] = "abc123";
+    j["Containers"] = json::object();
+    return std::get<SeenNetwork>(parse_network(j));
+}
+
+SeenNetwork foreign(const std::string& name, const std::string& subnet) {
+    json j{{"Name", name}, {"Id", name + "-id"}, {"Driver", "bridge"},
+           {"IPAM", {{"Config", json::array({{{"Subnet", subnet}}})}}}, {"Labels", json::object()}};
+    return std::get<SeenNetwork>(parse_network(j));
+}
+
+bool refused_with(const Plan& p, const std::string& words) {
+    for (const auto& d : p.refusals)
+        if (d.message.find(words) != std::string::npos) return true;
+    return false;
+}
+
+}  // namespace
+
+TEST_CASE("published: pools, reserved addresses, Docker-connected endpoints") {
+    auto d = desired();
+    REQUIRE(d.size() == 1);
+    const auto& n = d[0];
+    CHECK(n.name == "mynet");
+    CHECK(n.parent == "ens33");
+    CHECK(n.mode == "bridge");
+    CHECK(n.ipv6());
+    REQUIRE(n.pools.size() == 2);
+    CHECK(n.pools[0].gateway->str() == "198.51.100.1");
+    // The host's address, the shim and the netns: container are netlab's;
+    // web's address is given by Docker's connect, so it is not reserved.
+    std::set<std::string> reserved;
+    for (const auto& [k, a] : n.pools[0].reserved) reserved.insert(k + "=" + a.str());
+    CHECK(reserved == std::set<std::string>{"netlab-198.51.100.11=198.51.100.11", "netlab-198.51.100.148=198.51.100.148",
+                                            "netlab-198.51.100.250=198.51.100.250"});
+    CHECK(n.pools[1].reserved.empty());
+    REQUIRE(n.endpoints.size() == 1);
+    CHECK(n.endpoints[0].container == "web");
+    CHECK(n.endpoints[0].v4->str() == "198.51.100.10");
+    CHECK(n.endpoints[0].v6->str() == "2001:db8:104::10");
+}
+
+TEST_CASE("create, connect and disconnect bodies (Engine API 1.41)") {
+    auto d = desired();
+    json c = create_body(d[0]);
+    CHECK(c["Name"] == "mynet");
+    CHECK(c["Driver"] == "macvlan");
+    CHECK(c["CheckDuplicate"] == true);
+    CHECK(c["EnableIPv6"] == true);
+    CHECK(c["Options"] == json{{"parent", "ens33"}, {"macvlan_mode", "bridge"}});
+    CHECK(c["Labels"]["org.netlab.owner"] == "netlab");
+    CHECK(c["Labels"]["org.netlab.network"] == "mynet");
+    CHECK(c["IPAM"]["Driver"] == "default");
+    REQUIRE(c["IPAM"]["Config"].size() == 2);
+    CHECK(c["IPAM"]["Config"][0] ==
+          json{{"Subnet", "198.51.100.0/24"},
+               {"Gateway", "198.51.100.1"},
+               {"AuxiliaryAddresses",
+                {{"netlab-198.51.100.11", "198.51.100.11"},
+                 {"netlab-198.51.100.148", "198.51.100.148"},
+                 {"netlab-198.51.100.250", "198.51.100.250"}}}});
+    CHECK(c["IPAM"]["Config"][1] == json{{"Subnet", "2001:db8:104::/64"}, {"Gateway", "2001:db8:104::1"}});
+
+    CHECK(connect_body(d[0].endpoints[0]) ==
+          json{{"Container", "web"},
+               {"EndpointConfig", {{"IPAMConfig", {{"IPv4Address", "198.51.100.10"}, {"IPv6Address", "2001:db8:104::10"}}}}}});
+    CHECK(connect_body(Endpoint{"x", model::IpAddress::parse("198.51.100.9"), {}}) ==
+          json{{"Container", "x"}, {"EndpointConfig", {{"IPAMConfig", {{"IPv4Address", "198.51.100.9"}}}}}});
+    CHECK(disconnect_body("web") == json{{"Container", "web"}, {"Force", false}});
+}
+
+TEST_CASE("parse_networks: Docker's list and inspect answers") {
+    const char* body = R"([{"Name":"mynet","Id":"f00","Driver":"macvlan","EnableIPv6":false,
+      "IPAM":{"Driver":"default","Options":null,"Config":[{"Subnet":"198.51.100.0/24","Gateway":"198.51.100.1",
+              "AuxiliaryAddresses":{"netlab-198.51.100.250":"198.51.100.250"}}]},
+      "Options":{"parent":"ens33"},"Labels":{"org.netlab.owner":"netlab"},
+      "Containers":{"c1":{"Name":"test1","IPv4Address":"198.51.100.10/24","IPv6Address":""}}},
+     {"Name":"none","Id":"n0","Driver":"null","IPAM":{"Config":[]},"Labels":{}}])";
+    auto parsed = parse_networks(body);
+    REQUIRE(std::holds_alternative<Seen>(parsed));
+    const auto& s = std::get<Seen>(parsed);
+    REQUIRE(s.size() == 2);
+    CHECK(s[0].ours());
+    CHECK(!s[1].ours());
+    CHECK(s[0].pools[0].reserved.at("netlab-198.51.100.250").str() == "198.51.100.250");
+    CHECK(s[0].containers.at("c1").container == "test1");
+    CHECK(s[0].containers.at("c1").v4->str() == "198.51.100.10");
+    CHECK(!s[0].containers.at("c1").v6);
+    CHECK(std::holds_alternative<Error>(parse_networks("{}")));
+    CHECK(std::holds_alternative<Error>(parse_networks("[{\"Name\":\"x\"}]")));
+}
+
+TEST_CASE("plan: create then connect; converged when Docker holds it") {
+    auto d = desired();
+    auto p = plan(d, {}, {});
+    CHECK(p.refusals.empty());
+    REQUIRE(p.steps.size() == 2);
+    CHECK(p.steps[0].op == Step::Op::CreateNetwork);
+    CHECK(p.steps[0].describe().find("docker network create -d macvlan --subnet=198.51.100.0/24 --gateway=198.51.100.1") == 0);
+    CHECK(p.steps[1].describe() == "docker network connect --ip=198.51.100.10 --ip6=2001:db8:104::10 mynet web");
+
+    SeenNetwork s = seen_ours(d[0]);
+    s.containers["id1"] = d[0].endpoints[0];
+    s.containers["id2"] = Endpoint{"users-own", model::IpAddress::parse("198.51.100.77"), {}};
+    auto again = plan(d, {s}, {});
+    CHECK(again.refusals.empty());
+    CHECK(again.steps.empty());  // the foreign container is left alone
+}
+
+TEST_CASE("plan: what netlab connected before is disconnected, never a foreign container") {
+    auto d = desired();
+    SeenNetwork s = seen_ours(d[0]);
+    s.containers["id1"] = d[0].endpoints[0];
+    s.containers["id2"] = Endpoint{"old", model::IpAddress::parse("198.51.100.20"), {}};
+    s.containers["id3"] = Endpoint{"users-own", model::IpAddress::parse("198.51.100.77"), {}};
+    auto p = plan(d, {s}, Connected{{"mynet", {"web", "old"}}});
+    REQUIRE(p.steps.size() == 1);
+    CHECK(p.steps[0].describe() == "docker network disconnect mynet old");
+    CHECK(p.steps[0].before_kernel());
+}
+
+TEST_CASE("plan: refusals") {
+    auto d = desired();
+    SUBCASE("a network of that name that is not netlab's") {
+        auto p = plan(d, {foreign("mynet", "203.0.113.0/24")}, {});
+        CHECK(refused_with(p, "Docker network 'mynet' exists and is not netlab's"));
+        CHECK(p.steps.empty());
+    }
+    SUBCASE("a subnet another Docker network has") {
+        auto p = plan(d, {foreign("lan", "198.51.100.128/25")}, {});
+        CHECK(refused_with(p, "overlaps subnet 198.51.100.128/25 of Docker network 'lan'"));
+    }
+    SUBCASE("an address another container holds") {
+        SeenNetwork s = seen_ours(d[0]);
+        s.containers["x"] = Endpoint{"squatter", model::IpAddress::parse("198.51.100.10"), {}};
+        auto p = plan(d, {s}, {});
+        CHECK(refused_with(p, "address 198.51.100.10 of container 'web' is held by container 'squatter'"));
+    }
+    SUBCASE("removing a network foreign containers use: named") {
+        SeenNetwork s = seen_ours(d[0]);
+        s.containers["x"] = Endpoint{"test1", model::IpAddress::parse("198.51.100.10"), {}};
+        s.containers["y"] = Endpoint{"test2", model::IpAddress::parse("198.51.100.12"), {}};
+        auto p = plan({}, {s}, {});
+        CHECK(refused_with(p, "still use it: test1, test2"));
+        auto mine = plan({}, {s}, Connected{{"mynet", {"test1", "test2"}}});
+        CHECK(mine.refusals.empty());
+        REQUIRE(mine.steps.size() == 3);
+        CHECK(mine.steps[2].describe() == "docker network rm mynet");
+    }
+    SUBCASE("a changed network is re-created, unless foreign containers use it") {
+        SeenNetwork s = seen_ours(d[0]);
+        s.options["parent"] = "ens34";
+        auto p = plan(d, {s}, {});
+        REQUIRE(p.steps.size() == 3);
+        CHECK(p.steps[0].op == Step::Op::RemoveNetwork);
+        CHECK(p.steps[0].network.parent == "ens34");  // its inverse puts the old one back
+        CHECK(p.steps[1].op == Step::Op::CreateNetwork);
+        s.containers["x"] = Endpoint{"test1", model::IpAddress::parse("198.51.100.12"), {}};
+        CHECK(refused_with(plan(d, {s}, {}), "must be re-created"));
+    }
+}
+
+TEST_CASE("steps: inverse and journal form read back") {
+    auto d = desired();
+    for (const auto& s : plan(d, {}, {}).steps) {
+        auto back = Step::from_json(s.to_json());
+        REQUIRE(back);
+        CHECK(back->describe() == s.describe());
+        CHECK(back->to_json() == s.to_json());
+        CHECK(s.inverse().inverse() == s);
+        CHECK(s.inverse().before_kernel());
+    }
+    CHECK(!Step::from_json(json{{"op", "docker_frobnicate"}, {"network", {{"name", "x"}}}}));
+}
+
+TEST_CASE("undo: only what shows as done, last first") {
+    auto d = desired();
+    const auto forward = plan(d, {}, {}).steps;  // create mynet, connect web
+    SUBCASE("nothing done: nothing to undo") { CHECK(undo(forward, {}).empty()); }
+    SUBCASE("created, not connected: removed") {
+        auto back = undo(forward, {seen_ours(d[0])});
+        REQUIRE(back.size() == 1);
+        CHECK(back[0].describe() == "docker network rm mynet");
+    }
+    SUBCASE("all done: disconnected, then removed") {
+        SeenNetwork s = seen_ours(d[0]);
+        s.containers["id1"] = d[0].endpoints[0];
+        auto back = undo(forward, {s});
+        REQUIRE(back.size() == 2);
+        CHECK(back[0].describe() == "docker network disconnect mynet web");
+        CHECK(back[1].describe() == "docker network rm mynet");
+    }
+    SUBCASE("a foreign container joined meanwhile: the network stays") {
+        SeenNetwork s = seen_ours(d[0]);
+        s.containers["id9"] = Endpoint{"users-own", {}, {}};
+        CHECK(undo(forward, {s}).empty());
+    }
+    SUBCASE("a removal undone: re-created, then reconnected") {
+        SeenNetwork s = seen_ours(d[0]);
+        s.containers["id1"] = d[0].endpoints[0];
+        const auto down = plan({}, {s}, Connected{{"mynet", {"web"}}}).steps;  // disconnect web, rm mynet
+        REQUIRE(down.size() == 2);
+        auto back = undo(down, {});
+        REQUIRE(back.size() == 2);
+        CHECK(back[0].op == Step::Op::CreateNetwork);
+        CHECK(back[1].describe() == "docker network connect --ip=198.51.100.10 --ip6=2001:db8:104::10 mynet web");
+    }
+}
