@@ -281,8 +281,9 @@ Plan plan(const std::vector<NetworkSpec>& desired, const Seen& seen, const Conne
                 to_connect.push_back(e);
             }
             for (const auto& [_, c] : s->containers) {
+                const std::string& name = c.container;  // clang 14 cannot capture a structured binding
                 bool wanted = std::any_of(d.endpoints.begin(), d.endpoints.end(),
-                                          [&](const Endpoint& e) { return e.container == c.container; });
+                                          [&](const Endpoint& e) { return e.container == name; });
                 if (!wanted && was_ours(d.name, c.container)) down.push_back(Step{Step::Op::Disconnect, d, c});
             }
         }
