@@ -81,9 +81,15 @@ std::vector<std::string> str_list(const json& j) {
 }  // namespace
 
 json revision_json(const Revision& r) {
-    return json{{"format", kRevisionFormat}, {"revision", r.number}, {"time", r.time},     {"origin", r.origin},
-                {"by", r.by},                {"result", r.result},   {"error", r.error},   {"pending", r.pending},
-                {"files", r.files},          {"topology", r.topology}, {"plan", serial::plan(r.plan)}};
+    json j{{"format", kRevisionFormat}, {"revision", r.number}, {"time", r.time},     {"origin", r.origin},
+           {"by", r.by},                {"result", r.result},   {"error", r.error},   {"pending", r.pending},
+           {"files", r.files},          {"topology", r.topology}, {"plan", serial::plan(r.plan)}};
+    if (!r.settled.empty()) {
+        j["settled"] = r.settled;
+        j["settled_at"] = r.settled_at;
+        j["settled_by"] = r.settled_by;
+    }
+    return j;
 }
 
 Revision revision_from(const json& j) {
@@ -97,6 +103,9 @@ Revision revision_from(const json& j) {
     r.result = j.at("result").get<std::string>();
     r.error = j.value("error", "");
     r.pending = j.value("pending", false);
+    r.settled = j.value("settled", "");
+    r.settled_at = j.value("settled_at", "");
+    r.settled_by = j.value("settled_by", "");
     r.files = str_list(j.at("files"));
     r.topology = j.at("topology").get<std::string>();
     r.plan = serial::plan_from(j.at("plan"));

@@ -31,6 +31,10 @@ struct Revision {
     std::string result;              // applied, rolled_back or failed (Outcome's spelling)
     std::string error;               // the failed step's error
     bool pending = false;            // applied as a commit-confirmed change, not yet confirmed
+    // How a pending change ended, once it has: confirmed, rolled_back or
+    // failed (a rollback that did not verify); when, and what settled it
+    // (netlabctl confirm, the deadline, a probe, netlabctl rollback).
+    std::string settled, settled_at, settled_by;
     std::vector<std::string> files;  // the files it read, in merge order
     std::string topology;            // the merged topology, model::to_yaml
     Plan plan;                       // the plan it ran

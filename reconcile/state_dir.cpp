@@ -181,6 +181,13 @@ Revision StateDirectory::add_revision(Revision r, std::size_t keep) const {
     return r;
 }
 
+bool StateDirectory::update_revision(const Revision& r) const {
+    const fs::path file = dir_ / kRevisions / revision_name(r.number);
+    if (!fs::exists(file)) return false;
+    write_file_durably(file, revision_json(r).dump() + "\n");
+    return true;
+}
+
 fs::path StateDirectory::held_path() const { return dir_ / kHeld; }
 
 std::optional<std::string> StateDirectory::held() const {

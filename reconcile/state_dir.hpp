@@ -89,6 +89,9 @@ public:
     // empty directory), then drops the oldest until `keep` remain. Returns
     // it with its number. Throws std::system_error.
     Revision add_revision(Revision r, std::size_t keep) const;
+    // Writes `r` again over the kept revision of its number (a pending
+    // change that has settled); false when that revision is no longer kept.
+    bool update_revision(const Revision& r) const;
 
 private:
     std::filesystem::path dir_;

@@ -55,15 +55,16 @@ int history(const ClientOptions& o) {
         std::printf("no revision yet: netlabd has applied no change since its state directory was made\n");
         return 0;
     }
-    std::printf("%-5s %-24s %-9s %-11s %5s  %s\n", "REV", "TIME", "ORIGIN", "RESULT", "STEPS", "BY");
+    std::printf("%-5s %-24s %-9s %-20s %5s  %s\n", "REV", "TIME", "ORIGIN", "RESULT", "STEPS", "BY");
     for (const auto& r : revs) {
         std::string result = str(r, "result");
         if (r.value("pending", false)) result += "*";
-        std::printf("%-5s %-24s %-9s %-11s %5s  %s\n", str(r, "revision").c_str(), str(r, "time").c_str(),
+        if (r.contains("settled")) result += " " + str(r, "settled");
+        std::printf("%-5s %-24s %-9s %-20s %5s  %s\n", str(r, "revision").c_str(), str(r, "time").c_str(),
                     str(r, "origin").c_str(), result.c_str(), str(r, "steps").c_str(),
                     joined(r.value("by", nlohmann::json::array()), " + ").c_str());
     }
-    std::printf("(%zu kept of the last %s; * applied pending commit-confirmed)\n", revs.size(),
+    std::printf("(%zu kept of the last %s; * applied pending commit-confirmed, then how it settled)\n", revs.size(),
                 str(*reply, "keep").c_str());
     return 0;
 }

@@ -106,6 +106,8 @@ private:
     void record_revision(const Job& job, const JobResult& r);
     void give_back_files(const Job& job, const std::string& why);  // rollback --to did not take
     void history_request(ControlServer::Reply reply);
+    // Marks the pending change's revision with how it settled.
+    void settle_revision(const std::string& status, const std::string& by, const std::string& at);
     void diff_request(const nlohmann::json& req, ControlServer::Reply reply);
     void rollback_to_request(const nlohmann::json& req, const Peer& peer, ControlServer::Reply reply);
 

@@ -216,6 +216,7 @@ void Daemon::record_settled(Job& job, JobResult& r) {
         if (o.status != S::RolledBack) reply["error"] = o.error;
     }
     if (change.probe) settled["probe"] = reconcile::probe_json(*change.probe);
+    settle_revision(settled["status"].get<std::string>(), r.trigger, settled["at"].get<std::string>());
     settled_ = settled;
     pending_.reset();
     deadline_.cancel();

@@ -81,6 +81,28 @@ void Daemon::record_revision(const Job& job, const JobResult& r) {
     while (history_.size() > opts_.revisions) history_.pop_front();
 }
 
+void Daemon::settle_revision(const std::string& status, const std::string& by, const std::string& at) {
+    // The pending change is the newest revision: nothing else is applied
+    // while it is pending (reloads are deferred until it settles).
+    if (history_.empty()) return;
+    auto& last = history_.back();
+    if (!last.value("pending", false) || last.contains("settled")) return;
+    const auto n = last.value("revision", std::uint64_t{0});
+    try {
+        reconcile::StateDirectory dir(opts_.state_dir);
+        auto rev = dir.revision(n);
+        if (!rev) return;
+        rev->settled = status;
+        rev->settled_at = at;
+        rev->settled_by = by;
+        if (!dir.update_revision(*rev)) return;
+        last = reconcile::revision_summary(*rev);
+        spdlog::info("revision {}: {} ({})", n, status, by);
+    } catch (const std::exception& e) {
+        spdlog::error("revisions: revision {} is not marked {}: {}", n, status, e.what());
+    }
+}
+
 void Daemon::give_back_files(const Job& job, const std::string& why) {
     if (!job.replaced) return;
     // The rollback did not take: the files go back to what is in force.

@@ -95,6 +95,10 @@ sed -n '/^commit-confirmed/,$p' "$dir/status1.txt" | sed -n '1,4p' | sed 's/^/  
 grep 'commit-confirmed: .*probe' "$D/netlabd.log" | sed 's/^/  log: /'
 ns_dump "$NS_HOST1" >"$dir/after1"
 assert_same_dump "rollback by the probe" "$dir/before" "$dir/after1"
+ctl history --json >"$dir/hist1.json" || die "history failed"
+settled1=$(json_get "$dir/hist1.json" '" ".join(str(j["revisions"][-1].get(k)) for k in ("pending", "settled", "settled_by"))')
+note "  history: the change's revision: pending, settled, settled_by = $settled1"
+[ "$settled1" = "True rolled_back probe" ] || die "history does not say the change was rolled back by the probe: $(cat "$dir/hist1.json")"
 # Well under the deadline: a rollback at the deadline would show a gap of ~60 s.
 [ "$gap1" -lt 30000 ] || die "the pings stopped for $gap1 ms: the probe did not roll back before the deadline"
 

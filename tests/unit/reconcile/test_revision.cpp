@@ -62,6 +62,32 @@ TEST_CASE("revision: JSON reads back; the summary leaves out topology and plan")
     CHECK(s["origin"] == "socket");
 }
 
+TEST_CASE("revision: how a pending change settled is kept, and only once it has") {
+    Revision r = sample();
+    r.pending = true;
+    CHECK(!revision_json(r).contains("settled"));
+    r.settled = "rolled_back";
+    r.settled_at = "2026-12-03T06:00:04.000Z";
+    r.settled_by = "probe";
+    const auto j = revision_json(r);
+    CHECK(j["settled"] == "rolled_back");
+    const Revision back = revision_from(nlohmann::json::parse(j.dump()));
+    CHECK(back.settled == "rolled_back");
+    CHECK(back.settled_at == r.settled_at);
+    CHECK(back.settled_by == "probe");
+    CHECK(revision_summary(back)["settled"] == "rolled_back");
+
+    TempDir tmp;
+    StateDirectory sd(tmp.path);
+    Revision stored = sd.add_revision(sample(), 50);
+    stored.settled = "confirmed";
+    CHECK(sd.update_revision(stored));
+    CHECK(sd.revision(stored.number)->settled == "confirmed");
+    stored.number = 99;
+    CHECK(!sd.update_revision(stored));  // not kept: nothing written
+    CHECK(!sd.revision(99));
+}
+
 TEST_CASE("revision: another format, or a missing field, is refused") {
     auto j = revision_json(sample());
     j["format"] = 2;
