@@ -276,7 +276,8 @@ Plan plan(const std::vector<NetworkSpec>& desired, const Seen& seen, const Conne
                 const Endpoint* have = nullptr;
                 for (const auto& [_, c] : s->containers)
                     if (c.container == e.container) have = &c;
-                if (have && have->v4 == e.v4 && (!e.v6 || have->v6 == e.v6)) continue;
+                // An address the topology leaves to Docker is Docker's to pick.
+                if (have && (!e.v4 || have->v4 == e.v4) && (!e.v6 || have->v6 == e.v6)) continue;
                 if (have) down.push_back(Step{Step::Op::Disconnect, d, *have});
                 to_connect.push_back(e);
             }

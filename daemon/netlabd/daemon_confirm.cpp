@@ -88,7 +88,7 @@ void Daemon::rollback_request(ControlServer::Reply reply) {
 }
 
 void Daemon::stop_probing() {
-    if (pending_ && pending_->probing) reconciler_.stop_probes();
+    if (pending_ && pending_->probing) reconciler_.stop_probes(pending_->change);
 }
 
 void Daemon::probe_progress(reconcile::ProbeResult so_far) {

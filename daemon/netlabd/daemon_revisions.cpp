@@ -4,6 +4,8 @@
 // then applied like any other change. The revision files are written and
 // read on the loop: one small durable write per change that sent netlink
 // writes, like the metrics file, and `diff` reads only what it compares.
+#include <algorithm>
+
 #include <spdlog/spdlog.h>
 
 #include "model/duration.hpp"
@@ -57,7 +59,7 @@ void Daemon::record_revision(const Job& job, const JobResult& r) {
     // A change is what sent netlink writes: not a converged or rejected
     // run, nor one refused because the recovery before it failed.
     if (!r.loaded || (o.status != S::Applied && o.status != S::RolledBack && o.status != S::Failed) ||
-        (o.writes == 0 && o.plan.steps.empty()))
+        (o.writes == 0 && o.plan.empty()))
         return;
     reconcile::Revision rev;
     rev.time = iso_time(r.finished);
@@ -210,6 +212,14 @@ void Daemon::rollback_to_request(const nlohmann::json& req, const Peer& peer, Co
                           ": `netlabctl confirm` or `netlabctl rollback` first; nothing was changed"));
         return;
     }
+    // One at a time: a second would keep the first's files as "the admin's"
+    // and, were both to fail, put those back instead of the admin's own.
+    const bool busy = (running_ && running_->replaced) ||
+                      std::any_of(queue_.begin(), queue_.end(), [](const Job& j) { return j.replaced.has_value(); });
+    if (busy) {
+        reply(error_reply("another `rollback --to` is being applied: wait for its result; nothing was changed"));
+        return;
+    }
     reconcile::StateDirectory dir(opts_.state_dir);
     std::optional<reconcile::Revision> rev;
     try {
@@ -223,8 +233,9 @@ void Daemon::rollback_to_request(const nlohmann::json& req, const Peer& peer, Co
                           "; nothing was changed"));
         return;
     }
-    if (rev->result != "applied") {
-        reply(error_reply("revision " + std::to_string(*n) + " was " + rev->result +
+    if (rev->result != "applied" || (!rev->settled.empty() && rev->settled != "confirmed")) {
+        const std::string how = rev->result != "applied" ? rev->result : "applied pending, then " + rev->settled;
+        reply(error_reply("revision " + std::to_string(*n) + " was " + how +
                           ", never in force: there is nothing of it to return to; nothing was changed"));
         return;
     }

@@ -171,6 +171,10 @@ void Reconciler::probe(JobResult& r) {
     for (const auto& [_, route] : best) run.gateways.push_back(GatewayTarget{*route.via, route.dev});
     run.settings = pending->settings;
     run.deadline = pending->deadline;
+    {
+        std::lock_guard lock(stop_mu_);
+        probe_stop_ = stop_for_ == probe_key(*pending);  // a stop for this change, queued before it ran
+    }
     run.stop = &probe_stop_;
     run.progress = [this](const reconcile::ProbeResult& so_far) {
         if (probe_progress_) asio::post(loop_, [cb = probe_progress_, so_far] { cb(so_far); });

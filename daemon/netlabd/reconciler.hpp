@@ -11,6 +11,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
@@ -90,9 +91,15 @@ public:
 
     // Commit-confirmed probes (probe.hpp): `progress` gets the result so far
     // on the loop after every attempt; stop_probes() ends a Probe job
-    // running or queued (its verdict is then "stopped").
+    // running or queued (its verdict is then "stopped"). The stop is for the
+    // pending change applied at `started` only: one that comes as a run
+    // ends must not stop the next change's probes.
     void on_probe_progress(std::function<void(reconcile::ProbeResult)> progress) { probe_progress_ = std::move(progress); }
-    void stop_probes() { probe_stop_ = true; }
+    void stop_probes(const reconcile::PendingChange& change) {
+        std::lock_guard lock(stop_mu_);
+        stop_for_ = probe_key(change);
+        probe_stop_ = true;
+    }
 
 private:
     JobResult execute(JobResult::Mode mode, std::string trigger,
@@ -114,6 +121,12 @@ private:
     std::string tag_;  // of the running job; engine thread only
     std::function<void(reconcile::ProbeResult)> probe_progress_;
     std::atomic<bool> probe_stop_{false};
+    std::mutex stop_mu_;
+    std::string stop_for_;  // probe_key() of the change stop_probes() was for
+    // A pending change told apart from the next: when applied (seconds) and its deadline.
+    static std::string probe_key(const reconcile::PendingChange& c) {
+        return c.started + "/" + std::to_string(c.deadline.time_since_epoch().count());
+    }
     std::thread thread_;
 };
 

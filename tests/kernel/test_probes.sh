@@ -99,6 +99,10 @@ ctl history --json >"$dir/hist1.json" || die "history failed"
 settled1=$(json_get "$dir/hist1.json" '" ".join(str(j["revisions"][-1].get(k)) for k in ("pending", "settled", "settled_by"))')
 note "  history: the change's revision: pending, settled, settled_by = $settled1"
 [ "$settled1" = "True rolled_back probe" ] || die "history does not say the change was rolled back by the probe: $(cat "$dir/hist1.json")"
+rev1=$(json_get "$dir/hist1.json" 'j["revisions"][-1]["revision"]')
+if out=$(ctl rollback --to "$rev1" 2>&1); then die "rollback --to $rev1, a change the probe rolled back, was accepted: $out"; fi
+[[ $out == *"applied pending, then rolled_back"* ]] || die "rollback --to $rev1 was refused for another reason: $out"
+note "  rollback --to $rev1: refused: ${out##*: revision}"
 # Well under the deadline: a rollback at the deadline would show a gap of ~60 s.
 [ "$gap1" -lt 30000 ] || die "the pings stopped for $gap1 ms: the probe did not roll back before the deadline"
 

@@ -154,6 +154,22 @@ TEST_CASE("plan: create then connect; converged when Docker holds it") {
     CHECK(again.steps.empty());  // the foreign container is left alone
 }
 
+TEST_CASE("plan: an address the topology leaves to Docker is not a change; a different fixed one is") {
+    auto d = desired();
+    d[0].endpoints[0].v4.reset();  // web: IPv6 given, IPv4 Docker's to pick
+    SeenNetwork s = seen_ours(d[0]);
+    Endpoint have = d[0].endpoints[0];
+    have.v4 = model::IpAddress::parse("198.51.100.33");
+    s.containers["id1"] = have;
+    CHECK(plan(d, {s}, {}).steps.empty());
+
+    d[0].endpoints[0].v4 = model::IpAddress::parse("198.51.100.10");
+    auto p = plan(d, {s}, {});
+    REQUIRE(p.steps.size() == 2);
+    CHECK(p.steps[0].op == Step::Op::Disconnect);
+    CHECK(p.steps[1].op == Step::Op::Connect);
+}
+
 TEST_CASE("plan: what netlab connected before is disconnected, never a foreign container") {
     auto d = desired();
     SeenNetwork s = seen_ours(d[0]);
