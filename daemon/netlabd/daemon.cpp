@@ -166,15 +166,10 @@ void Daemon::on_request(const nlohmann::json& req, const Peer& peer, ControlServ
         reply(error_reply("netlabd is stopping"));
     } else if (cmd == "reload" || cmd == "apply") {
         std::optional<std::chrono::seconds> confirm;
-        if (cmd == "apply" && req.contains("confirm") && !req["confirm"].is_null()) {
-            const auto& c = req["confirm"];
-            if (!c.is_number_integer() || c.get<long long>() < 1 ||
-                c.get<long long>() > model::kMaxConfirmDeadline.count()) {
-                reply(error_reply("confirm must be a number of seconds from 1 to " +
-                                  std::to_string(model::kMaxConfirmDeadline.count())));
-                return;
-            }
-            confirm = std::chrono::seconds(c.get<long long>());
+        std::string bad;
+        if (cmd == "apply" && !confirm_of(req, confirm, bad)) {
+            reply(error_reply(bad));
+            return;
         }
         if (pending_) {
             reply(error_reply("a commit-confirmed change is pending until " + iso_time(pending_->change.deadline) +

@@ -197,15 +197,9 @@ void Daemon::rollback_to_request(const nlohmann::json& req, const Peer& peer, Co
         return;
     }
     std::optional<std::chrono::seconds> confirm;
-    if (req.contains("confirm") && !req["confirm"].is_null()) {
-        const auto& c = req["confirm"];
-        if (!c.is_number_integer() || c.get<long long>() < 1 ||
-            c.get<long long>() > model::kMaxConfirmDeadline.count()) {
-            reply(error_reply("confirm must be a number of seconds from 1 to " +
-                              std::to_string(model::kMaxConfirmDeadline.count())));
-            return;
-        }
-        confirm = std::chrono::seconds(c.get<long long>());
+    if (std::string bad; !confirm_of(req, confirm, bad)) {
+        reply(error_reply(bad));
+        return;
     }
     if (pending_) {
         reply(error_reply("a commit-confirmed change is pending until " + iso_time(pending_->change.deadline) +
