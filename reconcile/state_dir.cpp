@@ -117,7 +117,9 @@ bool StateDirectory::has(Record r) const { return fs::exists(file(r)); }
 json StateDirectory::read(Record r) const { return json::parse(read_or_throw(file(r))); }
 
 void StateDirectory::write(Record r, const json& j) const {
-    fs::create_directories(dir_);
+    // The journal must outlive a crash: a state directory made here is
+    // durable once its parent is fsync'ed.
+    if (fs::create_directories(dir_)) sync_dir(dir_.has_parent_path() ? dir_.parent_path() : fs::path("."));
     write_file_durably(file(r), j.dump() + "\n");
 }
 
@@ -167,7 +169,9 @@ std::optional<Revision> StateDirectory::revision(std::uint64_t n) const {
 
 Revision StateDirectory::add_revision(Revision r, std::size_t keep) const {
     const fs::path dir = dir_ / kRevisions;
-    fs::create_directories(dir);
+    // A directory made here is durable once its parent is fsync'ed: else a
+    // crash could lose the directory and the revision written into it.
+    if (fs::create_directories(dir)) sync_dir(dir_);
     auto numbers = revision_numbers();
     r.number = numbers.empty() ? 1 : numbers.back() + 1;
     write_file_durably(dir / revision_name(r.number), revision_json(r).dump() + "\n");

@@ -3,9 +3,11 @@
 #include "netlabd/config_files.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <system_error>
 #include <vector>
@@ -44,6 +46,36 @@ std::vector<std::string> dropins(const fs::path& d) {
     return out;
 }
 
+// topology.yaml as written back. It may be a symlink (configuration
+// management often links it into a checkout): then its target is written, so
+// the link stays a link, and the file keeps the mode and owner it had. A file
+// that did not exist is made 0644, owned by netlabd.
+struct MainFile {
+    fs::path path;
+    std::optional<unsigned> mode;
+    std::optional<std::pair<uid_t, gid_t>> owner;
+};
+
+MainFile main_file(const fs::path& main) {
+    MainFile m{main, std::nullopt, std::nullopt};
+    std::error_code ec;
+    if (fs::is_symlink(fs::symlink_status(main, ec))) m.path = fs::weakly_canonical(main);
+    struct stat st {};
+    if (::stat(m.path.c_str(), &st) == 0) {
+        m.mode = static_cast<unsigned>(st.st_mode & 07777);
+        m.owner = std::pair{st.st_uid, st.st_gid};
+    }
+    return m;
+}
+
+void write_main(const fs::path& main, const std::string& text) {
+    const MainFile m = main_file(main);
+    reconcile::write_file_durably(m.path, text, m.mode);
+    if (m.owner && (m.owner->first != ::geteuid() || m.owner->second != ::getegid()) &&
+        ::chown(m.path.c_str(), m.owner->first, m.owner->second) != 0)
+        throw std::system_error(errno, std::generic_category(), "cannot give back the owner of " + m.path.string());
+}
+
 void put_dropins_back(const fs::path& dir, const fs::path& saved) {
     const fs::path dropin_dir = dir / model::kDropinDir;
     const auto moved = dropins(saved / model::kDropinDir);
@@ -66,7 +98,7 @@ void replace_config(const fs::path& dir, const std::string& text, const fs::path
             fs::rename(dropin_dir / name, saved / model::kDropinDir / name);
         sync_dir(saved / model::kDropinDir);
         if (fs::exists(dropin_dir)) sync_dir(dropin_dir);
-        reconcile::write_file_durably(main, text);
+        write_main(main, text);
     } catch (...) {
         // topology.yaml is replaced last, in one rename: it is still the old one.
         std::error_code ec;
@@ -83,7 +115,7 @@ void restore_config(const fs::path& dir, const fs::path& saved) {
     const fs::path main = dir / model::kMainFile;
     put_dropins_back(dir, saved);
     if (fs::exists(saved / model::kMainFile)) {
-        reconcile::write_file_durably(main, read_file(saved / model::kMainFile));
+        write_main(main, read_file(saved / model::kMainFile));
     } else {
         fs::remove(main);
         sync_dir(dir);

@@ -13,7 +13,8 @@ namespace netlab::daemon {
 
 // Moves DIR/topology.yaml and DIR/topology.d/*.yaml|*.yml into `saved`
 // (created; the same tree below it), then writes `text` as DIR/topology.yaml,
-// every step durable. Throws std::system_error (or filesystem_error); what
+// every step durable. A topology.yaml that is a symlink stays one: its target
+// is written, keeping its mode and owner. Throws std::system_error (or filesystem_error); what
 // was moved by then is put back first.
 void replace_config(const std::filesystem::path& dir, const std::string& text, const std::filesystem::path& saved);
 
