@@ -176,10 +176,14 @@ def ping(dst, out_path, ready_path, interval=0.01, drain=5.0):
             gap, gap_from, gap_to = sent_at[n] - sent_at[prev_ok], sent_at[prev_ok], sent_at[n]
         prev_ok = n
     with open(out_path, "w") as f:
+        # When each lost packet was sent (UTC, first 20): to line up with
+        # `TZ=UTC ip -ts monitor` and say which step of a change cost it.
+        lost_at = ",".join(time.strftime("%H:%M:%S", time.gmtime(sent_at[n])) +
+                           ".{:03d}".format(int(sent_at[n] * 1000) % 1000) for n in lost[:20]) or "-"
         f.write("transmitted={} received={} lost={} longest_loss_run={} send_errors={} lost_seq={} "
-                "longest_gap_ms={:.0f} gap_from={:.3f} gap_to={:.3f}\n".format(
+                "longest_gap_ms={:.0f} gap_from={:.3f} gap_to={:.3f} lost_at={}\n".format(
                     sent, answered, len(lost), lost_runs_max, errors,
-                    ranges(lost) or "-", gap * 1000, gap_from, gap_to))
+                    ranges(lost) or "-", gap * 1000, gap_from, gap_to, lost_at))
 
 
 def ranges(nums):
