@@ -319,6 +319,18 @@ TEST_CASE("100 containers in one plan: a failure in the 50th rolls back all of t
         CHECK(done == failAt);
         const Plan back = reconcile::make_plan(reconcile::restore_target(before, p), k.state);
         CHECK(back.refusals.empty());
+        // The host links the failed run created (bridge, shim, veth host
+        // ends, which take their container ends along) go in one group
+        // request, one rcu_barrier() wait, as a removal's. A container's
+        // macvlan is alone in its namespace, and a group request acts in one
+        // namespace: one deletion each.
+        for (const auto& s : back.steps) {
+            CAPTURE(s.describe());
+            if (s.op == Step::Op::DeleteGroup) CHECK(s.ns.empty());
+            if (s.op == Step::Op::DeleteLink) CHECK(!s.ns.empty());
+        }
+        CHECK(std::count_if(back.steps.begin(), back.steps.end(),
+                            [](const Step& s) { return s.op == Step::Op::DeleteGroup; }) == 1);
         std::string error;
         CHECK(run(k.state, back, &error) == -1);
         CAPTURE(error);
