@@ -4,8 +4,9 @@
   report.py --raw RAW.tsv --out benchmarks.md [--notes bench/notes.md]
 
 One raw file holds the whole run (`bench/run.sh --n "10 100 1000" --runs 5
---ipv6 "on off" --v6-above 506`): netlab's N = 1000 figures are the IPv6-on
-ones, and its IPv6-off cells above N = 506 say why they were not run.
+--ipv6 "on off"`; addresses from 198.18.0.0/15, unique at every N). Raw files
+of runs before 2026-12-03 (two documentation /24s, `--v6-above 506`) still
+render: netlab's IPv6-off cells above N = 506 there say why they were not run.
 --raw2 (a second run's file, shown as IPv6 "on*") is still read for results
 taken before run.sh did both in one invocation.
 

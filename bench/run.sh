@@ -18,12 +18,12 @@
 # after that apply; on its own: bench/w8_after_apply.sh --n 1000 --at "1 5 10".
 #
 # The full run is one invocation:
-#   bench/run.sh --n "10 100 1000" --runs 5 --ipv6 "on off" --v6-above 506
-# With IPv6 on, containers k >= 506 get addresses from 2001:db8::/64 (the two
-# IPv4 test ranges hold 506 host addresses), so every address is unique at
-# N = 1000. With IPv6 off the plan repeats IPv4 addresses above N = 506: the
-# shell methods and the floor do not mind, but netlab rejects a repeated
-# address, so its (c) cells there say "not run" and why.
+#   bench/run.sh --n "10 100 1000" --runs 5 --ipv6 "on off"
+# Container k gets 198.18.0.0 + k + 2 of 198.18.0.0/15 (RFC 2544's range for
+# benchmarks), gateway 198.18.0.1 on br0: every address is unique at every N,
+# with IPv6 on and off, so every method runs every cell. --v6-above K: with
+# IPv6 on, containers k >= K get 2001:db8::(k+2)/64 instead (gateway
+# 2001:db8::1 on br0), to measure IPv6 addresses too.
 #
 # Binaries: bench_floor and bench_timeit from $BENCH_BIN, netlabctl and netlabd
 # from $NETLAB_BIN (both default to build/).
@@ -38,8 +38,9 @@
 # Safety: every namespace is named "nlb<PID>-..." and is deleted by the EXIT
 # trap, even on failure; nothing runs in the machine's own namespace (every
 # network command is `ip -n NS`, `ip netns exec NS`, or bench_floor, which
-# refuses to run outside a named namespace). Addresses: 198.51.100.0/24,
-# 203.0.113.0/24 and 2001:db8::/64 only (see "Address plan" in bench/notes.md).
+# refuses to run outside a named namespace). Addresses: 198.18.0.0/15 and
+# 2001:db8::/64, only inside this run's namespaces (see "Address plan" in
+# bench/notes.md).
 set -euo pipefail
 
 SRC=$(cd "$(dirname "$0")/.." && pwd)
@@ -63,7 +64,7 @@ DO_W5=1
 SLOW_RUNS=""   # runs of method (a) at N >= SLOW_N (9 processes per container); default --runs
 SLOW_N=500
 SLOW_MAX_N=1000  # method (a) is not run above this N
-V6_ABOVE=""      # with IPv6 on, containers k >= this get 2001:db8::/64 addresses instead (unique at any N)
+V6_ABOVE=""      # with IPv6 on, containers k >= this get 2001:db8::/64 addresses instead
 DEADLINE=""    # HH:MM UTC: no measurement of (a)/(b) that would end after it is started
 W8_AT=""       # --w8: offsets (s) of the no-change reloads after netlabd's apply of the largest N
 SETTLE_BASE=${SETTLE_BASE:-0.3}   # seconds after every attach/teardown, plus N/1000 s
@@ -103,7 +104,7 @@ command -v ip >/dev/null || die "needs iproute2"
 case "$RUNS" in ''|*[!0-9]*) die "--runs wants a number" ;; esac
 for n in $NS_LIST; do
     case "$n" in ''|*[!0-9]*) die "--n wants numbers" ;; esac
-    [ "$n" -ge 1 ] && [ "$n" -le 1000 ] || die "N must be 1..1000 (address plan)"
+    [ "$n" -ge 1 ] && [ "$n" -le 1000 ] || die "N must be 1..1000 (one br0: a bridge holds at most 1023 ports)"
 done
 case "$V6_ABOVE" in ''|*[!0-9]*) [ -z "$V6_ABOVE" ] || die "--v6-above wants a number" ;; esac
 
@@ -135,15 +136,13 @@ MAXN=0
 for n in $NS_LIST; do [ "$n" -gt "$MAXN" ] && MAXN=$n; done
 
 # ---- the lab ------------------------------------------------------------------
-# Address plan: container k gets the (k mod 506)-th of the 506 host addresses of
-# 198.51.100.0/24 and 203.0.113.0/24 (.2-.254 each), gateway .1 of its /24, held
-# by br0 in the host netns. Unique up to N = 506; above, addresses repeat
-# (harmless for the shell methods and the floor: no traffic flows in W1-W4 and
-# IPv4 sends nothing on address add; netlab rejects it). With --v6-above K and
-# IPv6 on, containers k >= K get 2001:db8::(k+2)/64 instead, gateway
-# 2001:db8::1 on br0: two plans, plan-N (IPv4 only) and plan6-N.
-IPV4_HOSTS=506
-
+# Address plan: container k gets 198.18.0.0 + (k + 2) in 198.18.0.0/15 (RFC
+# 2544 reserves it for benchmarks; it is used only inside this run's
+# namespaces), gateway 198.18.0.1/15 held by br0 in the host netns: 131069
+# unique host addresses, so netlab's validator (which refuses a repeated
+# address) takes every N with IPv6 on and off. With --v6-above K and IPv6 on,
+# containers k >= K get 2001:db8::(k+2)/64 instead, gateway 2001:db8::1 on
+# br0: two plans, plan-N (IPv4 only) and plan6-N.
 v6_applies() {  # MODE: true when this IPv6 setting uses the --v6-above plan
     [ -n "$V6_ABOVE" ] && [ "$1" = on ]
 }
@@ -152,34 +151,13 @@ plan_of() {  # MODE N|max -> the plan file for N containers in this IPv6 setting
     if v6_applies "$1"; then echo "$WORK/plan6-$2"; else echo "$WORK/plan-$2"; fi
 }
 
-# netlab_skip_reason MODE N: why netlab (method c, netlabd) is not run on this
-# plan, on stdout; nothing when it is run. netlab's validator rejects a
-# topology that gives one address to two containers, which the IPv4 plan does
-# above N = 506.
-netlab_skip_reason() {
-    local mode=$1 n=$2
-    [ "$n" -gt "$IPV4_HOSTS" ] || return 0
-    if v6_applies "$mode" && [ "$V6_ABOVE" -le "$IPV4_HOSTS" ]; then return 0; fi
-    local why="the test ranges 198.51.100.0/24 and 203.0.113.0/24 hold $IPV4_HOSTS unique host addresses; netlab rejects a repeated address"
-    if [ "$mode" = off ]; then
-        if [[ " $IPV6_MODES " == *" on "* ]] && [ -n "$V6_ABOVE" ] && [ "$V6_ABOVE" -le "$IPV4_HOSTS" ]; then
-            echo "not run: with IPv6 off $why, so N = $n is measured with IPv6 on (addresses above $V6_ABOVE from 2001:db8::/64)"
-        else
-            echo "not run: with IPv6 off $why, so netlab needs IPv6 on and --v6-above $IPV4_HOSTS at N = $n"
-        fi
-    else
-        echo "not run: $why; --v6-above $IPV4_HOSTS gives the containers above $IPV4_HOSTS addresses from 2001:db8::/64"
-    fi
-}
-
 container_line() {  # k V6(0|1) -> "NETNS HOST_END IFNAME ADDR/LEN GATEWAY BRIDGE"
-    local k=$1 i=$(( $1 % IPV4_HOSTS ))
+    local k=$1 h=$(( $1 + 2 ))
     if [ "$2" = 1 ] && [ "$k" -ge "$V6_ABOVE" ]; then
-        printf '%s-c%d vh%d eth1 2001:db8::%x/64 2001:db8::1 br0\n' "$PFX" "$k" "$k" $((k + 2))
-    elif [ "$i" -lt 253 ]; then
-        echo "$PFX-c$k vh$k eth1 198.51.100.$((i + 2))/24 198.51.100.1 br0"
+        printf '%s-c%d vh%d eth1 2001:db8::%x/64 2001:db8::1 br0\n' "$PFX" "$k" "$k" "$h"
     else
-        echo "$PFX-c$k vh$k eth1 203.0.113.$((i - 251))/24 203.0.113.1 br0"
+        printf '%s-c%d vh%d eth1 198.%d.%d.%d/15 198.18.0.1 br0\n' "$PFX" "$k" "$k" \
+            $((18 + h / 65536)) $((h / 256 % 256)) $((h % 256))
     fi
 }
 
@@ -188,8 +166,7 @@ setup_lab() {
     ip netns add "$HOSTNS"
     ip -n "$HOSTNS" link set lo up
     ip -n "$HOSTNS" link add br0 type bridge stp_state 0 forward_delay 0
-    ip -n "$HOSTNS" addr add 198.51.100.1/24 dev br0
-    ip -n "$HOSTNS" addr add 203.0.113.1/24 dev br0
+    ip -n "$HOSTNS" addr add 198.18.0.1/15 dev br0
     [ -z "$V6_ABOVE" ] || ip -n "$HOSTNS" addr add 2001:db8::1/64 dev br0 nodad
     ip -n "$HOSTNS" link set br0 up
     local k
@@ -306,7 +283,7 @@ gen_c() {  # PLAN MODE: netlab topology: the same containers; and the same witho
     {
         echo "version: 1"
         echo "interfaces:"
-        echo "  br0: {kind: bridge, stp: false, addresses: [198.51.100.1/24, 203.0.113.1/24$v6]}"
+        echo "  br0: {kind: bridge, stp: false, addresses: [198.18.0.1/15$v6]}"
         echo "containers:"
         while read -r ns he ifn addr gw br; do
             echo "  ${ns#"$PFX"-}:"
@@ -320,20 +297,16 @@ gen_c() {  # PLAN MODE: netlab topology: the same containers; and the same witho
     } >"$WORK/c-topology.yaml"
     # (br0 stays: it was there before netlab and is only adopted)
     sed -n '1,3p' "$WORK/c-topology.yaml" >"$WORK/c-empty.yaml"
-    # W3: the same with the last container's address changed (.2 -> an unused host number)
+    # W3: the same with the last container's address changed (to the next
+    # address, which no container has: the last one has the highest)
     "$PYTHON" - "$WORK/c-topology.yaml" "$WORK/c-changed.yaml" <<'EOF'
-import re, sys
+import ipaddress, re, sys
 text = open(sys.argv[1]).read().rstrip("\n").split("\n")
 last = max(i for i, l in enumerate(text) if "address:" in l)
-m = re.search(r'address: "([0-9.]+)\.(\d+)/(\d+)@', text[last])
-if m:
-    host = int(m.group(2))
-    new = host + 1 if host < 254 else 2
-    text[last] = text[last].replace(f'{m.group(1)}.{host}/', f'{m.group(1)}.{new}/', 1)
-else:  # 2001:db8::HEX/64
-    m = re.search(r'address: "2001:db8::([0-9a-f]+)/64@', text[last])
-    host = int(m.group(1), 16)
-    text[last] = text[last].replace(f'2001:db8::{m.group(1)}/', f'2001:db8::{host + 0x1000:x}/', 1)
+m = re.search(r'address: "([0-9a-f.:]+)/(\d+)@', text[last])
+old = ipaddress.ip_address(m.group(1))
+new = old + (0x1000 if old.version == 6 else 1)
+text[last] = text[last].replace(f'"{old}/', f'"{new}/', 1)
 open(sys.argv[2], "w").write("\n".join(text) + "\n")
 EOF
 }
@@ -703,12 +676,6 @@ for n in $NS_LIST; do
                     [ "$run" -gt 1 ] || record W1 a "$mode" "$n" 1 /dev/null "not run: --slow-max-n $SLOW_MAX_N (too slow for this run's time box)" ""
                     continue
                 fi
-                if [ "$m" = c ] && skip=$(netlab_skip_reason "$mode" "$n") && [ -n "$skip" ]; then
-                    if [ "$run" = 1 ]; then
-                        for wl in W1 W2 W3 W4; do record "$wl" c "$mode" "$n" 1 /dev/null "$skip" ""; done
-                    fi
-                    continue
-                fi
                 if too_late "$m" "$n"; then
                     log "IPv6 $mode N=$n run $run: skipping method $m (it would end after the deadline $DEADLINE)"
                     continue
@@ -720,21 +687,8 @@ for n in $NS_LIST; do
     done
 done
 if [[ " $METHODS " == *" c "* ]]; then
-    # netlabd's memory does not depend on the IPv6 setting: in one only, the
-    # first in which netlab can run the N = MAXN plan (IPv6 on with --v6-above
-    # above N = 506).
-    w6_mode=""
-    for mode in $IPV6_MODES; do
-        if [ -z "$(netlab_skip_reason "$mode" "$MAXN")" ]; then w6_mode=$mode; break; fi
-    done
-    if [ -z "$w6_mode" ]; then
-        w6_mode=${IPV6_MODES%% *}
-        skip=$(netlab_skip_reason "$w6_mode" "$MAXN")
-        for wl in "W2 reload" "W3 reload" "W6 netlabd"; do
-            record ${wl% *} ${wl#* } "$w6_mode" "$MAXN" 1 /dev/null "$skip" ""
-        done
-        w6_mode=""
-    fi
+    # netlabd's memory does not depend on the IPv6 setting: in the first one only.
+    w6_mode=${IPV6_MODES%% *}
     for mode in $w6_mode; do
         if [ -n "$DEADLINE" ] && [ "$(date -u +%s)" -gt $(( $(date -u -d "$DEADLINE" +%s) + 240 )) ]; then
             record W6 netlabd "$mode" "$MAXN" 1 /dev/null "not measured: past the run's deadline $DEADLINE" ""

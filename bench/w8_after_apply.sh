@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # W8 (issue 24): the no-change reload just after a large apply through
 # netlabd. netlabd starts in a host netns with br0 and the N-container
-# topology of bench/run.sh (veth on br0, IPv6 on, containers k >= 506 on
-# 2001:db8::/64); its start-up reconcile is the apply. Then, in the same run,
+# topology of bench/run.sh (veth on br0, IPv6 on, addresses from
+# 198.18.0.0/15); its start-up reconcile is the apply. Then, in the same run,
 # one `netlabctl reload` (nothing changed) at each offset after the apply's
 # end as netlabd reports it (+1 s, +5 s, +10 s by default, in that order):
 # its wall time, netlabd's own time, and whether the fast path answered (else
@@ -15,8 +15,8 @@
 # Prints a Markdown table; with --raw, appends rows in bench/run.sh's raw
 # format (workload W8, method "reload+Ts") that bench/report.py renders.
 # Binaries from $NETLAB_BIN (default build/). Namespaces "nlb<PID>-w8-...",
-# deleted on exit; addresses in 198.51.100.0/24, 203.0.113.0/24,
-# 2001:db8::/64 only.
+# deleted on exit; addresses in 198.18.0.0/15 (RFC 2544's range for
+# benchmarks) only, inside those namespaces.
 set -euo pipefail
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 NETLAB_BIN=${NETLAB_BIN:-$SRC/build}
@@ -48,7 +48,6 @@ PFX="nlb$$-w8"
 HOSTNS="$PFX-host"
 WORK=$(mktemp -d "/tmp/$PFX.XXXXXX")
 NETLABD_PID=""
-V6_ABOVE=506   # as bench/run.sh --v6-above 506: every address unique at any N
 
 cleanup() {
     local rc=$? ns
@@ -64,25 +63,17 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-# bench/run.sh's container_line with IPv6 on and --v6-above 506.
+# bench/run.sh's container_line: 198.18.0.0 + (k + 2) in 198.18.0.0/15.
 container_line() {  # k -> "NETNS IFNAME ADDR/LEN GATEWAY"
-    local k=$1 i=$(( $1 % 506 ))
-    if [ "$k" -ge "$V6_ABOVE" ]; then
-        printf '%s-c%d eth1 2001:db8::%x/64 2001:db8::1\n' "$PFX" "$k" $((k + 2))
-    elif [ "$i" -lt 253 ]; then
-        echo "$PFX-c$k eth1 198.51.100.$((i + 2))/24 198.51.100.1"
-    else
-        echo "$PFX-c$k eth1 203.0.113.$((i - 251))/24 203.0.113.1"
-    fi
+    local h=$(( $1 + 2 ))
+    printf '%s-c%d eth1 198.%d.%d.%d/15 198.18.0.1\n' "$PFX" "$1" $((18 + h / 65536)) $((h / 256 % 256)) $((h % 256))
 }
 
 setup() {
     ip netns add "$HOSTNS"
     ip -n "$HOSTNS" link set lo up
     ip -n "$HOSTNS" link add br0 type bridge stp_state 0 forward_delay 0
-    ip -n "$HOSTNS" addr add 198.51.100.1/24 dev br0
-    ip -n "$HOSTNS" addr add 203.0.113.1/24 dev br0
-    ip -n "$HOSTNS" addr add 2001:db8::1/64 dev br0 nodad
+    ip -n "$HOSTNS" addr add 198.18.0.1/15 dev br0
     ip -n "$HOSTNS" link set br0 up
     local k
     for ((k = 0; k < N; k++)); do echo "netns add $PFX-c$k"; done >"$WORK/netns.batch"
@@ -91,7 +82,7 @@ setup() {
     {
         echo "version: 1"
         echo "interfaces:"
-        echo "  br0: {kind: bridge, stp: false, addresses: [198.51.100.1/24, 203.0.113.1/24, 2001:db8::1/64]}"
+        echo "  br0: {kind: bridge, stp: false, addresses: [198.18.0.1/15]}"
         echo "containers:"
         for ((k = 0; k < N; k++)); do
             read -r ns ifn addr gw <<<"$(container_line "$k")"

@@ -148,7 +148,7 @@ bool admit_text(std::string_view text, const std::string& file, Diagnostics& out
     if (text.size() > kMaxFileBytes) {
         out.push_back({Severity::Error, {file, 0, 0},
                        "file is " + mib(text.size()) + ", larger than the " + mib(kMaxFileBytes) + " limit",
-                       "a topology is a few kilobytes; is this the right file?"});
+                       kSplitHint});
         return false;
     }
     std::string what;
@@ -189,7 +189,7 @@ std::optional<std::string> read_file(const fs::path& p, Diagnostics& diags) {
     if (!ec && size > kMaxFileBytes) {
         diags.push_back({Severity::Error, {file, 0, 0},
                          "file is " + mib(size) + ", larger than the " + mib(kMaxFileBytes) + " limit",
-                         "a topology is a few kilobytes; is this the right file?"});
+                         kSplitHint});
         return std::nullopt;
     }
     std::FILE* f = std::fopen(file.c_str(), "rb");

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <compare>
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -21,6 +22,12 @@ inline constexpr const char* kOwnedAliasPrefix = "netlab:";  // IFLA_IFALIAS of 
 inline constexpr std::uint8_t kRouteProtocol = 77;           // rtm_protocol of owned routes
 inline constexpr std::uint8_t kProtoKernel = 2;              // RTPROT_KERNEL (connected routes)
 inline constexpr std::uint32_t kMainTable = 254;
+// Ports a Linux bridge can hold: port numbers are 1..BR_MAX_PORTS-1
+// (BR_MAX_PORTS is 1024, port 0 reserved); the next enslave is refused
+// with EXFULL.
+inline constexpr std::size_t kMaxBridgePorts = 1023;
+inline constexpr const char* kBridgePortLimitWhy =
+    " (the kernel's BR_MAX_PORTS is 1024, port 0 reserved; it refuses the next with EXFULL)";
 
 struct LinkState {
     std::string name;

@@ -10,15 +10,13 @@
 
 #include "model/load.hpp"
 #include "model/load_detail.hpp"
+#include "model/state.hpp"
 #include "model/suggest.hpp"
 
 namespace netlab::model {
 
 namespace {
 
-// Ports a Linux bridge can hold: port numbers are 1..BR_MAX_PORTS-1 (1024,
-// port 0 reserved); the next enslave is refused with EXFULL.
-constexpr std::size_t kMaxBridgePorts = 1023;
 
 std::string family_name(int f) { return f == 6 ? "IPv6" : "IPv4"; }
 
@@ -291,7 +289,7 @@ private:
             if (n > kMaxBridgePorts)
                 error("interfaces." + name + ".ports",
                       "bridge '" + name + "' lists " + std::to_string(n) + " ports; a Linux bridge holds at most " +
-                          std::to_string(kMaxBridgePorts) + " (the kernel refuses the next with EXFULL)",
+                          std::to_string(kMaxBridgePorts) + kBridgePortLimitWhy,
                       "spread the ports over more bridges");
         for (const auto& [cname, c] : t_.containers)
             for (const auto& [iname, ci] : c.interfaces) {
@@ -303,7 +301,7 @@ private:
                       "bridge '" + *ci.bridge + "' would get its " + std::to_string(kMaxBridgePorts + 1) +
                           "th port here (" + std::to_string(own) + " listed in its ports, the rest container "
                           "attachments); a Linux bridge holds at most " + std::to_string(kMaxBridgePorts) +
-                          " ports (the kernel refuses the next with EXFULL)",
+                          " ports" + kBridgePortLimitWhy,
                       "spread the containers over more bridges (about 1000 each)");
             }
     }

@@ -34,7 +34,7 @@ bool YamlWalk::tick(const YAML::Node& n) {
     if (stopped_) return false;
     if (++visited_ > kMaxNodes) {
         error(loc(n), "the document expands to more than " + std::to_string(kMaxNodes) + " values",
-              "this looks like an alias bomb; write the topology without nested aliases");
+              std::string("this looks like an alias bomb; write the topology without nested aliases. ") + kSplitHint);
         stopped_ = true;
         return false;
     }

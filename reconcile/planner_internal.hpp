@@ -84,6 +84,7 @@ private:
     void drop(const NsId& ns, const std::string& name, std::string why);
     void collect_creates_and_deletes();
     void preflight();
+    void bridge_ports();  // preflight: no bridge past the kernel's port limit
     // Existing macvlan children of a link, in its namespace or (as named by
     // the desired state) in a container's.
     std::vector<std::string> macvlan_children(const NsId& ns, const std::string& name) const;

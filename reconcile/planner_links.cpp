@@ -148,6 +148,32 @@ void Planner::preflight() {
                 refuse(route_text(r) + in_ns(ns) + ": device " + dev + " does not exist");
         }
     }
+    bridge_ports();
+}
+
+// A bridge's ports once the plan ran: past kMaxBridgePorts the kernel
+// refuses the next enslave (or a create with that master) with EXFULL,
+// partway through the plan, and each such refused create costs an
+// unregister. The validator counts the ports the files name; this counts
+// what the kernel has too (ports netlab does not manage).
+void Planner::bridge_ports() {
+    std::map<LinkRef, std::size_t> now, after;  // (namespace, bridge) -> its ports
+    for (const auto& [ns, s] : work_)
+        for (const auto& [name, l] : s.links) {
+            if (!l.master.empty()) ++now[{ns, l.master}];
+            if (dies_.count({ns, name})) continue;
+            if (const std::string m = master_after(ns, name); !m.empty()) ++after[{ns, m}];
+        }
+    for (const auto& r : creates_)
+        if (!find(r.ns, r.name))
+            if (const std::string m = master_after(r.ns, r.name); !m.empty()) ++after[{r.ns, m}];
+    for (const auto& [bridge, n] : after)
+        if (n > model::kMaxBridgePorts && n > now[bridge])
+            refuse(bridge.name + in_ns(bridge.ns) + ": would hold " + std::to_string(n) + " ports after this plan (" +
+                       std::to_string(now[bridge]) + " now); a Linux bridge holds at most " +
+                       std::to_string(model::kMaxBridgePorts) + model::kBridgePortLimitWhy,
+                   "ports the topology does not name count too: take some off " + bridge.name +
+                       ", or spread the containers over more bridges");
 }
 
 std::vector<std::string> Planner::macvlan_children(const NsId& ns, const std::string& name) const {

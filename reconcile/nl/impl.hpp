@@ -96,6 +96,7 @@ struct Answer {
     int error = EIO;          // the kernel's errno, 0 = done
     std::string extack;       // its extended ack text
     std::vector<char> echo;   // the RTM_NEWLINK it echoed (NLM_F_ECHO), if any
+    bool sent = true;         // false: held back after a refusal (send_batch's `refused`)
 };
 
 // execute_steps() state: per namespace, the requests not sent yet.
@@ -151,8 +152,10 @@ struct NlKernel::Impl {
     // the kernel's errno of each (0 = done), in order. Each counts as a write.
     std::vector<int> write_batch(Netns& ns, const std::vector<MsgPtr>& msgs);
     // write_batch's engine: the answer to each message, extended ack and echo
-    // included.
-    std::vector<Answer> send_batch(Netns& ns, const std::vector<nl_msg*>& msgs);
+    // included. With `refused`, a send in which it holds for an answer is the
+    // last: the messages after it are not sent (`Answer::sent` false).
+    std::vector<Answer> send_batch(Netns& ns, const std::vector<nl_msg*>& msgs,
+                                   const std::function<bool(std::size_t, const Answer&)>& refused = {});
     // write_or_throw of the message `build` makes; when it fails with ENODEV
     // or EINVAL and `build` used an ifindex from the cache, the cache is
     // forgotten and the request built and sent once more. `build` returns

@@ -16,9 +16,11 @@
 // container's requests that name the peer by index need no RTM_GETLINK.
 //
 // Failure: the kernel answers every request of a send, so requests after a
-// refused one may have been carried out (the engine's rollback restores the
-// snapshot whatever they did). The failure reported is the lowest-numbered
-// failing step, with the kernel's errno and extended ack. A request built with
+// refused one in the same send have been carried out (the engine's rollback
+// restores the snapshot whatever they did); nothing is sent after that send,
+// in any namespace, so one refusal early in a long plan costs one send's
+// worth of requests, not the rest of the plan. The failure reported is the
+// lowest-numbered failing step, with the kernel's errno and extended ack. A request built with
 // a cached ifindex that fails with ENODEV/EINVAL has its step executed once
 // more on its own, the way execute() retries (fresh indexes).
 #include <linux/netlink.h>
@@ -95,15 +97,28 @@ void NlKernel::Impl::flush(const NsId& id) {
     for (const auto& c : queue.touches) p.touched_by[c].erase(id);
     queue.touches.clear();
 
+    // After a refusal nothing more is sent: the transaction rolls back
+    // from whatever state the kernel is in, and every request sent after
+    // the refusal would only be more to undo.
+    if (p.failed) return;
     Netns& ns = get(id);
     std::vector<nl_msg*> msgs;
     msgs.reserve(requests.size());
     for (const auto& r : requests) msgs.push_back(r.msg.get());
-    const std::vector<Answer> answers = send_batch(ns, msgs);
+    auto done = [](const Pipeline::Request& r, int error) {
+        return error == 0 || std::find(r.ok.begin(), r.ok.end(), error) != r.ok.end();
+    };
+    auto retried = [](const Pipeline::Request& r, int error) {
+        return r.cached && (error == ENODEV || error == EINVAL);
+    };
+    const std::vector<Answer> answers = send_batch(ns, msgs, [&](std::size_t i, const Answer& a) {
+        return !done(requests[i], a.error) && !retried(requests[i], a.error);
+    });
     std::vector<std::size_t> again;  // steps to execute once more on their own
     for (std::size_t i = 0; i < requests.size(); ++i) {
         const Pipeline::Request& r = requests[i];
         const Answer& a = answers[i];
+        if (!a.sent) break;  // held back after a refusal in an earlier send
         if (!a.echo.empty()) {
             auto* nlh = reinterpret_cast<nlmsghdr*>(const_cast<char*>(a.echo.data()));
             const RawLink link = parse_link(nlh);
@@ -112,8 +127,8 @@ void NlKernel::Impl::flush(const NsId& id) {
             if (r.learn_peer && link.state.kind == "veth" && link.link_index > 0)
                 get(r.peer_ns).index[r.peer_name] = link.link_index;
         }
-        if (a.error == 0 || std::find(r.ok.begin(), r.ok.end(), a.error) != r.ok.end()) continue;
-        if (r.cached && (a.error == ENODEV || a.error == EINVAL)) {
+        if (done(r, a.error)) continue;
+        if (retried(r, a.error)) {
             if (std::find(again.begin(), again.end(), r.step) == again.end()) again.push_back(r.step);
             continue;
         }
@@ -126,6 +141,7 @@ void NlKernel::Impl::flush(const NsId& id) {
     forget_indexes();
     pipeline = nullptr;
     for (std::size_t step : again) {
+        if (p.failed && step > *p.failed) continue;  // past the refusal: not sent, as above
         try {
             execute((*p.steps)[step]);
         } catch (...) {

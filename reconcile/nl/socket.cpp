@@ -490,7 +490,8 @@ std::vector<int> NlKernel::Impl::write_batch(Netns& ns, const std::vector<MsgPtr
     return result;
 }
 
-std::vector<Answer> NlKernel::Impl::send_batch(Netns& ns, const std::vector<nl_msg*>& msgs) {
+std::vector<Answer> NlKernel::Impl::send_batch(Netns& ns, const std::vector<nl_msg*>& msgs,
+                                               const std::function<bool(std::size_t, const Answer&)>& refused) {
     std::vector<Answer> result(msgs.size());
     std::vector<bool> answered(msgs.size(), false);
     const int fd = nl_socket_get_fd(ns.sock.get());
@@ -556,6 +557,18 @@ std::vector<Answer> NlKernel::Impl::send_batch(Netns& ns, const std::vector<nl_m
                 --pending;
             }
         }
+        // The kernel carries out every message of a send, so a refusal is
+        // seen only with its whole send done; what has not been sent yet
+        // stays unsent. A create refused after the kernel registered the
+        // link (a full bridge's EXFULL) costs an unregister, ~20 ms: sending
+        // the rest of a long queue after it would make one refusal cost
+        // seconds, and the rollback would have more to undo.
+        if (refused)
+            for (std::size_t i = first; i < end; ++i)
+                if (refused(i, result[i])) {
+                    for (std::size_t j = end; j < msgs.size(); ++j) result[j].sent = false;
+                    return result;
+                }
         first = end;
     }
     return result;

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
@@ -144,4 +145,73 @@ TEST_CASE("hostile: empty files, directories, unreadable files") {
     } else {
         expect_error(p, "Permission denied");
     }
+}
+
+namespace {
+
+// N containers over bridges of 1000 (a bridge holds at most 1023 ports),
+// block style with MAC, two addresses and a gateway each when `rich`, else
+// the one-line flow style bench/run.sh writes. Containers from `first`;
+// with `bridges`, the file starts with that many.
+std::string containers_text(int first, int n, bool rich, int bridges) {
+    std::string t;
+    if (bridges) {
+        t = "version: 1\ninterfaces:\n";
+        for (int b = 0; b < bridges; ++b)
+            t += "  br" + std::to_string(b) + ":\n    kind: bridge\n    addresses: [198.18." + std::to_string(4 * b) +
+                 ".1/22, 2001:db8:" + std::to_string(b) + "::1/64]\n";
+    }
+    t += "containers:\n";
+    char line[512];
+    for (int k = first; k < first + n; ++k) {
+        const int b = k / 1000, h = k % 1000 + 2;
+        if (rich)
+            std::snprintf(line, sizeof line,
+                          "  web-frontend-%05d:\n    netns: \"docker:web-frontend-%05d\"\n    interfaces:\n      eth1:\n"
+                          "        bridge: br%d\n        mac: 02:42:c6:12:%02x:%02x\n"
+                          "        addresses: [198.18.%d.%d/22, 2001:db8:%d::%x/64]\n        gateway: 198.18.%d.1\n",
+                          k, k, b, k / 256 % 256, k % 256, 4 * b + h / 256, h % 256, b, h, 4 * b);
+        else
+            std::snprintf(line, sizeof line,
+                          "  c%d:\n    netns: \"netns:c%d\"\n    interfaces:\n"
+                          "      eth1: {bridge: br%d, address: \"198.18.%d.%d/22@198.18.%d.1\"}\n",
+                          k, k, b, 4 * b + h / 256, h % 256, 4 * b);
+        t += line;
+    }
+    return t;
+}
+
+std::string errors_in(const Loaded& l) {
+    std::string all;
+    for (const auto& d : l.diagnostics)
+        if (d.severity == Severity::Error) all += d.str() + "\n";
+    return all;
+}
+
+}  // namespace
+
+TEST_CASE("limits: 5,000 containers fit one file in flow style; a bigger file is split into drop-ins") {
+    // Flow style, as bench/run.sh writes it: well inside both per-file limits.
+    const std::string flow = containers_text(0, 5000, false, 5);
+    CHECK(flow.size() < kMaxFileBytes * 2 / 3);
+    Loaded one = load_documents({{"topology.yaml", flow, false}});
+    CHECK_MESSAGE(one.ok(), errors_in(one));
+    CHECK(one.topology.containers.size() == 5000);
+
+    // Block style with a MAC, two addresses and a gateway each: past 1 MiB
+    // in one file, refused with a hint that says how to split it ...
+    const std::string rich = containers_text(0, 5000, true, 5);
+    REQUIRE(rich.size() > kMaxFileBytes);
+    Loaded big = load_documents({{"topology.yaml", rich, false}});
+    CHECK_FALSE(big.ok());
+    REQUIRE(!big.diagnostics.empty());
+    CHECK(big.diagnostics[0].message.find("larger than the 1.0 MiB limit") != std::string::npos);
+    CHECK(big.diagnostics[0].hint.find("drop-ins") != std::string::npos);
+
+    // ... and the same containers as the main file and a drop-in load.
+    Loaded split = load_documents({{"topology.yaml", containers_text(0, 2500, true, 5), false},
+                                   {"topology.d/50-more.yaml", "version: 1\n" + containers_text(2500, 2500, true, 0),
+                                    true}});
+    CHECK_MESSAGE(split.ok(), errors_in(split));
+    CHECK(split.topology.containers.size() == 5000);
 }

@@ -319,6 +319,18 @@ TEST_CASE("100 containers in one plan: a failure in the 50th rolls back all of t
         CHECK(done == failAt);
         const Plan back = reconcile::make_plan(reconcile::restore_target(before, p), k.state);
         CHECK(back.refusals.empty());
+        // The host links the failed run created (bridge, shim, veth host
+        // ends, which take their container ends along) go in one group
+        // request, one rcu_barrier() wait, as a removal's. A container's
+        // macvlan is alone in its namespace, and a group request acts in one
+        // namespace: one deletion each.
+        for (const auto& s : back.steps) {
+            CAPTURE(s.describe());
+            if (s.op == Step::Op::DeleteGroup) CHECK(s.ns.empty());
+            if (s.op == Step::Op::DeleteLink) CHECK(!s.ns.empty());
+        }
+        CHECK(std::count_if(back.steps.begin(), back.steps.end(),
+                            [](const Step& s) { return s.op == Step::Op::DeleteGroup; }) == 1);
         std::string error;
         CHECK(run(k.state, back, &error) == -1);
         CAPTURE(error);
@@ -342,4 +354,44 @@ TEST_CASE("a host end whose container end is gone: the pair is deleted and made 
     std::string error;
     CHECK(converges(d, state, &error));
     CAPTURE(error);
+}
+
+TEST_CASE("preflight: a bridge past the kernel's 1023 ports, counting ports the topology does not name") {
+    // br0 is netlab's and holds ens34 and 1019 foreign ports: 1020 now.
+    auto with = [](int containers) {
+        model::Topology t;
+        model::Interface br;
+        br.name = "br0";
+        br.kind = model::InterfaceKind::Bridge;
+        br.ports = {"ens34"};
+        t.interfaces["br0"] = br;
+        Observed o{{"", host1()}};
+        auto& host = o.at("");
+        host.links["br0"] = nic("br0", 5, "02:00:00:00:00:01", "bridge");
+        host.links["br0"].alias = "netlab:bridge";
+        host.links["ens34"] = nic("ens34", 4, "52:54:00:12:34:57");
+        host.links["ens34"].master = "br0";
+        for (int i = 0; i < 1019; ++i) {
+            const std::string name = "f" + std::to_string(i);
+            host.links[name] = nic(name, 100 + i, "52:54:00:00:00:02", "veth");
+            host.links[name].master = "br0";
+        }
+        for (int k = 0; k < containers; ++k) {
+            const std::string name = "c" + std::to_string(k);
+            const std::string a = "198.51.100." + std::to_string(k + 2) + "/24";
+            add_container(t, name, on_bridge("br0", a.c_str(), nullptr));
+            o[container_ns(name)];
+        }
+        return reconcile::make_plan(reconcile::compile(t, {}), o);
+    };
+    // 1020 + 3 = 1023: the most the kernel takes.
+    CHECK(with(3).refusals.empty());
+    CHECK_FALSE(with(3).steps.empty());
+    // One more: refused before any step, naming the count and the limit.
+    const Plan p = with(4);
+    CHECK(p.steps.empty());
+    REQUIRE(refusals(p).size() == 1);
+    CHECK(refusals(p)[0].find("br0: would hold 1024 ports after this plan (1020 now)") == 0);
+    CHECK(refusals(p)[0].find("at most 1023") != std::string::npos);
+    CHECK(refusals(p)[0].find("BR_MAX_PORTS") != std::string::npos);
 }
