@@ -99,60 +99,45 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-# Address plan: bridge k has 198.18.0.0/16's k-th /28; its address is .1
-# (.3 once changed), the route sends 198.19.0.0/16's k-th /28 via .2.
-addr_of() {  # K CHANGED -> 198.18.x.y/28
-    local k=$1 o=$(( $1 * 16 % 256 + 1 )); [ "$2" = 1 ] && o=$((o + 2))
-    echo "198.18.$(( k * 16 / 256 )).$o/28"
-}
-gw_of() { echo "198.18.$(( $1 * 16 / 256 )).$(( $1 * 16 % 256 + 2 ))"; }
-dst_of() { echo "198.19.$(( $1 * 16 / 256 )).$(( $1 * 16 % 256 ))/28"; }
-
-gen() {  # N DIR: every method's input for cold/no change (A) and one changed (B)
-    local n=$1 d=$2 k j c
-    j=$(( n / 2 ))
-    mkdir -p "$d"
-    for c in A B; do
-        {
-            echo "version: 1"
-            echo "interfaces:"
-            for ((k = 0; k < n; k++)); do
-                echo "  br$k: {kind: bridge, stp: false, addresses: [$(addr_of "$k" "$([ "$c$k" = "B$j" ] && echo 1 || echo 0)")]}"
-            done
-            echo "routes:"
-            for ((k = 0; k < n; k++)); do
-                echo "  - {to: $(dst_of "$k"), via: $(gw_of "$k"), dev: br$k}"
-            done
-        } >"$d/topology.$c.yaml"
-        {
-            printf 'auto lo\niface lo inet loopback\n'
-            for ((k = 0; k < n; k++)); do
-                printf '\nauto br%d\niface br%d\n    bridge-ports none\n    bridge-stp off\n' "$k" "$k"
-                printf '    address %s\n' "$(addr_of "$k" "$([ "$c$k" = "B$j" ] && echo 1 || echo 0)")"
-                printf '    up ip route replace %s via %s dev br%d\n' "$(dst_of "$k")" "$(gw_of "$k")" "$k"
-            done
-        } >"$d/interfaces.$c"
-    done
-    for ((k = 0; k < n; k++)); do
-        echo "link add br$k type bridge stp_state 0"
-        echo "link set br$k up"
-        echo "addr add $(addr_of "$k" 0) dev br$k"
-        echo "route add $(dst_of "$k") via $(gw_of "$k") dev br$k"
-    done >"$d/cold.batch"
-    for ((k = 0; k < n; k++)); do
-        echo "link add br$k type bridge stp_state 0"
-        echo "link set br$k up"
-        echo "addr replace $(addr_of "$k" 0) dev br$k"
-        echo "route replace $(dst_of "$k") via $(gw_of "$k") dev br$k"
-    done >"$d/noop.batch"
-    # Old address first: deleting a primary address also deletes its
-    # secondaries (promote_secondaries is off by default), so the new one
-    # added first would go with it. The route goes with the old address.
-    {
-        echo "addr del $(addr_of "$j" 0) dev br$j"
-        echo "addr add $(addr_of "$j" 1) dev br$j"
-        echo "route replace $(dst_of "$j") via $(gw_of "$j") dev br$j"
-    } >"$d/change.batch"
+# gen N DIR: every method's input, for cold/no change (A) and with bridge
+# N/2 changed (B). Address plan: bridge k has 198.18.0.0/16's k-th /28; its
+# address is .1 (.3 once changed); its route sends 198.19.0.0/16's k-th /28
+# via .2. One Python process: a shell loop of $(...) per line takes seconds
+# per 100 bridges on a loaded machine.
+gen() {
+    "$PYTHON" - "$1" "$2" <<'EOF'
+import os, sys
+n, d = int(sys.argv[1]), sys.argv[2]
+j = n // 2
+os.makedirs(d, exist_ok=True)
+def addr(k, changed):
+    return "198.18.%d.%d/28" % (k * 16 // 256, k * 16 % 256 + (3 if changed else 1))
+def gw(k): return "198.18.%d.%d" % (k * 16 // 256, k * 16 % 256 + 2)
+def dst(k): return "198.19.%d.%d/28" % (k * 16 // 256, k * 16 % 256)
+def w(name, lines): open(os.path.join(d, name), "w").write("".join(l + "\n" for l in lines))
+for c in "AB":
+    ch = lambda k: c == "B" and k == j
+    w("topology.%s.yaml" % c, ["version: 1", "interfaces:"] +
+      ["  br%d: {kind: bridge, stp: false, addresses: [%s]}" % (k, addr(k, ch(k))) for k in range(n)] +
+      ["routes:"] + ["  - {to: %s, via: %s, dev: br%d}" % (dst(k), gw(k), k) for k in range(n)])
+    lines = ["auto lo", "iface lo inet loopback"]
+    for k in range(n):
+        lines += ["", "auto br%d" % k, "iface br%d" % k, "    bridge-ports none", "    bridge-stp off",
+                  "    address %s" % addr(k, ch(k)),
+                  "    up ip route replace %s via %s dev br%d" % (dst(k), gw(k), k)]
+    w("interfaces.%s" % c, lines)
+w("cold.batch", [l for k in range(n) for l in (
+    "link add br%d type bridge stp_state 0" % k, "link set br%d up" % k,
+    "addr add %s dev br%d" % (addr(k, False), k), "route add %s via %s dev br%d" % (dst(k), gw(k), k))])
+w("noop.batch", [l for k in range(n) for l in (
+    "link add br%d type bridge stp_state 0" % k, "link set br%d up" % k,
+    "addr replace %s dev br%d" % (addr(k, False), k), "route replace %s via %s dev br%d" % (dst(k), gw(k), k))])
+# Old address first: deleting a primary address also deletes its secondaries
+# (promote_secondaries is off by default), so the new one added first would
+# go with it. The route goes with the old address and is put back.
+w("change.batch", ["addr del %s dev br%d" % (addr(j, False), j), "addr add %s dev br%d" % (addr(j, True), j),
+                   "route replace %s via %s dev br%d" % (dst(j), gw(j), j)])
+EOF
 }
 
 # ifupdown2 in NS: its /etc/network is /etc/netns/NS/network (ip netns exec),
