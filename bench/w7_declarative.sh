@@ -149,8 +149,12 @@ ifupdown2_setup() {  # NS STATE_DIR
     sed -i "s|^state_dir=.*|state_dir=$2/|" "$e/ifupdown2/ifupdown2.conf"
     grep -qx "state_dir=$2/" "$e/ifupdown2/ifupdown2.conf" || die "could not set ifupdown2's state_dir"
 }
+# It runs with a Debian service's PATH: ifupdown2 starts with
+# `#!/usr/bin/env python3`, and a pyenv shim first on a PATH (root's here)
+# added 1.4 s to every call.
 ifreload_in() {  # NS
     ip netns exec "$1" unshare -m --propagation private \
+        env PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
         sh -c 'mount -t tmpfs nlb-w7 /run && mkdir /run/network && exec "$0" -a' "$IFRELOAD"
 }
 
@@ -285,7 +289,7 @@ for n in sorted({k[1] for k in t}):
         print("| %d | ifupdown2 ÷ netlab (target ≥ 10×) | %s |" % (n, " | ".join(ratio(n, p) for p, _ in phs)))
 EOF
     echo
-    echo "Medians of $RUNS runs ($SLOW_RUNS for ifupdown2 at N ≥ 1000), wall time of the one command (\`ip netns exec\` included for every method). Checks: ${CHECKED:-none}; $ROOT_OK."
+    echo "Medians of $RUNS run(s) ($SLOW_RUNS for ifupdown2 at N ≥ 1000), wall time of the one command (\`ip netns exec\` included for every method). Checks: ${CHECKED:-none}; $ROOT_OK."
 } >"$WORK/table.md"
 cat "$WORK/table.md"
 [ -z "$OUT" ] || cp "$WORK/table.md" "$OUT"
