@@ -76,6 +76,7 @@ RAWF=$WORK/raw.tsv
 : >"$RAWF"
 ROOT_RUN_NETWORK=$([ -e /run/network ] && echo yes || echo no)
 ROOT_VAR_TMP_NETWORK=$([ -e /var/tmp/network ] && echo yes || echo no)
+ETC_NETNS=$([ -d /etc/netns ] && echo yes || echo no)
 
 root_snapshot() {  # FILE: the machine's own namespace, as `ip` shows it
     { ip -br link; ip -br addr; ip route; ip -6 route; } >"$1" 2>&1
@@ -92,6 +93,8 @@ cleanup() {
     done >"$WORK/cleanup.batch"
     [ -s "$WORK/cleanup.batch" ] && ip -batch "$WORK/cleanup.batch" >/dev/null 2>&1
     rm -rf /etc/netns/"$PFX"-*
+    # /etc/netns only if this run made it and it is empty again.
+    [ "$ETC_NETNS" = yes ] || rmdir /etc/netns 2>/dev/null
     rm -rf "$WORK"
     exit $rc
 }
