@@ -31,3 +31,34 @@ if [ "${#missing[@]}" -gt 0 ]; then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
+
+# ifupdown2: the declarative peer of bench/w7_declarative.sh (`ifreload -a`),
+# run only inside the bench's own namespaces. Its maintainer scripts (3.0.0)
+# start no service and write no link: postinst creates /etc/network/interfaces
+# (lo only) if absent, masks two udev rules if /etc/udev/rules.d exists, and
+# enables networking.service, which would run `ifup -a` at the next boot of a
+# systemd host -- or in the kernel tests' systemd booted on a copy of this
+# root. So: a policy-rc.d denying every service start holds during the install
+# (in case a later version adds one), networking.service is disabled right
+# after, and a host managed by ifupdown (which ifupdown2 Conflicts with and
+# would replace, with its boot-time networking) is left alone: the bench then
+# reports ifupdown2 as not installed.
+if [ "$(dpkg-query -W -f='${Status}' ifupdown2 2>/dev/null || true)" != "install ok installed" ]; then
+  if [ "$(dpkg-query -W -f='${Status}' ifupdown 2>/dev/null || true)" = "install ok installed" ]; then
+    echo "setup: ifupdown manages this host's network; not replacing it with ifupdown2 (bench W7 skips ifupdown2)"
+  else
+    echo "setup: installing ifupdown2 (no service started; networking.service disabled)"
+    export DEBIAN_FRONTEND=noninteractive
+    policy=/usr/sbin/policy-rc.d own_policy=""
+    if [ ! -e "$policy" ]; then
+      printf '#!/bin/sh\n# setup.sh: no service starts while ifupdown2 installs\nexit 101\n' >"$policy"
+      chmod 755 "$policy"; own_policy=1
+    fi
+    rc=0
+    apt-get install -y -qq --no-install-recommends ifupdown2 || rc=$?
+    [ -z "$own_policy" ] || rm -f "$policy"
+    [ "$rc" -eq 0 ] || exit "$rc"
+    # systemctl edits the unit links offline too (PID 1 need not be systemd).
+    systemctl disable networking.service >/dev/null 2>&1 || true
+  fi
+fi
