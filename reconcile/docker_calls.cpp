@@ -79,7 +79,10 @@ std::optional<Error> Runner::execute(const Step& s) {
             answer = client_.request("POST", network_path(id) + "/disconnect", disconnect_body(s.endpoint.ref()).dump());
             break;
     }
-    if (auto* e = std::get_if<Error>(&answer)) return *e;
+    if (auto* e = std::get_if<Error>(&answer)) {
+        if (e->kind == Error::Kind::Timeout || e->kind == Error::Kind::Protocol) unsure_ = sent;
+        return *e;
+    }
     const auto& r = std::get<Client::Response>(answer);
     if (r.status < 200 || r.status >= 300) return failed(client_, s.describe(), r);
     if (s.op == Step::Op::CreateNetwork) {

@@ -32,11 +32,16 @@ public:
     // nullopt when Docker did it.
     std::optional<Error> execute(const Step& s);
     const std::vector<Step>& done() const { return done_; }
+    // The step whose request was sent but whose answer never came or was
+    // not understood (a timeout): Docker may have done it; only what
+    // Docker shows can tell.
+    const std::optional<Step>& unsure() const { return unsure_; }
 
 private:
     const Client& client_;
     std::map<std::string, std::string> now_id_;  // a created network's name, or the ID it replaces -> its ID
     std::vector<Step> done_;
+    std::optional<Step> unsure_;
 };
 
 // Undoes `done` (a Runner's done(), or part of it) exactly, last first,

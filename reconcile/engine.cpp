@@ -462,7 +462,13 @@ Outcome Engine::apply(const model::Loaded& config, const ConfirmPolicy& confirm,
     }
 
     out.error = failure;
-    const bool restored = tx.roll_back(snapshot, out.plan, out, &docker_runner.done());
+    // A Docker step whose answer never came is undone if Docker shows it done.
+    std::vector<docker::Step> docker_done = docker_runner.done();
+    if (const auto& unsure = docker_runner.unsure())
+        if (auto now = docker::observe(docker_client); std::holds_alternative<docker::Seen>(now))
+            for (const auto& back : docker::undo({*unsure}, std::get<docker::Seen>(now)))
+                docker_done.push_back(back.inverse());
+    const bool restored = tx.roll_back(snapshot, out.plan, out, &docker_done);
     out.status = restored ? Outcome::Status::RolledBack : Outcome::Status::Failed;
     // Nothing is pending after a failed apply: rolled back here, or left to
     // the journal (recover) when the rollback did not verify.

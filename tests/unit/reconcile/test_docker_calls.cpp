@@ -102,3 +102,22 @@ TEST_CASE("roll_back_done: only the steps done, and a re-created network's recon
     REQUIRE(said.size() == 2);
     CHECK(said[1] == "docker network connect --ip=198.51.100.10 mynet web");
 }
+
+TEST_CASE("Runner: a step whose answer never came is unsure, not done; a refused one is neither") {
+    // A connect is held without an answer until the test is over.
+    FakeDocker fake([&fake](const std::string& head, local::socket& s) {
+        if (request_line(head).find("/connect") != std::string::npos) fake.wait_released();
+        else write_all(s, http_response(500, R"({"message":"no"})"));
+    });
+    Client client(fake.socket(), 100ms);
+    Runner run(client);
+    CHECK(run.execute(Step{Step::Op::Disconnect, network("old1"), kWeb}));
+    CHECK(!run.unsure());
+    auto e = run.execute(Step{Step::Op::Connect, network("old1"), kWeb});
+    REQUIRE(e);
+    CHECK(e->kind == Error::Kind::Timeout);
+    REQUIRE(run.unsure());
+    CHECK(run.unsure()->network.id == "old1");
+    CHECK(run.done().empty());
+    fake.release();
+}
