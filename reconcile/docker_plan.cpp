@@ -183,7 +183,7 @@ std::vector<Step> undo(const std::vector<Step>& forward, const Seen& now) {
         net.ours = n.ours();
         for (const auto& [id, e] : n.containers) net.members[id] = e.container;
     }
-    // By ID; a journal's endpoint without one (written before IDs were kept) by name.
+    // By ID; by name for an endpoint that has none (a journal that does not record IDs).
     auto member = [](Net& n, const Endpoint& e) {
         return std::find_if(n.members.begin(), n.members.end(), [&](const auto& m) {
             return e.id.empty() ? m.second == e.container : m.first == e.id;
@@ -255,7 +255,7 @@ Plan plan(const std::vector<NetworkSpec>& desired, const Seen& seen, const Conne
     auto refuse = [&](std::string msg, std::string hint) {
         out.refusals.push_back(model::Diagnostic{model::Severity::Error, {}, std::move(msg), std::move(hint)});
     };
-    // The ledger names containers by ID (by name before IDs were kept).
+    // A ledger names containers by ID, or by name where it records no ID.
     auto was_ours = [&](const std::string& net, const Endpoint& e) {
         auto it = connected.find(net);
         return it != connected.end() && (it->second.count(e.ref()) != 0 || it->second.count(e.container) != 0);
