@@ -66,7 +66,7 @@ std::vector<NetworkSpec> published(const model::Topology& t) {
         for (const auto& [cname, c] : t.containers)
             for (const auto& [_, ci] : c.interfaces) {
                 if (!docker_connected(c, ci, t) || *ci.network != name) continue;
-                Endpoint e{c.netns.value, {}, {}};
+                Endpoint e{c.netns.value, {}, {}, {}};
                 for (const auto& a : ci.addresses) (a.addr.is_v4() ? e.v4 : e.v6) = a.addr;
                 s.endpoints.push_back(std::move(e));
             }
@@ -102,7 +102,7 @@ json connect_body(const Endpoint& e) {
     json ipam = json::object();
     if (e.v4) ipam["IPv4Address"] = e.v4->str();
     if (e.v6) ipam["IPv6Address"] = e.v6->str();
-    return json{{"Container", e.container}, {"EndpointConfig", {{"IPAMConfig", ipam}}}};
+    return json{{"Container", e.ref()}, {"EndpointConfig", {{"IPAMConfig", ipam}}}};
 }
 
 json disconnect_body(const std::string& container) { return json{{"Container", container}, {"Force", false}}; }
@@ -159,7 +159,7 @@ std::variant<SeenNetwork, Error> parse_network(const json& j) {
         for (const auto& [id, c] : cs->items()) {
             if (!c.is_object()) continue;
             n.containers[id] = Endpoint{str_of(c, "Name"), address_of(str_of(c, "IPv4Address")),
-                                        address_of(str_of(c, "IPv6Address"))};
+                                        address_of(str_of(c, "IPv6Address")), id};
         }
     return n;
 }
@@ -174,6 +174,65 @@ std::variant<Seen, Error> parse_networks(std::string_view body) {
         out.push_back(std::get<SeenNetwork>(std::move(parsed)));
     }
     return out;
+}
+
+std::variant<SeenContainers, Error> parse_containers(std::string_view body) {
+    auto j = json::parse(body, nullptr, false);
+    if (j.is_discarded() || !j.is_array())
+        return Error{Error::Kind::Protocol, 0, "containers: answer is not a JSON array"};
+    SeenContainers out;
+    for (const auto& c : j) {
+        if (!c.is_object()) return Error{Error::Kind::Protocol, 0, "containers: not a JSON object"};
+        SeenContainer s{str_of(c, "Id"), {}, str_of(c, "State")};
+        if (s.id.empty()) return Error{Error::Kind::Protocol, 0, "containers: no Id"};
+        // Names: ["/web"]; Docker keeps the leading '/' of its name tree.
+        if (auto ns = c.find("Names"); ns != c.end() && ns->is_array() && !ns->empty() && (*ns)[0].is_string()) {
+            s.name = (*ns)[0].get<std::string>();
+            if (!s.name.empty() && s.name[0] == '/') s.name.erase(0, 1);
+        }
+        out.push_back(std::move(s));
+    }
+    return out;
+}
+
+std::variant<SeenContainer, std::string> find_container(const SeenContainers& all, std::string_view ref) {
+    if (ref.empty()) return std::string("no container named");
+    for (const auto& c : all)
+        if (c.id == ref) return c;
+    for (const auto& c : all)
+        if (c.name == ref) return c;
+    const SeenContainer* found = nullptr;
+    for (const auto& c : all)
+        if (c.id.compare(0, ref.size(), ref) == 0) {
+            if (found) return "more than one container's ID starts with " + std::string(ref);
+            found = &c;
+        }
+    if (found) return *found;
+    return std::string("no such container");
+}
+
+std::vector<LeftOut> bind_endpoints(std::vector<NetworkSpec>& desired, const SeenContainers& all) {
+    std::vector<LeftOut> left;
+    for (auto& n : desired)
+        std::erase_if(n.endpoints, [&](Endpoint& e) {
+            auto found = find_container(all, e.container);
+            if (auto* why = std::get_if<std::string>(&found)) {
+                left.push_back(LeftOut{n.name, e.container, {}, *why});
+                return true;
+            }
+            const auto& c = std::get<SeenContainer>(found);
+            if (!c.running()) {
+                left.push_back(LeftOut{n.name, e.container, c.id, "not running (" + c.state + ")"});
+                return true;
+            }
+            e.container = c.name.empty() ? e.container : c.name;
+            e.id = c.id;
+            return false;
+        });
+    for (auto& n : desired)
+        std::sort(n.endpoints.begin(), n.endpoints.end(),
+                  [](const Endpoint& a, const Endpoint& b) { return a.container < b.container; });
+    return left;
 }
 
 }  // namespace netlab::reconcile::docker

@@ -30,8 +30,12 @@ inline constexpr const char* kTopologyLabel = "org.netlab.network";
 
 // A container netlab connects through Docker, with its fixed addresses.
 struct Endpoint {
-    std::string container;  // Docker's name
+    std::string container;  // Docker's name (the topology's reference until bound)
     std::optional<model::IpAddress> v4, v6;
+    // Docker's full container ID once known (bound, or seen on a network):
+    // requests name the container by it, messages by `container`.
+    std::string id;
+    const std::string& ref() const { return id.empty() ? container : id; }
     bool operator==(const Endpoint&) const = default;
 };
 
@@ -45,12 +49,17 @@ struct Pool {
 };
 
 struct NetworkSpec {
-    std::string name;     // Docker's
+    std::string name;     // Docker's (messages)
     std::string network;  // the topology's
     std::string parent;
     std::string mode;     // macvlan_mode
     std::vector<Pool> pools;
     std::vector<Endpoint> endpoints;  // sorted by container
+    // Docker's ID of the network a step acts on: the one observed, empty
+    // for a network this plan creates (docker::Runner learns it then).
+    // Requests address networks by it, so a network someone else re-created
+    // under the same name is never hit.
+    std::string id;
     bool ipv6() const;
     bool operator==(const NetworkSpec&) const = default;
 };
@@ -69,6 +78,33 @@ using Seen = std::vector<SeenNetwork>;
 
 // Every published network of the topology.
 std::vector<NetworkSpec> published(const model::Topology& t);
+
+// A container as GET /containers/json?all=1 lists it.
+struct SeenContainer {
+    std::string id, name, state;  // state: "running", "exited", "created", "paused", ...
+    bool running() const { return state == "running"; }
+};
+using SeenContainers = std::vector<SeenContainer>;
+std::variant<SeenContainers, Error> parse_containers(std::string_view body);
+
+// docker:REF the way Docker resolves a container reference: a full ID,
+// else a name, else an ID prefix that only one container has. The
+// container, or why there is none.
+std::variant<SeenContainer, std::string> find_container(const SeenContainers& all, std::string_view ref);
+
+// An endpoint left out of the plan: its container is missing or not running.
+struct LeftOut {
+    std::string network;  // Docker's name
+    std::string ref;      // the topology's docker:REF
+    std::string id;       // the container's ID when it exists
+    std::string why;
+};
+// Binds each endpoint to its container (ID and name, so that `docker:ID`
+// and `docker:NAME` match what Docker lists) and takes out the endpoints
+// whose container is not running: Docker cannot connect a missing
+// container, and one that is stopped is connected at the next reconcile
+// after it starts.
+std::vector<LeftOut> bind_endpoints(std::vector<NetworkSpec>& desired, const SeenContainers& all);
 
 // Request bodies (Engine API 1.41).
 nlohmann::json create_body(const NetworkSpec& n);
@@ -110,10 +146,18 @@ using Connected = std::map<std::string, std::set<std::string>>;
 Plan plan(const std::vector<NetworkSpec>& desired, const Seen& seen, const Connected& connected);
 // The way back from `forward` (a plan's Docker steps, some or all of them
 // done) to before it, judged from what Docker holds now: each step that
-// shows as done is undone, last first. The rollback of a failed apply and
-// the recovery of a killed one both use it.
+// shows as done is undone, last first. The recovery of a killed apply uses
+// it (its journal does not say how far it got).
 std::vector<Step> undo(const std::vector<Step>& forward, const Seen& now);
-// What each published network connects, for the ledger after a successful apply.
-Connected connected_by(const std::vector<NetworkSpec>& desired);
+// The way back from steps known to be done (a docker::Runner's, with the
+// IDs they acted on): their inverses, last first. The rollback of a failed
+// apply uses it.
+std::vector<Step> undo_done(const std::vector<Step>& done);
+// What each published network connects (by container ID once bound), for
+// the ledger after a successful apply. A container left out keeps the
+// ledger's memory of an earlier connect (`before`): Docker keeps a stopped
+// container's connect and restores it when it starts.
+Connected connected_by(const std::vector<NetworkSpec>& desired, const Connected& before = {},
+                       const std::vector<LeftOut>& left = {});
 
 }  // namespace netlab::reconcile::docker

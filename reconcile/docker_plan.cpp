@@ -30,9 +30,14 @@ std::optional<IpAddress> ip_from(const json& j) {
     return j.is_string() ? IpAddress::parse(j.get<std::string>()) : std::nullopt;
 }
 
-json endpoint_json(const Endpoint& e) { return json{{"container", e.container}, {"ipv4", ip_json(e.v4)}, {"ipv6", ip_json(e.v6)}}; }
+json endpoint_json(const Endpoint& e) {
+    json j{{"container", e.container}, {"ipv4", ip_json(e.v4)}, {"ipv6", ip_json(e.v6)}};
+    if (!e.id.empty()) j["id"] = e.id;
+    return j;
+}
 Endpoint endpoint_from(const json& j) {
-    return Endpoint{j.value("container", ""), ip_from(j.value("ipv4", json())), ip_from(j.value("ipv6", json()))};
+    return Endpoint{j.value("container", ""), ip_from(j.value("ipv4", json())), ip_from(j.value("ipv6", json())),
+                    j.value("id", "")};
 }
 
 // A network as Docker holds it, in the terms netlab would create it with:
@@ -40,6 +45,7 @@ Endpoint endpoint_from(const json& j) {
 NetworkSpec spec_of(const SeenNetwork& s) {
     NetworkSpec n;
     n.name = s.name;
+    n.id = s.id;
     auto get = [](const std::map<std::string, std::string>& m, const char* k) {
         auto it = m.find(k);
         return it == m.end() ? std::string() : it->second;
@@ -115,6 +121,7 @@ json Step::to_json() const {
     json j{{"op", op_name(op)},
            {"network", {{"name", network.name}, {"network", network.network}, {"parent", network.parent},
                         {"mode", network.mode}, {"pools", pools}}}};
+    if (!network.id.empty()) j["network"]["id"] = network.id;
     if (op == Op::Connect || op == Op::Disconnect) j["endpoint"] = endpoint_json(endpoint);
     return j;
 }
@@ -132,6 +139,7 @@ std::optional<Step> Step::from_json(const json& j) {
     s.network.network = n.value("network", "");
     s.network.parent = n.value("parent", "");
     s.network.mode = n.value("mode", "");
+    s.network.id = n.value("id", "");
     if (auto ps = n.find("pools"); ps != n.end() && ps->is_array())
         for (const auto& p : *ps) {
             auto sub = Prefix::parse(p.value("subnet", ""));
@@ -160,50 +168,83 @@ Step Step::inverse() const {
 
 std::vector<Step> undo(const std::vector<Step>& forward, const Seen& now) {
     // Docker's state as the undo steps change it, so an undone removal's
-    // re-created network is seen by the reconnects that follow it.
-    std::map<std::string, std::set<std::string>> on;  // network -> containers
-    std::set<std::string> ours;
+    // re-created network is seen by the reconnects that follow it. A
+    // network is known by name and by the ID the steps address: a step on
+    // an ID that is not the one of that name now acted on another network.
+    struct Net {
+        std::string id;
+        std::map<std::string, std::string> members;  // container ID -> name
+        bool ours = false;
+    };
+    std::map<std::string, Net> on;  // by name
     for (const auto& n : now) {
-        auto& members = on[n.name];
-        for (const auto& [_, e] : n.containers) members.insert(e.container);
-        if (n.ours()) ours.insert(n.name);
+        Net& net = on[n.name];
+        net.id = n.id;
+        net.ours = n.ours();
+        for (const auto& [id, e] : n.containers) net.members[id] = e.container;
     }
+    // By ID; by name for an endpoint that has none (a journal that does not record IDs).
+    auto member = [](Net& n, const Endpoint& e) {
+        return std::find_if(n.members.begin(), n.members.end(), [&](const auto& m) {
+            return e.id.empty() ? m.second == e.container : m.first == e.id;
+        });
+    };
     std::vector<Step> back;
     for (auto it = forward.rbegin(); it != forward.rend(); ++it) {
-        const Step& s = *it;
-        const std::string& net = s.network.name;
-        const bool exists = on.count(net) != 0;
-        const bool member = exists && on[net].count(s.endpoint.container) != 0;
+        Step s = *it;
+        const std::string& name = s.network.name;
+        auto found = on.find(name);
+        const bool named = found != on.end();
+        // A network this plan created has no ID in the journal: any of that name is it.
+        const bool same = named && (s.network.id.empty() || s.network.id == found->second.id);
+        const std::string seen_id = named ? found->second.id : std::string();
         bool undone = false;
         switch (s.op) {
             case Step::Op::Connect:
-                if ((undone = member)) on[net].erase(s.endpoint.container);
+                if (same)
+                    if (auto m = member(found->second, s.endpoint); (undone = m != found->second.members.end()))
+                        found->second.members.erase(m);
                 break;
             case Step::Op::Disconnect:
-                if ((undone = exists && !member)) on[net].insert(s.endpoint.container);
+                if ((undone = same && member(found->second, s.endpoint) == found->second.members.end()))
+                    found->second.members[s.endpoint.ref()] = s.endpoint.container;
                 break;
             case Step::Op::CreateNetwork:
                 // Only a network that is netlab's, and empty by now: what
                 // netlab connected to it was disconnected above.
-                if ((undone = exists && ours.count(net) && on[net].empty())) on.erase(net);
+                if ((undone = same && found->second.ours && found->second.members.empty())) on.erase(found);
                 break;
             case Step::Op::RemoveNetwork:
-                if ((undone = !exists)) {
-                    on[net].clear();
-                    ours.insert(net);
-                }
+                // Re-created under the old ID's name; docker::Runner maps
+                // the old ID to the new one for the reconnects after it.
+                if ((undone = !named)) on[name] = Net{s.network.id, {}, true};
                 break;
         }
-        if (undone) back.push_back(s.inverse());
+        if (!undone) continue;
+        if (s.network.id.empty() && s.op != Step::Op::RemoveNetwork) s.network.id = seen_id;
+        back.push_back(s.inverse());
     }
     return back;
 }
 
-Connected connected_by(const std::vector<NetworkSpec>& desired) {
+std::vector<Step> undo_done(const std::vector<Step>& done) {
+    std::vector<Step> back;
+    for (auto it = done.rbegin(); it != done.rend(); ++it) back.push_back(it->inverse());
+    return back;
+}
+
+Connected connected_by(const std::vector<NetworkSpec>& desired, const Connected& before,
+                       const std::vector<LeftOut>& left) {
     Connected c;
     for (const auto& n : desired) {
         auto& on = c[n.name];
-        for (const auto& e : n.endpoints) on.insert(e.container);
+        for (const auto& e : n.endpoints) on.insert(e.ref());
+    }
+    for (const auto& l : left) {
+        auto was = before.find(l.network);
+        if (was == before.end() || !c.count(l.network)) continue;
+        for (const auto& k : {l.id, l.ref})
+            if (!k.empty() && was->second.count(k)) c[l.network].insert(k);
     }
     return c;
 }
@@ -214,9 +255,15 @@ Plan plan(const std::vector<NetworkSpec>& desired, const Seen& seen, const Conne
     auto refuse = [&](std::string msg, std::string hint) {
         out.refusals.push_back(model::Diagnostic{model::Severity::Error, {}, std::move(msg), std::move(hint)});
     };
-    auto was_ours = [&](const std::string& net, const std::string& container) {
+    // A ledger names containers by ID, or by name where it records no ID.
+    auto was_ours = [&](const std::string& net, const Endpoint& e) {
         auto it = connected.find(net);
-        return it != connected.end() && it->second.count(container) != 0;
+        return it != connected.end() && (it->second.count(e.ref()) != 0 || it->second.count(e.container) != 0);
+    };
+    // Docker lists a network's containers by ID; an endpoint not bound to
+    // an ID (no container list) matches by name.
+    auto same_container = [](const Endpoint& want, const Endpoint& have) {
+        return want.id.empty() ? want.container == have.container : want.id == have.id;
     };
     auto find_seen = [&](const std::string& name) -> const SeenNetwork* {
         for (const auto& s : seen)
@@ -227,7 +274,7 @@ Plan plan(const std::vector<NetworkSpec>& desired, const Seen& seen, const Conne
     auto foreign_on = [&](const SeenNetwork& s) {
         std::vector<std::string> f;
         for (const auto& [_, e] : s.containers)
-            if (!was_ours(s.name, e.container)) f.push_back(e.container);
+            if (!was_ours(s.name, e)) f.push_back(e.container);
         std::sort(f.begin(), f.end());
         return f;
     };
@@ -268,35 +315,39 @@ Plan plan(const std::vector<NetworkSpec>& desired, const Seen& seen, const Conne
             take_down(*s);
             s = nullptr;
         }
+        // The network the steps act on: the one Docker holds (by its ID),
+        // or the one created below (its ID is known once Docker answers).
+        NetworkSpec on = d;
+        on.id = s ? s->id : std::string();
         if (!s) {
-            up.push_back(Step{Step::Op::CreateNetwork, d, {}});
+            up.push_back(Step{Step::Op::CreateNetwork, on, {}});
             to_connect = d.endpoints;
         } else {
             for (const auto& e : d.endpoints) {
                 const Endpoint* have = nullptr;
                 for (const auto& [_, c] : s->containers)
-                    if (c.container == e.container) have = &c;
+                    if (same_container(e, c)) have = &c;
                 // An address the topology leaves to Docker is Docker's to pick.
                 if (have && (!e.v4 || have->v4 == e.v4) && (!e.v6 || have->v6 == e.v6)) continue;
-                if (have) down.push_back(Step{Step::Op::Disconnect, d, *have});
+                if (have) down.push_back(Step{Step::Op::Disconnect, on, *have});
                 to_connect.push_back(e);
             }
             for (const auto& [_, c] : s->containers) {
-                const std::string& name = c.container;  // clang 14 cannot capture a structured binding
+                const Endpoint& have = c;  // clang 14 cannot capture a structured binding
                 bool wanted = std::any_of(d.endpoints.begin(), d.endpoints.end(),
-                                          [&](const Endpoint& e) { return e.container == name; });
-                if (!wanted && was_ours(d.name, c.container)) down.push_back(Step{Step::Op::Disconnect, d, c});
+                                          [&](const Endpoint& e) { return same_container(e, have); });
+                if (!wanted && was_ours(d.name, c)) down.push_back(Step{Step::Op::Disconnect, on, c});
             }
         }
         for (const auto& e : to_connect) {
             if (s)
                 for (const auto& [_, c] : s->containers)
-                    if (c.container != e.container && ((e.v4 && c.v4 == e.v4) || (e.v6 && c.v6 == e.v6)))
+                    if (!same_container(e, c) && ((e.v4 && c.v4 == e.v4) || (e.v6 && c.v6 == e.v6)))
                         refuse("address " + (e.v4 && c.v4 == e.v4 ? e.v4 : e.v6)->str() + " of container '" +
                                    e.container + "' is held by container '" + c.container + "' on Docker network '" +
                                    d.name + "'",
                                "give one of them another address");
-            up.push_back(Step{Step::Op::Connect, d, e});
+            up.push_back(Step{Step::Op::Connect, on, e});
         }
     }
     for (const auto& s : seen) {

@@ -107,23 +107,42 @@ struct Prepared {
     Ledger ledger;
     Desired desired;
     Observed observed;
+    // The published networks with their endpoints bound to running
+    // containers, and the endpoints left out: verification and the ledger.
+    std::vector<docker::NetworkSpec> published;
+    std::vector<docker::LeftOut> left;
 };
 
 // The Docker side of the plan (docs/docker.md). Docker is asked only when
 // the topology publishes a network or netlab published one before; then
 // an unreachable Docker rejects the run before any write.
-bool plan_docker(const model::Topology& topo, const Ledger& ledger, const ResolverOptions& ro, Outcome& out) {
-    const auto published = docker::published(topo);
-    if (published.empty() && ledger.docker.empty()) return true;
+bool plan_docker(const model::Topology& topo, Prepared& p, const ResolverOptions& ro, Outcome& out) {
+    p.published = docker::published(topo);
+    if (p.published.empty() && p.ledger.docker.empty()) return true;
     const docker::Client client(ro.docker_socket, ro.docker_timeout);
-    auto seen = docker::observe(client);
-    if (auto* e = std::get_if<docker::Error>(&seen)) {
+    auto unreachable = [&](const docker::Error& e) {
         out.status = Outcome::Status::Rejected;
-        out.error = "cannot reach Docker, which the topology's published networks need: " + e->message +
+        out.error = "cannot reach Docker, which the topology's published networks need: " + e.message +
                     "; nothing was changed";
         return false;
+    };
+    auto seen = docker::observe(client);
+    if (auto* e = std::get_if<docker::Error>(&seen)) return unreachable(*e);
+    if (std::any_of(p.published.begin(), p.published.end(), [](const auto& n) { return !n.endpoints.empty(); })) {
+        auto containers = docker::observe_containers(client);
+        if (auto* e = std::get_if<docker::Error>(&containers)) return unreachable(*e);
+        p.left = docker::bind_endpoints(p.published, std::get<docker::SeenContainers>(containers));
     }
-    auto dp = docker::plan(published, std::get<docker::Seen>(seen), ledger.docker);
+    // A container Docker cannot connect now is skipped like one whose
+    // namespace cannot be found (it may be one already).
+    for (const auto& l : p.left)
+        for (const auto& [name, c] : topo.containers)
+            if (c.netns.kind == model::NetnsTarget::Kind::Docker && c.netns.value == l.ref && out.skipped.insert(name).second)
+                out.diagnostics.push_back(model::Diagnostic{
+                    model::Severity::Warning, {},
+                    "container " + name + " (" + c.netns.str() + ") skipped on Docker network " + l.network + ": " + l.why,
+                    "it is connected at the next reconcile after it runs"});
+    auto dp = docker::plan(p.published, std::get<docker::Seen>(seen), p.ledger.docker);
     out.plan.docker = std::move(dp.steps);
     out.plan.refusals.insert(out.plan.refusals.end(), dp.refusals.begin(), dp.refusals.end());
     return true;
@@ -202,7 +221,7 @@ std::optional<Prepared> prepare(Transaction& tx, const model::Loaded& config, Ou
         phase.lap("plan");
     }
     out.reused = remembered.size();
-    if (!plan_docker(config.topology, p.ledger, ro, out)) return std::nullopt;
+    if (!plan_docker(config.topology, p, ro, out)) return std::nullopt;
     if (!out.plan.docker.empty()) phase.lap("docker");
     if (!out.plan.refusals.empty()) {
         out.diagnostics.insert(out.diagnostics.end(), out.plan.refusals.begin(), out.plan.refusals.end());
@@ -307,6 +326,7 @@ Outcome Engine::apply(const model::Loaded& config, const ConfirmPolicy& confirm,
     const auto docker_before = out.plan.docker_before(), docker_after = out.plan.docker_after();
     const std::size_t base = docker_before.size();  // the kernel's steps are numbered after these
     const docker::Client docker_client(opts_.resolver.docker_socket, opts_.resolver.docker_timeout);
+    docker::Runner docker_runner(docker_client);
     // Docker steps are sent one at a time, numbered with the kernel's
     // (NETLAB_FAIL_AT_STEP and the stop points count them too).
     auto run_docker = [&](const std::vector<docker::Step>& steps, std::size_t first) {
@@ -318,7 +338,7 @@ Outcome Engine::apply(const model::Loaded& config, const ConfirmPolicy& confirm,
                 FaultInjection::stop_at(faults.stop_before, n, detail::stopped_before);
                 faults.fail(n);
 #endif
-                if (auto e = docker::execute(docker_client, steps[i])) failure = e->message;
+                if (auto e = docker_runner.execute(steps[i])) failure = e->message;
 #ifdef NETLAB_TESTING
                 else FaultInjection::stop_at(faults.stop_after, n, detail::stopped_after);
 #endif
@@ -397,7 +417,7 @@ Outcome Engine::apply(const model::Loaded& config, const ConfirmPolicy& confirm,
                 // Docker verified the same way: nothing left to do there.
                 auto seen = docker::observe(docker_client);
                 if (auto* e = std::get_if<docker::Error>(&seen)) throw std::runtime_error(e->message);
-                const auto published = docker::published(config.topology);
+                const auto& published = prepared->published;
                 residual.docker = docker::plan(published, std::get<docker::Seen>(seen), docker::connected_by(published)).steps;
             }
             if (residual.empty()) out.state = std::move(after);
@@ -412,7 +432,9 @@ Outcome Engine::apply(const model::Loaded& config, const ConfirmPolicy& confirm,
 
     if (failure.empty()) {
         try {
-            tx.dir().save_ledger(next_ledger(prepared->ledger, config.topology, snapshot, out.plan));
+            Ledger next = next_ledger(prepared->ledger, config.topology, snapshot, out.plan);
+            next.docker = docker::connected_by(prepared->published, prepared->ledger.docker, prepared->left);
+            tx.dir().save_ledger(next);
         } catch (const std::exception& e) {
             // The kernel is right; only the memory of adopted originals is
             // stale. Say so, keep the change.
@@ -440,7 +462,13 @@ Outcome Engine::apply(const model::Loaded& config, const ConfirmPolicy& confirm,
     }
 
     out.error = failure;
-    const bool restored = tx.roll_back(snapshot, out.plan, out);
+    // A Docker step whose answer never came is undone if Docker shows it done.
+    std::vector<docker::Step> docker_done = docker_runner.done();
+    if (const auto& unsure = docker_runner.unsure())
+        if (auto now = docker::observe(docker_client); std::holds_alternative<docker::Seen>(now))
+            for (const auto& back : docker::undo({*unsure}, std::get<docker::Seen>(now)))
+                docker_done.push_back(back.inverse());
+    const bool restored = tx.roll_back(snapshot, out.plan, out, &docker_done);
     out.status = restored ? Outcome::Status::RolledBack : Outcome::Status::Failed;
     // Nothing is pending after a failed apply: rolled back here, or left to
     // the journal (recover) when the rollback did not verify.

@@ -72,6 +72,9 @@ struct Outcome {
     // attached), by name; `diagnostics` says why for each.
     std::set<std::string> skipped;
     std::vector<std::string> restored;    // what the rollback put back, one line each
+    // recover(): nothing was done and the journal is kept, because Docker,
+    // whose steps it must undo, does not answer; try again later.
+    bool retry_later = false;
     std::uint64_t writes = 0;             // netlink write requests this run sent
     double seconds = 0;
     // Where the time went, in milliseconds, by phase: compile (ledger +
@@ -114,7 +117,9 @@ public:
     Outcome apply(const model::Loaded& config, const ConfirmPolicy& confirm = nullptr, Known known = {});
     // If a journal from an interrupted transaction exists, restore its
     // snapshot. A pending change of that same transaction is dropped with it
-    // (it never completed; its snapshot is the one just restored).
+    // (it never completed; its snapshot is the one just restored). When the
+    // journal holds Docker steps and Docker does not answer, nothing is
+    // restored and the journal is kept (Outcome::retry_later).
     std::optional<Outcome> recover();
 
     // Commit-confirmed. pending() reads STATE_DIR/pending.json (nullopt when

@@ -4,6 +4,7 @@
 // snapshot, plan, ledger and namespace targets.
 #include <nlohmann/json.hpp>
 
+#include "reconcile/docker_calls.hpp"
 #include "reconcile/engine.hpp"
 #include "reconcile/serialize.hpp"
 #include "reconcile/state_dir.hpp"
@@ -81,6 +82,23 @@ std::optional<Outcome> Engine::restore(Record which) {
                     "; check the network by hand";
         out.seconds = clock.seconds();
         return out;
+    }
+    // Docker's steps are undone from what Docker shows: without Docker the
+    // record is kept whole for a later try (the kernel is not restored
+    // alone either: Docker's network must go before its parent changes).
+    if (which == Record::Journal && !out.plan.docker.empty()) {
+        const docker::Client client(opts_.resolver.docker_socket, opts_.resolver.docker_timeout);
+        auto seen = docker::observe(client);
+        if (auto* e = std::get_if<docker::Error>(&seen)) {
+            out.status = Outcome::Status::Failed;
+            out.retry_later = true;
+            out.error = "Docker does not answer (" + e->message + "); the interrupted transaction" +
+                        (started.empty() ? std::string() : " started " + started) +
+                        " has Docker steps to undo: nothing was changed, its journal is kept and recovery is "
+                        "tried again";
+            out.seconds = clock.seconds();
+            return out;
+        }
     }
     // A kill from here on leaves the record: the next start rolls back again
     // from wherever this stopped (make_plan starts from what it sees).

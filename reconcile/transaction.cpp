@@ -125,9 +125,17 @@ Observed Transaction::observe(const std::set<NsId>& spaces) {
 // Docker's build-up steps are undone first (a network goes before the
 // kernel takes its parent's promisc or shim back), its take-down steps last
 // (a re-created network needs its parent back).
-bool Transaction::roll_back(const Observed& snapshot, const Plan& plan, Outcome& out) {
+bool Transaction::roll_back(const Observed& snapshot, const Plan& plan, Outcome& out,
+                            const std::vector<docker::Step>* docker_done) {
     if (plan.docker.empty()) return roll_back_kernel(snapshot, plan, out);
     const docker::Client client(opts_.resolver.docker_socket, opts_.resolver.docker_timeout);
+    if (docker_done) {
+        std::vector<docker::Step> down, up;
+        for (const auto& s : *docker_done) (s.before_kernel() ? down : up).push_back(s);
+        bool clean = docker::roll_back_done(client, up, out.restored);
+        clean = roll_back_kernel(snapshot, plan, out) && clean;
+        return docker::roll_back_done(client, down, out.restored) && clean;
+    }
     bool clean = docker::roll_back(client, plan.docker_after(), out.restored);
     clean = roll_back_kernel(snapshot, plan, out) && clean;
     return docker::roll_back(client, plan.docker_before(), out.restored) && clean;

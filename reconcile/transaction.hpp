@@ -103,8 +103,11 @@ public:
 
     // Restores `snapshot` for everything `plan` could have touched. Fills
     // out.restored; returns true when the re-observed state matches.
-    // The plan's Docker steps too (docs/docker.md).
-    bool roll_back(const Observed& snapshot, const Plan& plan, Outcome& out);
+    // The plan's Docker steps too (docs/docker.md): exactly `docker_done`
+    // (what this process's docker::Runner sent) when given, else what of
+    // them Docker shows as done (a journal's: how far it got is unknown).
+    bool roll_back(const Observed& snapshot, const Plan& plan, Outcome& out,
+                   const std::vector<docker::Step>* docker_done = nullptr);
 
     // Resolves and attaches every container's namespace. A container that
     // is missing or stopped is reported and left out of this run (with the

@@ -208,6 +208,10 @@ int status(const ClientOptions& o) {
     if (r.contains("recovery") && r["recovery"].is_object()) {
         std::printf("crash recovery (an interrupted transaction was found):\n");
         print_result(stdout, r["recovery"]);
+        if (const auto& retry = r["recovery"].value("retry", nlohmann::json()); retry.is_object())
+            std::printf("WAITING for Docker: the journal is kept and the recovery retried (attempt %s, next in %s ms); "
+                        "nothing is applied meanwhile\n",
+                        str(retry, "attempt").c_str(), str(retry, "in_ms").c_str());
     }
     if (r.contains("held") && r["held"].is_string())
         std::printf("HELD: nothing is applied until `netlabctl reload`: %s\n", r["held"].get<std::string>().c_str());

@@ -68,6 +68,7 @@ Daemon::Daemon(Options opts)
              }),
       started_(WallClock::now()),
       deadline_(io_),
+      recovery_retry_(io_),
       reconciler_(io_, opts_.config_dir, engine_options(opts_)) {}
 
 Daemon::~Daemon() = default;
@@ -394,6 +395,7 @@ void Daemon::begin_stop(const std::string& why) {
     notifier_.stopping("stopping");
     control_.stop();
     debounce_.cancel();
+    recovery_retry_.cancel();
     // A pending change stays pending: its file keeps the deadline for the
     // next start (and its probes run again there).
     deadline_.cancel();

@@ -87,6 +87,7 @@ private:
     void answer_fast(Job& job, const std::string& trigger, Clock::time_point t0);
     void settle_fast_reload(const JobResult& r);
     void record_recovery(const JobResult& r, const reconcile::Outcome& o);
+    void retry_recovery_later(const reconcile::Outcome& o);
 
     // commit-confirmed (docs/daemon.md)
     void confirm_request(const nlohmann::json& req, ControlServer::Reply reply);
@@ -166,6 +167,12 @@ private:
     };
     std::optional<Pending> pending_;
     boost::asio::system_timer deadline_;
+    // An interrupted transaction with Docker steps whose recovery waits for
+    // Docker to answer: the journal is kept and an apply (which recovers
+    // first) is retried with backoff; `status` says so (recovery.retry).
+    boost::asio::steady_timer recovery_retry_;
+    unsigned recovery_attempts_ = 0;
+    std::optional<std::string> recovery_waiting_;
     std::vector<std::string> deferred_;          // triggers not applied while pending
     std::optional<nlohmann::json> settled_;      // how the last pending change ended
     std::optional<OwnedCount> owned_;

@@ -3,6 +3,9 @@
 // `status` document and sd_notify's status line.
 #include <unistd.h>
 
+#include <algorithm>
+#include <chrono>
+
 #include <spdlog/spdlog.h>
 
 #include "protocol/control_protocol.hpp"
@@ -61,6 +64,17 @@ void Daemon::record_recovery(const JobResult& r, const reconcile::Outcome& o) {
     as_run.finished = r.finished;
     as_run.outcome = o;
     recovery_ = result_json(as_run);
+    if (o.retry_later) {
+        retry_recovery_later(o);
+        return;
+    }
+    if (recovery_waiting_) {
+        spdlog::info("recovery: Docker answers again after {} attempt{}", recovery_attempts_,
+                     recovery_attempts_ == 1 ? "" : "s");
+        recovery_waiting_.reset();
+        recovery_attempts_ = 0;
+        recovery_retry_.cancel();
+    }
     for (const auto& line : o.restored) spdlog::warn("recovery: restored {}", line);
     if (o.status == reconcile::Outcome::Status::RolledBack) {
         spdlog::warn("recovery: an interrupted transaction was found; its snapshot was restored ({} writes): {}",
@@ -71,6 +85,26 @@ void Daemon::record_recovery(const JobResult& r, const reconcile::Outcome& o) {
     spdlog::critical("recovery: FAILED: {}", o.error);
     spdlog::critical("recovery: netlabd changes nothing until `netlabctl reload` (systemctl reload netlab); "
                      "check the network first");
+}
+
+// Backoff as for Docker's events: doubling from 250 ms up to 5 s.
+void Daemon::retry_recovery_later(const reconcile::Outcome& o) {
+    const auto delay = std::min<std::chrono::milliseconds>(
+        std::chrono::milliseconds(250 * (1 << std::min(recovery_attempts_, 5u))), std::chrono::seconds(5));
+    ++recovery_attempts_;
+    (*recovery_)["retry"] = {{"attempt", recovery_attempts_}, {"in_ms", delay.count()}, {"reason", o.error}};
+    if (!recovery_waiting_)
+        spdlog::warn("recovery: {}; retrying with backoff (now {} ms)", o.error, delay.count());
+    else
+        spdlog::debug("recovery: still waiting for Docker (attempt {}); retrying in {} ms", recovery_attempts_,
+                      delay.count());
+    recovery_waiting_ = o.error;
+    if (stopping_) return;
+    recovery_retry_.expires_after(delay);
+    recovery_retry_.async_wait([this](const boost::system::error_code& ec) {
+        // An apply recovers first, then applies the topology in force.
+        if (!ec && !stopping_) enqueue(JobResult::Mode::Apply, "recovery retry (Docker)", nullptr, false, std::nullopt, true);
+    });
 }
 
 void Daemon::record_apply(Job& job, JobResult& r) {
@@ -264,6 +298,9 @@ nlohmann::json Daemon::status_json() const {
 
 std::string Daemon::status_line() const {
     if (held_) return "HELD: nothing is applied until `netlabctl reload`: " + *held_;
+    if (recovery_waiting_)
+        return "WAITING for Docker to recover an interrupted transaction (attempt " +
+               std::to_string(recovery_attempts_) + "); nothing is applied meanwhile: " + *recovery_waiting_;
     if (pending_)
         return "PENDING: a change waits for `netlabctl confirm` until " + iso_time(pending_->change.deadline) +
                "; in force: " + files_in_force();

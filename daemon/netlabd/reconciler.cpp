@@ -109,6 +109,11 @@ JobResult Reconciler::execute(JobResult::Mode mode, std::string trigger,
                 r.recovered = std::move(*rec);
                 if (ok) {
                     r.outcome = engine_->apply(*r.loaded, reconcile::confirm_policy(r.loaded->topology, confirm));
+                } else if (r.recovered->retry_later) {
+                    // Nothing was changed: the recovery waits for Docker, and so does this.
+                    r.outcome.status = reconcile::Outcome::Status::Rejected;
+                    r.outcome.error = "not applied: an interrupted transaction waits for Docker to be recovered: " +
+                                      r.recovered->error;
                 } else {
                     r.outcome.status = reconcile::Outcome::Status::Failed;
                     r.outcome.error = "not applied: the recovery of an interrupted transaction failed first: " +

@@ -14,13 +14,21 @@
 #     containers started without --ip never get a reserved address;
 #  5. the network removed from the topology while foreign containers use it:
 #     refused, naming them, nothing changed; once they are gone: removed;
-#  6. Docker unreachable: rejected before any write.
+#  6. Docker unreachable: rejected before any write;
+#  7. netlabd started on the journal of an apply killed after its last step,
+#     with Docker's socket not there yet: status says it waits (recovery
+#     retry), nothing changes; once the socket appears, the retry restores.
+# nl1 is named by an ID prefix (docker:ID matches what Docker lists); nl2
+# exists but never ran: skipped, with no Docker step. After the SIGKILL
+# the first recovery has no Docker: it changes nothing and keeps the journal.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=tests/kernel/lib.sh
 . "$here/lib.sh"
 # shellcheck source=tests/kernel/docker_lib.sh
 . "$here/docker_lib.sh"
+# shellcheck source=tests/kernel/daemon_lib.sh
+. "$here/daemon_lib.sh"
 lab_require
 lab_require_netlabctl
 docker_require
@@ -35,6 +43,9 @@ docker_image
 # nl1 leaves it first, and waits for netlab's connect with no network at all.
 dk run --net=none -d --name nl1 "$DOCKER_IMAGE" sleep 3600 >/dev/null
 dk network disconnect none nl1
+NL1_REF=$(dk inspect -f '{{.Id}}' nl1)
+NL1_REF=${NL1_REF:0:12}
+dk create --net=none --name nl2 "$DOCKER_IMAGE" sleep 3600 >/dev/null
 PINNED="$LAB_PREFIX-pinned"
 lab_ns_add "$PINNED"
 
@@ -52,9 +63,13 @@ networks:
     docker: true
 containers:
   nl1:
-    netns: docker:nl1
+    netns: docker:$NL1_REF
     interfaces:
       eth1: {network: mynet, address: 198.51.100.20/24}
+  nl2:
+    netns: docker:nl2
+    interfaces:
+      eth1: {network: mynet, address: 198.51.100.22/24}
   pinned:
     netns: netns:$PINNED
     interfaces:
@@ -100,6 +115,8 @@ heading "1. plan"
 ctl plan "$topo" >"$dir/plan.txt" 2>&1 || true
 sed 's/^/  /' "$dir/plan.txt"
 has_line cat "$dir/plan.txt" -- '^Docker:' || fail "the human plan has no Docker section"
+has_line cat "$dir/plan.txt" -- 'nl2 (docker:nl2) skipped' || fail "the plan does not say that nl2 (never started) is skipped"
+if has_line cat "$dir/plan.txt" -- 'connect.* nl2$'; then fail "the plan connects nl2, which does not run"; fi
 ctl plan "$topo" --json >"$dir/plan.json" 2>"$dir/plan.err" || true
 K=$(json_get "$dir/plan.json" 'len(j["steps"])')
 has_line json_get "$dir/plan.json" '[s["op"] for s in j["steps"] if s["op"].startswith("docker_")]' -- \
@@ -130,6 +147,15 @@ note "  stopped after step $K: Docker holds $(dk network inspect -f '{{.Name}} {
 kill -9 "$BG_PID"
 wait "$BG_PID" 2>/dev/null || true
 lab_forget_pid "$BG_PID"
+snapshot killed
+in_ns "$H" "$NETLABCTL" apply "$topo" --json --state-dir "$LAB_TMP/state-$H" --docker-socket "$dir/no.sock" \
+    >"$dir/nodocker.json" 2>&1 || true
+snapshot nodocker
+[ -f "$LAB_TMP/state-$H/journal.json" ] || { cat "$dir/nodocker.json"; fail "a recovery without Docker dropped the journal"; }
+has_line json_get "$dir/nodocker.json" 'j["recovered"]["error"]' -- 'Docker does not answer.*journal is kept' \
+    || { cat "$dir/nodocker.json"; fail "the recovery without Docker does not say it keeps the journal"; }
+same_as killed nodocker "the recovery without Docker"
+note "  recovery without Docker: journal kept, nothing changed: $(json_get "$dir/nodocker.json" 'j["recovered"]["error"]')"
 bg_apply "$dir/apply.json" NETLAB_STOP_BEFORE_STEP=1
 wait_stopped "$BG_PID" || { cat "$dir/apply.json" "$dir/apply.json.err"; fail "the next apply never stopped before its first step"; }
 snapshot recovered
@@ -159,6 +185,8 @@ has_line ins 'sorted(j[0]["IPAM"]["Config"][0]["AuxiliaryAddresses"].values())' 
     -x "\['198.51.100.10', '198.51.100.21', '198.51.100.250'\]" || fail "the reserved addresses are not the host's, pinned's and the shim's"
 has_line ins '[c["IPv4Address"] for c in j[0]["Containers"].values() if c["Name"] == "nl1"]' -- \
     -x "\['198.51.100.20/24'\]" || fail "nl1 is not connected with 198.51.100.20"
+has_line ins '[c["Name"] for c in j[0]["Containers"].values() if c["Name"] == "nl2"]' -- -x '\[\]' \
+    || fail "nl2, which never ran, is on mynet"
 apply_json "$topo" "$dir/again.json"
 [ "$APPLY_STATUS" = converged ] || { show_apply "$dir/again.json"; fail "a second apply is not converged"; }
 note "  second apply: converged, $(json_get "$dir/again.json" 'j["writes"]') netlink writes"
@@ -212,6 +240,43 @@ has_line json_get "$dir/unreach.json" 'j["status"], j["writes"]' -- -x "('reject
 note "  $(json_get "$dir/unreach.json" 'j["error"]')"
 snapshot quiet2
 same_as quiet quiet2 "the apply with Docker unreachable"
+
+heading "7. netlabd waits for Docker to recover a journal with Docker steps"
+ctl plan "$topo" --json >"$dir/plan2.json" 2>"$dir/plan2.err" || true
+K2=$(json_get "$dir/plan2.json" 'len(j["steps"])')  # ens33 kept its promisc and address: fewer than K
+bg_apply "$dir/killed2.json" NETLAB_STOP_AFTER_STEP="$K2"
+wait_stopped "$BG_PID" || { cat "$dir/killed2.json" "$dir/killed2.json.err"; fail "the apply never stopped after step $K2"; }
+note "  killed after step $K2/$K2 ($(step_text "$dir/plan2.json" "$K2"))"
+kill -9 "$BG_PID"
+wait "$BG_PID" 2>/dev/null || true
+lab_forget_pid "$BG_PID"
+snapshot killed2
+ddir="$dir/netlabd"
+mkdir -p "$ddir/etc" "$ddir/run"
+cp "$gone" "$ddir/etc/topology.yaml"
+cp -a "$LAB_TMP/state-$H/." "$ddir/run/"
+late="$dir/late.sock"  # Docker's socket, linked only later
+daemon_start "$H" "$ddir" -- --docker-socket "$late" || { cat "$ddir/netlabd.log"; fail "netlabd did not start"; }
+LAB_PIDS+=("$NETLABD_PID")
+retrying() { daemon_status "$ddir" --json >"$dir/status.json" 2>/dev/null && has_line cat "$dir/status.json" -- '"retry"'; }
+poll_until 60 retrying || { cat "$dir/status.json" "$ddir/netlabd.log"; fail "netlabd's status does not say the recovery waits for Docker"; }
+note "  status: recovery.retry $(json_get "$dir/status.json" '{k: v for k, v in j["recovery"]["retry"].items() if k != "reason"}')"
+has_line daemon_status "$ddir" -- 'WAITING for Docker' || fail "the status line does not say WAITING for Docker"
+[ -f "$ddir/run/journal.json" ] || fail "netlabd dropped the journal while Docker was unreachable"
+snapshot waiting
+same_as killed2 waiting "netlabd waiting for Docker"
+ln -s "$DOCKER_SOCK" "$late"
+recovered() { daemon_status "$ddir" --json >"$dir/status.json" 2>/dev/null &&
+    has_line json_get "$dir/status.json" 'j["recovery"]["status"], "retry" in j["recovery"], (j["last"] or {}).get("status")' -- \
+        -xE "\('rolled_back', False, '(converged|applied)'\)"; }
+poll_until 60 recovered || { cat "$dir/status.json" "$ddir/netlabd.log"; fail "netlabd did not recover once Docker answered"; }
+[ ! -f "$ddir/run/journal.json" ] || fail "the journal is still there after the recovery"
+snapshot recovered2
+same_as quiet2 recovered2 "the recovery once Docker answered"
+note "  socket linked: recovered ($(json_get "$dir/status.json" 'j["recovery"]["writes"]') writes), then $(json_get "$dir/status.json" 'j["last"]["status"]'); kernel and Docker as before the killed apply"
+kill "$NETLABD_PID"
+wait "$NETLABD_PID" 2>/dev/null || true
+lab_forget_pid "$NETLABD_PID"
 
 docker_down
 docker_host_untouched || fail "the private dockerd wrote to the machine's Docker paths"

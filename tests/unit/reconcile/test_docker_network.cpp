@@ -111,7 +111,7 @@ TEST_CASE("create, connect and disconnect bodies (Engine API 1.41)") {
     CHECK(connect_body(d[0].endpoints[0]) ==
           json{{"Container", "web"},
                {"EndpointConfig", {{"IPAMConfig", {{"IPv4Address", "198.51.100.10"}, {"IPv6Address", "2001:db8:104::10"}}}}}});
-    CHECK(connect_body(Endpoint{"x", model::IpAddress::parse("198.51.100.9"), {}}) ==
+    CHECK(connect_body(Endpoint{"x", model::IpAddress::parse("198.51.100.9"), {}, {}}) ==
           json{{"Container", "x"}, {"EndpointConfig", {{"IPAMConfig", {{"IPv4Address", "198.51.100.9"}}}}}});
     CHECK(disconnect_body("web") == json{{"Container", "web"}, {"Force", false}});
 }
@@ -148,7 +148,7 @@ TEST_CASE("plan: create then connect; converged when Docker holds it") {
 
     SeenNetwork s = seen_ours(d[0]);
     s.containers["id1"] = d[0].endpoints[0];
-    s.containers["id2"] = Endpoint{"users-own", model::IpAddress::parse("198.51.100.77"), {}};
+    s.containers["id2"] = Endpoint{"users-own", model::IpAddress::parse("198.51.100.77"), {}, "id2"};
     auto again = plan(d, {s}, {});
     CHECK(again.refusals.empty());
     CHECK(again.steps.empty());  // the foreign container is left alone
@@ -174,8 +174,8 @@ TEST_CASE("plan: what netlab connected before is disconnected, never a foreign c
     auto d = desired();
     SeenNetwork s = seen_ours(d[0]);
     s.containers["id1"] = d[0].endpoints[0];
-    s.containers["id2"] = Endpoint{"old", model::IpAddress::parse("198.51.100.20"), {}};
-    s.containers["id3"] = Endpoint{"users-own", model::IpAddress::parse("198.51.100.77"), {}};
+    s.containers["id2"] = Endpoint{"old", model::IpAddress::parse("198.51.100.20"), {}, "id2"};
+    s.containers["id3"] = Endpoint{"users-own", model::IpAddress::parse("198.51.100.77"), {}, "id3"};
     auto p = plan(d, {s}, Connected{{"mynet", {"web", "old"}}});
     REQUIRE(p.steps.size() == 1);
     CHECK(p.steps[0].describe() == "docker network disconnect mynet old");
@@ -195,14 +195,14 @@ TEST_CASE("plan: refusals") {
     }
     SUBCASE("an address another container holds") {
         SeenNetwork s = seen_ours(d[0]);
-        s.containers["x"] = Endpoint{"squatter", model::IpAddress::parse("198.51.100.10"), {}};
+        s.containers["x"] = Endpoint{"squatter", model::IpAddress::parse("198.51.100.10"), {}, "x"};
         auto p = plan(d, {s}, {});
         CHECK(refused_with(p, "address 198.51.100.10 of container 'web' is held by container 'squatter'"));
     }
     SUBCASE("removing a network foreign containers use: named") {
         SeenNetwork s = seen_ours(d[0]);
-        s.containers["x"] = Endpoint{"test1", model::IpAddress::parse("198.51.100.10"), {}};
-        s.containers["y"] = Endpoint{"test2", model::IpAddress::parse("198.51.100.12"), {}};
+        s.containers["x"] = Endpoint{"test1", model::IpAddress::parse("198.51.100.10"), {}, "x"};
+        s.containers["y"] = Endpoint{"test2", model::IpAddress::parse("198.51.100.12"), {}, "y"};
         auto p = plan({}, {s}, {});
         CHECK(refused_with(p, "still use it: test1, test2"));
         auto mine = plan({}, {s}, Connected{{"mynet", {"test1", "test2"}}});
@@ -218,7 +218,7 @@ TEST_CASE("plan: refusals") {
         CHECK(p.steps[0].op == Step::Op::RemoveNetwork);
         CHECK(p.steps[0].network.parent == "ens34");  // its inverse puts the old one back
         CHECK(p.steps[1].op == Step::Op::CreateNetwork);
-        s.containers["x"] = Endpoint{"test1", model::IpAddress::parse("198.51.100.12"), {}};
+        s.containers["x"] = Endpoint{"test1", model::IpAddress::parse("198.51.100.12"), {}, "x"};
         CHECK(refused_with(plan(d, {s}, {}), "must be re-created"));
     }
 }
@@ -255,7 +255,7 @@ TEST_CASE("undo: only what shows as done, last first") {
     }
     SUBCASE("a foreign container joined meanwhile: the network stays") {
         SeenNetwork s = seen_ours(d[0]);
-        s.containers["id9"] = Endpoint{"users-own", {}, {}};
+        s.containers["id9"] = Endpoint{"users-own", {}, {}, "id9"};
         CHECK(undo(forward, {s}).empty());
     }
     SUBCASE("a removal undone: re-created, then reconnected") {
@@ -268,4 +268,146 @@ TEST_CASE("undo: only what shows as done, last first") {
         CHECK(back[0].op == Step::Op::CreateNetwork);
         CHECK(back[1].describe() == "docker network connect --ip=198.51.100.10 --ip6=2001:db8:104::10 mynet web");
     }
+}
+
+namespace {
+
+const std::string kWebId = "4f2a" + std::string(60, '1');
+const std::string kWebTwinId = "4f2b" + std::string(60, '2');
+
+SeenContainers containers_listed(const std::string& web_state) {
+    const std::string body = R"([{"Id":")" + kWebId + R"(","Names":["/web"],"State":")" + web_state +
+                             R"("},{"Id":")" + kWebTwinId + R"(","Names":["/other"],"State":"running"}])";
+    auto parsed = parse_containers(body);
+    REQUIRE(std::holds_alternative<SeenContainers>(parsed));
+    return std::get<SeenContainers>(parsed);
+}
+
+}  // namespace
+
+TEST_CASE("find_container: a full ID, a name, a unique ID prefix, as Docker resolves them") {
+    const auto all = containers_listed("running");
+    auto id_of = [&](std::string_view ref) {
+        auto f = find_container(all, ref);
+        return std::holds_alternative<SeenContainer>(f) ? std::get<SeenContainer>(f).id : "(" + std::get<std::string>(f) + ")";
+    };
+    CHECK(id_of(kWebId) == kWebId);
+    CHECK(id_of("web") == kWebId);
+    CHECK(id_of("4f2a") == kWebId);
+    CHECK(id_of("other") == kWebTwinId);
+    CHECK(id_of("4f2") == "(more than one container's ID starts with 4f2)");
+    CHECK(id_of("ghost") == "(no such container)");
+    CHECK(std::holds_alternative<Error>(parse_containers("{}")));
+    CHECK(std::holds_alternative<Error>(parse_containers(R"([{"Names":["/x"]}])")));
+}
+
+TEST_CASE("bind_endpoints: docker:ID and docker:PREFIX match the container Docker lists on the network") {
+    for (const std::string& ref : {kWebId, std::string("4f2a"), std::string("web")}) {
+        CAPTURE(ref);
+        auto d = desired();
+        d[0].endpoints[0].container = ref;
+        CHECK(bind_endpoints(d, containers_listed("running")).empty());
+        REQUIRE(d[0].endpoints.size() == 1);
+        CHECK(d[0].endpoints[0].container == "web");
+        CHECK(d[0].endpoints[0].id == kWebId);
+        CHECK(connect_body(d[0].endpoints[0])["Container"] == kWebId);
+        // Docker lists the network's containers by ID, with their names.
+        SeenNetwork s = seen_ours(d[0]);
+        s.containers[kWebId] = Endpoint{"web", d[0].endpoints[0].v4, d[0].endpoints[0].v6, kWebId};
+        CHECK(plan(d, {s}, {}).steps.empty());
+        // Held by another container with the same address: still refused.
+        SeenNetwork squat = seen_ours(d[0]);
+        squat.containers[kWebTwinId] = Endpoint{"other", d[0].endpoints[0].v4, {}, kWebTwinId};
+        CHECK(refused_with(plan(d, {squat}, {}), "is held by container 'other'"));
+    }
+}
+
+TEST_CASE("bind_endpoints: a stopped or missing container is left out of the plan and the ledger") {
+    auto d = desired();
+    auto left = bind_endpoints(d, containers_listed("exited"));
+    REQUIRE(left.size() == 1);
+    CHECK(left[0].network == "mynet");
+    CHECK(left[0].ref == "web");
+    CHECK(left[0].id == kWebId);
+    CHECK(left[0].why == "not running (exited)");
+    CHECK(d[0].endpoints.empty());
+    auto p = plan(d, {}, {});
+    REQUIRE(p.steps.size() == 1);  // the network only: no connect for a stopped container
+    CHECK(p.steps[0].op == Step::Op::CreateNetwork);
+    CHECK(connected_by(d, {}, left) == Connected{{"mynet", {}}});
+    // A connect netlab made before is remembered: Docker restores it when the container starts.
+    CHECK(connected_by(d, Connected{{"mynet", {kWebId}}}, left) == Connected{{"mynet", {kWebId}}});
+
+    auto gone = desired();
+    auto missing = bind_endpoints(gone, {});
+    REQUIRE(missing.size() == 1);
+    CHECK(missing[0].why == "no such container");
+    CHECK(missing[0].id.empty());
+}
+
+TEST_CASE("plan: steps on a network Docker holds carry its ID; the ledger's IDs own connects") {
+    auto d = desired();
+    bind_endpoints(d, containers_listed("running"));
+    SeenNetwork s = seen_ours(d[0]);  // Id abc123
+    s.containers["old-id"] = Endpoint{"old", model::IpAddress::parse("198.51.100.20"), {}, "old-id"};
+    auto p = plan(d, {s}, Connected{{"mynet", {"old-id"}}});
+    REQUIRE(p.steps.size() == 2);
+    CHECK(p.steps[0].describe() == "docker network disconnect mynet old");
+    CHECK(p.steps[0].network.id == "abc123");
+    CHECK(p.steps[1].describe() == "docker network connect --ip=198.51.100.10 --ip6=2001:db8:104::10 mynet web");
+    CHECK(p.steps[1].network.id == "abc123");
+    CHECK(p.steps[1].endpoint.id == kWebId);
+    auto back = Step::from_json(p.steps[1].to_json());
+    REQUIRE(back);
+    CHECK(back->to_json() == p.steps[1].to_json());
+    CHECK(back->network.id == "abc123");
+    CHECK(back->endpoint.id == kWebId);
+    // A network this plan creates has no ID yet: docker::Runner learns it.
+    CHECK(plan(d, {}, {}).steps[0].network.id.empty());
+}
+
+TEST_CASE("undo_done: exactly the steps done, inverted, last first, whatever Docker shows") {
+    auto d = desired();
+    bind_endpoints(d, containers_listed("running"));
+    SeenNetwork s = seen_ours(d[0]);
+    s.containers[kWebId] = Endpoint{"web", {}, {}, kWebId};
+    // A take-down that failed at its second step: only the disconnect was done.
+    auto down = plan({}, {s}, Connected{{"mynet", {kWebId}}}).steps;
+    REQUIRE(down.size() == 2);
+    auto back = undo_done({down[0]});
+    REQUIRE(back.size() == 1);
+    CHECK(back[0].op == Step::Op::Connect);
+    CHECK(back[0].network.id == "abc123");
+    CHECK(back[0].endpoint.id == kWebId);
+    // Both done: re-created, then reconnected (docker::Runner maps the old ID to the new one).
+    back = undo_done(down);
+    REQUIRE(back.size() == 2);
+    CHECK(back[0].op == Step::Op::CreateNetwork);
+    CHECK(back[0].network.id == "abc123");
+    CHECK(back[1].op == Step::Op::Connect);
+    CHECK(undo_done({}).empty());
+}
+
+TEST_CASE("undo (a journal's): a network of that name with another ID is not the one the steps touched") {
+    auto d = desired();
+    SeenNetwork s = seen_ours(d[0]);
+    s.containers["id1"] = Endpoint{"web", {}, {}, "id1"};
+    const auto down = plan({}, {s}, Connected{{"mynet", {"id1"}}}).steps;  // disconnect web, rm mynet (abc123)
+    SeenNetwork someone_elses = s;
+    someone_elses.id = "f00";
+    someone_elses.containers.clear();
+    // The run was killed after its disconnect; someone re-created mynet meanwhile.
+    CHECK(undo({down[0]}, {someone_elses}).empty());
+    // Killed after its disconnect, mynet still the same: reconnected by its ID.
+    SeenNetwork same = s;
+    same.containers.clear();
+    auto back = undo({down[0]}, {same});
+    REQUIRE(back.size() == 1);
+    CHECK(back[0].network.id == "abc123");
+    // A network the run created (no ID in the journal) is removed by the ID Docker shows.
+    const auto up = plan(d, {}, {}).steps;
+    auto rm = undo(up, {same});
+    REQUIRE(rm.size() == 1);
+    CHECK(rm[0].op == Step::Op::RemoveNetwork);
+    CHECK(rm[0].network.id == "abc123");
 }

@@ -32,6 +32,7 @@
 
 #include "reconcile/docker.hpp"
 #include "reconcile/target.hpp"
+#include "tests/unit/reconcile/fake_docker.hpp"
 
 namespace fs = std::filesystem;
 namespace asio = boost::asio;
@@ -39,109 +40,12 @@ using local = asio::local::stream_protocol;
 using namespace netlab;
 using namespace netlab::reconcile;
 using namespace std::chrono_literals;
+using netlab::test_docker::FakeDocker;
+using netlab::test_docker::http_response;
+using netlab::test_docker::TempDir;
+using netlab::test_docker::write_all;
 
 namespace {
-
-struct TempDir {
-    fs::path path;
-    TempDir() {
-        std::string tmpl = (fs::temp_directory_path() / "netlab-target-XXXXXX").string();
-        REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
-        path = tmpl;
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(path, ec);
-    }
-};
-
-// A fake Docker daemon: accepts connections on a unix socket in a thread,
-// reads one request head each and lets `serve` answer on the socket.
-class FakeDocker {
-public:
-    using Serve = std::function<void(const std::string& request, local::socket& s)>;
-
-    explicit FakeDocker(Serve serve) : serve_(std::move(serve)), acceptor_(ioc_) {
-        socket_path_ = (dir_.path / "docker.sock").string();
-        acceptor_.open(local());
-        acceptor_.bind(local::endpoint(socket_path_));
-        acceptor_.listen();
-        thread_ = std::thread([this] { run(); });
-    }
-    ~FakeDocker() {
-        stop_ = true;
-        release();
-        // Wake a blocked accept().
-        try {
-            asio::io_context ioc;
-            local::socket s(ioc);
-            s.connect(local::endpoint(socket_path_));
-        } catch (...) {
-        }
-        thread_.join();
-    }
-    const std::string& socket() const { return socket_path_; }
-    std::vector<std::string> requests() {
-        std::lock_guard lock(mu_);
-        return requests_;
-    }
-    // A handler that holds its connection open waits for this.
-    void wait_released() {
-        std::unique_lock lock(mu_);
-        cv_.wait(lock, [this] { return released_; });
-    }
-    void release() {
-        std::lock_guard lock(mu_);
-        released_ = true;
-        cv_.notify_all();
-    }
-
-private:
-    void run() {
-        while (!stop_) {
-            local::socket s(ioc_);
-            boost::system::error_code ec;
-            acceptor_.accept(s, ec);
-            if (ec || stop_) break;
-            asio::streambuf buf;
-            asio::read_until(s, buf, "\r\n\r\n", ec);
-            if (ec) continue;
-            std::string req(asio::buffers_begin(buf.data()), asio::buffers_end(buf.data()));
-            {
-                std::lock_guard lock(mu_);
-                requests_.push_back(req);
-            }
-            try {
-                serve_(req, s);
-            } catch (...) {
-            }
-        }
-    }
-
-    TempDir dir_;
-    std::string socket_path_;
-    Serve serve_;
-    asio::io_context ioc_;
-    local::acceptor acceptor_;
-    std::thread thread_;
-    std::atomic<bool> stop_{false};
-    std::mutex mu_;
-    std::condition_variable cv_;
-    bool released_ = false;
-    std::vector<std::string> requests_;
-};
-
-void write_all(local::socket& s, const std::string& data) {
-    boost::system::error_code ec;
-    asio::write(s, asio::buffer(data), ec);
-}
-
-std::string http_response(int status, const std::string& body) {
-    const char* reason = status == 200 ? "OK" : status == 404 ? "Not Found" : "Error";
-    return "HTTP/1.1 " + std::to_string(status) + " " + reason +
-           "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
-           "\r\nConnection: close\r\n\r\n" + body;
-}
 
 std::string inspect_json(int pid, bool running, const std::string& started = "2026-11-28T01:00:00.123456789Z",
                          const std::string& id = std::string(64, 'a')) {
