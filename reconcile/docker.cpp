@@ -73,7 +73,7 @@ std::string since_from(const Event& e) {
 
 std::string events_target(const EventFilter& f) {
     json filters = json::object();
-    filters["type"] = json::array({"container"});
+    filters["type"] = f.types;
     if (!f.actions.empty()) filters["event"] = f.actions;
     if (!f.containers.empty()) filters["container"] = f.containers;
     std::string target = "/events?";
@@ -275,8 +275,10 @@ std::optional<Event> Client::parse_event(std::string_view line) {
     if (e.action.empty()) e.action = get_str(j, "status");  // API < 1.22
     if (auto a = j.find("Actor"); a != j.end() && a->is_object()) {
         e.id = get_str(*a, "ID");
-        if (auto attrs = a->find("Attributes"); attrs != a->end() && attrs->is_object())
+        if (auto attrs = a->find("Attributes"); attrs != a->end() && attrs->is_object()) {
             e.name = get_str(*attrs, "name");
+            e.container = get_str(*attrs, "container");
+        }
     }
     if (e.id.empty()) e.id = get_str(j, "id");
     if (auto t = j.find("time"); t != j.end() && t->is_number_integer()) e.time = t->get<std::int64_t>();

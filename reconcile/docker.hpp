@@ -1,7 +1,7 @@
 // A small Docker Engine API client: HTTP/1.1 over the daemon's local stream
 // socket, synchronous, every call bounded by a timeout. Only what netlab needs:
-// where a container's process is (inspect) and when containers start or die
-// (events). Errors are values: a missing container is an expected outcome.
+// where a container's process is (inspect), when containers start or die and
+// what happens to networks (events). Errors are values: a missing container is an expected outcome.
 #pragma once
 
 #include <chrono>
@@ -43,17 +43,19 @@ struct ContainerState {
     bool operator==(const ContainerState&) const = default;
 };
 
-// One line of GET /events (type "container").
+// One line of GET /events (type "container" or "network").
 struct Event {
-    std::string type;     // "container"
-    std::string action;   // "start", "die", ...
-    std::string id;       // Actor.ID
+    std::string type;     // "container", "network"
+    std::string action;   // "start", "die", ...; "create", "destroy", "connect", "disconnect"
+    std::string id;       // Actor.ID (the network's for a network event)
     std::string name;     // Actor.Attributes.name
+    std::string container;  // Actor.Attributes.container: a network connect/disconnect's container ID
     std::int64_t time = 0;       // seconds since the epoch
     std::int64_t time_nano = 0;  // nanoseconds since the epoch: use for `since` on reconnect
 };
 
 struct EventFilter {
+    std::vector<std::string> types = {"container"};
     std::vector<std::string> actions = {"start", "die"};
     std::vector<std::string> containers;  // names or ids; empty = all containers
     // Replay from here after a reconnect: "SECONDS" or "SECONDS.NANOS" as
@@ -66,7 +68,7 @@ struct EventFilter {
 std::string since_from(const Event& e);
 
 // The request target of an events call: /events?since=..&filters=<url-encoded JSON>
-// with filters {"type":["container"],"event":[...],"container":[...]}.
+// with filters {"type":[...],"event":[...],"container":[...]}.
 std::string events_target(const EventFilter& f);
 
 // Percent-encode everything but RFC 3986 unreserved characters.

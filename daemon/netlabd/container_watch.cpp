@@ -75,7 +75,7 @@ void ContainerWatch::stop() {
 }
 
 void ContainerWatch::follow(const std::map<std::string, model::Container>& containers,
-                            WallClock::time_point since) {
+                            const std::set<std::string>& networks, WallClock::time_point since) {
     if (stopped_) return;
     containers_.clear();
     std::set<std::string> refs, names;
@@ -85,7 +85,7 @@ void ContainerWatch::follow(const std::map<std::string, model::Container>& conta
         if (c.netns.kind == model::NetnsTarget::Kind::Netns) names.insert(c.netns.value);
     }
     std::erase_if(pending_, [&](const auto& kv) { return !containers_.count(kv.first); });
-    follow_docker(std::move(refs), since);
+    follow_docker(std::move(refs), networks, since);
     follow_netns(std::move(names));
 }
 
@@ -166,9 +166,10 @@ void ContainerWatch::reconciled(const std::string& tag, WallClock::time_point st
 
 nlohmann::json ContainerWatch::status_json() const {
     nlohmann::json j = nlohmann::json::object();
-    if (!docker_refs_.empty())
+    if (!docker_refs_.empty() || !docker_networks_.empty())
         j["docker"] = {{"socket", resolver_.docker_socket},
                        {"containers", std::vector<std::string>(docker_refs_.begin(), docker_refs_.end())},
+                       {"networks", std::vector<std::string>(docker_networks_.begin(), docker_networks_.end())},
                        {"events", docker_state_}};
     else
         j["docker"] = nullptr;
@@ -193,23 +194,38 @@ nlohmann::json ContainerWatch::status_json() const {
 
 // ---- Docker ------------------------------------------------------------------
 
-void ContainerWatch::follow_docker(std::set<std::string> refs, WallClock::time_point since) {
-    if (refs == docker_refs_) return;
+void ContainerWatch::follow_docker(std::set<std::string> refs, std::set<std::string> networks,
+                                   WallClock::time_point since) {
+    if (refs == docker_refs_ && networks == docker_networks_) return;
     events_.reset();  // stops and joins the old stream
     docker_refs_ = std::move(refs);
+    docker_networks_ = std::move(networks);
     docker_error_logged_ = false;
-    if (docker_refs_.empty()) {
+    if (docker_refs_.empty() && docker_networks_.empty()) {
         docker_state_.clear();
         return;
     }
     docker_state_ = "connecting";
     docker::EventFilter filter;
     filter.actions = {"start", "die", "restart"};
-    filter.containers.assign(docker_refs_.begin(), docker_refs_.end());
+    if (docker_networks_.empty()) {
+        filter.containers.assign(docker_refs_.begin(), docker_refs_.end());
+    } else {
+        // One stream for both. Docker applies a `container` or `network`
+        // filter to every event whatever its type (it matches the actor's
+        // ID and name), so either would drop the other type's events:
+        // both are picked here (containers_of, drift's classify).
+        filter.types = {"container", "network"};
+        filter.actions.insert(filter.actions.end(), {"create", "destroy"});
+    }
     docker::Event from;
     from.time_nano = std::chrono::duration_cast<std::chrono::nanoseconds>(since.time_since_epoch()).count();
     filter.since = docker::since_from(from);
-    spdlog::info("docker: following start/die events of {} on {}", join(docker_refs_), resolver_.docker_socket);
+    if (!docker_refs_.empty())
+        spdlog::info("docker: following start/die events of {} on {}", join(docker_refs_), resolver_.docker_socket);
+    if (!docker_networks_.empty())
+        spdlog::info("docker: following create/destroy events of network {} on {}", join(docker_networks_),
+                     resolver_.docker_socket);
     // The callbacks run on the stream's thread: everything is posted to the loop.
     docker::EventWatch::Callbacks cb;
     cb.on_event = [this](const docker::Event& e) { asio::post(io_, [this, e] { on_docker_event(e); }); };
@@ -255,6 +271,13 @@ std::vector<std::string> ContainerWatch::containers_of(const docker::Event& e) c
 
 void ContainerWatch::on_docker_event(const docker::Event& e) {
     if (stopped_) return;
+    if (e.type == "network") {
+        if (network_event_) network_event_(e);
+        return;
+    }
+    // A container's create or destroy (asked for networks' sake) says nothing
+    // about its namespace.
+    if (e.action != "start" && e.action != "die" && e.action != "restart") return;
     auto names = containers_of(e);
     if (names.empty()) return;  // an event of a stream that followed another set
     WallClock::time_point at{std::chrono::duration_cast<WallClock::duration>(

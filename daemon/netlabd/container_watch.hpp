@@ -7,6 +7,10 @@
 // they are (they are converged: no write). It then measures, per container,
 // how long it took from the event to the reconcile that found it attached.
 //
+// The same stream carries the network events of the networks the topology
+// publishes to Docker: they are handed on as they are (on_network_event),
+// for drift (daemon/netlabd/drift.*), not judged here.
+//
 // Everything runs on the daemon's loop except the Docker event stream, which
 // blocks on a thread of its own (reconcile::docker::EventWatch) and posts here.
 #pragma once
@@ -48,8 +52,11 @@ public:
     // The containers of the topology in force. `since`: when the reconcile
     // that made it in force started; a Docker event stream opened for a new
     // set of containers replays from then, so a start during that reconcile
-    // is not missed.
-    void follow(const std::map<std::string, model::Container>& containers, WallClock::time_point since);
+    // is not missed. `networks`: the Docker names of the published networks.
+    void follow(const std::map<std::string, model::Container>& containers, const std::set<std::string>& networks,
+                WallClock::time_point since);
+    // Where the events of the followed networks go (on the loop).
+    void on_network_event(std::function<void(const reconcile::docker::Event&)> f) { network_event_ = std::move(f); }
 
     // After every apply: a container an event was waiting for that is now
     // attached gets its latency logged (and kept for `status`).
@@ -58,9 +65,11 @@ public:
 
     void stop();
 
-    // No docker: target is followed, or their event stream is open (a
-    // restart is heard); false while it connects or retries.
-    bool docker_followed() const { return docker_refs_.empty() || docker_state_ == "connected"; }
+    // Nothing of Docker is followed, or the event stream is open (a restart
+    // or a removed network is heard); false while it connects or retries.
+    bool docker_followed() const {
+        return (docker_refs_.empty() && docker_networks_.empty()) || docker_state_ == "connected";
+    }
 
     // `reattach` in the status reply.
     nlohmann::json status_json() const;
@@ -86,7 +95,7 @@ private:
     void schedule(const std::string& why);
 
     // Docker
-    void follow_docker(std::set<std::string> refs, WallClock::time_point since);
+    void follow_docker(std::set<std::string> refs, std::set<std::string> networks, WallClock::time_point since);
     void on_docker_event(const reconcile::docker::Event& e);
     std::vector<std::string> containers_of(const reconcile::docker::Event& e) const;
 
@@ -116,6 +125,8 @@ private:
     std::vector<std::string> why_;  // reasons gathered during the debounce
 
     std::set<std::string> docker_refs_;  // docker:NAME values followed
+    std::set<std::string> docker_networks_;  // published networks followed (Docker names)
+    std::function<void(const reconcile::docker::Event&)> network_event_;
     std::string docker_state_;           // "connecting", "connected", "retrying: ..."
     bool docker_error_logged_ = false;
     std::unique_ptr<reconcile::docker::EventWatch> events_;

@@ -97,6 +97,11 @@ int Daemon::run() {
     watch_.start();
     drift_.on_batch([this](const reconcile::KernelEvents& batch, bool) { fast_reload_.on_kernel_events(batch); });
     drift_.start();
+    container_watch_.on_network_event([this](const reconcile::docker::Event& e) {
+        // The fast reload judges the kernel only: a network gone from Docker
+        // needs the full reconcile.
+        if (auto drift = drift_.docker_network_event(e); !drift.empty()) fast_reload_.all_stale(drift);
+    });
     notifier_.start_watchdog();
     reconciler_.on_probe_progress([this](reconcile::ProbeResult so_far) { probe_progress(std::move(so_far)); });
     // A journal left by an interrupted transaction is restored before anything else.

@@ -13,6 +13,7 @@
 #include "netlabd/daemon_reply.hpp"
 #include "netlabd/events.hpp"
 #include "netlabd/log.hpp"
+#include "reconcile/docker_drift.hpp"
 
 namespace netlab::daemon {
 
@@ -186,7 +187,9 @@ void Daemon::record_apply(Job& job, JobResult& r) {
     if (r.owned) owned_ = r.owned;
     containers_ = std::move(r.containers);
     container_watch_.reconciled(tag, r.started, r.finished, containers_);
-    if (in_force_) container_watch_.follow(in_force_->topology.containers, r.started);
+    if (in_force_)
+        container_watch_.follow(in_force_->topology.containers, reconcile::docker::followed(in_force_->topology),
+                                r.started);
     for (const auto& c : containers_)
         if (c.state != "attached")
             spdlog::warn("{}: container {} ({}): {}{}", tag, c.name, c.netns, c.state,

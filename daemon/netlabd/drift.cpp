@@ -11,6 +11,7 @@
 #include "netlabd/events.hpp"
 #include "netlabd/log.hpp"
 #include "reconcile/compile.hpp"
+#include "reconcile/docker_drift.hpp"
 #include "reconcile/nl/events.hpp"
 #include "reconcile/state_dir.hpp"
 
@@ -22,6 +23,7 @@ namespace {
 
 constexpr std::size_t kMaxWhat = 8;      // drifts named in one trigger
 constexpr std::size_t kMaxReports = 20;  // kept for `status`
+constexpr std::size_t kMaxWindows = 8;   // writing jobs whose Docker echo may still come
 
 const char* policy_name(model::DriftPolicy p) { return p == model::DriftPolicy::Repair ? "repair" : "report"; }
 
@@ -276,6 +278,10 @@ void DriftWatch::job_started(JobResult::Mode mode) {
     // A plan writes nothing: it has no echo, and what happens meanwhile is
     // judged as usual.
     in_job_ = mode != JobResult::Mode::Plan;
+    if (in_job_ && mode != JobResult::Mode::Probe) {
+        windows_.push_back(Window{WallClock::now(), std::nullopt});
+        while (windows_.size() > kMaxWindows) windows_.pop_front();
+    }
     if (mode != JobResult::Mode::Apply) return;
     // An apply reconciles everything: whatever drift was seen is repaired by
     // it, whoever asked for it.
@@ -299,6 +305,7 @@ void DriftWatch::job_ended(const JobResult& r, const model::Topology* in_force) 
     // The job's whole echo is queued by now: drain it as the job's own.
     read(in_job_);
     in_job_ = false;
+    if (!windows_.empty() && !windows_.back().to) windows_.back().to = WallClock::now();
     follow(in_force);
     // A container dropped from the topology is not watched for again.
     if (desired_all_)
@@ -375,6 +382,36 @@ void DriftWatch::changed_during_job(const reconcile::NsId& ns, const std::string
     on_drift(ns, why, WallClock::now());
 }
 
+std::string DriftWatch::docker_network_event(const reconcile::docker::Event& e) {
+    if (!policy_ || stopped_) return "";
+    const auto v = reconcile::docker::classify(docker_networks_, e);
+    if (!v.owned) {
+        ++foreign_events_;
+        ++docker_foreign_;
+        spdlog::trace("drift: docker: network {} {}: foreign", e.name, e.action);
+        return "";
+    }
+    const WallClock::time_point at{std::chrono::duration_cast<WallClock::duration>(
+        std::chrono::nanoseconds(e.time_nano != 0 ? e.time_nano : e.time * 1'000'000'000))};
+    // Docker stamps whole seconds where it gives no nanoseconds: a window
+    // then counts from the start of its second.
+    const auto slack = e.time_nano != 0 ? WallClock::duration::zero() : std::chrono::seconds(1);
+    const bool own = std::any_of(windows_.begin(), windows_.end(), [&](const Window& w) {
+        return at + slack >= w.from && (!w.to || at <= *w.to);
+    });
+    if (own) {
+        ++own_events_;
+        ++docker_own_;
+        spdlog::trace("drift: docker: network {} {}: netlabd's own", e.name, e.action);
+        return "";
+    }
+    ++owned_events_;
+    ++docker_owned_;
+    if (v.drift.empty()) return "";
+    on_drift("", v.drift, at);
+    return v.drift;
+}
+
 void DriftWatch::follow(const model::Topology* in_force) {
     if (!in_force) return;
     if (!policy_ || *policy_ != in_force->drift)
@@ -385,6 +422,7 @@ void DriftWatch::follow(const model::Topology* in_force) {
                                                                      socket_->listen_all_nsid_error())
                              : "not watched: " + error_);
     policy_ = in_force->drift;
+    docker_networks_ = reconcile::docker::followed(*in_force);
     auto desired = std::make_shared<reconcile::Desired>(reconcile::compile(*in_force, read_ledger(state_dir_)));
     desired_ = desired->namespaces[""];
     desired_all_ = std::move(desired);
@@ -396,7 +434,11 @@ nlohmann::json DriftWatch::status_json() const {
         {"watching", socket_ != nullptr},
         {"containers_heard", watching_all()},
         {"events",
-         {{"owned", owned_events_}, {"foreign", foreign_events_}, {"own", own_events_}, {"containers", container_events_}}},
+         {{"owned", owned_events_},
+          {"foreign", foreign_events_},
+          {"own", own_events_},
+          {"containers", container_events_},
+          {"docker_networks", {{"owned", docker_owned_}, {"foreign", docker_foreign_}, {"own", docker_own_}}}}},
         {"drifts", drifts_},
         {"container_drifts", container_drifts_},
         {"repairs", repairs_},

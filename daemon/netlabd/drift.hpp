@@ -17,6 +17,13 @@
 // late follow-ups of a job (carrier, operstate, IPv6 DAD) agree with the
 // desired state and are no drift.
 //
+// Networks published to Docker are followed through Docker's network events
+// (the container watch's stream hands them here, docker_network_event): one
+// that is removed or created by someone else under netlab's name is drift,
+// repaired or reported the same way. Their echo of netlabd's own jobs is
+// told apart by time: an event Docker stamped inside a writing job's window
+// is the job's own (Docker's stream may deliver it after the job ended).
+//
 // Container namespaces are heard without a socket in each (a netlink socket
 // holds a reference on its namespace, so a socket per container would keep
 // a stopped container's namespace, and its veth on the bridge, alive): the
@@ -50,6 +57,7 @@
 #include "model/topology.hpp"
 #include "netlabd/control_server.hpp"
 #include "netlabd/reconciler.hpp"
+#include "reconcile/docker.hpp"
 #include "reconcile/drift.hpp"
 
 namespace netlab::reconcile::nl {
@@ -99,6 +107,10 @@ public:
     // leaves it other than desired (`why`, the fast reload's verdict): the
     // job's own observation did not see it, so it is drift as any other.
     void changed_during_job(const reconcile::NsId& ns, const std::string& why);
+
+    // A network event of Docker's stream (on the loop). The drift it is, in
+    // the admin's words, or "" (netlab's own echo, foreign, as desired).
+    std::string docker_network_event(const reconcile::docker::Event& e);
 
     // `drift` in the status reply.
     nlohmann::json status_json() const;
@@ -172,6 +184,17 @@ private:
     // reconciles that ran because of them (one for a burst); lost: ENOBUFS.
     std::uint64_t drifts_ = 0, repairs_ = 0, reported_ = 0, lost_ = 0;
     std::uint64_t container_events_ = 0, container_drifts_ = 0;  // of those above, inside containers
+
+    // Docker names of the networks the topology in force publishes.
+    std::set<std::string> docker_networks_;
+    // The windows of the latest writing jobs (the running one open-ended),
+    // for Docker's echo.
+    struct Window {
+        WallClock::time_point from;
+        std::optional<WallClock::time_point> to;
+    };
+    std::deque<Window> windows_;
+    std::uint64_t docker_owned_ = 0, docker_foreign_ = 0, docker_own_ = 0;  // network events, also counted above
 };
 
 }  // namespace netlab::daemon
