@@ -18,6 +18,8 @@
 #  7. netlabd started on the journal of an apply killed after its last step,
 #     with Docker's socket not there yet: status says it waits (recovery
 #     retry), nothing changes; once the socket appears, the retry restores.
+#  8. drift: that netlabd publishes mynet (no containers); `docker network
+#     rm mynet` from outside -> netlabd re-creates it with netlab's label.
 # nl1 is named by an ID prefix (docker:ID matches what Docker lists); nl2
 # exists but never ran: skipped, with no Docker step. After the SIGKILL
 # the first recovery has no Docker: it changes nothing and keeps the journal.
@@ -49,7 +51,7 @@ dk create --net=none --name nl2 "$DOCKER_IMAGE" sleep 3600 >/dev/null
 PINNED="$LAB_PREFIX-pinned"
 lab_ns_add "$PINNED"
 
-write_topo() {  # write_topo FILE [no-network]
+write_topo() {  # write_topo FILE [no-network|no-containers]
     {
         printf 'version: 1\ninterfaces:\n  ens33:\n    promisc: true\n    addresses: [%s/24]\n' "$HOST1_ADDR"
         if [ "${2:-}" != no-network ]; then
@@ -61,6 +63,10 @@ networks:
     gateway: $GW_LAN_ADDR
     host_access: 198.51.100.250/32
     docker: true
+EOF
+        fi
+        if [ -z "${2:-}" ]; then
+            cat <<EOF
 containers:
   nl1:
     netns: docker:$NL1_REF
@@ -274,6 +280,32 @@ poll_until 60 recovered || { cat "$dir/status.json" "$ddir/netlabd.log"; fail "n
 snapshot recovered2
 same_as quiet2 recovered2 "the recovery once Docker answered"
 note "  socket linked: recovered ($(json_get "$dir/status.json" 'j["recovery"]["writes"]') writes), then $(json_get "$dir/status.json" 'j["last"]["status"]'); kernel and Docker as before the killed apply"
+
+heading "8. drift: docker network rm mynet from outside, repaired by netlabd"
+write_topo "$dir/bare.yaml" no-containers
+cp "$dir/bare.yaml" "$ddir/etc/.topology.yaml.new"
+mv "$ddir/etc/.topology.yaml.new" "$ddir/etc/topology.yaml"
+net_id() { dk network inspect -f '{{.Id}} {{index .Labels "org.netlab.owner"}}' mynet 2>/dev/null; }
+published() {  # published [OLD_ID]: mynet is netlab's (and not OLD_ID), netlabd's events stream is open
+    local seen
+    seen=$(net_id) || return 1
+    [ "${seen#* }" = netlab ] && [ "${seen%% *}" != "${1:-}" ] || return 1
+    daemon_status "$ddir" --json >"$dir/status.json" 2>/dev/null &&
+        has_line json_get "$dir/status.json" 'j["reattach"]["docker"]["events"]' -- -x connected
+}
+poll_until 60 published || { net_id; cat "$dir/status.json" "$ddir/netlabd.log"; fail "netlabd did not publish mynet"; }
+old=$(net_id)
+note "  published: mynet ${old:0:12}, label org.netlab.owner=${old#* }; events: $(json_get "$dir/status.json" 'j["reattach"]["docker"]["events"]')"
+note "  \$ docker network rm mynet"
+dk network rm mynet >/dev/null
+poll_until 60 published "${old%% *}" || { dk network ls; cat "$dir/status.json" "$ddir/netlabd.log"; fail "mynet was not re-created after docker network rm"; }
+new=$(net_id)
+repaired() { daemon_status "$ddir" --json >"$dir/status.json" 2>/dev/null &&
+    has_line json_get "$dir/status.json" '(j["drift"]["last_repair"] or {}).get("what")' -- -x 'docker network mynet removed'; }
+poll_until 30 repaired || { cat "$dir/status.json" "$ddir/netlabd.log"; fail "status shows no repair of the removed network"; }
+note "  re-created: mynet ${new:0:12}, label org.netlab.owner=${new#* }"
+note "  status drift: $(json_get "$dir/status.json" '{k: j["drift"]["last_repair"][k] for k in ("what", "trigger", "status", "latency_ms")}')"
+note "  docker network events: $(json_get "$dir/status.json" 'j["drift"]["events"]["docker_networks"]')"
 kill "$NETLABD_PID"
 wait "$NETLABD_PID" 2>/dev/null || true
 lab_forget_pid "$NETLABD_PID"
