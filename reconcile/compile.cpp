@@ -9,13 +9,13 @@ namespace netlab::reconcile {
 
 namespace {
 
-const char* link_kind(model::InterfaceKind k) {
+LinkKind link_kind(model::InterfaceKind k) {
     switch (k) {
-        case model::InterfaceKind::Bridge: return "bridge";
-        case model::InterfaceKind::Macvlan: return "macvlan";
-        case model::InterfaceKind::Adopted: return "";
+        case model::InterfaceKind::Bridge: return LinkKind::Bridge;
+        case model::InterfaceKind::Macvlan: return LinkKind::Macvlan;
+        case model::InterfaceKind::Adopted: return LinkKind::Existing;
     }
-    return "";
+    return LinkKind::Existing;
 }
 
 LinkSpec interface_spec(const model::Interface& i) {

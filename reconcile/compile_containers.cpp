@@ -108,7 +108,7 @@ void compile_containers(const model::Topology& topo, Desired& out) {
                 // Published to Docker: Docker connects a docker: target
                 // itself (docker_network.cpp), netlab's macvlan is not made.
                 if (net->second.docker && c.netns.kind == model::NetnsTarget::Kind::Docker) continue;
-                l.kind = "macvlan";
+                l.kind = LinkKind::Macvlan;
                 l.parent = net->second.parent;
                 if (!l.mtu) l.mtu_from = l.parent;
                 l.parent_ns = "";
@@ -116,10 +116,10 @@ void compile_containers(const model::Topology& topo, Desired& out) {
                 if (ci.default_route)
                     for (const auto& gw : net->second.gateways) put_route(cns, default_via(gw, ifname));
             } else if (ci.bridge) {
-                l.kind = "veth-peer";
+                l.kind = LinkKind::VethPeer;
                 LinkSpec h;
                 h.name = veth_host_name(cname, ifname);
-                h.kind = "veth";
+                h.kind = LinkKind::Veth;
                 h.peer_name = ifname;
                 h.peer_ns = ns;
                 h.master = *ci.bridge;
@@ -152,7 +152,7 @@ void compile_containers(const model::Topology& topo, Desired& out) {
         if (!n.host_access) continue;
         LinkSpec shim;
         shim.name = shim_name(nname);
-        shim.kind = "macvlan";
+        shim.kind = LinkKind::Macvlan;
         shim.parent = n.parent;
         shim.mode = model::MacvlanMode::Bridge;
         shim.mtu_from = n.parent;

@@ -8,6 +8,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "model/state.hpp"
@@ -34,9 +35,36 @@ struct AddressWant {
     bool operator==(const AddressWant&) const = default;
 };
 
+// What netlab does with a desired link: adopt one that exists, or create a
+// bridge, a macvlan or a veth pair. The second end of a veth pair (VethPeer)
+// is made by its partner's request, never by a step of its own.
+enum class LinkKind { Existing, Bridge, Macvlan, Veth, VethPeer };
+
+// The spelling in plans, journals and ledgers: the kernel's IFLA_INFO_KIND
+// for what netlab creates ("bridge", "macvlan", "veth"), "veth-peer", and ""
+// for an existing link.
+inline std::string_view to_string(LinkKind k) {
+    switch (k) {
+        case LinkKind::Existing: return "";
+        case LinkKind::Bridge: return "bridge";
+        case LinkKind::Macvlan: return "macvlan";
+        case LinkKind::Veth: return "veth";
+        case LinkKind::VethPeer: return "veth-peer";
+    }
+    return "";
+}
+// to_string's reverse; nullopt for any other word (a kind netlab never makes).
+inline std::optional<LinkKind> link_kind(std::string_view s) {
+    for (auto k : {LinkKind::Existing, LinkKind::Bridge, LinkKind::Macvlan, LinkKind::Veth, LinkKind::VethPeer})
+        if (to_string(k) == s) return k;
+    return std::nullopt;
+}
+// Whether an observed link's kernel kind (model::LinkState::kind) is `k`.
+inline bool is_kind(const std::string& observed, LinkKind k) { return observed == to_string(k); }
+
 struct LinkSpec {
     std::string name;
-    std::string kind;                     // "" adopt an existing link; else create: "bridge", "macvlan", "veth"
+    LinkKind kind = LinkKind::Existing;
     std::optional<std::string> master;    // "" = no master; nullopt = not managed
     std::optional<bool> up;
     std::optional<bool> promisc;
@@ -72,13 +100,13 @@ struct LinkSpec {
     std::string parent;
     NsId parent_ns;
     model::MacvlanMode mode = model::MacvlanMode::Bridge;
-    // veth (kind "veth"): the peer is created by the same request, directly in
-    // peer_ns under peer_name. The peer's own spec (in peer_ns) has kind
-    // "veth-peer": it is created by its partner's step, never by its own, and
+    // veth (LinkKind::Veth): the peer is created by the same request, directly
+    // in peer_ns under peer_name. The peer's own spec (in peer_ns) is a
+    // LinkKind::VethPeer: it is created by its partner's step, never by its own, and
     // its attributes (addresses, mtu, mac, up) are set after the pair exists.
     std::string peer_name;
     NsId peer_ns;
-    bool creates() const { return !kind.empty(); }
+    bool creates() const { return kind != LinkKind::Existing; }
     bool operator==(const LinkSpec&) const = default;
 };
 

@@ -216,17 +216,17 @@ void apply_step(Observed& state, const Step& step) {
             LinkState n;
             n.name = l.name;
             n.ifindex = next_ifindex(state);
-            n.kind = l.kind;
-            n.alias = std::string(model::kOwnedAliasPrefix) + l.kind;
+            n.kind = to_string(l.kind);
+            n.alias = std::string(model::kOwnedAliasPrefix) + n.kind;
             n.up = l.up.value_or(false);
             n.promisc = l.promisc.value_or(false);
             n.mtu = l.mtu.value_or(1500);
             n.mac = l.mac ? *l.mac : generated_mac(n.ifindex);
             n.promote_secondaries = false;
             if (!l.mac && l.mac_from) n.mac = link_of(s, ns, *l.mac_from).mac;
-            if (l.kind == "bridge") n.stp = l.stp.value_or(false);
+            if (l.kind == LinkKind::Bridge) n.stp = l.stp.value_or(false);
             n.group = l.group.value_or(0);
-            if (l.kind == "macvlan") {
+            if (l.kind == LinkKind::Macvlan) {
                 NetnsState& ps = namespace_of(state, l.parent_ns);
                 LinkState& parent = link_of(ps, l.parent_ns, l.parent);
                 if (!parent.master.empty())
@@ -239,7 +239,7 @@ void apply_step(Observed& state, const Step& step) {
                 if (m.kind != "bridge") refuse(EINVAL, ns, *l.master + ": not a bridge");
                 n.master = *l.master;
             }
-            if (l.kind == "veth") {
+            if (l.kind == LinkKind::Veth) {
                 NetnsState& ps = namespace_of(state, l.peer_ns);
                 if (ps.links.count(l.peer_name)) refuse(EEXIST, l.peer_ns, l.peer_name + ": file exists");
                 LinkState p;

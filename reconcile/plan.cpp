@@ -83,7 +83,7 @@ std::string Step::describe() const {
     switch (op) {
         case Op::CreateLink: {
             s += "ip link add ";
-            if (l.kind == "macvlan") {
+            if (l.kind == LinkKind::Macvlan) {
                 s += "link " + l.parent + " name " + l.name;
                 if (l.parent_ns != ns) s += " netns " + ns + " (sent from " + (l.parent_ns.empty() ? std::string("host") : l.parent_ns) + ")";
             } else {
@@ -91,10 +91,10 @@ std::string Step::describe() const {
             }
             s += link_attributes(l);
             if (l.up && *l.up) s += " up";
-            s += " type " + l.kind;
-            if (l.kind == "macvlan") s += std::string(" mode ") + model::to_string(l.mode);
-            if (l.kind == "bridge" && l.stp) s += std::string(" stp_state ") + (*l.stp ? "1" : "0");
-            if (l.kind == "veth") {
+            s += " type " + std::string(to_string(l.kind));
+            if (l.kind == LinkKind::Macvlan) s += std::string(" mode ") + model::to_string(l.mode);
+            if (l.kind == LinkKind::Bridge && l.stp) s += std::string(" stp_state ") + (*l.stp ? "1" : "0");
+            if (l.kind == LinkKind::Veth) {
                 s += " peer name " + l.peer_name;
                 if (l.peer_ns != ns) s += " netns " + (l.peer_ns.empty() ? std::string("host") : l.peer_ns);
             }
@@ -169,15 +169,15 @@ nlohmann::json Step::to_json() const {
         case Op::SetLink: {
             const LinkSpec& l = link;
             j["object"] = l.name;
-            if (!l.kind.empty()) j["kind"] = l.kind;
+            if (l.creates()) j["kind"] = std::string(to_string(l.kind));
             put_link_attrs(j, l);
             if (op == Op::CreateLink) {
-                if (l.kind == "macvlan") {
+                if (l.kind == LinkKind::Macvlan) {
                     j["parent"] = l.parent;
                     j["parent_ns"] = l.parent_ns;
                     j["mode"] = model::to_string(l.mode);
                 }
-                if (l.kind == "veth") {
+                if (l.kind == LinkKind::Veth) {
                     j["peer_name"] = l.peer_name;
                     j["peer_ns"] = l.peer_ns;
                 }

@@ -14,7 +14,7 @@ namespace planning {
 Plan Planner::run() {
     for (const auto& [ns, dns] : desired_.namespaces)
         for (const auto& [name, spec] : dns.links)
-            if (spec.kind == "veth") partners_.try_emplace(LinkRef{spec.peer_ns, spec.peer_name}, LinkRef{ns, name});
+            if (spec.kind == LinkKind::Veth) partners_.try_emplace(LinkRef{spec.peer_ns, spec.peer_name}, LinkRef{ns, name});
     recreate();
     collect_creates_and_deletes();
     preflight();

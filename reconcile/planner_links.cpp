@@ -27,11 +27,11 @@ void Planner::recreate() {
         if (!reachable(ns)) continue;
         for (const auto& [name, spec] : dns.links) {
             if (!spec.creates()) continue;
-            if (spec.kind == "veth" && !reachable(spec.peer_ns)) continue;
+            if (spec.kind == LinkKind::Veth && !reachable(spec.peer_ns)) continue;
             const LinkState* o = find(ns, name);
             if (!o) {
                 // A leftover end would make the pair's creation fail.
-                if (spec.kind == "veth")
+                if (spec.kind == LinkKind::Veth)
                     if (const LinkState* p = find(spec.peer_ns, spec.peer_name)) {
                         if (owned(spec.peer_ns, *p))
                             drop(spec.peer_ns, spec.peer_name,
@@ -41,24 +41,24 @@ void Planner::recreate() {
                     }
                 continue;
             }
-            const std::string want = spec.kind == "veth-peer" ? "veth" : spec.kind;
+            const std::string want(to_string(spec.kind == LinkKind::VethPeer ? LinkKind::Veth : spec.kind));
             std::string why;
             if (o->kind != want) {
                 if (!owned(ns, *o)) {
-                    refuse(name + in_ns(ns) + ": a " + kind_name(o->kind) + " link netlab does not own has this name; it cannot become a " + spec.kind,
+                    refuse(name + in_ns(ns) + ": a " + kind_name(o->kind) + " link netlab does not own has this name; it cannot become a " + want,
                            "rename or delete the existing link, or choose another name");
                     continue;
                 }
-                why = "netlab's " + kind_name(o->kind) + " link must become a " + spec.kind;
+                why = "netlab's " + kind_name(o->kind) + " link must become a " + want;
             } else if (!owned(ns, *o)) {
                 continue;  // a foreign link of the right kind: adopted, never deleted
-            } else if (spec.kind == "macvlan" && o->macvlan_mode != spec.mode) {
+            } else if (spec.kind == LinkKind::Macvlan && o->macvlan_mode != spec.mode) {
                 why = std::string("macvlan mode changes to ") + model::to_string(spec.mode);
-            } else if (spec.kind == "macvlan" && spec.parent_ns == ns && !o->parent.empty() && o->parent != spec.parent) {
+            } else if (spec.kind == LinkKind::Macvlan && spec.parent_ns == ns && !o->parent.empty() && o->parent != spec.parent) {
                 why = "macvlan parent changes from " + o->parent + " to " + spec.parent;
-            } else if (spec.kind == "veth" && !spec.peer_name.empty() && !find(spec.peer_ns, spec.peer_name)) {
+            } else if (spec.kind == LinkKind::Veth && !spec.peer_name.empty() && !find(spec.peer_ns, spec.peer_name)) {
                 why = "its peer " + spec.peer_name + in_ns(spec.peer_ns) + " is gone";
-            } else if (spec.kind == "veth-peer" && !partner_exists(ns, name)) {
+            } else if (spec.kind == LinkKind::VethPeer && !partner_exists(ns, name)) {
                 why = "its host end is gone";
             }
             if (!why.empty()) drop(ns, name, why + ": delete and create again");
@@ -82,10 +82,10 @@ void Planner::collect_creates_and_deletes() {
     for (const auto& [ns, dns] : desired_.namespaces) {
         if (!reachable(ns)) continue;
         for (const auto& [name, spec] : dns.links) {
-            if (!spec.creates() || spec.kind == "veth-peer" || find(ns, name)) continue;
-            if (spec.kind == "veth" && !reachable(spec.peer_ns)) continue;
+            if (!spec.creates() || spec.kind == LinkKind::VethPeer || find(ns, name)) continue;
+            if (spec.kind == LinkKind::Veth && !reachable(spec.peer_ns)) continue;
             creates_.insert({ns, name});
-            if (spec.kind == "veth") creates_.insert({spec.peer_ns, spec.peer_name});
+            if (spec.kind == LinkKind::Veth) creates_.insert({spec.peer_ns, spec.peer_name});
         }
     }
     for (const auto& [ns, s] : work_) {
@@ -119,7 +119,7 @@ void Planner::preflight() {
             }
             if (spec.mac_from && !spec.mac && !resolved_mac(ns, spec))
                 refuse(where + ": cannot take the MAC of " + *spec.mac_from + ": no such interface");
-            if (spec.kind == "macvlan" && !find(ns, name)) {
+            if (spec.kind == LinkKind::Macvlan && !find(ns, name)) {
                 if (!will_exist(spec.parent_ns, spec.parent)) {
                     refuse(where + ": macvlan parent " + spec.parent + in_ns(spec.parent_ns) + " does not exist");
                 } else if (const std::string m = master_after(spec.parent_ns, spec.parent); !m.empty()) {
@@ -183,7 +183,7 @@ std::vector<std::string> Planner::macvlan_children(const NsId& ns, const std::st
             if (l.kind == "macvlan" && l.parent == name && !dies_.count({ns, n})) out.push_back(n);
     for (const auto& [cns, dns] : desired_.namespaces)
         for (const auto& [n, spec] : dns.links)
-            if (cns != ns && spec.kind == "macvlan" && spec.parent_ns == ns && spec.parent == name && find(cns, n))
+            if (cns != ns && spec.kind == LinkKind::Macvlan && spec.parent_ns == ns && spec.parent == name && find(cns, n))
                 out.push_back(n + in_ns(cns));
     return out;
 }
@@ -193,13 +193,13 @@ void Planner::create() {
     std::vector<LinkRef> todo;
     for (const auto& [ns, dns] : desired_.namespaces)
         for (const auto& [name, spec] : dns.links)
-            if (creates_.count({ns, name}) && spec.kind != "veth-peer") todo.push_back({ns, name});
+            if (creates_.count({ns, name}) && spec.kind != LinkKind::VethPeer) todo.push_back({ns, name});
     std::set<LinkRef> done;
     while (!todo.empty()) {
         auto ready = std::stable_partition(todo.begin(), todo.end(), [&](const LinkRef& r) {
             const LinkSpec& s = *wanted(r.ns, r.name);
             auto waits = [&](const LinkRef& dep) { return creates_.count(dep) && !done.count(dep) && !(dep == r); };
-            return !(s.kind == "macvlan" && waits({s.parent_ns, s.parent})) &&
+            return !(s.kind == LinkKind::Macvlan && waits({s.parent_ns, s.parent})) &&
                    !(s.master && waits({r.ns, *s.master}));
         });
         if (ready == todo.begin()) ready = todo.end();  // a cycle: cannot happen with valid input
@@ -212,22 +212,22 @@ void Planner::create() {
             // What the kernel gives anyway needs no attribute: a macvlan
             // starts with its parent's MTU, a veth with 1500.
             if (!s.mtu && c.mtu && s.mtu_from &&
-                (s.kind == "macvlan" ? s.mtu_from == s.parent && s.parent_ns == s.mtu_from_ns : *c.mtu == 1500))
+                (s.kind == LinkKind::Macvlan ? s.mtu_from == s.parent && s.parent_ns == s.mtu_from_ns : *c.mtu == 1500))
                 c.mtu.reset();
             c.mac = resolved_mac(it->ns, s);
             c.promisc = s.promisc;
             if (s.group && *s.group != 0) c.group = s.group;
             if (s.master && !s.master->empty()) c.master = s.master;
             std::string why = "netlab creates it";
-            if (s.kind == "bridge") {
+            if (s.kind == LinkKind::Bridge) {
                 c.stp = s.stp;
                 if (s.mac_from) why = "new bridge; takes the MAC of " + *s.mac_from + " so peers' ARP caches stay valid";
-            } else if (s.kind == "macvlan") {
+            } else if (s.kind == LinkKind::Macvlan) {
                 c.parent = s.parent;
                 c.parent_ns = s.parent_ns;
                 c.mode = s.mode;
                 why = "macvlan child of " + s.parent;
-            } else if (s.kind == "veth") {
+            } else if (s.kind == LinkKind::Veth) {
                 // The end netlab names is created up (one request less
                 // per container); only the peer cannot be (ENOTCONN).
                 if (s.up && *s.up) c.up = true;
@@ -295,7 +295,7 @@ void Planner::configure_links() {
 void Planner::configure_new(const NsId& ns, const LinkSpec& spec) {
     LinkSpec c;
     c.name = spec.name;
-    if (spec.kind == "veth-peer") {
+    if (spec.kind == LinkKind::VethPeer) {
         // Created by its partner's step with nothing but a name.
         c.mtu = resolved_mtu(spec);
         if (!spec.mtu && c.mtu == 1500u) c.mtu.reset();  // a new veth's own
@@ -304,12 +304,12 @@ void Planner::configure_new(const NsId& ns, const LinkSpec& spec) {
         if (spec.group && *spec.group != 0) c.group = spec.group;
         if (spec.master && !spec.master->empty()) c.master = spec.master;
     }
-    if (spec.up && *spec.up && spec.kind != "veth") c.up = true;  // a veth is created up
+    if (spec.up && *spec.up && spec.kind != LinkKind::Veth) c.up = true;  // a veth is created up
     LinkSpec nothing;
     nothing.name = spec.name;
     if (c == nothing) return;
     emit(kConfigure, Step::Op::SetLink, ns, c,
-         spec.kind == "veth-peer" ? "configure the new veth end" : "bring the new link up");
+         spec.kind == LinkKind::VethPeer ? "configure the new veth end" : "bring the new link up");
 }
 
 // ---- deletion, children and ports before their parents and masters -------

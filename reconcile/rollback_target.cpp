@@ -43,7 +43,7 @@ Desired restore_target(const Observed& snapshot, const Plan& plan) {
             LinkSpec spec;
             spec.name = name;
             // Owned links can be made again; anything else is only adjusted.
-            spec.kind = l.owned() ? l.kind : "";
+            spec.kind = l.owned() ? link_kind(l.kind).value_or(LinkKind::Existing) : LinkKind::Existing;
             spec.master = l.master;
             spec.up = l.up;
             spec.promisc = l.promisc;
@@ -60,7 +60,7 @@ Desired restore_target(const Observed& snapshot, const Plan& plan) {
                 spec.parent_ns = "";  // the host: containers' macvlans hang off host links
                 spec.mode = l.macvlan_mode;
             }
-            if (l.kind == "veth" && spec.kind == "veth") {
+            if (is_kind(l.kind, LinkKind::Veth) && spec.kind == LinkKind::Veth) {
                 if (!l.parent.empty()) {
                     spec.peer_name = l.parent;
                     spec.peer_ns = ns;
@@ -76,15 +76,15 @@ Desired restore_target(const Observed& snapshot, const Plan& plan) {
                             }
                     }
                 } else {
-                    spec.kind = "veth-peer";
+                    spec.kind = LinkKind::VethPeer;
                 }
             }
             dns.links[name] = spec;
         }
         // Same-namespace veth pairs: one end creates, the other is its peer.
         for (auto& [name, spec] : dns.links)
-            if (spec.kind == "veth" && spec.peer_ns == ns && !spec.peer_name.empty() && spec.peer_name < name)
-                if (auto p = dns.links.find(spec.peer_name); p != dns.links.end()) spec.kind = "veth-peer";
+            if (spec.kind == LinkKind::Veth && spec.peer_ns == ns && !spec.peer_name.empty() && spec.peer_name < name)
+                if (auto p = dns.links.find(spec.peer_name); p != dns.links.end()) spec.kind = LinkKind::VethPeer;
         std::set<std::tuple<std::uint32_t, model::Prefix, std::uint32_t>> keys;
         for (const auto& r : s.routes) {
             if (r.table != model::kMainTable || r.protocol == model::kProtoKernel) continue;

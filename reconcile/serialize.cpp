@@ -174,7 +174,7 @@ Observed observed_from(const json& j) {
 }
 
 json link_spec(const LinkSpec& l) {
-    json j{{"name", l.name}, {"kind", l.kind}};
+    json j{{"name", l.name}, {"kind", to_string(l.kind)}};
     put_link_attrs(j, l);
     if (l.addresses) {
         json a = json::array();
@@ -185,7 +185,7 @@ json link_spec(const LinkSpec& l) {
         j["parent"] = l.parent;
         j["parent_ns"] = l.parent_ns;
     }
-    if (l.kind == "macvlan") j["mode"] = model::to_string(l.mode);
+    if (l.kind == LinkKind::Macvlan) j["mode"] = model::to_string(l.mode);
     if (!l.peer_name.empty() || !l.peer_ns.empty()) {
         j["peer_name"] = l.peer_name;
         j["peer_ns"] = l.peer_ns;
@@ -196,7 +196,10 @@ json link_spec(const LinkSpec& l) {
 LinkSpec link_spec_from(const json& j) {
     LinkSpec l;
     l.name = j.at("name").get<std::string>();
-    l.kind = j.value("kind", "");
+    const std::string kind = j.value("kind", "");
+    const auto k = link_kind(kind);
+    if (!k) throw std::runtime_error("link " + l.name + ": unknown kind \"" + kind + "\"");
+    l.kind = *k;
     l.master = opt_from<std::string>(j, "master");
     l.up = opt_from<bool>(j, "up");
     l.promisc = opt_from<bool>(j, "promisc");

@@ -64,8 +64,8 @@ std::set<NsId> namespaces_of(const Desired& d, const Plan& p) {
     for (const auto& [ns, _] : d.namespaces) out.insert(ns);
     for (const auto& s : p.steps) {
         out.insert(s.ns);
-        if (!s.link.parent_ns.empty() || s.link.kind == "macvlan") out.insert(s.link.parent_ns);
-        if (s.link.kind == "veth") out.insert(s.link.peer_ns);
+        if (!s.link.parent_ns.empty() || s.link.kind == LinkKind::Macvlan) out.insert(s.link.parent_ns);
+        if (s.link.kind == LinkKind::Veth) out.insert(s.link.peer_ns);
     }
     return out;
 }
@@ -74,8 +74,8 @@ std::set<NsId> in_play(const Plan& p, const Observed& observed) {
     std::set<NsId> out;
     for (const auto& s : p.steps) {
         out.insert(s.ns);
-        if (s.op == Step::Op::CreateLink && s.link.kind == "macvlan") out.insert(s.link.parent_ns);
-        if (s.op == Step::Op::CreateLink && s.link.kind == "veth") out.insert(s.link.peer_ns);
+        if (s.op == Step::Op::CreateLink && s.link.kind == LinkKind::Macvlan) out.insert(s.link.parent_ns);
+        if (s.op == Step::Op::CreateLink && s.link.kind == LinkKind::Veth) out.insert(s.link.peer_ns);
         if (s.op != Step::Op::DeleteLink && s.op != Step::Op::DeleteGroup) continue;
         out.insert("");
         if (s.ns.empty())
@@ -261,7 +261,7 @@ void Transaction::attach_containers(const model::Topology& topo, Desired& desire
         desired.namespaces.erase(ns);
         for (auto& [_, d] : desired.namespaces)
             std::erase_if(d.links, [&](const auto& kv) {
-                return kv.second.peer_ns == ns || (kv.second.kind == "macvlan" && kv.second.parent_ns == ns);
+                return kv.second.peer_ns == ns || (kv.second.kind == LinkKind::Macvlan && kv.second.parent_ns == ns);
             });
     };
     // Resolve all, then attach all in one go (NlKernel opens their

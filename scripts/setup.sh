@@ -55,7 +55,9 @@ if [ "$(dpkg-query -W -f='${Status}' ifupdown2 2>/dev/null || true)" != "install
       chmod 755 "$policy"; own_policy=1
     fi
     rc=0
-    apt-get install -y -qq --no-install-recommends ifupdown2 || rc=$?
+    # Package lists are fetched above only when something else was missing.
+    apt-get install -y -qq --no-install-recommends ifupdown2 ||
+      { apt-get update -qq && apt-get install -y -qq --no-install-recommends ifupdown2; } || rc=$?
     [ -z "$own_policy" ] || rm -f "$policy"
     [ "$rc" -eq 0 ] || exit "$rc"
     # systemctl edits the unit links offline too (PID 1 need not be systemd).

@@ -152,11 +152,12 @@ void NlKernel::Impl::execute(const Step& step) {
             // A container's macvlan is created from the socket of its parent's
             // namespace, straight into the container (IFLA_NET_NS_FD): nothing
             // is moved afterwards.
-            const bool remote = l.kind == "macvlan" && l.parent_ns != step.ns;
+            const bool remote = l.kind == LinkKind::Macvlan && l.parent_ns != step.ns;
             Netns& target = get(step.ns);
             Netns& sender = remote ? get(l.parent_ns) : target;
             const std::string obj = who(step.ns, l.name);
-            const std::string action = "create " + l.kind;
+            const std::string kind(to_string(l.kind));
+            const std::string action = "create " + kind;
             unsigned flags = 0, change = 0;
             if (l.up) {
                 change |= IFF_UP;
@@ -166,7 +167,7 @@ void NlKernel::Impl::execute(const Step& step) {
                 change |= IFF_PROMISC;
                 if (*l.promisc) flags |= IFF_PROMISC;
             }
-            const bool pin_mtu = l.mtu && l.kind == "bridge";
+            const bool pin_mtu = l.mtu && l.kind == LinkKind::Bridge;
             auto build = [&]() -> MsgPtr {
                 MsgPtr msg = newlink(NLM_F_CREATE | NLM_F_EXCL, l.name, flags, change);
                 nl_msg* m = msg.get();
@@ -187,20 +188,20 @@ void NlKernel::Impl::execute(const Step& step) {
                 if (remote) {
                     nla_put_u32(m, IFLA_LINK, ifindex(sender, l.parent, obj, action));
                     nla_put_u32(m, IFLA_NET_NS_FD, ns_fd(step.ns));
-                } else if (l.kind == "macvlan") {
+                } else if (l.kind == LinkKind::Macvlan) {
                     nla_put_u32(m, IFLA_LINK, ifindex(target, l.parent, obj, action));
                 }
                 nlattr* info = nla_nest_start(m, IFLA_LINKINFO);
-                nla_put_string(m, IFLA_INFO_KIND, l.kind.c_str());
-                if (l.kind == "bridge" && l.stp) {
+                nla_put_string(m, IFLA_INFO_KIND, kind.c_str());
+                if (l.kind == LinkKind::Bridge && l.stp) {
                     nlattr* data = nla_nest_start(m, IFLA_INFO_DATA);
                     nla_put_u32(m, IFLA_BR_STP_STATE, *l.stp ? 1 : 0);
                     nla_nest_end(m, data);
-                } else if (l.kind == "macvlan") {
+                } else if (l.kind == LinkKind::Macvlan) {
                     nlattr* data = nla_nest_start(m, IFLA_INFO_DATA);
                     nla_put_u32(m, IFLA_MACVLAN_MODE, macvlan_mode(l.mode));
                     nla_nest_end(m, data);
-                } else if (l.kind == "veth") {
+                } else if (l.kind == LinkKind::Veth) {
                     // The peer goes straight into its namespace (no move, no
                     // rcu_barrier wait). It is never created up: kernel 6.18
                     // answers ENOTCONN; its own SetLink brings it up.
@@ -218,7 +219,7 @@ void NlKernel::Impl::execute(const Step& step) {
                 return msg;
             };
             // The request changes the peer's (or the remote macvlan's) namespace too.
-            const NsId* reaches = remote ? &step.ns : l.kind == "veth" ? &l.peer_ns : nullptr;
+            const NsId* reaches = remote ? &step.ns : l.kind == LinkKind::Veth ? &l.peer_ns : nullptr;
             write_built(sender, build, obj, action, {}, reaches);
             target.index.erase(l.name);
             if (pipeline) {
@@ -229,16 +230,16 @@ void NlKernel::Impl::execute(const Step& step) {
                 r.learn_own = !remote;
                 r.own_ns = step.ns;
                 r.own_name = l.name;
-                r.learn_peer = l.kind == "veth" && !l.peer_name.empty();
+                r.learn_peer = l.kind == LinkKind::Veth && !l.peer_name.empty();
                 r.peer_ns = l.peer_ns;
                 r.peer_name = l.peer_name;
             }
-            if (l.kind == "veth") get(l.peer_ns).index.erase(l.peer_name);
+            if (l.kind == LinkKind::Veth) get(l.peer_ns).index.erase(l.peer_name);
             // The kernel ignores IFLA_IFALIAS in a create: mark ownership with
             // a follow-up change, on both ends of a veth.
-            set_ifname_alias(*this, target, l.name, std::string(model::kOwnedAliasPrefix) + l.kind,
+            set_ifname_alias(*this, target, l.name, std::string(model::kOwnedAliasPrefix) + kind,
                              pin_mtu ? l.mtu : std::nullopt);
-            if (l.kind == "veth" && !l.peer_name.empty())
+            if (l.kind == LinkKind::Veth && !l.peer_name.empty())
                 set_ifname_alias(*this, get(l.peer_ns), l.peer_name,
                                  std::string(model::kOwnedAliasPrefix) + "veth-peer");
             return;

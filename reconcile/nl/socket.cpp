@@ -1,7 +1,5 @@
 // Per-namespace sockets, the request/ack cycle with the kernel's real errno,
-// and link dumps parsed straight from RTM_NEWLINK (libnl's link object has no
-// bridge STP attribute, and IFLA_LINK_NETNSID decides whether a veth peer or
-// macvlan parent is in this namespace).
+// batches of requests, and link dumps (parsed by parse_link, observe.cpp).
 #include <fcntl.h>
 #include <linux/if_link.h>
 #include <linux/ip.h>
@@ -75,67 +73,6 @@ SockPtr connect_here(Netns& ns) {
 }
 
 }  // namespace
-
-RawLink parse_link(nlmsghdr* nlh) {
-    RawLink out;
-    if (nlh->nlmsg_len < NLMSG_LENGTH(sizeof(ifinfomsg))) return out;
-    auto* ifi = static_cast<ifinfomsg*>(nlmsg_data(nlh));
-    nlattr* tb[IFLA_MAX + 1] = {};
-    nlmsg_parse(nlh, sizeof(ifinfomsg), tb, IFLA_MAX, nullptr);
-    auto& s = out.state;
-    s.ifindex = ifi->ifi_index;
-    s.up = ifi->ifi_flags & IFF_UP;
-    s.promisc = ifi->ifi_flags & IFF_PROMISC;
-    s.name = attr_str(tb[IFLA_IFNAME]);
-    if (auto v = attr_u32(tb[IFLA_MTU])) s.mtu = *v;
-    if (tb[IFLA_ADDRESS] && nla_len(tb[IFLA_ADDRESS]) == 6)
-        std::memcpy(s.mac.bytes.data(), nla_data(tb[IFLA_ADDRESS]), 6);
-    s.alias = attr_str(tb[IFLA_IFALIAS]);
-    if (auto v = attr_u32(tb[IFLA_GROUP])) s.group = *v;
-    if (auto v = attr_u32(tb[IFLA_MASTER])) out.master_index = static_cast<int>(*v);
-    if (auto v = attr_u32(tb[IFLA_LINK])) out.link_index = static_cast<int>(*v);
-    out.link_elsewhere = tb[IFLA_LINK_NETNSID] != nullptr;
-    if (tb[IFLA_LINKINFO]) {
-        nlattr* li[IFLA_INFO_MAX + 1] = {};
-        if (nla_parse_nested(li, IFLA_INFO_MAX, tb[IFLA_LINKINFO], nullptr) == 0) {
-            s.kind = attr_str(li[IFLA_INFO_KIND]);
-            if (li[IFLA_INFO_DATA] && s.kind == "bridge") {
-                nlattr* br[IFLA_BR_MAX + 1] = {};
-                if (nla_parse_nested(br, IFLA_BR_MAX, li[IFLA_INFO_DATA], nullptr) == 0)
-                    if (auto v = attr_u32(br[IFLA_BR_STP_STATE])) s.stp = *v != 0;
-            } else if (li[IFLA_INFO_DATA] && s.kind == "macvlan") {
-                nlattr* mv[IFLA_MACVLAN_MAX + 1] = {};
-                if (nla_parse_nested(mv, IFLA_MACVLAN_MAX, li[IFLA_INFO_DATA], nullptr) == 0 &&
-                    attr_u32(mv[IFLA_MACVLAN_MODE])) {
-                    switch (*attr_u32(mv[IFLA_MACVLAN_MODE])) {
-                        case MACVLAN_MODE_PRIVATE: s.macvlan_mode = model::MacvlanMode::Private; break;
-                        case MACVLAN_MODE_VEPA: s.macvlan_mode = model::MacvlanMode::Vepa; break;
-                        case MACVLAN_MODE_PASSTHRU: s.macvlan_mode = model::MacvlanMode::Passthru; break;
-                        default: s.macvlan_mode = model::MacvlanMode::Bridge; break;
-                    }
-                }
-            }
-        }
-    }
-    if (s.kind == "bridge" && !s.stp) s.stp = false;
-    if (tb[IFLA_AF_SPEC]) {
-        nlattr* af = nullptr;
-        int rem = 0;
-        nla_for_each_nested(af, tb[IFLA_AF_SPEC], rem) {
-            if (nla_type(af) != AF_INET) continue;
-            nlattr* inet[IFLA_INET_MAX + 1] = {};
-            if (nla_parse_nested(inet, IFLA_INET_MAX, af, nullptr) < 0 || !inet[IFLA_INET_CONF]) continue;
-            // An array of u32, entry i-1 holding devconf value i.
-            const int at = (IPV4_DEVCONF_PROMOTE_SECONDARIES - 1) * 4;
-            if (nla_len(inet[IFLA_INET_CONF]) >= at + 4) {
-                std::uint32_t v = 0;
-                std::memcpy(&v, static_cast<const char*>(nla_data(inet[IFLA_INET_CONF])) + at, 4);
-                s.promote_secondaries = v != 0;
-            }
-        }
-    }
-    return out;
-}
 
 namespace {
 

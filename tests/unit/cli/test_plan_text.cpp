@@ -4,6 +4,8 @@
 
 #include "cli/plan_text.hpp"
 
+using netlab::reconcile::LinkKind;
+
 using netlab::cli::ColorMode;
 using netlab::reconcile::Plan;
 using netlab::reconcile::Step;
@@ -15,7 +17,7 @@ Step link_step(Step::Op op, const std::string& ns, const std::string& name, cons
     s.op = op;
     s.ns = ns;
     s.link.name = name;
-    if (op == Step::Op::CreateLink) s.link.kind = "bridge";
+    if (op == Step::Op::CreateLink) s.link.kind = LinkKind::Bridge;
     if (op == Step::Op::SetLink) s.link.up = true;
     s.why = why;
     return s;

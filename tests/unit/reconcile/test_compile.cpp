@@ -4,6 +4,8 @@
 #include "lab.hpp"
 #include "reconcile/compile.hpp"
 
+using netlab::reconcile::LinkKind;
+
 using namespace netlab;
 using namespace netlab::test;
 using reconcile::LinkSpec;
@@ -14,13 +16,13 @@ TEST_CASE("bridge takeover compiles to a managed bridge and an emptied, enslaved
     REQUIRE(d.namespaces.size() == 1);
     const auto& host = d.namespaces.at("");
     const LinkSpec& br = host.links.at("br0");
-    CHECK(br.kind == "bridge");
+    CHECK(br.kind == LinkKind::Bridge);
     CHECK(br.up == true);
     CHECK(br.stp == false);
     CHECK(br.mac_from == "ens33");
     CHECK(br.addresses == std::set<model::Prefix>{pfx("198.51.100.10/24")});
     const LinkSpec& port = host.links.at("ens33");
-    CHECK(port.kind == "");
+    CHECK(port.kind == LinkKind::Existing);
     CHECK(port.master == "br0");
     CHECK(port.up == true);
     CHECK(port.addresses == std::set<model::Prefix>{});
@@ -57,7 +59,7 @@ TEST_CASE("defaults: created devices are up with exactly the listed addresses; a
     const auto d = reconcile::compile(t, {});
     const auto& host = d.namespaces.at("");
     const LinkSpec& m = host.links.at("mv0");
-    CHECK(m.kind == "macvlan");
+    CHECK(m.kind == LinkKind::Macvlan);
     CHECK(m.parent == "ens33");
     CHECK(m.parent_ns == "");
     CHECK(m.mode == model::MacvlanMode::Vepa);
@@ -111,7 +113,7 @@ TEST_CASE("ledger: originals come back for what the topology no longer manages")
         const auto d = reconcile::compile(t, ledger);
         const auto& host = d.namespaces.at("");
         const LinkSpec& l = host.links.at("ens33");
-        CHECK(l.kind == "");
+        CHECK(l.kind == LinkKind::Existing);
         CHECK(l.master == "");
         CHECK(l.promisc == false);
         CHECK(l.addresses == o.addresses);

@@ -8,6 +8,8 @@
 #include "reconcile/compile.hpp"
 #include "reconcile/drift.hpp"
 
+using netlab::reconcile::LinkKind;
+
 using namespace netlab;
 using namespace netlab::test;
 using reconcile::container_ns;
@@ -102,7 +104,7 @@ TEST_CASE("compile: macvlan and veth attachments, host shim, routes") {
     const auto& t2 = d.namespaces.at(container_ns("test2"));
 
     const auto& mv = t1.links.at("eth1");
-    CHECK(mv.kind == "macvlan");
+    CHECK(mv.kind == LinkKind::Macvlan);
     CHECK(mv.parent == "ens33");
     CHECK(mv.parent_ns == "");
     CHECK(mv.up == true);
@@ -118,19 +120,19 @@ TEST_CASE("compile: macvlan and veth attachments, host shim, routes") {
 
     const std::string hostEnd = reconcile::veth_host_name("test2", "eth1");
     const auto& h = host.links.at(hostEnd);
-    CHECK(h.kind == "veth");
+    CHECK(h.kind == LinkKind::Veth);
     CHECK(h.peer_name == "eth1");
     CHECK(h.peer_ns == container_ns("test2"));
     CHECK(h.master == "br0");
     CHECK(h.up == true);
     const auto& peer = t2.links.at("eth1");
-    CHECK(peer.kind == "veth-peer");
+    CHECK(peer.kind == LinkKind::VethPeer);
     CHECK(peer.addresses == std::set<model::Prefix>{pfx("203.0.113.20/24")});
     REQUIRE(t2.routes.size() == 1);
     CHECK(t2.routes[0].via == ip("203.0.113.1"));
 
     const auto& shim = host.links.at("nl-mynet");
-    CHECK(shim.kind == "macvlan");
+    CHECK(shim.kind == LinkKind::Macvlan);
     CHECK(shim.parent == "ens33");
     CHECK(shim.mode == model::MacvlanMode::Bridge);
     CHECK(shim.addresses == std::set<model::Prefix>{pfx("198.51.100.250/32")});
@@ -350,7 +352,7 @@ TEST_CASE("a host end whose container end is gone: the pair is deleted and made 
     REQUIRE(text.size() >= 2);
     CHECK(text[0] == "ip link del " + hostEnd);
     CHECK(text[1].rfind("ip link add " + hostEnd + " master br0 up type veth peer name eth1", 0) == 0);
-    for (const auto& s : p.steps) CHECK_FALSE((s.op == Step::Op::CreateLink && s.link.kind == "veth-peer"));
+    for (const auto& s : p.steps) CHECK_FALSE((s.op == Step::Op::CreateLink && s.link.kind == LinkKind::VethPeer));
     std::string error;
     CHECK(converges(d, state, &error));
     CAPTURE(error);

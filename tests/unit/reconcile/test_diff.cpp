@@ -12,6 +12,8 @@
 #include "reconcile/planner.hpp"
 #include "reconcile/rollback_target.hpp"
 
+using netlab::reconcile::LinkKind;
+
 using namespace netlab;
 using namespace netlab::test;
 using reconcile::Desired;
@@ -90,7 +92,7 @@ TEST_CASE("the seed's shell chain breaks at 'ip route del default' (the kernel f
     std::vector<Step> chain;
     Step br = step(Step::Op::CreateLink);
     br.link.name = "br0";
-    br.link.kind = "bridge";
+    br.link.kind = LinkKind::Bridge;
     br.link.up = true;
     chain.push_back(br);
     Step add = step(Step::Op::AddAddress);

@@ -16,6 +16,8 @@
 #include "reconcile/compile.hpp"
 #include "reconcile/engine.hpp"
 
+using netlab::reconcile::LinkKind;
+
 using namespace netlab;
 using namespace netlab::test;
 using reconcile::container_ns;
@@ -200,7 +202,7 @@ TEST_CASE("group delete: the rollback target makes every member (and its contain
     const Desired target = reconcile::restore_target(before, p);
     for (const auto& m : p.steps[0].members) {
         REQUIRE(target.namespaces.at("").links.count(m));
-        CHECK(target.namespaces.at("").links.at(m).kind == "veth");
+        CHECK(target.namespaces.at("").links.at(m).kind == LinkKind::Veth);
         CHECK(target.namespaces.at("").links.at(m).group == 0u);
     }
     const Plan back = reconcile::make_plan(target, state);

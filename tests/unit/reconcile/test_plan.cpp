@@ -6,6 +6,8 @@
 #include "lab.hpp"
 #include "reconcile/plan.hpp"
 
+using netlab::reconcile::LinkKind;
+
 using namespace netlab;
 using namespace netlab::test;
 using reconcile::Step;
@@ -26,25 +28,25 @@ TEST_CASE("describe() reads like ip(8)") {
     std::vector<std::pair<Step, std::string>> table;
 
     Step br = link_step(Step::Op::CreateLink, "br0");
-    br.link.kind = "bridge";
+    br.link.kind = LinkKind::Bridge;
     br.link.mac = mac("02:00:00:00:00:01");
     br.link.stp = false;
     table.push_back({br, "ip link add br0 address 02:00:00:00:00:01 type bridge stp_state 0 (netlab)"});
 
     Step mv = link_step(Step::Op::CreateLink, "mv0");
-    mv.link.kind = "macvlan";
+    mv.link.kind = LinkKind::Macvlan;
     mv.link.parent = "ens33";
     mv.link.mode = model::MacvlanMode::Private;
     mv.link.mtu = 1400;
     table.push_back({mv, "ip link add link ens33 name mv0 mtu 1400 type macvlan mode private (netlab)"});
 
     Step cmv = link_step(Step::Op::CreateLink, "eth1", "container:test1");
-    cmv.link.kind = "macvlan";
+    cmv.link.kind = LinkKind::Macvlan;
     cmv.link.parent = "ens33";
     table.push_back({cmv, "[container:test1] ip link add link ens33 name eth1 netns container:test1 (sent from host) type macvlan mode bridge (netlab)"});
 
     Step veth = link_step(Step::Op::CreateLink, "nl0a1b2c3d");
-    veth.link.kind = "veth";
+    veth.link.kind = LinkKind::Veth;
     veth.link.peer_name = "eth1";
     veth.link.peer_ns = "container:test2";
     veth.link.master = "br0";

@@ -12,6 +12,8 @@
 #include "reconcile/revision.hpp"
 #include "reconcile/state_dir.hpp"
 
+using netlab::reconcile::LinkKind;
+
 using namespace netlab;
 using namespace netlab::reconcile;
 namespace fs = std::filesystem;
@@ -30,7 +32,7 @@ Revision sample(const std::string& topology = "version: 1\n") {
     Step s;
     s.op = Step::Op::CreateLink;
     s.link.name = "br0";
-    s.link.kind = "bridge";
+    s.link.kind = LinkKind::Bridge;
     r.plan.steps.push_back(s);
     return r;
 }

@@ -4,6 +4,8 @@
 #include "lab.hpp"
 #include "reconcile/serialize.hpp"
 
+using netlab::reconcile::LinkKind;
+
 using namespace netlab;
 using namespace netlab::reconcile;
 
@@ -26,7 +28,7 @@ TEST_CASE("serialize: plans round-trip, every op") {
     c.op = Step::Op::CreateLink;
     c.ns = "container:c1";
     c.link.name = "eth1";
-    c.link.kind = "macvlan";
+    c.link.kind = LinkKind::Macvlan;
     c.link.parent = "ens33";
     c.link.parent_ns = "";
     c.link.mode = model::MacvlanMode::Vepa;
@@ -37,7 +39,7 @@ TEST_CASE("serialize: plans round-trip, every op") {
     Step v;
     v.op = Step::Op::CreateLink;
     v.link.name = "nlc1eth1";
-    v.link.kind = "veth";
+    v.link.kind = LinkKind::Veth;
     v.link.peer_name = "eth1";
     v.link.peer_ns = "container:c1";
     v.link.master = "br0";
