@@ -9,6 +9,11 @@
 #
 #   bench/w7_declarative.sh [--n "10 100 1000"] [--runs 3] [--slow-runs 1]
 #                           [--methods "netlab ifupdown2 ipbatch"] [--out FILE]
+#                           [--raw FILE]
+#
+# --out FILE: the Markdown table; --raw FILE: rows appended in bench/run.sh's
+# raw format (workload W7, the phase in the IPv6 column), which
+# `bench/run.sh --w7 LIST` uses to put W7 in its report.
 #
 #   netlab     `netlabctl apply TOPOLOGY` (fresh state dir per run)
 #   ifupdown2  `ifreload -a` of a generated /etc/network/interfaces; routes as
@@ -19,7 +24,7 @@
 #              the old address, add the new, put the flushed route back)
 #
 # Safety: namespaces "nlb<PID>-w7-...", deleted by the EXIT trap even on
-# failure; addresses from 198.18.0.0/15 (RFC 2544, benchmark testing), only
+# failure (bench/lib.sh); addresses from 198.18.0.0/15 (RFC 2544, benchmark testing), only
 # inside them. ifupdown2 runs only as `ip netns exec NS unshare -m ...`:
 # `ip netns exec` bind-mounts /etc/netns/NS/network (this run's interfaces
 # file and an ifupdown2.conf whose state_dir is this run's) over
@@ -34,33 +39,27 @@
 # Binaries from $NETLAB_BIN (default build/).
 set -euo pipefail
 SRC=$(cd "$(dirname "$0")/.." && pwd)
-NETLAB_BIN=${NETLAB_BIN:-$SRC/build}
-NETLABCTL=$NETLAB_BIN/netlabctl
-PYTHON=${PYTHON:-/usr/bin/python3}
-[ -x "$PYTHON" ] || PYTHON=python3
+BENCH_NAME=w7_declarative.sh
+# shellcheck source=bench/lib.sh
+. "$SRC/bench/lib.sh"
 NS_LIST="10 100 1000"
 RUNS=3
+RAW=""
 SLOW_RUNS=1
 METHODS="netlab ifupdown2 ipbatch"
 OUT=""
+bench_args "$@"
+set -- "${BENCH_REST[@]}"
 while [ $# -gt 0 ]; do
     case "$1" in
-        --n) NS_LIST=$2; shift 2 ;;
-        --runs) RUNS=$2; shift 2 ;;
         --slow-runs) SLOW_RUNS=$2; shift 2 ;;
         --methods) METHODS=$2; shift 2 ;;
         --out) OUT=$2; shift 2 ;;
-        -h|--help) sed -n '2,35p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,40p' "$0"; exit 0 ;;
         *) echo "w7_declarative.sh: unknown option $1" >&2; exit 2 ;;
     esac
 done
-die() { echo "w7_declarative.sh: $*" >&2; exit 1; }
-log() { printf '[%s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
-[ "$(id -u)" = 0 ] || die "needs root (network namespaces)"
-for n in $NS_LIST; do
-    case "$n" in ''|*[!0-9]*) die "--n wants numbers" ;; esac
-    [ "$n" -ge 2 ] && [ "$n" -le 4096 ] || die "N must be 2..4096 (one /28 of 198.18.0.0/16 per bridge)"
-done
+bench_check_ns 2 4096 "one /28 of 198.18.0.0/16 per bridge"
 for m in $METHODS; do
     case "$m" in netlab|ifupdown2|ipbatch) ;; *) die "unknown method $m" ;; esac
 done
@@ -70,37 +69,24 @@ case " $METHODS " in *" ifupdown2 "*)
     [ -n "$IFRELOAD" ] || die "ifreload not found: ifupdown2 is installed by scripts/setup.sh" ;;
 esac
 
-PFX="nlb$$-w7"
-WORK=$(mktemp -d "/tmp/$PFX.XXXXXX")
-RAWF=$WORK/raw.tsv
-: >"$RAWF"
 ROOT_RUN_NETWORK=$([ -e /run/network ] && echo yes || echo no)
 ROOT_VAR_TMP_NETWORK=$([ -e /var/tmp/network ] && echo yes || echo no)
 ETC_NETNS=$([ -d /etc/netns ] && echo yes || echo no)
+bench_init w7
+RAWF=$WORK/raw.tsv
+: >"$RAWF"
+bench_on_exit() {
+    # ifupdown2's /etc/netns/NS of this run's namespaces, and /etc/netns
+    # itself only if this run made it and it is empty again.
+    rm -rf /etc/netns/"$PFX"-*
+    [ "$ETC_NETNS" = yes ] || rmdir /etc/netns 2>/dev/null
+    return 0
+}
 
 root_snapshot() {  # FILE: the machine's own namespace, as `ip` shows it
     { ip -br link; ip -br addr; ip route; ip -6 route; } >"$1" 2>&1
 }
 root_snapshot "$WORK/root.before"
-
-cleanup() {
-    local rc=$? ns
-    set +e
-    # Only this script's namespaces, by their unique prefix (never `ip -all`).
-    for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep "^$PFX-"); do
-        echo "netns del $ns"
-        rm -rf "/etc/netns/$ns"
-    done >"$WORK/cleanup.batch"
-    [ -s "$WORK/cleanup.batch" ] && ip -batch "$WORK/cleanup.batch" >/dev/null 2>&1
-    rm -rf /etc/netns/"$PFX"-*
-    # /etc/netns only if this run made it and it is empty again.
-    [ "$ETC_NETNS" = yes ] || rmdir /etc/netns 2>/dev/null
-    rm -rf "$WORK"
-    exit $rc
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
 
 # gen N DIR: every method's input, for cold/no change (A) and with bridge
 # N/2 changed (B). Address plan: bridge k has 198.18.0.0/16's k-th /28; its
@@ -296,3 +282,14 @@ EOF
 } >"$WORK/table.md"
 cat "$WORK/table.md"
 [ -z "$OUT" ] || cp "$WORK/table.md" "$OUT"
+if [ -n "$RAW" ]; then
+    # bench/run.sh's raw format (workload method ipv6 n run wall_ms user sys
+    # rss exit status extra), the phase in the ipv6 column: bench/report.py
+    # renders W7 from these rows.
+    {
+        echo "# w7-ifupdown2 $(dpkg-query -W -f='${Version}' ifupdown2 2>/dev/null || echo '?')"
+        echo "# w7-checks ${CHECKED:-none}; $ROOT_OK"
+        echo "# w7-loadavg-at-end $(cut -d' ' -f1-3 /proc/loadavg)"
+        awk -F'\t' -v OFS='\t' '{ print "W7", $1, $4, $2, $3, $5, "-", "-", "-", ($6 == "ok" ? 0 : 1), $6, "" }' "$RAWF"
+    } >>"$RAW"
+fi

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # W8 (issue 24): the no-change reload just after a large apply through
-# netlabd. netlabd starts in a host netns with br0 and the N-container
-# topology of bench/run.sh (veth on br0, IPv6 on, addresses from
-# 198.18.0.0/15); its start-up reconcile is the apply. Then, in the same run,
+# netlabd. netlabd starts in a host netns with the bridges and the
+# N-container configuration of bench/run.sh (bench/lib.sh: veths on bridges
+# of 1000, one drop-in per bridge, IPv6 on, addresses from 198.18.0.0/15);
+# its start-up reconcile is the apply. Then, in the same run,
 # one `netlabctl reload` (nothing changed) at each offset after the apply's
 # end as netlabd reports it (+1 s, +5 s, +10 s by default, in that order):
 # its wall time, netlabd's own time, and whether the fast path answered (else
@@ -15,83 +16,46 @@
 # Prints a Markdown table; with --raw, appends rows in bench/run.sh's raw
 # format (workload W8, method "reload+Ts") that bench/report.py renders.
 # Binaries from $NETLAB_BIN (default build/). Namespaces "nlb<PID>-w8-...",
-# deleted on exit; addresses in 198.18.0.0/15 (RFC 2544's range for
+# deleted on exit (bench/lib.sh); addresses in 198.18.0.0/15 (RFC 2544's range for
 # benchmarks) only, inside those namespaces.
 set -euo pipefail
 SRC=$(cd "$(dirname "$0")/.." && pwd)
-NETLAB_BIN=${NETLAB_BIN:-$SRC/build}
-NETLABD=$NETLAB_BIN/netlabd
-NETLABCTL=$NETLAB_BIN/netlabctl
-PYTHON=${PYTHON:-/usr/bin/python3}
-[ -x "$PYTHON" ] || PYTHON=python3
+BENCH_NAME=w8_after_apply.sh
+# shellcheck source=bench/lib.sh
+. "$SRC/bench/lib.sh"
 N=1000
 AT="1 5 10"
 RUNS=1
 RAW=""
+bench_args "$@"
+set -- "${BENCH_REST[@]}"
 while [ $# -gt 0 ]; do
     case "$1" in
-        --n) N=$2; shift 2 ;;
         --at) AT=$2; shift 2 ;;
-        --runs) RUNS=$2; shift 2 ;;
-        --raw) RAW=$2; shift 2 ;;
-        -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
         *) echo "w8_after_apply.sh: unknown option $1" >&2; exit 2 ;;
     esac
 done
-die() { echo "w8_after_apply.sh: $*" >&2; exit 1; }
-log() { printf '[%s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
-[ "$(id -u)" = 0 ] || die "needs root (network namespaces)"
+# --n is one N here.
+NS_LIST=${NS_LIST:-$N}
+bench_check_ns 1 $((128 * BENCH_BRIDGE_SIZE)) "128 bridges of $BENCH_BRIDGE_SIZE"
+N=$(bench_max_n)
+bench_init w8
 [ -x "$NETLABD" ] && [ -x "$NETLABCTL" ] || die "netlabd/netlabctl not built in $NETLAB_BIN"
-case "$N" in ''|*[!0-9]*) die "--n wants a number" ;; esac
-
-PFX="nlb$$-w8"
 HOSTNS="$PFX-host"
-WORK=$(mktemp -d "/tmp/$PFX.XXXXXX")
 NETLABD_PID=""
-
-cleanup() {
-    local rc=$? ns
-    set +e
+bench_on_exit() {
     if [ -n "$NETLABD_PID" ]; then kill "$NETLABD_PID" 2>/dev/null; wait "$NETLABD_PID" 2>/dev/null; fi
-    # Only this script's namespaces, by their unique prefix (never `ip -all`).
-    for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep "^$PFX-"); do echo "netns del $ns"; done >"$WORK/cleanup.batch"
-    [ -s "$WORK/cleanup.batch" ] && ip -batch "$WORK/cleanup.batch" >/dev/null 2>&1
-    rm -rf "$WORK"
-    exit $rc
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-# bench/run.sh's container_line: 198.18.0.0 + (k + 2) in 198.18.0.0/15.
-container_line() {  # k -> "NETNS IFNAME ADDR/LEN GATEWAY"
-    local h=$(( $1 + 2 ))
-    printf '%s-c%d eth1 198.%d.%d.%d/15 198.18.0.1\n' "$PFX" "$1" $((18 + h / 65536)) $((h / 256 % 256)) $((h % 256))
+    return 0
 }
 
+# bench/run.sh's lab and address plan (bench/lib.sh): bridges of
+# BENCH_BRIDGE_SIZE in the host netns, IPv4 from 198.18.0.0/15.
 setup() {
-    ip netns add "$HOSTNS"
-    ip -n "$HOSTNS" link set lo up
-    ip -n "$HOSTNS" link add br0 type bridge stp_state 0 forward_delay 0
-    ip -n "$HOSTNS" addr add 198.18.0.1/15 dev br0
-    ip -n "$HOSTNS" link set br0 up
     local k
-    for ((k = 0; k < N; k++)); do echo "netns add $PFX-c$k"; done >"$WORK/netns.batch"
-    ip -batch "$WORK/netns.batch"
-    mkdir -p "$WORK/conf"
-    {
-        echo "version: 1"
-        echo "interfaces:"
-        echo "  br0: {kind: bridge, stp: false, addresses: [198.18.0.1/15]}"
-        echo "containers:"
-        for ((k = 0; k < N; k++)); do
-            read -r ns ifn addr gw <<<"$(container_line "$k")"
-            echo "  ${ns#"$PFX"-}:"
-            echo "    netns: \"netns:$ns\""
-            echo "    interfaces:"
-            echo "      $ifn: {bridge: br0, address: \"$addr@$gw\"}"
-        done
-    } >"$WORK/conf/topology.yaml"
+    bench_host_lab "$HOSTNS" "$N" 0
+    for ((k = 0; k < N; k++)); do bench_container "$k" 0; done >"$WORK/plan"
+    bench_topology "$WORK/plan" 0 "$WORK/conf"
 }
 
 # status_done: netlabd's status into $WORK/status.json; fails until it has
@@ -161,8 +125,7 @@ print("%.1f\t%.1f\t%s\t%s" % (started - float(sys.argv[2]), 1000 * r.get("second
     kill "$NETLABD_PID" 2>/dev/null || true
     wait "$NETLABD_PID" 2>/dev/null || true
     NETLABD_PID=""
-    for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep "^$PFX-"); do echo "netns del $ns"; done >"$WORK/del.batch"
-    ip -batch "$WORK/del.batch" >/dev/null 2>&1 || true
+    bench_del_netns
 }
 
 log "W8: N=$N, reloads at +${AT// / s, +} s after the apply, $RUNS run(s); load average $(cut -d' ' -f1-3 /proc/loadavg)"
