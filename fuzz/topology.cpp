@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "model/load.hpp"
-#include "reconcile/compile.hpp"
+#include "reconcile/plan/compile.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     using namespace netlab;

@@ -1,3 +1,4 @@
+// Parsing and printing durations such as "1m30s" (duration.hpp).
 #include "model/duration.hpp"
 
 #include <cctype>

@@ -91,7 +91,7 @@ ojson network(const Network& n) {
     j["mode"] = to_string(n.mode);
     if (!n.subnets.empty()) j["subnet"] = one_or_list(n.subnets);
     if (!n.gateways.empty()) j["gateway"] = one_or_list(n.gateways);
-    if (n.host_access) j["host_access"] = n.host_access->str();
+    if (!n.host_access.empty()) j["host_access"] = one_or_list(n.host_access);
     if (n.docker) j["docker"] = *n.docker;
     return j;
 }

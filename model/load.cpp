@@ -11,6 +11,7 @@
 #include "model/guard.hpp"
 #include "model/load_detail.hpp"
 #include "model/merge.hpp"
+#include "model/parse_cache.hpp"
 #include "model/reader.hpp"
 
 namespace netlab::model {
@@ -19,9 +20,11 @@ namespace fs = std::filesystem;
 
 namespace {
 
-void add_document(Loaded& out, std::string_view text, const std::string& file, bool drop_in) {
+void add_document(Loaded& out, std::string_view text, const std::string& file, bool drop_in,
+                  ParseCache* cache = nullptr) {
     Loaded one;
-    read_document(text, file, out.topology.routes.size(), one, drop_in);
+    if (cache) one = cache->read(text, file, out.topology.routes.size(), drop_in);  // a copy: merge_file takes from it
+    else read_document(text, file, out.topology.routes.size(), one, drop_in);
     merge_file(out, one, file);
 }
 
@@ -65,8 +68,11 @@ Loaded load_string(std::string_view yaml, const std::string& file) {
     return out;
 }
 
-Loaded load_config(const fs::path& path, EmptyDir empty) {
+namespace {
+
+Loaded load_files(const fs::path& path, EmptyDir empty, ParseCache* cache) {
     Loaded out;
+    if (cache) cache->begin();
     std::error_code ec;
     std::vector<std::pair<fs::path, bool>> files;  // (path, is drop-in)
     if (fs::is_directory(path, ec)) {
@@ -105,10 +111,17 @@ Loaded load_config(const fs::path& path, EmptyDir empty) {
         std::string file = p.string();
         out.files.push_back(file);
         auto text = read_file(p, out.diagnostics);
-        if (text) add_document(out, *text, file, dropIn);
+        if (text) add_document(out, *text, file, dropIn, cache);
     }
+    if (cache) cache->end();
     finish(out, path.string());
     return out;
 }
+
+}  // namespace
+
+Loaded load_config(const fs::path& path, EmptyDir empty) { return load_files(path, empty, nullptr); }
+
+Loaded load_config(const fs::path& path, EmptyDir empty, ParseCache& cache) { return load_files(path, empty, &cache); }
 
 }  // namespace netlab::model

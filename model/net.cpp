@@ -1,3 +1,4 @@
+// Parsing and printing addresses, prefixes and MAC addresses (net.hpp).
 #include "model/net.hpp"
 
 #include <arpa/inet.h>

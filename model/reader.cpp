@@ -298,7 +298,9 @@ void Reader::network(const std::string& name, const YAML::Node& n, const std::st
                        return ip(e, el, "gateway");
                    });
                } else if (key == "host_access") {
-                   net.host_access = prefix(v, at, "host_access", true);
+                   net.host_access = scalar_or_list<Prefix>(v, at, p, [&](const YAML::Node& e, const Location& el) {
+                       return prefix(e, el, "host_access", true);
+                   });
                } else if (key == "docker") {
                    docker_network(net, v, at, what);
                }

@@ -1,3 +1,5 @@
+// The topology's small vocabulary: enum names, target and location text,
+// source positions and diagnostics (topology.hpp).
 #include "model/topology.hpp"
 
 #include <algorithm>

@@ -68,7 +68,7 @@ struct Network {
     MacvlanMode mode = MacvlanMode::Bridge;
     std::vector<Prefix> subnets;       // `subnet:` scalar or list (v4 and/or v6)
     std::vector<IpAddress> gateways;   // `gateway:` scalar or list
-    std::optional<Prefix> host_access; // the host's shim address on this network
+    std::vector<Prefix> host_access;   // the host's shim addresses (at most one per family)
     // `docker:`: the name of the Docker network netlab publishes this one
     // as (docs/docker.md); nullopt: netlab's macvlans only.
     std::optional<std::string> docker;

@@ -48,15 +48,21 @@ void Checker::networks() {
             }
             check_inside_subnet(gp, gw, net, "gateway " + gw.str());
         }
-        if (net.host_access) {
+        std::set<std::uint8_t> shim_families;
+        for (const auto& ha : net.host_access) {
             std::string hp = p + ".host_access";
-            check_inside_subnet(hp, net.host_access->addr, net, "host_access " + net.host_access->addr.str());
+            if (!shim_families.insert(ha.addr.family).second) {
+                error(hp, "network '" + name + "' has two " + family_name(ha.addr.family) + " host_access addresses",
+                      "give the host's shim one address per address family");
+                continue;
+            }
+            check_inside_subnet(hp, ha.addr, net, "host_access " + ha.addr.str());
             for (const auto& gw : net.gateways)
-                if (gw == net.host_access->addr)
+                if (gw == ha.addr)
                     error(hp, "host_access " + gw.str() + " is the network's gateway",
                           "pick a free address of the subnet for the host's shim");
         }
-        std::size_t users = attached[name] + (net.host_access ? 1 : 0);
+        std::size_t users = attached[name] + (net.host_access.empty() ? 0 : 1);
         if (net.mode == MacvlanMode::Passthru && users > 1)
             error(p + ".mode", "network '" + name + "' is in passthru mode but has " + std::to_string(users) +
                                    " macvlan children (containers and host_access)",
@@ -137,7 +143,8 @@ void Checker::addresses() {
         }
     }
     for (const auto& [name, net] : t_.networks)
-        if (net.host_access) add(net.host_access->addr, "networks." + name + ".host_access", "the host_access shim of " + name);
+        for (const auto& ha : net.host_access)
+            add(ha.addr, "networks." + name + ".host_access", "the host_access shim of " + name);
     for (const auto& [cname, c] : t_.containers)
         for (const auto& [iname, ci] : c.interfaces)
             for (std::size_t i = 0; i < ci.addresses.size(); ++i)

@@ -10,6 +10,7 @@
 
 #include "model/duration.hpp"
 #include "model/load.hpp"
+#include "tests/unit/temp_dir.hpp"
 
 using namespace netlab::model;
 using std::chrono::seconds;
@@ -46,18 +47,7 @@ TEST_CASE("format_duration reads back") {
 }
 
 namespace {
-struct Dir {
-    std::filesystem::path path;
-    Dir() {
-        char tmpl[] = "/tmp/netlab-dur.XXXXXX";
-        path = ::mkdtemp(tmpl);
-    }
-    ~Dir() { std::filesystem::remove_all(path); }
-    void write(const std::string& name, const std::string& text) const {
-        std::filesystem::create_directories((path / name).parent_path());
-        std::ofstream(path / name) << text;
-    }
-};
+using Dir = netlab::test::TempDir;
 bool has(const Loaded& l, const std::string& words) {
     for (const auto& d : l.diagnostics)
         if (d.message.find(words) != std::string::npos) return true;

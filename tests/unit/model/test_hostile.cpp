@@ -13,27 +13,14 @@
 
 #include "model/load.hpp"
 #include "model/load_detail.hpp"
+#include "tests/unit/temp_dir.hpp"
 
 using namespace netlab::model;
 namespace fs = std::filesystem;
 
 namespace {
 
-struct Scratch {
-    fs::path dir;
-    Scratch() {
-        std::string tmpl = (fs::temp_directory_path() / "netlab-hostile-XXXXXX").string();
-        dir = mkdtemp(tmpl.data());
-    }
-    ~Scratch() {
-        std::error_code ec;
-        fs::remove_all(dir, ec);
-    }
-    fs::path write(const std::string& name, const std::string& text) const {
-        std::ofstream(dir / name, std::ios::binary) << text;
-        return dir / name;
-    }
-};
+using Scratch = netlab::test::TempDir;
 
 // Loads `p`, requires an error containing `words`, and reports (without
 // failing: no wall-clock asserts) when it took more than a second of CPU.
@@ -110,7 +97,7 @@ TEST_CASE("hostile: alias bombs are walked within a budget") {
     std::string bomb = "version: 1\nr: &r {to: 203.0.113.0/24, via: 198.51.100.1}\n" + rs + ifs + cs;
     REQUIRE(bomb.size() < kMaxFileBytes);
     expect_error(s.write("walk.yaml", bomb), "more than 100000 values");
-    Loaded l = load_config(s.dir / "walk.yaml");
+    Loaded l = load_config(s.path / "walk.yaml");
     CHECK(l.diagnostics.size() <= kMaxDiagnostics + 2);
 }
 
@@ -133,11 +120,11 @@ TEST_CASE("hostile: empty files, directories, unreadable files") {
     Scratch s;
     expect_error(s.write("empty.yaml", ""), "empty file: expected `version: 1`");
     expect_error(s.write("comments.yaml", "# only a comment\n\n"), "empty file");
-    fs::create_directories(s.dir / "adir" / "topology.yaml");
-    expect_error(s.dir / "adir", "is a directory");
-    expect_error(s.dir / "fifo-absent", "no such file");
-    REQUIRE(mkfifo((s.dir / "fifo").c_str(), 0600) == 0);
-    expect_error(s.dir / "fifo", "is not a regular file");  // and does not block on open
+    fs::create_directories(s.path / "adir" / "topology.yaml");
+    expect_error(s.path / "adir", "is a directory");
+    expect_error(s.path / "fifo-absent", "no such file");
+    REQUIRE(mkfifo((s.path / "fifo").c_str(), 0600) == 0);
+    expect_error(s.path / "fifo", "is not a regular file");  // and does not block on open
     auto p = s.write("secret.yaml", "version: 1\n");
     chmod(p.c_str(), 0);
     if (geteuid() == 0) {

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "model/load.hpp"
+#include "tests/unit/temp_dir.hpp"
 
 using namespace netlab::model;
 namespace fs = std::filesystem;
@@ -15,23 +16,7 @@ namespace fs = std::filesystem;
 namespace {
 
 // A scratch directory removed at the end of the test.
-struct TempDir {
-    fs::path path;
-    TempDir() {
-        std::string tmpl = (fs::temp_directory_path() / "netlab-test-XXXXXX").string();
-        path = mkdtemp(tmpl.data());
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(path, ec);
-    }
-    fs::path write(const std::string& rel, const std::string& text) const {
-        fs::path p = path / rel;
-        fs::create_directories(p.parent_path());
-        std::ofstream(p, std::ios::binary) << text;
-        return p;
-    }
-};
+using netlab::test::TempDir;
 
 std::string errors_of(const Loaded& l) {
     std::string s;
@@ -150,7 +135,7 @@ TEST_CASE("load_string: every field of the format") {
     CHECK(net.mode == MacvlanMode::Vepa);
     CHECK(net.subnets.size() == 2);
     CHECK(net.gateways.size() == 1);
-    CHECK(net.host_access->str() == "198.51.100.250/32");  // bare IP: host prefix
+    CHECK(net.host_access.at(0).str() == "198.51.100.250/32");  // bare IP: host prefix
 
     const Container& c1 = t.containers.at("test1");
     CHECK(c1.netns.kind == NetnsTarget::Kind::Docker);
