@@ -12,19 +12,21 @@
 // as the desired state. See docs/engine.md.
 #include "reconcile/engine.hpp"
 
+#include <algorithm>
 #include <set>
 
 #include <nlohmann/json.hpp>
 
-#include "reconcile/announcements.hpp"
-#include "reconcile/compile.hpp"
-#include "reconcile/docker_calls.hpp"
-#include "reconcile/ledger.hpp"
+#include "reconcile/announce_applied.hpp"
+#include "reconcile/plan/announcements.hpp"
+#include "reconcile/plan/compile.hpp"
+#include "reconcile/containers/docker_calls.hpp"
+#include "reconcile/plan/ledger.hpp"
 #include "reconcile/nl/error.hpp"
-#include "reconcile/planner.hpp"
-#include "reconcile/serialize.hpp"
-#include "reconcile/state_dir.hpp"
-#include "reconcile/transaction.hpp"
+#include "reconcile/plan/planner.hpp"
+#include "reconcile/apply/serialize.hpp"
+#include "reconcile/apply/state_dir.hpp"
+#include "reconcile/apply/transaction.hpp"
 
 namespace netlab::reconcile {
 
@@ -70,6 +72,12 @@ json Outcome::to_json() const {
     docker_steps(plan.docker_after());
     json diags = json::array();
     for (const auto& d : diagnostics) diags.push_back(serial::diagnostic(d));
+    json missed = json::array();
+    for (const auto& m : not_announced)
+        missed.push_back({{"ns", m.what.ns},
+                          {"link", m.what.dev},
+                          {"address", m.what.addr.str()},
+                          {"reason", m.reason}});
     return json{{"status", to_string(status)},
                 {"ok", ok()},
                 {"steps", steps},
@@ -82,6 +90,7 @@ json Outcome::to_json() const {
                 {"phases", phases},
                 {"reused_namespaces", reused},
                 {"announced", announced},
+                {"not_announced", missed},
                 {"pending", pending ? json{{"deadline", pending->deadline.time_since_epoch().count()},
                                            {"reason", pending->reason},
                                            {"summary", pending->summary}}
@@ -450,7 +459,7 @@ Outcome Engine::apply(const model::Loaded& config, const ConfirmPolicy& confirm,
             // Best effort: the change is verified and kept whatever happens
             // here (a thread that cannot be started, memory).
             try {
-                out.announced = kernel_.announce(announcements(out.plan, *out.state));
+                announce_applied(kernel_, announcements(out.plan, *out.state), opts_.announce_later, out);
             } catch (const std::exception& e) {
                 out.diagnostics.push_back(model::Diagnostic{model::Severity::Warning, {},
                                                             std::string("announcements not sent: ") + e.what(), ""});

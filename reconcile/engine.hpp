@@ -17,14 +17,15 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include "model/load.hpp"
-#include "reconcile/commit_confirmed.hpp"
-#include "reconcile/fast_reload.hpp"
+#include "reconcile/apply/commit_confirmed.hpp"
+#include "reconcile/watch/fast_reload.hpp"
 #include "reconcile/kernel.hpp"
-#include "reconcile/kernel_model.hpp"
-#include "reconcile/ledger.hpp"
-#include "reconcile/plan.hpp"
-#include "reconcile/state_dir.hpp"
-#include "reconcile/target.hpp"
+#include "reconcile/plan/announcements.hpp"
+#include "reconcile/plan/kernel_model.hpp"
+#include "reconcile/plan/ledger.hpp"
+#include "reconcile/plan/plan.hpp"
+#include "reconcile/apply/state_dir.hpp"
+#include "reconcile/containers/target.hpp"
 
 namespace netlab::reconcile {
 
@@ -49,6 +50,12 @@ struct Options {
     // pipelined (Kernel::execute_steps), so there it means steps 1..k-1 are
     // queued or sent, and any of them may still be waiting for their send.
     std::function<void(const StepEvent&)> progress = nullptr;
+    // After an apply, the first round of announcements is sent before
+    // apply() returns; the later rounds (kAnnounceRounds, kAnnounceGap apart)
+    // too unless this is set: then Outcome::announce_later holds them for
+    // the caller to send from a timer (netlabd), so no sleep sits between
+    // the change and its answer.
+    bool announce_later = false;
 };
 
 struct Outcome {
@@ -94,7 +101,18 @@ struct Outcome {
     std::size_t reused = 0;
     // Applied: addresses announced to their links' neighbours afterwards
     // (gratuitous ARP / unsolicited NA; topology `announce:`).
+    // Counted over the rounds sent before apply() returned (an IPv6 address
+    // still tentative in the first may go out in a later one).
     std::size_t announced = 0;
+    // Those that went out in none of those rounds, each with why the last
+    // round did not send it.
+    struct NotAnnounced {
+        Announcement what;
+        std::string reason;
+    };
+    std::vector<NotAnnounced> not_announced;
+    // Options::announce_later: the rounds still owed, for the caller.
+    AnnounceLater announce_later;
 
     nlohmann::json to_json() const;
     bool ok() const { return status == Status::Converged || status == Status::Changes || status == Status::Applied; }

@@ -12,8 +12,8 @@
 #include <vector>
 
 #include "model/state.hpp"
-#include "reconcile/desired.hpp"
-#include "reconcile/plan.hpp"
+#include "reconcile/plan/desired.hpp"
+#include "reconcile/plan/plan.hpp"
 
 namespace netlab::reconcile {
 
@@ -92,9 +92,12 @@ public:
     virtual std::map<NsId, int> peer_nsids() const { return {}; }
     // Tell each address's link-layer neighbours where it lives now
     // (gratuitous ARP, unsolicited neighbour advertisement), best effort;
-    // never throws. How many of them went out at least once. A kernel
-    // without a link layer has nothing to send.
-    virtual std::size_t announce(const std::vector<Announcement>& /*what*/) { return 0; }
+    // never throws. Per announcement, in the order given: empty when it
+    // went out, else why not (the address still tentative, the error of
+    // the send), for the caller to report.
+    virtual std::vector<std::string> announce(const std::vector<Announcement>& what) {
+        return std::vector<std::string>(what.size(), "this kernel has no link layer to send on");
+    }
     // Netlink write requests sent so far (idempotence is measured with it).
     virtual std::uint64_t writes() const = 0;
 };

@@ -7,7 +7,7 @@
 #include <optional>
 
 #include "reconcile/kernel.hpp"
-#include "reconcile/kernel_model.hpp"
+#include "reconcile/plan/kernel_model.hpp"
 
 namespace netlab::reconcile {
 

@@ -22,8 +22,8 @@
 #include "model/load.hpp"
 #include "reconcile/engine.hpp"
 #include "reconcile/nl/kernel.hpp"
-#include "reconcile/state_dir.hpp"
-#include "reconcile/target.hpp"
+#include "reconcile/apply/state_dir.hpp"
+#include "reconcile/containers/target.hpp"
 
 namespace netlab::cli {
 

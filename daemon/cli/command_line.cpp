@@ -10,7 +10,7 @@
 
 #include "cli/cli.hpp"
 #include "model/duration.hpp"
-#include "reconcile/target.hpp"
+#include "reconcile/containers/target.hpp"
 
 namespace netlab::cli {
 

@@ -139,6 +139,20 @@ std::string marked(const std::string& label, Mark m) {
 
 using Pair = std::pair<std::string, std::string>;
 
+// A network's shim addresses; none for a network on one side only.
+const std::vector<Prefix>& shims_of(const model::Network* n) {
+    static const std::vector<Prefix> none;
+    return n ? n->host_access : none;
+}
+
+// A shim's addresses in the order the kernel lists them does not matter.
+std::set<Prefix> shim_set(const std::vector<Prefix>& v) { return {v.begin(), v.end()}; }
+std::string shim_text(const std::vector<Prefix>& v) {
+    std::string out;
+    for (const auto& p : shim_set(v)) out += (out.empty() ? "" : ", ") + p.str();
+    return out;
+}
+
 class Drawer {
 public:
     Drawer(const model::Topology& file, const model::Topology* live) : f_(file), l_(live) {}
@@ -168,10 +182,10 @@ private:
                 if (std::find(inFile.begin(), inFile.end(), k) == inFile.end()) draw(k, Mark::LiveOnly);
     }
     Mark shim_mark(const model::Network* fn, const model::Network* ln) const {
-        const std::optional<Prefix> fs = fn ? fn->host_access : std::nullopt;
-        const std::optional<Prefix> ls = ln ? ln->host_access : std::nullopt;
-        Mark m = where(fs.has_value(), ls.has_value());
-        if (m == Mark::Plain && l_ && fs && ls && *fs != *ls) m = Mark::Differs;
+        const std::vector<Prefix>& fs = shims_of(fn);
+        const std::vector<Prefix>& ls = shims_of(ln);
+        Mark m = where(!fs.empty(), !ls.empty());
+        if (m == Mark::Plain && l_ && !fs.empty() && !ls.empty() && shim_set(fs) != shim_set(ls)) m = Mark::Differs;
         return m;
     }
     std::set<std::string> referenced() const;
@@ -229,7 +243,7 @@ void Drawer::host_cluster() {
         Mark m = where(fn != nullptr, ln != nullptr);
         // A network with no host shim and no container on it has nothing in
         // the kernel: there is nothing to plan.
-        if (m == Mark::Planned && !fn->host_access) {
+        if (m == Mark::Planned && fn->host_access.empty()) {
             bool used = false;
             for (const auto& [cname, c] : f_.containers)
                 for (const auto& [iname, ci] : c.interfaces) used = used || ci.network == name;
@@ -237,12 +251,12 @@ void Drawer::host_cluster() {
         }
         out_ += "    " + q("net:" + name) + " [label=" + q(marked(head, m)) + ", shape=ellipse" + style(m, false) +
                 "];\n";
-        const std::optional<Prefix> fs = fn ? fn->host_access : std::nullopt;
-        const std::optional<Prefix> ls = ln ? ln->host_access : std::nullopt;
-        if (!fs && !ls) continue;
+        const std::vector<Prefix>& fs = shims_of(fn);
+        const std::vector<Prefix>& ls = shims_of(ln);
+        if (fs.empty() && ls.empty()) continue;
         const Mark sm = shim_mark(fn, ln);
-        std::string label = "host shim\n" + (fs ? *fs : *ls).str();
-        if (sm == Mark::Differs) label += " (live " + ls->str() + ")";
+        std::string label = "host shim\n" + shim_text(fs.empty() ? ls : fs);
+        if (sm == Mark::Differs) label += " (live " + shim_text(ls) + ")";
         out_ += "    " + q("shim:" + name) + " [label=" + q(marked(label, sm)) + ", shape=box" + style(sm, true) +
                 "];\n";
     }
@@ -268,12 +282,13 @@ void Drawer::links() {
     }
     for (const auto& [name, fl] : both(f_.networks, l_ ? &l_->networks : nullptr)) {
         const auto [fn, ln] = fl;
+        const std::string& net = name;  // a structured binding cannot be captured in C++20
         auto par = [&](const model::Network* n) {
-            return n ? std::vector<Pair>{{name, n->parent}} : std::vector<Pair>{};
+            return n ? std::vector<Pair>{{net, n->parent}} : std::vector<Pair>{};
         };
         edges(par(fn), par(ln),
               [&](const Pair& p, Mark m) { edge(q("net:" + p.first), iface_node(p.second), "parent", m); });
-        if ((fn && fn->host_access) || (ln && ln->host_access)) {
+        if (!shims_of(fn).empty() || !shims_of(ln).empty()) {
             const Mark m = shim_mark(fn, ln);
             edge(q("shim:" + name), q("net:" + name), "macvlan", m == Mark::Differs ? Mark::Plain : m);
         }

@@ -10,7 +10,7 @@
 
 #include "model/state.hpp"
 #include "model/topology.hpp"
-#include "reconcile/show.hpp"
+#include "reconcile/plan/show.hpp"
 
 namespace netlab::cli {
 

@@ -8,10 +8,10 @@
 #include "cli/cli.hpp"
 #include "cli/graph.hpp"
 #include "model/load.hpp"
-#include "reconcile/compile.hpp"
-#include "reconcile/desired.hpp"
+#include "reconcile/plan/compile.hpp"
+#include "reconcile/plan/desired.hpp"
 #include "reconcile/nl/kernel.hpp"
-#include "reconcile/target.hpp"
+#include "reconcile/containers/target.hpp"
 
 namespace netlab::cli {
 
@@ -32,13 +32,13 @@ LiveView live_view(const model::Topology& file, const model::NetnsState& host,
     LiveView v{std::move(shown.topology), std::move(shown.notes)};
     for (const auto& [name, n] : file.networks) {
         model::Network live = n;  // subnets, gateways, driver: the file's
-        live.host_access.reset();
+        live.host_access.clear();
         bool seen = false;
         if (auto it = host.links.find(reconcile::shim_name(name)); it != host.links.end() && it->second.owned()) {
             seen = true;
             live.parent = it->second.parent;
             const auto addrs = addresses_of(host, it->first);
-            if (!addrs.empty()) live.host_access = addrs.front();
+            live.host_access.assign(addrs.begin(), addrs.end());
         }
         for (const auto& c : containers) {
             auto fc = file.containers.find(c.name);

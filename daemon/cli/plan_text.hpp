@@ -6,7 +6,7 @@
 
 #include <string>
 
-#include "reconcile/plan.hpp"
+#include "reconcile/plan/plan.hpp"
 
 namespace netlab::cli {
 

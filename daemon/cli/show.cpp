@@ -1,5 +1,5 @@
 // netlabctl show: the live state of this namespace (and of the containers
-// named with --netns) written as a topology (reconcile/show.hpp), so that an
+// named with --netns) written as a topology (reconcile/plan/show.hpp), so that an
 // admin can adopt a running host: save it, review it, and `netlabctl plan`
 // on it finds nothing to do. Reads only; changes nothing.
 #include <unistd.h>
@@ -14,11 +14,11 @@
 #include "cli/cli.hpp"
 #include "cli/json_out.hpp"
 #include "model/emit.hpp"
-#include "reconcile/desired.hpp"
+#include "reconcile/plan/desired.hpp"
 #include "reconcile/nl/kernel.hpp"
-#include "reconcile/show.hpp"
-#include "reconcile/target.hpp"
-#include "reconcile/transaction.hpp"
+#include "reconcile/plan/show.hpp"
+#include "reconcile/containers/target.hpp"
+#include "reconcile/apply/transaction.hpp"
 
 namespace netlab::cli {
 

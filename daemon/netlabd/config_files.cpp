@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <fstream>
 #include <optional>
 #include <sstream>
@@ -13,7 +14,7 @@
 #include <vector>
 
 #include "model/load.hpp"
-#include "reconcile/state_dir.hpp"
+#include "reconcile/apply/state_dir.hpp"
 
 namespace netlab::daemon {
 
@@ -21,21 +22,14 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// A rename is durable once its directory is fsync'ed.
+// Configuration written back must be durable: a directory that cannot be
+// opened is an error here.
 void sync_dir(const fs::path& dir) {
-    int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0) throw std::system_error(errno, std::generic_category(), "cannot open " + dir.string());
-    ::fsync(fd);
-    ::close(fd);
+    if (!reconcile::fsync_directory(dir))
+        throw std::system_error(errno, std::generic_category(), "cannot open " + dir.string());
 }
 
-std::string read_file(const fs::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    if (!in) throw std::system_error(errno, std::generic_category(), "cannot read " + p.string());
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
+std::string read_file(const fs::path& p) { return reconcile::read_file_or_throw(p); }
 
 std::vector<std::string> dropins(const fs::path& d) {
     std::vector<std::string> out;
@@ -59,7 +53,15 @@ struct MainFile {
 MainFile main_file(const fs::path& main) {
     MainFile m{main, std::nullopt, std::nullopt};
     std::error_code ec;
-    if (fs::is_symlink(fs::symlink_status(main, ec))) m.path = fs::weakly_canonical(main);
+    // Each link followed by hand: weakly_canonical stops at the first name
+    // that does not exist, which for a link to a missing file is the link
+    // itself (writing there would replace the link with a file).
+    for (int hops = 0; fs::is_symlink(fs::symlink_status(m.path, ec)); ++hops) {
+        if (hops == 40) throw std::system_error(ELOOP, std::generic_category(), main.string());
+        const fs::path to = fs::read_symlink(m.path);
+        m.path = to.is_absolute() ? to : m.path.parent_path() / to;
+    }
+    m.path = fs::weakly_canonical(m.path);
     struct stat st {};
     if (::stat(m.path.c_str(), &st) == 0) {
         m.mode = static_cast<unsigned>(st.st_mode & 07777);
@@ -117,8 +119,14 @@ void restore_config(const fs::path& dir, const fs::path& saved) {
     if (fs::exists(saved / model::kMainFile)) {
         write_main(main, read_file(saved / model::kMainFile));
     } else {
-        fs::remove(main);
-        sync_dir(dir);
+        // There was no topology.yaml to read: either no file at all, or a
+        // link to a target that did not exist. write_main made the file the
+        // link points to; removing that (not the link) leaves both cases as
+        // they were.
+        std::error_code ec;
+        const fs::path made = fs::is_symlink(fs::symlink_status(main, ec)) ? main_file(main).path : main;
+        fs::remove(made);
+        sync_dir(made.parent_path());
     }
     fs::remove_all(saved);
 }

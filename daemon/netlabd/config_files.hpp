@@ -19,7 +19,8 @@ namespace netlab::daemon {
 void replace_config(const std::filesystem::path& dir, const std::string& text, const std::filesystem::path& saved);
 
 // Puts back what replace_config moved into `saved` (a topology.yaml it did
-// not find is removed again) and removes `saved`. Throws like replace_config.
+// not find is removed again; through a symlink, the file it made) and removes
+// `saved`. Throws like replace_config.
 void restore_config(const std::filesystem::path& dir, const std::filesystem::path& saved);
 
 }  // namespace netlab::daemon

@@ -1,3 +1,4 @@
+// inotify on the configuration directory and topology.d/ (config_watch.hpp).
 #include "netlabd/config_watch.hpp"
 
 #include <sys/inotify.h>

@@ -1,3 +1,5 @@
+// Following Docker's container events and namespace names for re-attach
+// (container_watch.hpp).
 #include "netlabd/container_watch.hpp"
 
 #include <sys/inotify.h>

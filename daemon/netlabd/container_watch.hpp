@@ -32,8 +32,8 @@
 #include "model/topology.hpp"
 #include "netlabd/inotify.hpp"
 #include "netlabd/reconciler.hpp"
-#include "reconcile/docker.hpp"
-#include "reconcile/target.hpp"
+#include "reconcile/containers/docker.hpp"
+#include "reconcile/containers/target.hpp"
 
 namespace netlab::daemon {
 

@@ -1,3 +1,4 @@
+// Parsing and admitting one control-socket request line (control_request.hpp).
 #include "netlabd/control_request.hpp"
 
 #include "protocol/control_protocol.hpp"

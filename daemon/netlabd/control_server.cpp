@@ -1,3 +1,5 @@
+// The control socket: accepting, admitting and answering peers
+// (control_server.hpp).
 #include "netlabd/control_server.hpp"
 
 #include <grp.h>
@@ -161,8 +163,7 @@ private:
 
 ControlServer::ControlServer(asio::io_context& io, std::filesystem::path path, std::string status_group,
                              Handler handler, Limits limits)
-    : io_(io),
-      path_(std::move(path)),
+    : path_(std::move(path)),
       status_group_(std::move(status_group)),
       handler_(std::move(handler)),
       limits_(limits),

@@ -59,7 +59,6 @@ public:
 private:
     void accept();
 
-    boost::asio::io_context& io_;
     std::filesystem::path path_;
     std::string status_group_;
     std::optional<gid_t> status_gid_;

@@ -18,8 +18,8 @@
 #include "netlabd/daemon_reply.hpp"
 #include "netlabd/events.hpp"
 #include "netlabd/log.hpp"
-#include "reconcile/revision.hpp"
-#include "reconcile/state_dir.hpp"
+#include "reconcile/apply/revision.hpp"
+#include "reconcile/apply/state_dir.hpp"
 #include "model/duration.hpp"
 
 namespace netlab::daemon {

@@ -30,7 +30,7 @@
 #include "netlabd/notify.hpp"
 #include "netlabd/options.hpp"
 #include "netlabd/reconciler.hpp"
-#include "reconcile/fast_reload.hpp"
+#include "reconcile/watch/fast_reload.hpp"
 
 namespace netlab::daemon {
 
@@ -80,7 +80,7 @@ private:
     void on_done(JobResult r);
     void record_apply(Job& job, JobResult& r);
 
-    // The fast reload (reconcile/fast_reload.hpp decides; daemon_fast_reload.cpp):
+    // The fast reload (reconcile/watch/fast_reload.hpp decides; daemon_fast_reload.cpp):
     // whether an apply must reconcile, answering one that need not, and what
     // a finished job leaves for the next.
     reconcile::FastReload::Decision fast_or_full(const Job& job);

@@ -11,8 +11,8 @@
 #include "netlabd/events.hpp"
 #include "netlabd/log.hpp"
 #include "model/duration.hpp"
-#include "reconcile/commit_confirmed.hpp"
-#include "reconcile/state_dir.hpp"
+#include "reconcile/apply/commit_confirmed.hpp"
+#include "reconcile/apply/state_dir.hpp"
 
 namespace netlab::daemon {
 

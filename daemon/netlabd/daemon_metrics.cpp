@@ -6,7 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include "netlabd/daemon.hpp"
-#include "reconcile/state_dir.hpp"
+#include "reconcile/apply/state_dir.hpp"
 
 namespace netlab::daemon {
 

@@ -13,7 +13,7 @@
 #include "netlabd/daemon_reply.hpp"
 #include "netlabd/events.hpp"
 #include "netlabd/log.hpp"
-#include "reconcile/docker_drift.hpp"
+#include "reconcile/containers/docker_drift.hpp"
 
 namespace netlab::daemon {
 

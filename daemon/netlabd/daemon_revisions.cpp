@@ -15,8 +15,8 @@
 #include "netlabd/daemon_reply.hpp"
 #include "netlabd/log.hpp"
 #include "protocol/control_protocol.hpp"
-#include "reconcile/revision.hpp"
-#include "reconcile/state_dir.hpp"
+#include "reconcile/apply/revision.hpp"
+#include "reconcile/apply/state_dir.hpp"
 
 namespace netlab::daemon {
 

@@ -1,3 +1,5 @@
+// The rtnetlink event socket on the loop and what netlabd does with a drift
+// event: repair or report (drift.hpp).
 #include "netlabd/drift.hpp"
 
 #include <algorithm>
@@ -10,10 +12,10 @@
 
 #include "netlabd/events.hpp"
 #include "netlabd/log.hpp"
-#include "reconcile/compile.hpp"
-#include "reconcile/docker_drift.hpp"
+#include "reconcile/plan/compile.hpp"
+#include "reconcile/containers/docker_drift.hpp"
 #include "reconcile/nl/events.hpp"
-#include "reconcile/state_dir.hpp"
+#include "reconcile/apply/state_dir.hpp"
 
 namespace netlab::daemon {
 

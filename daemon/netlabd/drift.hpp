@@ -57,8 +57,8 @@
 #include "model/topology.hpp"
 #include "netlabd/control_server.hpp"
 #include "netlabd/reconciler.hpp"
-#include "reconcile/docker.hpp"
-#include "reconcile/drift.hpp"
+#include "reconcile/containers/docker.hpp"
+#include "reconcile/watch/drift.hpp"
 
 namespace netlab::reconcile::nl {
 class EventSocket;

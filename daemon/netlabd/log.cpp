@@ -1,3 +1,4 @@
+// spdlog to stderr or structured entries to the journal (log.hpp).
 #include "netlabd/log.hpp"
 
 #include <sys/stat.h>

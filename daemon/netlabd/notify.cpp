@@ -1,3 +1,4 @@
+// sd_notify(3) messages and the watchdog timer (notify.hpp).
 #include "netlabd/notify.hpp"
 
 #include <systemd/sd-daemon.h>

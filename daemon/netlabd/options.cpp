@@ -7,8 +7,8 @@
 
 #include <CLI/CLI.hpp>
 
-#include "reconcile/revision.hpp"
-#include "reconcile/target.hpp"
+#include "reconcile/apply/revision.hpp"
+#include "reconcile/containers/target.hpp"
 
 namespace netlab::daemon {
 

@@ -24,7 +24,7 @@ struct Options {
     std::string log_level = "info";
     // Prometheus text format, written durably after every job; empty: none.
     std::filesystem::path metrics_file;
-    // Revisions kept in the state directory (reconcile/revision.hpp).
+    // Revisions kept in the state directory (reconcile/apply/revision.hpp).
     std::size_t revisions = 50;
 };
 

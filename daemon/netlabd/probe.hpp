@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "model/net.hpp"
-#include "reconcile/commit_confirmed.hpp"
+#include "reconcile/apply/commit_confirmed.hpp"
 
 namespace netlab::daemon {
 

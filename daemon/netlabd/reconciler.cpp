@@ -1,3 +1,5 @@
+// The engine's thread and its jobs (reconciler.hpp): one job at a time,
+// results posted back to the loop.
 #include "netlabd/reconciler.hpp"
 
 #include <unistd.h>
@@ -8,11 +10,12 @@
 #include <boost/asio/post.hpp>
 #include <spdlog/spdlog.h>
 
+#include "model/parse_cache.hpp"
 #include "netlabd/reload_input.hpp"
 #include "netlabd/probe.hpp"
-#include "reconcile/commit_confirmed.hpp"
+#include "reconcile/apply/commit_confirmed.hpp"
 #include "reconcile/nl/kernel.hpp"
-#include "reconcile/target.hpp"
+#include "reconcile/containers/target.hpp"
 
 namespace netlab::daemon {
 
@@ -23,8 +26,10 @@ Reconciler::Reconciler(asio::io_context& loop, std::filesystem::path config_dir,
       config_dir_(std::move(config_dir)),
       opts_(std::move(opts)),
       work_(asio::make_work_guard(engine_io_)),
+      announce_timer_(engine_io_),
       thread_([this] { engine_io_.run(); }) {
     opts_.progress = [this](const reconcile::StepEvent& e) { log_step(e); };
+    opts_.announce_later = true;
 }
 
 Reconciler::~Reconciler() {
@@ -40,8 +45,12 @@ void Reconciler::run(JobResult::Mode mode, std::string trigger, std::string tag,
                             in_force = std::move(in_force), confirm, known = std::move(known),
                             done = std::move(done)]() mutable {
         tag_ = std::move(tag);
+        if (mode == JobResult::Mode::Apply || mode == JobResult::Mode::Rollback || mode == JobResult::Mode::Recover)
+            settle_announcements();
         JobResult r = execute(mode, std::move(trigger), in_force, confirm, std::move(known));
+        reconcile::AnnounceLater owed = std::move(r.outcome.announce_later);
         asio::post(loop_, [done = std::move(done), r = std::move(r)]() mutable { done(std::move(r)); });
+        if (!owed.empty()) announce_later(std::move(owed));
     });
 }
 
@@ -89,7 +98,7 @@ JobResult Reconciler::execute(JobResult::Mode mode, std::string trigger,
             // reload a full one, never the other way round.
             r.input = config_bytes(config_dir_);
             const auto load_start = std::chrono::steady_clock::now();
-            r.loaded = model::load_config(config_dir_, model::EmptyDir::NoTopology);
+            r.loaded = model::load_config(config_dir_, model::EmptyDir::NoTopology, parse_cache_);
             const std::chrono::duration<double, std::milli> load_ms = std::chrono::steady_clock::now() - load_start;
             if (r.loaded->no_topology) {
                 // Nothing to manage: the engine is not asked, so nothing is
@@ -146,6 +155,28 @@ JobResult Reconciler::execute(JobResult::Mode mode, std::string trigger,
         r.outcome.phases["status"] = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
     }
     return r;
+}
+
+void Reconciler::announce_later(reconcile::AnnounceLater owed) {
+    owed_ = std::move(owed);
+    announce_timer_.expires_after(reconcile::kAnnounceGap);
+    announce_timer_.async_wait([this, generation = ++owed_generation_](const boost::system::error_code& ec) {
+        if (!ec) announce_round(generation);
+    });
+}
+
+void Reconciler::announce_round(std::uint64_t generation) {
+    if (generation != owed_generation_ || owed_.empty() || !kernel_) return;
+    (void)kernel_->announce(owed_.what);  // never throws; the reply has gone already
+    if (--owed_.rounds > 0) announce_later(std::move(owed_));
+    else owed_ = {};
+}
+
+void Reconciler::settle_announcements() {
+    ++owed_generation_;  // a round already queued finds itself stale
+    announce_timer_.cancel();
+    if (!owed_.empty() && kernel_) (void)kernel_->announce(owed_.what);
+    owed_ = {};
 }
 
 // The commit-confirmed probes of a pending change: the host's default
@@ -223,24 +254,43 @@ void Reconciler::observe_after(JobResult& r, const std::map<std::string, model::
     bool ok = r.outcome.ok();
     r.targets = target_identities(containers, opts_.resolver);
     const auto nsids = kernel_->peer_nsids();
-    for (const auto& [name, container] : containers) {
+    std::map<std::string, Resolved> resolved_now;
+    for (const auto& [cname, container] : containers) {
+        const std::string& name = cname;  // a structured binding cannot be captured in C++20
         ContainerStatus s{name, container.netns.str(), "", ""};
-        auto resolved = reconcile::resolve_netns(container.netns, opts_.resolver);
         // The engine left out a container it could not reach: one that came
         // back since is not attached yet (the event that says so triggers the next run).
         const bool left_out = r.outcome.skipped.count(name) != 0;
-        if (auto* ns = std::get_if<reconcile::ResolvedNs>(&resolved)) {
-            ::close(ns->fd);
+        auto found = [&](std::string identity) {
             s.state = ok && !left_out ? "attached" : "not_attached";
-            s.detail = ns->identity;
+            s.detail = std::move(identity);
             if (auto it = nsids.find(reconcile::container_ns(name)); it != nsids.end() && s.state == "attached")
                 r.nsids[it->second] = it->first;
+        };
+        // A netns: or path: target whose stat shows the inode it showed last
+        // time leads to the namespace resolve_netns opened then (its identity
+        // is that inode): 1000 opens fewer per reload. pid: and docker:
+        // identities say more than a stat can, so they are resolved each time.
+        const auto kind = container.netns.kind;
+        const bool by_stat = kind == model::NetnsTarget::Kind::Netns || kind == model::NetnsTarget::Kind::Path;
+        const std::string& target = r.targets[name];
+        auto last = resolved_.find(name);
+        if (by_stat && target.starts_with("inode ") && last != resolved_.end() && last->second.netns == s.netns &&
+            last->second.target == target) {
+            found(last->second.identity);
+            resolved_now.emplace(name, last->second);
+        } else if (auto resolved = reconcile::resolve_netns(container.netns, opts_.resolver);
+                   auto* ns = std::get_if<reconcile::ResolvedNs>(&resolved)) {
+            ::close(ns->fd);
+            if (by_stat) resolved_now.emplace(name, Resolved{s.netns, target, ns->identity});
+            found(ns->identity);
         } else {
             s.state = "absent";
             s.detail = std::get<std::string>(resolved);
         }
         r.containers.push_back(std::move(s));
     }
+    resolved_ = std::move(resolved_now);
 }
 
 }  // namespace netlab::daemon

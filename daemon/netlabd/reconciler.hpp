@@ -19,9 +19,11 @@
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 #include "model/load.hpp"
-#include "reconcile/commit_confirmed.hpp"
+#include "model/parse_cache.hpp"
+#include "reconcile/apply/commit_confirmed.hpp"
 #include "reconcile/engine.hpp"
 
 namespace netlab::daemon {
@@ -58,7 +60,7 @@ struct JobResult {
     std::optional<reconcile::PendingChange> pending;
     std::string pending_error;             // the pending file could not be read
     bool settled = false;                  // Confirm/Rollback: there was a pending change
-    // Plan/Apply, for the fast path (reconcile/fast_reload.hpp): the bytes of the
+    // Plan/Apply, for the fast path (reconcile/watch/fast_reload.hpp): the bytes of the
     // files as read before loading them, and of the ledger as the job left
     // it (reload_input.hpp); after the job, each container's target identity
     // and the nsid of each attached container namespace.
@@ -108,12 +110,36 @@ private:
     void probe(JobResult& r);
     void observe_after(JobResult& r, const std::map<std::string, model::Container>& containers);
     void log_step(const reconcile::StepEvent& e) const;
+    // The announcement rounds an apply still owes (Options::announce_later),
+    // sent from a timer on the engine thread after the job has answered.
+    void announce_later(reconcile::AnnounceLater owed);
+    void announce_round(std::uint64_t generation);
+    // Before a job that may write: what is still owed goes out once now
+    // (the kernel still holds what it announces) and the rest is dropped.
+    void settle_announcements();
 
     boost::asio::io_context& loop_;
     std::filesystem::path config_dir_;
     reconcile::Options opts_;
     boost::asio::io_context engine_io_;
     boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_;
+    // The status of each netns:/path: container as the last status step
+    // resolved it, with the target's identity (a stat) then: the same
+    // identity now means the same namespace, and the same answer without
+    // opening it again (observe_after).
+    struct Resolved {
+        std::string netns;     // the target as written then
+        std::string target;    // target_identity() then
+        std::string identity;  // ResolvedNs::identity then
+    };
+    std::map<std::string, Resolved> resolved_;
+    // Each configuration file's reading, while its text stays the same
+    // (a drop-in changed is the one parsed again). Engine thread only.
+    model::ParseCache parse_cache_;
+    // Engine thread only.
+    boost::asio::steady_timer announce_timer_;
+    reconcile::AnnounceLater owed_;
+    std::uint64_t owed_generation_ = 0;
     // Created on the engine thread on first use (and again after a failure to
     // open the netlink socket).
     std::unique_ptr<reconcile::Kernel> kernel_;

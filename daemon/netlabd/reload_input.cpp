@@ -1,3 +1,5 @@
+// Reading a reconcile's input and where container targets lead, for the
+// fast path (reload_input.hpp).
 #include "netlabd/reload_input.hpp"
 
 #include <sys/stat.h>
@@ -9,7 +11,7 @@
 #include <sstream>
 #include <vector>
 
-#include "reconcile/state_dir.hpp"
+#include "reconcile/apply/state_dir.hpp"
 
 namespace netlab::daemon {
 

@@ -1,5 +1,5 @@
 // The reads behind netlabd's fast path for a reload that changes nothing
-// (reconcile/fast_reload.hpp decides): what a reconcile's input is, as
+// (reconcile/watch/fast_reload.hpp decides): what a reconcile's input is, as
 // bytes, and which namespace each container target leads to, as far as a
 // stat() can tell — both without a netlink request or a Docker API call.
 #pragma once
@@ -9,7 +9,7 @@
 #include <string>
 
 #include "model/topology.hpp"
-#include "reconcile/target.hpp"
+#include "reconcile/containers/target.hpp"
 
 namespace netlab::daemon {
 

@@ -12,12 +12,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <algorithm>
-#include <chrono>
+#include <cerrno>
 #include <cstring>
 #include <map>
 #include <string>
-#include <system_error>
 #include <thread>
 
 #include "reconcile/nl/impl.hpp"
@@ -74,7 +72,13 @@ bool ipv6_forwarding(const std::string& dev) {
     return yes;
 }
 
-bool send_arp(int sock, const Announcement& a) {
+// "" when sent, else why not.
+std::string sent_or_why(ssize_t n, std::size_t size) {
+    if (n == static_cast<ssize_t>(size)) return {};
+    return n < 0 ? std::string("send: ") + std::strerror(errno) : "send: short write";
+}
+
+std::string send_arp(int sock, const Announcement& a) {
     sockaddr_ll to{};
     to.sll_family = AF_PACKET;
     to.sll_protocol = htons(ETH_P_ARP);
@@ -82,17 +86,20 @@ bool send_arp(int sock, const Announcement& a) {
     to.sll_halen = 6;
     std::memset(to.sll_addr, 0xff, 6);
     const auto frame = arp_announcement(a.mac, a.addr);
-    return ::sendto(sock, frame.data(), frame.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof to) ==
-           static_cast<ssize_t>(frame.size());
+    return sent_or_why(::sendto(sock, frame.data(), frame.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof to),
+                       frame.size());
 }
 
 // A raw ICMPv6 socket bound to the address itself: the kernel refuses the
 // bind (EADDRNOTAVAIL) while the address is tentative, and an address must
 // not be advertised before duplicate address detection has passed it
-// (RFC 4862 section 5.4). -1 when it cannot be used.
-int na_socket(const Announcement& a) {
+// (RFC 4862 section 5.4). -1 when it cannot be used, and `why` says why.
+int na_socket(const Announcement& a, std::string& why) {
     int s = ::socket(AF_INET6, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_ICMPV6);
-    if (s < 0) return -1;
+    if (s < 0) {
+        why = std::string("socket: ") + std::strerror(errno);
+        return -1;
+    }
     int hops = 255;
     int index = a.ifindex;
     sockaddr_in6 me{};
@@ -101,13 +108,15 @@ int na_socket(const Announcement& a) {
     if (::setsockopt(s, IPPROTO_IPV6, IPV6_MULTICAST_HOPS, &hops, sizeof hops) != 0 ||
         ::setsockopt(s, IPPROTO_IPV6, IPV6_MULTICAST_IF, &index, sizeof index) != 0 ||
         ::bind(s, reinterpret_cast<sockaddr*>(&me), sizeof me) != 0) {
+        why = errno == EADDRNOTAVAIL ? "tentative: duplicate address detection has not passed it yet"
+                                     : std::string("socket: ") + std::strerror(errno);
         ::close(s);
         return -1;
     }
     return s;
 }
 
-bool send_na(int sock, const Announcement& a, bool router) {
+std::string send_na(int sock, const Announcement& a, bool router) {
     sockaddr_in6 to{};
     to.sin6_family = AF_INET6;
     to.sin6_addr.s6_addr[0] = 0xff;
@@ -115,14 +124,16 @@ bool send_na(int sock, const Announcement& a, bool router) {
     to.sin6_addr.s6_addr[15] = 0x01;
     to.sin6_scope_id = static_cast<std::uint32_t>(a.ifindex);
     const auto msg = neighbour_advertisement(a.mac, a.addr, router);
-    return ::sendto(sock, msg.data(), msg.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof to) ==
-           static_cast<ssize_t>(msg.size());
+    return sent_or_why(::sendto(sock, msg.data(), msg.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof to),
+                       msg.size());
 }
 
 }  // namespace
 
-std::size_t NlKernel::announce(const std::vector<Announcement>& what) {
-    if (what.empty()) return 0;
+std::vector<std::string> NlKernel::announce(const std::vector<Announcement>& what) {
+    // Until proven sent; each failure below says what it was.
+    std::vector<std::string> why(what.size(), "not sent");
+    if (what.empty()) return why;
     // Grouped by namespace, each with the fd to enter it by.
     std::map<NsId, std::vector<std::size_t>> by_ns;
     std::map<NsId, int> fds;
@@ -130,8 +141,10 @@ std::size_t NlKernel::announce(const std::vector<Announcement>& what) {
         if (!fds.count(what[i].ns)) {
             try {
                 fds[what[i].ns] = impl_->ns_fd(what[i].ns);
-            } catch (const std::exception&) {
-                continue;  // not attached (a container gone meanwhile): nothing to tell
+            } catch (const std::exception& e) {
+                // Not attached (a container gone meanwhile): nothing to tell.
+                why[i] = std::string("namespace not reachable: ") + e.what();
+                continue;
             }
         }
         by_ns[what[i].ns].push_back(i);
@@ -140,34 +153,42 @@ std::size_t NlKernel::announce(const std::vector<Announcement>& what) {
     // the Router flag of an NA. A namespace's IPv4 announcements share one
     // packet socket (arp_socks owns them).
     std::vector<int> sock(what.size(), -1);
-    std::vector<bool> router(what.size(), false), sent(what.size(), false);
+    std::vector<bool> router(what.size(), false);
     std::vector<int> arp_socks, na_socks;
     arp_socks.reserve(what.size());  // no push_back below can throw and lose a socket
     na_socks.reserve(what.size());
     auto send_one = [&](std::size_t i) {
         if (sock[i] < 0) return;
-        const bool ok = what[i].addr.is_v4() ? send_arp(sock[i], what[i]) : send_na(sock[i], what[i], router[i]);
-        if (ok) sent[i] = true;
+        why[i] = what[i].addr.is_v4() ? send_arp(sock[i], what[i]) : send_na(sock[i], what[i], router[i]);
     };
     // Packet and raw sockets belong to the namespace current when they are
-    // made: a thread of our own enters each in turn, makes them, sends the
-    // first round and ends (the caller's thread never moves; see attach_many
-    // in socket.cpp). The sockets stay in their namespaces for the later rounds.
+    // made: a thread of our own enters each in turn, makes them, sends and
+    // ends (the caller's thread never moves; see attach_many in socket.cpp).
     std::thread opener([&] {
         // Best effort: what cannot be made (memory) is not sent; an
         // exception must not leave this thread (std::terminate).
         try {
             for (const auto& [ns, items] : by_ns) {
-                if (::setns(fds.at(ns), CLONE_NEWNET) != 0) continue;
+                if (::setns(fds.at(ns), CLONE_NEWNET) != 0) {
+                    const std::string e = std::string("cannot enter the namespace: ") + std::strerror(errno);
+                    for (std::size_t i : items) why[i] = e;
+                    continue;
+                }
                 int arp = -1;
+                std::string arp_why;
                 for (std::size_t i : items) {
                     if (what[i].addr.is_v4()) {
                         // Protocol 0: a socket that only sends, so no frame is
                         // queued to it meanwhile.
-                        if (arp < 0 && (arp = ::socket(AF_PACKET, SOCK_DGRAM | SOCK_CLOEXEC, 0)) >= 0)
-                            arp_socks.push_back(arp);
+                        if (arp < 0 && arp_why.empty()) {
+                            if ((arp = ::socket(AF_PACKET, SOCK_DGRAM | SOCK_CLOEXEC, 0)) >= 0)
+                                arp_socks.push_back(arp);
+                            else
+                                arp_why = std::string("socket: ") + std::strerror(errno);
+                        }
                         sock[i] = arp;
-                    } else if ((sock[i] = na_socket(what[i])) >= 0) {
+                        if (arp < 0) why[i] = arp_why;
+                    } else if ((sock[i] = na_socket(what[i], why[i])) >= 0) {
                         na_socks.push_back(sock[i]);
                         router[i] = ipv6_forwarding(what[i].dev);
                     }
@@ -178,36 +199,11 @@ std::size_t NlKernel::announce(const std::vector<Announcement>& what) {
         }
     });
     opener.join();
-    const int rounds = what.size() <= kAnnounceRepeatMax ? kAnnounceRounds : 1;
-    for (int round = 1; round < rounds; ++round) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(kAnnounceGapMs));
-        for (std::size_t i = 0; i < what.size(); ++i) send_one(i);
-    }
     for (int s : na_socks) ::close(s);
-    // Closing a packet socket waits for an RCU grace period
-    // (packet_release: synchronize_net), a few ms each: one after the other
-    // that is seconds for 1000 namespaces. Closed from several threads at
-    // once, the waits share grace periods.
-    constexpr std::size_t kClosers = 32;
-    const std::size_t lanes = std::min(kClosers, arp_socks.size());
-    auto close_lane = [&](std::size_t t) {
-        for (std::size_t k = t; k < arp_socks.size(); k += kClosers) ::close(arp_socks[k]);
-    };
-    std::vector<std::thread> closers;
-    closers.reserve(lanes);  // emplace_back never reallocates: a failed start leaves no thread unjoined
-    std::size_t started = 0;
-    for (; started < lanes; ++started) {
-        try {
-            closers.emplace_back(close_lane, started);
-        } catch (const std::system_error&) {
-            break;  // no thread to spare (TasksMax): the rest are closed here
-        }
-    }
-    for (std::size_t t = started; t < lanes; ++t) close_lane(t);
-    for (auto& t : closers) t.join();
-    std::size_t n = 0;
-    for (bool b : sent) n += b;
-    return n;
+    // Closing a packet socket waits for an RCU grace period; the batch is
+    // closed behind the caller's back, many at once (deferred_close.hpp).
+    impl_->closer.close_later(std::move(arp_socks));
+    return why;
 }
 
 }  // namespace netlab::reconcile::nl

@@ -1,7 +1,8 @@
 // Telling a link's neighbours where an address lives now: the frames of a
 // gratuitous ARP (IPv4) and of an unsolicited neighbour advertisement (IPv6),
-// as pure functions, and NlKernel::announce (announce.cpp), which sends them
-// from inside each address's network namespace. Free of libnl headers.
+// as pure functions, and NlKernel::announce (announce.cpp), which sends one
+// round of them from inside each address's network namespace (how many
+// rounds: reconcile/plan/announcements.hpp). Free of libnl headers.
 #pragma once
 
 #include <cstddef>
@@ -11,17 +12,6 @@
 #include "model/net.hpp"
 
 namespace netlab::reconcile::nl {
-
-// How often each announcement is sent, and the pause between two rounds:
-// a lost frame is covered by the next, at (kAnnounceRounds - 1) *
-// kAnnounceGapMs per apply. An apply announcing more than
-// kAnnounceRepeatMax addresses (a mass attach) sends each once: every
-// broadcast reaches every port of the bridge, so a round of 1000 containers
-// on one bridge is a million frames (~0.9 s measured) and repeats would
-// add seconds.
-inline constexpr int kAnnounceRounds = 3;
-inline constexpr int kAnnounceGapMs = 20;
-inline constexpr std::size_t kAnnounceRepeatMax = 64;
 
 // The 28-byte ARP payload of an announcement (RFC 5227 section 2.3): a
 // request whose sender and target protocol addresses are both `ip`, sender

@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "model/state.hpp"
-#include "reconcile/drift.hpp"
+#include "reconcile/watch/drift.hpp"
 
 namespace netlab::reconcile::nl {
 

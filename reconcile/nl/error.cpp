@@ -1,3 +1,5 @@
+// NlError's message: the object, the action and the kernel's errno text
+// (error.hpp).
 #include "reconcile/nl/error.hpp"
 
 #include <cstring>

@@ -1,6 +1,6 @@
 // An rtnetlink event socket: link, address and route notifications of one
 // network namespace (the one the constructing thread is in), read without
-// blocking into plain values (reconcile/drift.hpp). No libnl type leaks out.
+// blocking into plain values (reconcile/watch/drift.hpp). No libnl type leaks out.
 //
 // With NETLINK_LISTEN_ALL_NSID it also hears the link, address and route
 // events of every other namespace that has an nsid in this one (the kernel
@@ -12,7 +12,7 @@
 #include <memory>
 #include <string>
 
-#include "reconcile/drift.hpp"
+#include "reconcile/watch/drift.hpp"
 
 namespace netlab::reconcile::nl {
 

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "model/state.hpp"
+#include "reconcile/nl/deferred_close.hpp"
 #include "reconcile/nl/kernel.hpp"
 #include "reconcile/nl/libnl.hpp"
 
@@ -98,6 +99,9 @@ struct Answer {
     std::vector<char> echo;   // the RTM_NEWLINK it echoed (NLM_F_ECHO), if any
     bool sent = true;         // false: held back after a refusal (send_batch's `refused`)
 };
+
+// The extended ack text of an NLMSG_ERROR, if the kernel gave one.
+std::string extack_of(nlmsgerr* e);
 
 // execute_steps() state: per namespace, the requests not sent yet.
 struct Pipeline {
@@ -188,6 +192,8 @@ struct NlKernel::Impl {
     // get (-1: none), 0 for an acked new, or -errno.
     int nsid_request(int type, int netns_fd);
     int cache_hits = 0;     // find_index answers served from a cache (see write_built)
+    // announce()'s packet sockets, closed off the engine's path.
+    DeferredClose closer;
 
     model::NetnsState observe(const NsId& ns);
     void execute(const Step& step);

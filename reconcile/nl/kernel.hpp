@@ -33,7 +33,7 @@ public:
     std::uint64_t writes() const override;
     // Gratuitous ARP / unsolicited NA from inside each namespace
     // (reconcile/nl/announce.cpp).
-    std::size_t announce(const std::vector<Announcement>& what) override;
+    std::vector<std::string> announce(const std::vector<Announcement>& what) override;
     std::map<NsId, int> peer_nsids() const override;
 
     struct Impl;

@@ -1,3 +1,5 @@
+// Neighbour-table requests over raw netlink for the commit-confirmed probe
+// (neighbour.hpp).
 #include "reconcile/nl/neighbour.hpp"
 
 #include <linux/neighbour.h>

@@ -18,7 +18,7 @@ TEST_CASE("graph: bridges, ports, networks, shims, containers, routes") {
     n.name = "mynet";
     n.parent = "ens34";
     n.subnets = {*m::Prefix::parse("203.0.113.0/24")};
-    n.host_access = *m::Prefix::parse("203.0.113.250/32");
+    n.host_access = {*m::Prefix::parse("203.0.113.250/32")};
     t.networks["mynet"] = n;
     m::Container c;
     c.name = "test1";
@@ -182,7 +182,7 @@ TEST_CASE("graph --live: networks, shims and adopted NICs") {
     n.name = "mynet";
     n.parent = "ens33";
     n.subnets = {pfx("203.0.113.0/24")};
-    n.host_access = pfx("203.0.113.250/32");
+    n.host_access = {pfx("203.0.113.250/32")};
     file.networks["mynet"] = n;
     m::Interface eth9;  // an adopted NIC that is not there
     eth9.name = "eth9";
@@ -195,7 +195,7 @@ TEST_CASE("graph --live: networks, shims and adopted NICs") {
     lens.addresses = std::vector<m::Prefix>{};
     live.interfaces["ens33"] = lens;
     m::Network ln = n;
-    ln.host_access = pfx("203.0.113.251/32");
+    ln.host_access = {pfx("203.0.113.251/32")};
     live.networks["mynet"] = ln;
 
     const std::string dot = netlab::cli::live_dot(file, live);
@@ -222,7 +222,7 @@ TEST_CASE("graph --live: live_view reads a macvlan network back from its shim an
     n.name = "mynet";
     n.parent = "ens33";
     n.subnets = {pfx("203.0.113.0/24")};
-    n.host_access = pfx("203.0.113.250/32");
+    n.host_access = {pfx("203.0.113.250/32")};
     file.networks["mynet"] = n;
     m::Container c;
     c.name = "test1";
@@ -263,7 +263,7 @@ TEST_CASE("graph --live: live_view reads a macvlan network back from its shim an
 
     const netlab::cli::LiveView v = netlab::cli::live_view(file, host, {sc});
     REQUIRE(v.topology.networks.count("mynet") == 1);
-    CHECK(v.topology.networks.at("mynet").host_access == pfx("203.0.113.250/32"));
+    CHECK(v.topology.networks.at("mynet").host_access == std::vector{pfx("203.0.113.250/32")});
     CHECK(v.topology.networks.at("mynet").parent == "ens33");
     REQUIRE(v.topology.containers.at("test1").interfaces.count("eth1") == 1);
     CHECK(v.topology.containers.at("test1").interfaces.at("eth1").network == std::optional<std::string>("mynet"));

@@ -9,23 +9,14 @@
 #include <sstream>
 
 #include "netlabd/config_files.hpp"
+#include "tests/unit/temp_dir.hpp"
 
 namespace fs = std::filesystem;
 using namespace netlab::daemon;
 
 namespace {
 
-struct TempDir {
-    fs::path path;
-    TempDir() {
-        std::string tmpl = (fs::temp_directory_path() / "netlab-config-XXXXXX").string();
-        path = ::mkdtemp(tmpl.data());
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(path, ec);
-    }
-};
+using netlab::test::TempDir;
 
 void put(const fs::path& p, const std::string& text) {
     fs::create_directories(p.parent_path());
@@ -73,4 +64,23 @@ TEST_CASE("config files: a directory with no topology.yaml gets none back") {
     restore_config(dir, saved);
     CHECK(!fs::exists(dir / "topology.yaml"));
     CHECK(fs::exists(dir / "topology.d" / "a.yml"));
+}
+
+TEST_CASE("config files: a topology.yaml linked to a missing file stays a dangling link") {
+    TempDir tmp;
+    const fs::path dir = tmp.path / "etc";
+    const fs::path checkout = tmp.path / "checkout";
+    fs::create_directories(dir);
+    fs::create_directories(checkout);
+    fs::create_symlink(checkout / "host.yaml", dir / "topology.yaml");  // host.yaml not there yet
+    const fs::path saved = dir / "replaced" / "y";
+
+    replace_config(dir, "version: 1\n# revision 2\n", saved);
+    CHECK(fs::is_symlink(dir / "topology.yaml"));
+    CHECK(get(checkout / "host.yaml") == "version: 1\n# revision 2\n");
+
+    restore_config(dir, saved);
+    CHECK(fs::is_symlink(dir / "topology.yaml"));       // the link is kept
+    CHECK(!fs::exists(checkout / "host.yaml"));         // the file it made is gone
+    CHECK(fs::read_symlink(dir / "topology.yaml") == checkout / "host.yaml");
 }

@@ -1,5 +1,6 @@
-// A fake Docker daemon for unit tests: a unix socket served from a thread,
-// one request head per connection, answered by the test's function.
+// Fixtures of the Docker unit tests: a fake Docker daemon (a unix socket
+// served from a thread, one request head per connection, answered by the
+// test's function) and the topology with networks published to Docker.
 #pragma once
 
 #include <doctest/doctest.h>
@@ -22,24 +23,15 @@
 #include <boost/asio/streambuf.hpp>
 #include <boost/asio/write.hpp>
 
+#include "tests/unit/temp_dir.hpp"
+
 namespace netlab::test_docker {
 
 namespace fs = std::filesystem;
 namespace asio = boost::asio;
 using local = asio::local::stream_protocol;
 
-struct TempDir {
-    fs::path path;
-    TempDir() {
-        std::string tmpl = (fs::temp_directory_path() / "netlab-docker-XXXXXX").string();
-        REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
-        path = tmpl;
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(path, ec);
-    }
-};
+using netlab::test::TempDir;
 
 // A fake Docker daemon: accepts connections on a unix socket in a thread,
 // reads one request head each and lets `serve` answer on the socket.
@@ -129,5 +121,44 @@ inline std::string http_response(int status, const std::string& body) {
            "\r\nConnection: close\r\n\r\n" + body;
 }
 
+// A daemon that gives every request the same answer.
+inline FakeDocker::Serve answer(int status, std::string body) {
+    return [status, body](const std::string&, local::socket& s) { write_all(s, http_response(status, body)); };
+}
 
+// "POST /v1.41/networks/create HTTP/1.1\r\n..." -> "POST /v1.41/networks/create"
+inline std::string request_line(const std::string& head) { return head.substr(0, head.find(" HTTP/")); }
+
+// Networks published to Docker, for the pure tests of the Docker side:
+// mynet (IPv4 and IPv6, a shim, web connected by Docker, side on netlab's
+// own macvlan: its address is reserved), docknet published under another
+// name, plain not published.
+inline constexpr const char* kPublishedTopo = R"(version: 1
+interfaces:
+  ens33:
+    addresses: [198.51.100.148/24]
+networks:
+  mynet:
+    parent: ens33
+    subnet: [198.51.100.0/24, "2001:db8:104::/64"]
+    gateway: [198.51.100.1, "2001:db8:104::1"]
+    host_access: 198.51.100.250/32
+    docker: true
+  docknet:
+    parent: ens33
+    subnet: 203.0.113.0/24
+    docker: lan-docker
+  plain:
+    parent: ens33
+    subnet: 2001:db8:1::/64
+containers:
+  web:
+    netns: docker:web
+    interfaces:
+      eth1: {network: mynet, addresses: [198.51.100.10/24, "2001:db8:104::10/64"]}
+  side:
+    netns: netns:side
+    interfaces:
+      eth1: {network: mynet, address: 198.51.100.11/24}
+)";
 }  // namespace netlab::test_docker

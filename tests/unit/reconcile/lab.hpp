@@ -8,9 +8,9 @@
 
 #include "model/state.hpp"
 #include "model/topology.hpp"
-#include "reconcile/ledger.hpp"
-#include "reconcile/planner.hpp"
-#include "reconcile/rollback_target.hpp"
+#include "reconcile/plan/ledger.hpp"
+#include "reconcile/plan/planner.hpp"
+#include "reconcile/plan/rollback_target.hpp"
 #include "reconcile/memory_kernel.hpp"
 
 namespace netlab::test {

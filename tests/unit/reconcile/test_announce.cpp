@@ -3,6 +3,7 @@
 // applied and kept.
 #include <doctest/doctest.h>
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -11,10 +12,12 @@
 #include <nlohmann/json.hpp>
 
 #include "lab.hpp"
-#include "reconcile/announcements.hpp"
+#include "reconcile/plan/announcements.hpp"
 #include "reconcile/engine.hpp"
 #include "reconcile/memory_kernel.hpp"
 #include "reconcile/nl/announce.hpp"
+#include "reconcile/nl/deferred_close.hpp"
+#include "tests/unit/temp_dir.hpp"
 
 namespace fs = std::filesystem;
 using namespace netlab;
@@ -30,24 +33,14 @@ using Bytes = std::vector<std::uint8_t>;
 class RecordingKernel : public MemoryKernel {
 public:
     using MemoryKernel::MemoryKernel;
-    std::size_t announce(const std::vector<Announcement>& what) override {
+    std::vector<std::string> announce(const std::vector<Announcement>& what) override {
         told.insert(told.end(), what.begin(), what.end());
-        return what.size();
+        return std::vector<std::string>(what.size());
     }
     std::vector<Announcement> told;
 };
 
-struct TempDir {
-    fs::path path;
-    TempDir() {
-        char tmpl[] = "/tmp/netlab-test-announce-XXXXXX";
-        path = ::mkdtemp(tmpl);
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(path, ec);
-    }
-};
+using netlab::test::TempDir;
 
 model::Loaded takeover_config() {
     model::Loaded c;
@@ -137,12 +130,76 @@ TEST_CASE("announce: the engine announces a verified apply, unless the topology 
             CHECK(o.announced == 0);
             continue;
         }
-        REQUIRE(k.told.size() == 1);
+        // netlabctl: every round before apply() returns, the same each time.
+        REQUIRE(k.told.size() == kAnnounceRounds);
         CHECK(o.announced == 1);
+        CHECK(o.announce_later.empty());
         CHECK(k.told[0].dev == "br0");
         CHECK(k.told[0].addr == ip("198.51.100.10"));
         CHECK(k.told[0].mac == k.state[""].links.at("br0").mac);
+        for (const auto& a : k.told) CHECK(a == k.told[0]);
     }
+}
+
+TEST_CASE("announce: an address no round sent is reported with the last round's reason") {
+    // A kernel that refuses the first `refusals` rounds, saying why.
+    class Refusing : public RecordingKernel {
+    public:
+        using RecordingKernel::RecordingKernel;
+        int refusals = 0;
+        std::vector<std::string> announce(const std::vector<Announcement>& what) override {
+            RecordingKernel::announce(what);
+            if (refusals == 0) return std::vector<std::string>(what.size());
+            --refusals;
+            return std::vector<std::string>(what.size(), "send: No buffer space available");
+        }
+    };
+    for (int refusals : {1, kAnnounceRounds}) {
+        CAPTURE(refusals);
+        TempDir dir;
+        Refusing k(Observed{{"", test::host1()}});
+        k.refusals = refusals;
+        Outcome o = Engine(k, Options{dir.path, {}}).apply(takeover_config());
+        REQUIRE(o.status == Outcome::Status::Applied);
+        REQUIRE(k.told.size() == kAnnounceRounds);
+        const auto j = o.to_json();
+        if (refusals < kAnnounceRounds) {
+            // A later round sent it: announced, nothing to report.
+            CHECK(o.announced == 1);
+            CHECK(o.not_announced.empty());
+            CHECK(j["not_announced"].empty());
+            continue;
+        }
+        CHECK(o.announced == 0);
+        REQUIRE(o.not_announced.size() == 1);
+        CHECK(o.not_announced[0].what == k.told[0]);
+        REQUIRE(j["not_announced"].size() == 1);
+        CHECK(j["not_announced"][0]["ns"] == "");
+        CHECK(j["not_announced"][0]["link"] == "br0");
+        CHECK(j["not_announced"][0]["address"] == "198.51.100.10");
+        CHECK(j["not_announced"][0]["reason"] == "send: No buffer space available");
+    }
+}
+
+TEST_CASE("announce: with announce_later the engine sends one round and hands back the rest") {
+    TempDir dir;
+    RecordingKernel k(Observed{{"", test::host1()}});
+    Options opts{dir.path, {}};
+    opts.announce_later = true;
+    Outcome o = Engine(k, opts).apply(takeover_config());
+    REQUIRE(o.status == Outcome::Status::Applied);
+    REQUIRE(k.told.size() == 1);
+    CHECK(o.announced == 1);
+    CHECK(o.announce_later.rounds == kAnnounceRounds - 1);
+    CHECK(o.announce_later.what == k.told);
+}
+
+TEST_CASE("announce: a mass attach is announced once, a small change repeated") {
+    std::vector<Announcement> few(kAnnounceRepeatMax), many(kAnnounceRepeatMax + 1);
+    CHECK(repeats_of(few).rounds == kAnnounceRounds - 1);
+    CHECK(repeats_of(few).what.size() == kAnnounceRepeatMax);
+    CHECK(repeats_of(many).empty());
+    CHECK(repeats_of({}).empty());
 }
 
 TEST_CASE("announce: a rolled-back apply announces nothing") {
@@ -153,4 +210,36 @@ TEST_CASE("announce: a rolled-back apply announces nothing") {
     CHECK(o.status == Outcome::Status::RolledBack);
     CHECK(k.told.empty());
     CHECK(o.announced == 0);
+}
+
+TEST_CASE("announce: DeferredClose closes every fd it is given, by wait() or its end at the latest") {
+    auto pipes = [] {
+        std::vector<int> fds;
+        for (int i = 0; i < 40; ++i) {
+            int p[2];
+            REQUIRE(::pipe(p) == 0);
+            fds.insert(fds.end(), {p[0], p[1]});
+        }
+        return fds;
+    };
+    auto all_closed = [](const std::vector<int>& fds) {
+        for (int fd : fds)
+            if (::fcntl(fd, F_GETFD) != -1) return false;
+        return true;
+    };
+    const auto first = pipes();
+    {
+        nl::DeferredClose closer;
+        closer.close_later(first);
+        closer.wait();
+        CHECK(all_closed(first));
+        closer.close_later({});
+    }
+    const auto second = pipes();
+    {
+        nl::DeferredClose closer;
+        closer.close_later(second);
+        closer.close_later({});  // joins what has ended
+    }
+    CHECK(all_closed(second));
 }

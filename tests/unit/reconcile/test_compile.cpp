@@ -2,7 +2,7 @@
 #include <doctest/doctest.h>
 
 #include "lab.hpp"
-#include "reconcile/compile.hpp"
+#include "reconcile/plan/compile.hpp"
 
 using netlab::reconcile::LinkKind;
 

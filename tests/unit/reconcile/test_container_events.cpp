@@ -5,9 +5,9 @@
 #include <doctest/doctest.h>
 
 #include "lab.hpp"
-#include "reconcile/compile.hpp"
-#include "reconcile/dirty.hpp"
-#include "reconcile/drift.hpp"
+#include "reconcile/plan/compile.hpp"
+#include "reconcile/watch/dirty.hpp"
+#include "reconcile/watch/drift.hpp"
 
 using namespace netlab;
 using namespace netlab::test;

@@ -5,8 +5,8 @@
 #include <algorithm>
 
 #include "lab.hpp"
-#include "reconcile/compile.hpp"
-#include "reconcile/drift.hpp"
+#include "reconcile/plan/compile.hpp"
+#include "reconcile/watch/drift.hpp"
 
 using netlab::reconcile::LinkKind;
 
@@ -59,7 +59,7 @@ model::Topology lab_topology() {
     n.parent = "ens33";
     n.subnets = {pfx("198.51.100.0/24")};
     n.gateways = {ip("198.51.100.1")};
-    n.host_access = pfx("198.51.100.250/32");
+    n.host_access = {pfx("198.51.100.250/32")};
     t.networks["mynet"] = n;
     add_container(t, "test1", on_network("mynet", "198.51.100.20/24", true));
     add_container(t, "test2", on_bridge("br0", "203.0.113.20/24", "203.0.113.1"));
@@ -257,7 +257,7 @@ TEST_CASE("a container that is not running neither blocks nor gets steps") {
 TEST_CASE("preflight: a network on a bridge port") {
     model::Topology t = lab_topology();
     t.networks["mynet"].parent = "ens34";
-    t.networks["mynet"].host_access.reset();
+    t.networks["mynet"].host_access.clear();
     const Plan p = reconcile::make_plan(reconcile::compile(t, {}), lab_state());
     CHECK(refusals(p) == std::vector<std::string>{
                              "ens34: cannot be the parent of macvlan eth1 in container:test1: it is a port of br0 "
@@ -275,7 +275,7 @@ TEST_CASE("100 containers in one plan: a failure in the 50th rolls back all of t
     n.name = "lan";
     n.parent = "ens33";
     n.gateways = {ip("2001:db8:1::1")};
-    n.host_access = pfx("2001:db8:1::fe/128");
+    n.host_access = {pfx("2001:db8:1::fe/128")};
     t.networks["lan"] = n;
     Observed before{{"", host1()}};
     for (int i = 0; i < 100; ++i) {

@@ -7,10 +7,10 @@
 #include <functional>
 
 #include "lab.hpp"
-#include "reconcile/compile.hpp"
-#include "reconcile/ledger.hpp"
-#include "reconcile/planner.hpp"
-#include "reconcile/rollback_target.hpp"
+#include "reconcile/plan/compile.hpp"
+#include "reconcile/plan/ledger.hpp"
+#include "reconcile/plan/planner.hpp"
+#include "reconcile/plan/rollback_target.hpp"
 
 using netlab::reconcile::LinkKind;
 

@@ -1,7 +1,7 @@
 // DirtySet: when netlabd may answer a reload without observing anything.
 #include <doctest/doctest.h>
 
-#include "reconcile/dirty.hpp"
+#include "reconcile/watch/dirty.hpp"
 
 using netlab::reconcile::Baseline;
 using netlab::reconcile::DirtySet;

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "reconcile/docker_calls.hpp"
+#include "reconcile/containers/docker_calls.hpp"
 #include "tests/unit/reconcile/fake_docker.hpp"
 
 using namespace netlab;
@@ -16,15 +16,10 @@ using namespace std::chrono_literals;
 using netlab::test_docker::FakeDocker;
 using netlab::test_docker::http_response;
 using netlab::test_docker::local;
+using netlab::test_docker::request_line;
 using netlab::test_docker::write_all;
 
 namespace {
-
-// "POST /v1.41/networks/create HTTP/1.1\r\n..." -> "POST /v1.41/networks/create"
-std::string request_line(const std::string& head) {
-    auto end = head.find(" HTTP/");
-    return head.substr(0, end);
-}
 
 // Creates answer with the ID "new1"; a path naming "broken" answers 500;
 // everything else is accepted.

@@ -4,30 +4,14 @@
 #include <doctest/doctest.h>
 
 #include "model/load.hpp"
-#include "reconcile/docker_drift.hpp"
+#include "reconcile/containers/docker_drift.hpp"
+#include "tests/unit/reconcile/fake_docker.hpp"
 
 using namespace netlab;
 using namespace netlab::reconcile::docker;
+using netlab::test_docker::kPublishedTopo;
 
 namespace {
-
-const char* kTopo = R"(version: 1
-interfaces:
-  ens33:
-    addresses: [198.51.100.148/24]
-networks:
-  mynet:
-    parent: ens33
-    subnet: 198.51.100.0/24
-    docker: true
-  docknet:
-    parent: ens33
-    subnet: 203.0.113.0/24
-    docker: lan-docker
-  plain:
-    parent: ens33
-    subnet: 2001:db8:1::/64
-)";
 
 std::set<std::string> followed_of(const char* text) {
     auto l = model::load_string(text, "t.yaml");
@@ -47,12 +31,12 @@ Event network_event(const std::string& action, const std::string& name) {
 }  // namespace
 
 TEST_CASE("docker drift: only published networks are followed, by their Docker names") {
-    CHECK(followed_of(kTopo) == std::set<std::string>{"mynet", "lan-docker"});
+    CHECK(followed_of(kPublishedTopo) == std::set<std::string>{"mynet", "lan-docker"});
     CHECK(followed_of("version: 1\n").empty());
 }
 
 TEST_CASE("docker drift: which network events matter and how they are called") {
-    const auto f = followed_of(kTopo);
+    const auto f = followed_of(kPublishedTopo);
     struct Case {
         std::string type, action, name;
         bool owned;

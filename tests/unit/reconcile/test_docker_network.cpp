@@ -6,40 +6,25 @@
 #include <nlohmann/json.hpp>
 
 #include "model/load.hpp"
-#include "reconcile/docker_network.hpp"
+#include "reconcile/containers/docker_network.hpp"
+#include "tests/unit/reconcile/fake_docker.hpp"
 
 using namespace netlab;
 using namespace netlab::reconcile::docker;
 using nlohmann::json;
+using netlab::test_docker::kPublishedTopo;
 
 namespace {
 
-const char* kTopo = R"(version: 1
-interfaces:
-  ens33:
-    addresses: [198.51.100.148/24]
-networks:
-  mynet:
-    parent: ens33
-    subnet: [198.51.100.0/24, "2001:db8:104::/64"]
-    gateway: [198.51.100.1, "2001:db8:104::1"]
-    host_access: 198.51.100.250/32
-    docker: true
-containers:
-  web:
-    netns: docker:web
-    interfaces:
-      eth1: {network: mynet, addresses: [198.51.100.10/24, "2001:db8:104::10/64"]}
-  side:
-    netns: netns:side
-    interfaces:
-      eth1: {network: mynet, address: 198.51.100.11/24}
-)";
-
+// mynet, the network these tests are about (kPublishedTopo publishes
+// docknet too, for the drift tests).
 std::vector<NetworkSpec> desired() {
-    auto l = model::load_string(kTopo, "t.yaml");
+    auto l = model::load_string(kPublishedTopo, "t.yaml");
     REQUIRE(l.diagnostics.empty());
-    return published(l.topology);
+    std::vector<NetworkSpec> d;
+    for (auto& n : published(l.topology))
+        if (n.network == "mynet") d.push_back(std::move(n));
+    return d;
 }
 
 // Docker's answer for the network netlab created from desired().
@@ -410,4 +395,38 @@ TEST_CASE("undo (a journal's): a network of that name with another ID is not the
     REQUIRE(rm.size() == 1);
     CHECK(rm[0].op == Step::Op::RemoveNetwork);
     CHECK(rm[0].network.id == "abc123");
+}
+
+TEST_CASE("undo (a journal's) of a re-creation: the network it removes is not the one it created") {
+    auto d = desired();
+    SeenNetwork s = seen_ours(d[0]);
+    s.pools[0].reserved.clear();  // Docker's pool differs: re-created
+    s.containers["id1"] = Endpoint{"web", d[0].endpoints[0].v4, d[0].endpoints[0].v6, "id1"};
+    const auto forward = plan(d, {s}, Connected{{"mynet", {"id1"}}}).steps;
+    REQUIRE(forward.size() == 4);  // disconnect web, rm mynet (abc123), create mynet, connect web
+    CHECK(forward[1].op == Step::Op::RemoveNetwork);
+    CHECK(forward[2].op == Step::Op::CreateNetwork);
+    // Killed before its first step: nothing to undo (abc123 is not the created one).
+    CHECK(undo(forward, {s}).empty());
+    // Killed after the disconnect: only reconnected, abc123 kept.
+    SeenNetwork left = s;
+    left.containers.clear();
+    auto back = undo(forward, {left});
+    REQUIRE(back.size() == 1);
+    CHECK(back[0].op == Step::Op::Connect);
+    CHECK(back[0].network.id == "abc123");
+    // The recovery undoes the steps after the kernel's apart, told about the take-down before them.
+    const std::vector<Step> down(forward.begin(), forward.begin() + 2), up(forward.begin() + 2, forward.end());
+    CHECK(undo(up, {left}, down).empty());
+    CHECK(undo(up, {s}, down).empty());
+    // Killed after the create: the new network removed, the old one re-created, web reconnected.
+    SeenNetwork created = seen_ours(d[0]);
+    created.id = "n2";
+    back = undo(forward, {created});
+    REQUIRE(back.size() == 3);
+    CHECK(back[0].op == Step::Op::RemoveNetwork);
+    CHECK(back[0].network.id == "n2");
+    CHECK(back[1].op == Step::Op::CreateNetwork);
+    CHECK(back[1].network.pools[0].reserved.empty());
+    CHECK(back[2].op == Step::Op::Connect);
 }

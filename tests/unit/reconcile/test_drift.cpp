@@ -2,8 +2,8 @@
 #include <doctest/doctest.h>
 
 #include "lab.hpp"
-#include "reconcile/compile.hpp"
-#include "reconcile/drift.hpp"
+#include "reconcile/plan/compile.hpp"
+#include "reconcile/watch/drift.hpp"
 
 using namespace netlab;
 using namespace netlab::test;

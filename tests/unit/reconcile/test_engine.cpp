@@ -24,7 +24,8 @@
 #include "reconcile/engine.hpp"
 #include "reconcile/memory_kernel.hpp"
 #include "reconcile/nl/error.hpp"
-#include "reconcile/serialize.hpp"
+#include "reconcile/apply/serialize.hpp"
+#include "tests/unit/temp_dir.hpp"
 
 namespace fs = std::filesystem;
 using namespace netlab;
@@ -78,16 +79,7 @@ private:
     std::uint64_t writes_ = 0;
 };
 
-struct StateDir {
-    fs::path path;
-    StateDir() {
-        char tmpl[] = "/tmp/netlab-test-engine-XXXXXX";
-        path = ::mkdtemp(tmpl);
-    }
-    ~StateDir() {
-        std::error_code ec;
-        fs::remove_all(path, ec);
-    }
+struct StateDir : netlab::test::TempDir {
     fs::path journal() const { return path / "journal.json"; }
     fs::path ledger() const { return path / "ledger.json"; }
 };

@@ -5,7 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "reconcile/engine.hpp"
-#include "reconcile/fast_reload.hpp"
+#include "reconcile/watch/fast_reload.hpp"
 
 using netlab::reconcile::Baseline;
 using netlab::reconcile::FastReload;

@@ -13,7 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "lab.hpp"
-#include "reconcile/compile.hpp"
+#include "reconcile/plan/compile.hpp"
 #include "reconcile/engine.hpp"
 
 using netlab::reconcile::LinkKind;

@@ -4,7 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "lab.hpp"
-#include "reconcile/plan.hpp"
+#include "reconcile/plan/plan.hpp"
 
 using netlab::reconcile::LinkKind;
 

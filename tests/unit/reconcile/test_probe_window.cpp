@@ -5,7 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "reconcile/commit_confirmed.hpp"
+#include "reconcile/apply/commit_confirmed.hpp"
 
 using namespace netlab::reconcile;
 using std::chrono::milliseconds;

@@ -9,8 +9,9 @@
 #include <fstream>
 
 #include "lab.hpp"
-#include "reconcile/revision.hpp"
-#include "reconcile/state_dir.hpp"
+#include "reconcile/apply/revision.hpp"
+#include "reconcile/apply/state_dir.hpp"
+#include "tests/unit/temp_dir.hpp"
 
 using netlab::reconcile::LinkKind;
 
@@ -37,17 +38,7 @@ Revision sample(const std::string& topology = "version: 1\n") {
     return r;
 }
 
-struct TempDir {
-    fs::path path;
-    TempDir() {
-        std::string tmpl = (fs::temp_directory_path() / "netlab-revisions-XXXXXX").string();
-        path = ::mkdtemp(tmpl.data());
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(path, ec);
-    }
-};
+using netlab::test::TempDir;
 
 }  // namespace
 

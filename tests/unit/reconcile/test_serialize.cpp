@@ -2,7 +2,7 @@
 #include <doctest/doctest.h>
 
 #include "lab.hpp"
-#include "reconcile/serialize.hpp"
+#include "reconcile/apply/serialize.hpp"
 
 using netlab::reconcile::LinkKind;
 

@@ -9,8 +9,8 @@
 #include "lab.hpp"
 #include "model/emit.hpp"
 #include "model/load.hpp"
-#include "reconcile/compile.hpp"
-#include "reconcile/show.hpp"
+#include "reconcile/plan/compile.hpp"
+#include "reconcile/plan/show.hpp"
 
 using namespace netlab;
 using namespace netlab::test;

@@ -24,24 +24,18 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/local/stream_protocol.hpp>
-#include <boost/asio/read_until.hpp>
-#include <boost/asio/streambuf.hpp>
-#include <boost/asio/write.hpp>
-
-#include "reconcile/docker.hpp"
-#include "reconcile/target.hpp"
+#include "reconcile/containers/docker.hpp"
+#include "reconcile/containers/target.hpp"
 #include "tests/unit/reconcile/fake_docker.hpp"
 
 namespace fs = std::filesystem;
-namespace asio = boost::asio;
-using local = asio::local::stream_protocol;
 using namespace netlab;
 using namespace netlab::reconcile;
 using namespace std::chrono_literals;
+using netlab::test_docker::answer;
 using netlab::test_docker::FakeDocker;
 using netlab::test_docker::http_response;
+using netlab::test_docker::local;
 using netlab::test_docker::TempDir;
 using netlab::test_docker::write_all;
 
@@ -52,10 +46,6 @@ std::string inspect_json(int pid, bool running, const std::string& started = "20
     return R"({"Id":")" + id + R"(","Name":"/test1","State":{"Status":")" + (running ? "running" : "exited") +
            R"(","Running":)" + (running ? "true" : "false") + R"(,"Restarting":false,"Pid":)" +
            std::to_string(pid) + R"(,"StartedAt":")" + started + R"("}})";
-}
-
-FakeDocker::Serve answer(int status, std::string body) {
-    return [status, body](const std::string&, local::socket& s) { write_all(s, http_response(status, body)); };
 }
 
 model::NetnsTarget target(const char* text) {
