@@ -9,6 +9,11 @@ then, more often on a busy machine. Read the output first instead:
 `out=$(cmd); grep -q X <<<"$out"`, or `has_line cmd -- X`
 (tests/kernel/check_lib.sh).
 
+Also rejects `poll_until SECS CMD ARGS` whose ARGS hold a command
+substitution: the shell expands `$(...)` once, before poll_until runs, so
+the poll compares the same stale value until its deadline (put the check in
+a function and poll that).
+
 Usage: lint_pipes.py [--self-test] FILE_OR_DIR...
 Checks every *.sh (and every file whose first line names bash) that sets
 pipefail, and every library (lib.sh, *_lib.sh: they run in the scripts that
@@ -29,6 +34,15 @@ _GREP_EARLY = re.compile(
 )
 
 
+# poll_until's command, up to the end of that command (||, &&, ;).
+_POLL_ARGS = re.compile(r"\bpoll_until\s+\S+\s+(?P<cmd>(?:[^|&;]|\|(?!\|)|&(?!&))*)")
+
+
+def frozen_poll(code):
+    m = _POLL_ARGS.search(code)
+    return bool(m) and ("$(" in m.group("cmd") or "`" in m.group("cmd"))
+
+
 def code_part(line):
     """The line without a trailing comment (a # after a blank, outside quotes)."""
     quote = None
@@ -47,12 +61,11 @@ def code_part(line):
 
 def findings(text, path=""):
     # A library (lib.sh, *_lib.sh) runs inside the scripts that source it.
-    if "pipefail" not in text and not path.endswith("lib.sh"):
-        return []
+    pipefail = "pipefail" in text or path.endswith("lib.sh")
     out = []
     for n, line in enumerate(text.splitlines(), 1):
         code = code_part(line)
-        if _GREP_EARLY.search(code):
+        if (pipefail and _GREP_EARLY.search(code)) or frozen_poll(code):
             out.append((n, line.strip()))
     return out
 
@@ -90,6 +103,8 @@ SELF_TEST_BAD = [
     "set -euo pipefail\nip route | grep --quiet default\n",
     "set -euo pipefail\njournalctl | grep -v x | head -n 3\n",
     "set -euo pipefail\nq sh -c 'ip route | grep -q via'\n",
+    'poll_until 10 test "$(readlink /proc/$PID/exe)" = /usr/bin/sleep || fail\n',
+    "poll_until 5 [ `cat f` = 1 ]\n",
 ]
 SELF_TEST_GOOD = [
     "set -euo pipefail\nout=$(ip addr); grep -q 198.51.100.1 <<<\"$out\"\n",
@@ -99,6 +114,8 @@ SELF_TEST_GOOD = [
     "ip addr | grep -q x\n",  # no pipefail: the pipeline's status is grep's
     "set -euo pipefail\nip -n \"$ns\" -o link | tail -n 1\n",
     "set -euo pipefail\ngrep -q x file | cat\n",
+    'poll_until 10 started "$PID" || fail "not started: $(cat /proc/$PID/comm)"\n',
+    'poll_until "$3" settled "$1" "$2" || die "x"\n',
 ]
 
 
@@ -128,9 +145,10 @@ def main(argv):
             for n, line in findings(f.read(), path):
                 print(f"{path}:{n}: {line}")
                 hits += 1
-    print(f"{files} scripts checked, {hits} early-exit pipes under pipefail")
+    print(f"{files} scripts checked, {hits} early-exit pipes under pipefail or polls of a value expanded once")
     if hits:
-        print("read the output first: out=$(cmd); grep -q X <<<\"$out\" (or has_line cmd -- X)")
+        print("read the output first: out=$(cmd); grep -q X <<<\"$out\" (or has_line cmd -- X);")
+        print("poll a function that runs the command each time, not poll_until N test \"$(cmd)\" = X")
     return 0 if ok and hits == 0 else 1
 
 

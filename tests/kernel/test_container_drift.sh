@@ -43,8 +43,13 @@ ip -n "$H" link set br0 up
 unshare --net sleep 100000 &
 C2_PID=$!
 LAB_PIDS+=("$C2_PID")
-poll_until 10 test "$(readlink "/proc/$C2_PID/exe" 2>/dev/null)" = "$(readlink -f "$(command -v sleep)")" \
-    || fail "the pid: container's process did not start"
+# Polled as a function: the arguments of poll_until are expanded once, so
+# `poll_until N test "$(readlink …)" = …` would compare the value read before
+# unshare had exec'd sleep for the whole deadline.
+SLEEP_EXE=$(readlink -f "$(command -v sleep)")
+c2_started() { [ "$(readlink "/proc/$C2_PID/exe" 2>/dev/null)" = "$SLEEP_EXE" ]; }
+poll_until 30 c2_started \
+    || fail "the pid: container's process did not start: /proc/$C2_PID/exe is '$(readlink "/proc/$C2_PID/exe" 2>/dev/null)', not $SLEEP_EXE"
 C2_INO=$(stat -L -c %i "/proc/$C2_PID/ns/net")
 [ "$C2_INO" != "$(stat -L -c %i /proc/self/ns/net)" ] || fail "unshare --net gave no namespace of its own"
 C1_ADDR=198.51.100.31 C2_ADDR=198.51.100.32 GW=198.51.100.1 OTHER_GW=198.51.100.254

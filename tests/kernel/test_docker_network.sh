@@ -3,11 +3,17 @@
 # dockerd running in the lab host's own namespace (its ens33 is the parent):
 #  1. plan shows the Docker steps in one numbering with the kernel's;
 #  2. a fault injected at every step leaves Docker's network list and the
-#     host's kernel dump as they were; so does a SIGKILL right after the
-#     last step (Docker's connect), once the next apply has recovered;
+#     host's kernel dump as they were; so does a SIGKILL right after each
+#     Docker step (create, connect), once the next apply has recovered
+#     (checked where that apply stops before its own first step); after the
+#     last one, a recovery without Docker first keeps the journal;
 #  3. apply: `docker network inspect` shows driver, parent, subnet, gateway,
 #     netlab's label, the reserved addresses and nl1 (connected by netlab)
 #     with its fixed address; a second apply sends nothing;
+# 3b. the same SIGKILLs after each Docker step of a re-creation (the shim's
+#     address changed: disconnect and rm before the kernel's steps, create
+#     and connect after): kernel and Docker as before, and mynet keeps its
+#     ID unless the killed apply had removed it;
 #  4. the seed's commands minus `docker network create`: `docker run
 #     --net=mynet --ip=...` works, the host reaches that container through
 #     the shim, the container reaches the gateway and the remote subnet;
@@ -19,10 +25,11 @@
 #     with Docker's socket not there yet: status says it waits (recovery
 #     retry), nothing changes; once the socket appears, the retry restores.
 #  8. drift: that netlabd publishes mynet (no containers); `docker network
-#     rm mynet` from outside -> netlabd re-creates it with netlab's label.
+#     rm mynet` from outside -> netlabd re-creates it with netlab's label;
+# 8b. with `drift: report`, the same removal is reported (status, netlabctl
+#     status, log) and mynet stays removed, with no reconcile.
 # nl1 is named by an ID prefix (docker:ID matches what Docker lists); nl2
-# exists but never ran: skipped, with no Docker step. After the SIGKILL
-# the first recovery has no Docker: it changes nothing and keeps the journal.
+# exists but never ran: skipped, with no Docker step.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=tests/kernel/lib.sh
@@ -140,40 +147,89 @@ for k in $(seq 1 "$K"); do
     note "  step $k/$K ($(step_text "$dir/plan.json" "$k")): rolled back, same"
 done
 
-heading "2b. SIGKILL right after step $K (Docker's connect), then the next apply recovers"
-bg_apply() {  # bg_apply OUT ENV=VALUE: netlabctl apply in H in the background -> BG_PID
-    ip netns exec "$H" env "$2" "$NETLABCTL" apply "$topo" --json --state-dir "$LAB_TMP/state-$H" \
-        --docker-socket "$DOCKER_SOCK" >"$1" 2>"$1.err" &
+heading "2b. SIGKILL right after each Docker step, then the next apply recovers"
+bg_apply() {  # bg_apply FILE OUT ENV=VALUE: netlabctl apply in H in the background -> BG_PID
+    ip netns exec "$H" env "$3" "$NETLABCTL" apply "$1" --json --state-dir "$LAB_TMP/state-$H" \
+        --docker-socket "$DOCKER_SOCK" >"$2" 2>"$2.err" &
     BG_PID=$!
     LAB_PIDS+=("$BG_PID")
 }
-bg_apply "$dir/killed.json" NETLAB_STOP_AFTER_STEP="$K"
-wait_stopped "$BG_PID" || { cat "$dir/killed.json" "$dir/killed.json.err"; fail "the apply never stopped after step $K"; }
-note "  stopped after step $K: Docker holds $(dk network inspect -f '{{.Name}} {{range .Containers}}{{.Name}}={{.IPv4Address}}{{end}}' mynet)"
-kill -9 "$BG_PID"
-wait "$BG_PID" 2>/dev/null || true
-lab_forget_pid "$BG_PID"
-snapshot killed
-in_ns "$H" "$NETLABCTL" apply "$topo" --json --state-dir "$LAB_TMP/state-$H" --docker-socket "$dir/no.sock" \
-    >"$dir/nodocker.json" 2>&1 || true
-snapshot nodocker
-[ -f "$LAB_TMP/state-$H/journal.json" ] || { cat "$dir/nodocker.json"; fail "a recovery without Docker dropped the journal"; }
-has_line json_get "$dir/nodocker.json" 'j["recovered"]["error"]' -- 'Docker does not answer.*journal is kept' \
-    || { cat "$dir/nodocker.json"; fail "the recovery without Docker does not say it keeps the journal"; }
-same_as killed nodocker "the recovery without Docker"
-note "  recovery without Docker: journal kept, nothing changed: $(json_get "$dir/nodocker.json" 'j["recovered"]["error"]')"
-bg_apply "$dir/apply.json" NETLAB_STOP_BEFORE_STEP=1
-wait_stopped "$BG_PID" || { cat "$dir/apply.json" "$dir/apply.json.err"; fail "the next apply never stopped before its first step"; }
-snapshot recovered
-same_as before recovered "the recovery after SIGKILL"
-note "  next apply, stopped before its first step: kernel and Docker as before the killed apply"
-kill -CONT "$BG_PID"
-APPLY_RC=0
-wait "$BG_PID" || APPLY_RC=$?
-lab_forget_pid "$BG_PID"
+kill_bg() {  # kill_bg: SIGKILL the background apply (stopped by now) and reap it
+    kill -9 "$BG_PID"
+    wait "$BG_PID" 2>/dev/null || true
+    lab_forget_pid "$BG_PID"
+}
+differs() {  # differs A B: how many lines of the kernel dump and Docker's state differ
+    printf '%s' "$(( $(diff "$dir/$1.kernel" "$dir/$2.kernel" | grep -cE '^[<>]' || true) +
+        $(diff "$dir/$1.docker" "$dir/$2.docker" | grep -cE '^[<>]' || true) ))"
+}
+KILL_ROWS=()
+KILL_BAD=0
+# kill_each_docker_step FILE PLAN_JSON BASE TAG [HOOK]: for every Docker step
+# k of the plan, an apply of FILE stops itself right after step k
+# (NETLAB_STOP_AFTER_STEP) and is SIGKILLed there; HOOK runs then, with the
+# journal left. The next apply recovers and stops before its own first step
+# (NETLAB_STOP_BEFORE_STEP=1): kernel and Docker must equal the snapshot
+# BASE, and mynet must keep its ID unless the killed apply had removed it
+# (Docker cannot re-create a network under its old ID). That apply is
+# killed too: its journal records no step done, so the next recovery has
+# nothing to undo. One row per step in KILL_ROWS.
+mynet_id() { local id; id=$(dk network inspect -f '{{.Id}}' mynet 2>/dev/null) || true; printf '%s' "${id:0:12}"; }
+kill_each_docker_step() {
+    local file=$1 plan=$2 base=$3 tag=$4 hook=${5:-} k kind killed restored id0 id1 id2
+    for k in $(json_get "$plan" '" ".join(str(s["n"]) for s in j["steps"] if s["op"].startswith("docker_"))'); do
+        kind=$(json_get "$plan" "j['steps'][$k - 1]['op']")
+        id0=$(mynet_id)
+        bg_apply "$file" "$dir/$tag$k.json" NETLAB_STOP_AFTER_STEP="$k"
+        wait_stopped "$BG_PID" || { cat "$dir/$tag$k.json" "$dir/$tag$k.json.err"; fail "$tag: the apply never stopped after step $k"; }
+        killed=yes
+        id1=$(mynet_id)
+        kill_bg
+        snapshot "$tag$k-killed"
+        [ -f "$LAB_TMP/state-$H/journal.json" ] || killed="NO (no journal)"
+        [ -z "$hook" ] || "$hook" "$tag$k-killed"
+        bg_apply "$file" "$dir/$tag$k-next.json" NETLAB_STOP_BEFORE_STEP=1
+        wait_stopped "$BG_PID" || { cat "$dir/$tag$k-next.json" "$dir/$tag$k-next.json.err"; fail "$tag: the next apply never stopped before its first step"; }
+        snapshot "$tag$k-recovered"
+        id2=$(mynet_id)
+        kill_bg
+        restored=yes
+        { diff -u "$dir/$base.kernel" "$dir/$tag$k-recovered.kernel" &&
+            diff -u "$dir/$base.docker" "$dir/$tag$k-recovered.docker"; } || restored=NO
+        if [ -n "$id0" ] && [ "$id1" = "$id0" ] && [ "$id2" != "$id0" ]; then
+            note "  mynet $id0 was never removed, but the recovery replaced it with ${id2:-nothing}"
+            restored="NO (ID)"
+        fi
+        [ "$restored" = yes ] && [ "$killed" = yes ] || KILL_BAD=$((KILL_BAD + 1))
+        KILL_ROWS+=("$(printf '%-9s %2d  %-22s %-7s %4s  %-8s %-12s %-12s %s' "$tag" "$k" "$kind" "$killed" \
+            "$(differs "$base" "$tag$k-killed")" "$restored" "${id0:--}" "${id1:--}" "${id2:--}")")
+        note "  $tag step $k ($(step_text "$plan" "$k")): killed, $(differs "$base" "$tag$k-killed") lines differed; restored: $restored"
+    done
+}
+# After the kill at the last step, a recovery without Docker first: it
+# changes nothing and keeps the journal.
+no_docker_recovery() {  # no_docker_recovery TAG (the snapshot of the kill)
+    [ "$1" = "create$K-killed" ] || return 0
+    in_ns "$H" "$NETLABCTL" apply "$topo" --json --state-dir "$LAB_TMP/state-$H" --docker-socket "$dir/no.sock" \
+        >"$dir/nodocker.json" 2>&1 || true
+    snapshot nodocker
+    [ -f "$LAB_TMP/state-$H/journal.json" ] || { cat "$dir/nodocker.json"; fail "a recovery without Docker dropped the journal"; }
+    has_line json_get "$dir/nodocker.json" 'j["recovered"]["error"]' -- 'Docker does not answer.*journal is kept' \
+        || { cat "$dir/nodocker.json"; fail "the recovery without Docker does not say it keeps the journal"; }
+    same_as "$1" nodocker "the recovery without Docker"
+    note "  recovery without Docker: journal kept, nothing changed: $(json_get "$dir/nodocker.json" 'j["recovered"]["error"]')"
+}
+kill_table() {  # prints KILL_ROWS, empties them; fails when a step was not restored
+    note "  plan      step  kind                   killed  diff  restored mynet's ID: before  at the kill   recovered"
+    printf '  %s\n' "${KILL_ROWS[@]}"
+    KILL_ROWS=()
+    [ "$KILL_BAD" = 0 ] || fail "$KILL_BAD kill(s) not restored by the next apply (diffs above)"
+}
+kill_each_docker_step "$topo" "$dir/plan.json" before create no_docker_recovery
+kill_table
 
 heading "3. apply"
-APPLY_STATUS=$(json_get "$dir/apply.json" 'j.get("status")' 2>/dev/null || echo "(no JSON)")
+apply_json "$topo" "$dir/apply.json"
 [ "$APPLY_STATUS" = applied ] || { show_apply "$dir/apply.json"; fail "apply failed"; }
 dk network inspect mynet >"$dir/inspect.json"
 # shellcheck disable=SC2016
@@ -197,6 +253,21 @@ apply_json "$topo" "$dir/again.json"
 [ "$APPLY_STATUS" = converged ] || { show_apply "$dir/again.json"; fail "a second apply is not converged"; }
 note "  second apply: converged, $(json_get "$dir/again.json" 'j["writes"]') netlink writes"
 
+heading "3b. SIGKILL right after each Docker step of a re-creation (host_access .250 -> .251)"
+# Docker's steps on both sides of the kernel's: disconnect and remove
+# before, create and connect after.
+snapshot applied
+sed 's|198.51.100.250/32|198.51.100.251/32|' "$topo" >"$dir/moved.yaml"
+ctl plan "$dir/moved.yaml" --json >"$dir/plan3.json" 2>"$dir/plan3.err" || true
+ops=$(json_get "$dir/plan3.json" '" ".join(s["op"] for s in j["steps"])')
+note "  plan: $ops"
+has_line printf '%s\n' "$ops" -- -xE 'docker_disconnect docker_remove_network .+ docker_create_network docker_connect' \
+    || fail "the re-creation does not have Docker steps before and after the kernel's"
+kill_each_docker_step "$dir/moved.yaml" "$dir/plan3.json" applied recreate
+kill_table
+apply_json "$topo" "$dir/back.json"
+[ "$APPLY_STATUS" = converged ] || { show_apply "$dir/back.json"; fail "after the recoveries, the topology is not converged"; }
+
 heading "4. the seed's commands (docker network create is netlab's now)"
 note "  \$ docker run --net=mynet --ip=198.51.100.30 -itd --name=test1 $DOCKER_IMAGE sh"
 dk run --net=mynet --ip=198.51.100.30 -itd --name=test1 "$DOCKER_IMAGE" sh | sed 's/^/  /'
@@ -210,11 +281,11 @@ note "  remote -> test1: $out"
 out=$(lab_reach_soon "$H" 198.51.100.20) || fail "the host cannot reach nl1 through the shim: $out"
 note "  host -> nl1 (198.51.100.20, connected by netlab): $out"
 declare -a auto=()
-for i in $(seq 1 12); do
+for i in $(seq 1 20); do
     dk run --net=mynet -d --name "auto$i" "$DOCKER_IMAGE" sleep 3600 >/dev/null
     auto+=("$(dk inspect -f '{{.NetworkSettings.Networks.mynet.IPAddress}}' "auto$i")")
 done
-note "  12 x docker run --net=mynet (no --ip): ${auto[*]}"
+note "  20 x docker run --net=mynet (no --ip): ${auto[*]}"
 for a in "${auto[@]}"; do
     case "$a" in 198.51.100.10|198.51.100.20|198.51.100.21|198.51.100.250|198.51.100.30)
         fail "Docker handed out a reserved address: $a" ;;
@@ -231,7 +302,7 @@ note "  refused: $(json_get "$dir/refused.json" '[d["message"] for d in j["diagn
 snapshot used2
 same_as used used2 "the refused removal"
 dk rm -f test1 >/dev/null
-for i in $(seq 1 12); do dk rm -f "auto$i" >/dev/null; done
+for i in $(seq 1 20); do dk rm -f "auto$i" >/dev/null; done
 apply_json "$gone" "$dir/removed.json"
 [ "$APPLY_STATUS" = applied ] || { show_apply "$dir/removed.json"; fail "removing the network failed"; }
 if dk network inspect mynet >/dev/null 2>&1; then fail "mynet is still in Docker"; fi
@@ -250,12 +321,10 @@ same_as quiet quiet2 "the apply with Docker unreachable"
 heading "7. netlabd waits for Docker to recover a journal with Docker steps"
 ctl plan "$topo" --json >"$dir/plan2.json" 2>"$dir/plan2.err" || true
 K2=$(json_get "$dir/plan2.json" 'len(j["steps"])')  # ens33 kept its promisc and address: fewer than K
-bg_apply "$dir/killed2.json" NETLAB_STOP_AFTER_STEP="$K2"
+bg_apply "$topo" "$dir/killed2.json" NETLAB_STOP_AFTER_STEP="$K2"
 wait_stopped "$BG_PID" || { cat "$dir/killed2.json" "$dir/killed2.json.err"; fail "the apply never stopped after step $K2"; }
 note "  killed after step $K2/$K2 ($(step_text "$dir/plan2.json" "$K2"))"
-kill -9 "$BG_PID"
-wait "$BG_PID" 2>/dev/null || true
-lab_forget_pid "$BG_PID"
+kill_bg
 snapshot killed2
 ddir="$dir/netlabd"
 mkdir -p "$ddir/etc" "$ddir/run"
@@ -306,6 +375,31 @@ poll_until 30 repaired || { cat "$dir/status.json" "$ddir/netlabd.log"; fail "st
 note "  re-created: mynet ${new:0:12}, label org.netlab.owner=${new#* }"
 note "  status drift: $(json_get "$dir/status.json" '{k: j["drift"]["last_repair"][k] for k in ("what", "trigger", "status", "latency_ms")}')"
 note "  docker network events: $(json_get "$dir/status.json" 'j["drift"]["events"]["docker_networks"]')"
+
+heading "8b. drift: report: docker network rm mynet from outside is reported, left removed"
+{ cat "$dir/bare.yaml"; echo 'drift: report'; } >"$ddir/etc/.topology.yaml.new"
+mv "$ddir/etc/.topology.yaml.new" "$ddir/etc/topology.yaml"
+dst() { json_get "$dir/status.json" "$1"; }
+reporting() { daemon_status "$ddir" --json >"$dir/status.json" 2>/dev/null &&
+    has_line dst 'j["drift"]["mode"], j["daemon"]["busy"] or j["daemon"]["queued"] > 0' -- -x "('report', False)"; }
+poll_until 60 reporting || { cat "$dir/status.json" "$ddir/netlabd.log"; fail "netlabd did not take drift: report"; }
+r0=$(dst 'j["daemon"]["reconciles"]') n0=$(dst 'j["drift"]["reported"]') p0=$(dst 'j["drift"]["repairs"]')
+note "  drift: $(dst 'j["drift"]["mode"]'); \$ docker network rm mynet"
+dk network rm mynet >/dev/null
+reported() { daemon_status "$ddir" --json >"$dir/status.json" 2>/dev/null &&
+    has_line dst 'j["drift"]["reported"] > '"$n0"' and j["drift"]["reports"][-1]["what"]' -- -x 'docker network mynet removed'; }
+poll_until 30 reported || { cat "$dir/status.json" "$ddir/netlabd.log"; fail "status does not report the removed network"; }
+# Time that must pass: a repair would come after netlabd's 200 ms debounce.
+sleep 1.5
+daemon_status "$ddir" --json >"$dir/status.json"
+if dk network inspect mynet >/dev/null 2>&1; then fail "drift: report, yet mynet was re-created"; fi
+has_line dst 'j["daemon"]["reconciles"] - '"$r0"', j["drift"]["repairs"] - '"$p0"', j["drift"]["reported"] - '"$n0" -- -x '(0, 0, 1)' \
+    || { cat "$dir/status.json"; fail "drift: report reconciled, repaired or did not report exactly once"; }
+has_line cat "$ddir/netlabd.log" -- -F 'drift: docker network mynet removed; left as it is (drift: report)' \
+    || { cat "$ddir/netlabd.log"; fail "no warning in netlabd's log"; }
+has_line daemon_status "$ddir" -- '^  reported at .*: docker network mynet removed$' \
+    || { daemon_status "$ddir"; fail "netlabctl status does not show the report"; }
+note "  reported: $(dst 'j["drift"]["reports"][-1]'); 0 reconciles; mynet not in Docker: $(dk network ls --format '{{.Name}}' | tr '\n' ' ')"
 kill "$NETLABD_PID"
 wait "$NETLABD_PID" 2>/dev/null || true
 lab_forget_pid "$NETLABD_PID"
