@@ -91,10 +91,11 @@ public:
     // (reconcile/nl/events.hpp). Empty when the kernel has no such thing.
     virtual std::map<NsId, int> peer_nsids() const { return {}; }
     // Tell each address's link-layer neighbours where it lives now
-    // (gratuitous ARP, unsolicited neighbour advertisement), best effort;
-    // never throws. Per announcement, in the order given: empty when it
-    // went out, else why not (the address still tentative, the error of
-    // the send), for the caller to report.
+    // (gratuitous ARP, unsolicited neighbour advertisement), best effort:
+    // a send that fails is reported, not thrown; only a resource the
+    // process lacks (a thread, memory) throws. Per announcement, in the
+    // order given: empty when it went out, else why not (the address still
+    // tentative, the error of the send), for the caller to report.
     virtual std::vector<std::string> announce(const std::vector<Announcement>& what) {
         return std::vector<std::string>(what.size(), "this kernel has no link layer to send on");
     }

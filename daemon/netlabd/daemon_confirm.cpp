@@ -2,7 +2,7 @@
 // what its verdict starts (a rollback at once, or in auto mode a confirm),
 // the socket's confirm and rollback, and what a settled change leaves
 // (status, the hold). What a pending change is and when a confirm is refused
-// is reconcile/commit_confirmed's.
+// is reconcile/apply/commit_confirmed's.
 #include <spdlog/spdlog.h>
 
 #include "protocol/control_protocol.hpp"

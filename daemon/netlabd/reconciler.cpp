@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <exception>
+#include <thread>
 #include <variant>
 
 #include <boost/asio/post.hpp>
@@ -45,8 +46,9 @@ void Reconciler::run(JobResult::Mode mode, std::string trigger, std::string tag,
                             in_force = std::move(in_force), confirm, known = std::move(known),
                             done = std::move(done)]() mutable {
         tag_ = std::move(tag);
-        if (mode == JobResult::Mode::Apply || mode == JobResult::Mode::Rollback || mode == JobResult::Mode::Recover)
-            settle_announcements();
+        if (mode == JobResult::Mode::Apply || mode == JobResult::Mode::Recover) settle_announcements();
+        else if (mode == JobResult::Mode::Rollback) drop_announcements();
+        else if (mode == JobResult::Mode::Probe) finish_announcements();
         JobResult r = execute(mode, std::move(trigger), in_force, confirm, std::move(known));
         reconcile::AnnounceLater owed = std::move(r.outcome.announce_later);
         asio::post(loop_, [done = std::move(done), r = std::move(r)]() mutable { done(std::move(r)); });
@@ -167,7 +169,7 @@ void Reconciler::announce_later(reconcile::AnnounceLater owed) {
 
 void Reconciler::announce_round(std::uint64_t generation) {
     if (generation != owed_generation_ || owed_.empty() || !kernel_) return;
-    (void)kernel_->announce(owed_.what);  // never throws; the reply has gone already
+    announce_now(owed_.what);  // the reply has gone already
     if (--owed_.rounds > 0) announce_later(std::move(owed_));
     else owed_ = {};
 }
@@ -175,8 +177,35 @@ void Reconciler::announce_round(std::uint64_t generation) {
 void Reconciler::settle_announcements() {
     ++owed_generation_;  // a round already queued finds itself stale
     announce_timer_.cancel();
-    if (!owed_.empty() && kernel_) (void)kernel_->announce(owed_.what);
+    if (!owed_.empty() && kernel_) announce_now(owed_.what);
     owed_ = {};
+}
+
+void Reconciler::finish_announcements() {
+    ++owed_generation_;
+    announce_timer_.cancel();
+    for (; !owed_.empty() && kernel_; --owed_.rounds) {
+        std::this_thread::sleep_for(reconcile::kAnnounceGap);
+        announce_now(owed_.what);
+    }
+    owed_ = {};
+}
+
+void Reconciler::drop_announcements() {
+    ++owed_generation_;
+    announce_timer_.cancel();
+    owed_ = {};
+}
+
+void Reconciler::announce_now(const std::vector<reconcile::Announcement>& what) {
+    try {
+        std::vector<std::string> why = kernel_->announce(what);
+        std::size_t unsent = 0;
+        for (const auto& w : why) unsent += !w.empty();
+        if (unsent) spdlog::debug("announce: {} of {} not sent in a later round", unsent, what.size());
+    } catch (const std::exception& e) {
+        spdlog::warn("announce: a later round was not sent: {}", e.what());
+    }
 }
 
 // The commit-confirmed probes of a pending change: the host's default

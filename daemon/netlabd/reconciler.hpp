@@ -117,6 +117,15 @@ private:
     // Before a job that may write: what is still owed goes out once now
     // (the kernel still holds what it announces) and the rest is dropped.
     void settle_announcements();
+    // Before a Probe job, which holds the engine thread for the probe window
+    // and so would hold the timer's rounds back by as long: every owed round
+    // now, kAnnounceGap apart, so the probed change is announced on time.
+    void finish_announcements();
+    // Before a rollback: what is owed names what is about to be undone.
+    void drop_announcements();
+    // One round; never throws (a timer's handler must not): a failure to
+    // announce is logged, as a send that no neighbour heard would be.
+    void announce_now(const std::vector<reconcile::Announcement>& what);
 
     boost::asio::io_context& loop_;
     std::filesystem::path config_dir_;
