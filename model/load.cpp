@@ -72,6 +72,14 @@ namespace {
 
 Loaded load_files(const fs::path& path, EmptyDir empty, ParseCache* cache) {
     Loaded out;
+    // Every way out of this load ends it, so a file no longer read (all of
+    // them, when the directory is now empty) is not kept.
+    struct EndLoad {
+        ParseCache* cache;
+        ~EndLoad() {
+            if (cache) cache->end();
+        }
+    } end_load{cache};
     if (cache) cache->begin();
     std::error_code ec;
     std::vector<std::pair<fs::path, bool>> files;  // (path, is drop-in)
@@ -113,7 +121,6 @@ Loaded load_files(const fs::path& path, EmptyDir empty, ParseCache* cache) {
         auto text = read_file(p, out.diagnostics);
         if (text) add_document(out, *text, file, dropIn, cache);
     }
-    if (cache) cache->end();
     finish(out, path.string());
     return out;
 }

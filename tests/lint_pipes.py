@@ -63,10 +63,20 @@ def findings(text, path=""):
     # A library (lib.sh, *_lib.sh) runs inside the scripts that source it.
     pipefail = "pipefail" in text or path.endswith("lib.sh")
     out = []
+    # A command continued with a trailing backslash is checked whole, and
+    # reported at its first line.
+    start, joined, shown = 0, "", ""
     for n, line in enumerate(text.splitlines(), 1):
-        code = code_part(line)
-        if (pipefail and _GREP_EARLY.search(code)) or frozen_poll(code):
-            out.append((n, line.strip()))
+        code = code_part(line).rstrip()
+        if not joined:
+            start, shown = n, line.strip()
+        if code.endswith("\\"):
+            joined += code[:-1] + " "
+            continue
+        joined += code
+        if (pipefail and _GREP_EARLY.search(joined)) or frozen_poll(joined):
+            out.append((start, shown))
+        joined = ""
     return out
 
 
@@ -105,6 +115,8 @@ SELF_TEST_BAD = [
     "set -euo pipefail\nq sh -c 'ip route | grep -q via'\n",
     'poll_until 10 test "$(readlink /proc/$PID/exe)" = /usr/bin/sleep || fail\n',
     "poll_until 5 [ `cat f` = 1 ]\n",
+    'poll_until 10 test \\\n    "$(readlink /proc/$PID/exe)" = /usr/bin/sleep\n',
+    "set -euo pipefail\nip route \\\n  | grep -q default\n",
 ]
 SELF_TEST_GOOD = [
     "set -euo pipefail\nout=$(ip addr); grep -q 198.51.100.1 <<<\"$out\"\n",
@@ -116,6 +128,7 @@ SELF_TEST_GOOD = [
     "set -euo pipefail\ngrep -q x file | cat\n",
     'poll_until 10 started "$PID" || fail "not started: $(cat /proc/$PID/comm)"\n',
     'poll_until "$3" settled "$1" "$2" || die "x"\n',
+    'poll_until 10 settled "$1" \\\n    || fail "not settled: $(cat f)"\n',
 ]
 
 

@@ -138,3 +138,17 @@ TEST_CASE("parse cache: routes numbered after an earlier file's routes are read 
     CHECK(l.topology.routes.size() == 3);
     same(l, load_config(d.path));
 }
+
+TEST_CASE("parse cache: a directory emptied of its files keeps nothing of them") {
+    TempDir d;
+    d.write("topology.yaml", kMain);
+    d.write("topology.d/10-c1.yaml", kC1);
+    ParseCache cache;
+    REQUIRE(load_config(d.path, EmptyDir::NoTopology, cache).ok());
+    CHECK(cache.size() == 2);
+    fs::remove(d.path / "topology.yaml");
+    fs::remove(d.path / "topology.d/10-c1.yaml");
+    Loaded l = load_config(d.path, EmptyDir::NoTopology, cache);
+    CHECK(l.no_topology);
+    CHECK(cache.size() == 0);
+}
