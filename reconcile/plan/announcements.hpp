@@ -13,8 +13,9 @@
 namespace netlab::reconcile {
 
 // `after`: the verified state the plan left. An address the plan added and
-// later removed is not there, nor a link without a MAC (nothing to say);
-// IPv6 link-local addresses are left out (the kernel's own, never moved by
+// later removed is not there, nor a link without a MAC (nothing to say),
+// nor a bridge without a port in `after` (no neighbour behind it); IPv6
+// link-local addresses are left out (the kernel's own, never moved by
 // netlab). Sorted, each address once.
 std::vector<Announcement> announcements(const Plan& plan, const Observed& after);
 

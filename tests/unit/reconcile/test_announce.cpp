@@ -80,6 +80,8 @@ TEST_CASE("announce: added addresses and every address of a link whose MAC chang
     model::NetnsState after;
     after.links["br0"] = test::nic("br0", 4, "02:00:00:00:00:04", "bridge");
     after.links["eth1"] = test::nic("eth1", 5, "02:00:00:00:00:05", "veth");
+    after.links["vh1"] = test::nic("vh1", 6, "02:00:00:00:00:06", "veth");
+    after.links["vh1"].master = "br0";  // a bridge with a port: neighbours to tell
     after.addresses.insert({"br0", pfx("198.51.100.10/24")});
     after.addresses.insert({"br0", pfx("2001:db8::10/64")});
     after.addresses.insert({"br0", pfx("fe80::1/64")});
@@ -113,6 +115,54 @@ TEST_CASE("announce: added addresses and every address of a link whose MAC chang
         CHECK(a.ifindex == 4);
         CHECK(a.mac == mac("02:00:00:00:00:04"));
     }
+}
+
+TEST_CASE("announce: nothing on a bridge without a port; any port counts, one netlab does not name too") {
+    model::NetnsState after;
+    after.links["br0"] = test::nic("br0", 4, "02:00:00:00:00:04", "bridge");
+    after.links["br1"] = test::nic("br1", 7, "02:00:00:00:00:07", "bridge");
+    after.links["tap0"] = test::nic("tap0", 8, "02:00:00:00:00:08", "tun");
+    after.links["eth1"] = test::nic("eth1", 5, "02:00:00:00:00:05", "veth");
+    after.addresses.insert({"br0", pfx("198.51.100.10/24")});
+    after.addresses.insert({"br0", pfx("2001:db8::10/64")});
+    after.addresses.insert({"br1", pfx("203.0.113.1/24")});
+    after.addresses.insert({"eth1", pfx("198.51.100.30/24")});
+    Plan plan;
+    for (const char* dev : {"br0", "br1", "eth1"})
+        for (const auto& a : after.addresses)
+            if (a.dev == dev) {
+                Step add;
+                add.op = Step::Op::AddAddress;
+                add.address = a;
+                plan.steps.push_back(add);
+            }
+    Step mac_change;  // a new MAC on a bridge without a port: nobody holds the old one
+    mac_change.op = Step::Op::SetLink;
+    mac_change.link.name = "br0";
+    mac_change.link.mac = mac("02:00:00:00:00:04");
+    plan.steps.push_back(mac_change);
+
+    // br0 and br1 have no port: only the veth's address is announced.
+    auto got = announcements(plan, Observed{{"", after}});
+    REQUIRE(got.size() == 1);
+    CHECK(got[0].dev == "eth1");
+    CHECK(got[0].addr == ip("198.51.100.30"));
+
+    // A port on br1 the topology does not name (a VM's tap): br1's address is announced.
+    after.links["tap0"].master = "br1";
+    got = announcements(plan, Observed{{"", after}});
+    REQUIRE(got.size() == 2);
+    CHECK(got[0].dev == "br1");
+    CHECK(got[0].addr == ip("203.0.113.1"));
+    CHECK(got[1].dev == "eth1");
+
+    // The same bridge in another namespace is another bridge: its ports do not count here.
+    model::NetnsState other;
+    other.links["vh9"] = test::nic("vh9", 9, "02:00:00:00:00:09", "veth");
+    other.links["vh9"].master = "br0";
+    got = announcements(plan, Observed{{"", after}, {"netns:c9", other}});
+    REQUIRE(got.size() == 2);
+    CHECK(got[0].dev == "br1");
 }
 
 TEST_CASE("announce: the engine announces a verified apply, unless the topology says announce: false") {
